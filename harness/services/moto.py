@@ -1,0 +1,89 @@
+"""The S3/Secrets Manager emulator: a real moto server on 127.0.0.1, behind a switchable proxy.
+
+``endpoint_url`` is the proxy's. ``stop()`` makes S3 unreachable (connection refused) while the
+emulator keeps its state; ``start()`` brings it back; ``cleanup()`` ends the emulator itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import httpx
+
+from harness.services.process import ManagedProcess, free_port
+from harness.services.proxy import TcpProxy
+
+REGION = "us-east-1"
+# moto accepts any credentials; these are not secrets.
+ACCESS_KEY_ID = "harness-local"
+SECRET_ACCESS_KEY = "harness-local-secret"
+
+
+class MotoService:
+    """moto server (``python -m moto.server``) with an outage switch in front of it."""
+
+    def __init__(self, workdir: Path, *, port: int | None = None) -> None:
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.backend_port = free_port()
+        self.region = REGION
+        self.access_key_id = ACCESS_KEY_ID
+        self.secret_access_key = SECRET_ACCESS_KEY
+        self.proxy = TcpProxy(("127.0.0.1", self.backend_port), port=self.port)
+        self.process = ManagedProcess(
+            "moto",
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.backend_port)],
+            log_path=workdir / "logs" / "moto.log",
+            ready=self._answers,
+        )
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def backend_url(self) -> str:
+        return f"http://127.0.0.1:{self.backend_port}"
+
+    def client_env(self) -> dict[str, str]:
+        """Environment variables that point boto3 (and the app) at this emulator."""
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "S3_ENDPOINT_URL": self.endpoint_url,
+        }
+
+    def start(self, timeout: float = 60.0) -> MotoService:
+        """Start the emulator if needed, and make it reachable."""
+        self.process.start(timeout=timeout)
+        self.proxy.enable()
+        return self
+
+    def stop(self) -> None:
+        """An outage: the endpoint refuses connections; the emulator keeps its objects."""
+        self.proxy.disable()
+
+    def kill(self) -> None:
+        """The emulator crashes (its in-memory state is lost)."""
+        self.proxy.disable()
+        self.process.kill()
+
+    def restart(self, timeout: float = 60.0) -> None:
+        self.stop()
+        self.start(timeout=timeout)
+
+    def cleanup(self) -> None:
+        self.proxy.disable()
+        self.process.stop()
+
+    def _answers(self) -> bool:
+        try:
+            return httpx.get(f"{self.backend_url}/moto-api/", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+__all__ = ["MotoService"]

@@ -1,0 +1,181 @@
+"""Supervised child processes: each in its own process group, logs to a file, stopped for sure.
+
+Every process started here is recorded in a module-level registry so that an interpreter exit
+(normal, exception or signal turned into SystemExit) still reaches it: :func:`stop_all` runs at
+``atexit``. Targets call ``stop()`` explicitly; the registry is the last line of defence.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+from harness.errors import TargetError
+
+_LIVE: set[ManagedProcess] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on ``host`` right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_open(port: int, host: str = "127.0.0.1", timeout: float = 0.2) -> bool:
+    """Whether something accepts TCP connections on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(
+    probe: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.05,
+    alive: Callable[[], bool] | None = None,
+) -> None:
+    """Poll ``probe`` until it is true; raise a TargetError naming ``what`` on timeout or death."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe():
+            return
+        if alive is not None and not alive():
+            raise TargetError(f"{what}: the process exited before it became ready")
+        time.sleep(interval)
+    raise TargetError(f"{what}: not ready after {timeout:.0f}s")
+
+
+class ManagedProcess:
+    """One child process in its own process group, with a log file and a readiness probe."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        ready: Callable[[], bool] | None = None,
+        stop_signal: int = signal.SIGTERM,
+        user: int | None = None,
+        group: int | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.env = dict(env) if env is not None else None
+        self.cwd = cwd
+        self.ready = ready
+        self.stop_signal = stop_signal
+        self.user = user
+        self.group = group
+        self._popen: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._popen.pid if self._popen is not None else None
+
+    def is_running(self) -> bool:
+        return self._popen is not None and self._popen.poll() is None
+
+    def start(self, *, timeout: float = 30.0) -> ManagedProcess:
+        """Start the process and wait until its readiness probe passes."""
+        if self.is_running():
+            return self
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap()
+        try:
+            self._popen = subprocess.Popen(
+                self.argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=self.env, cwd=self.cwd, start_new_session=True, user=self.user, group=self.group,
+            )
+        except OSError as exc:
+            self._close_log()
+            raise TargetError(f"{self.name}: cannot start {self.argv[0]!r}: {exc}") from exc
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+        if self.ready is not None:
+            try:
+                wait_until(self.ready, timeout=timeout, what=self.name, alive=self.is_running)
+            except TargetError as exc:
+                self.stop()
+                raise TargetError(f"{exc} (log: {self.log_path}){self._log_tail()}") from None
+        return self
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the whole process group."""
+        if self._popen is not None and self._popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._popen.pid, signum)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the group to stop (``stop_signal``), then SIGKILL it after ``timeout``."""
+        if self._popen is None:
+            return
+        self.signal(self.stop_signal)
+        try:
+            self._popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            self._popen.wait(timeout=10)
+        self._reap()
+
+    def kill(self) -> None:
+        """SIGKILL the whole group at once (a crash, for fault drills)."""
+        if self._popen is None:
+            return
+        self.signal(signal.SIGKILL)
+        self._popen.wait(timeout=10)
+        self._reap()
+
+    def _reap(self) -> None:
+        # Children that escaped into the group after the leader died are killed too.
+        if self._popen is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._popen.pid, signal.SIGKILL)
+        self._popen = None
+        self._close_log()
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            return ""
+        return ("\n  " + "\n  ".join(text)) if text else ""
+
+    def __repr__(self) -> str:
+        return f"ManagedProcess({self.name!r}, pid={self.pid})"
+
+
+def stop_all() -> None:
+    """Stop every process this interpreter started and has not stopped yet."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for proc in live:
+        with contextlib.suppress(Exception):
+            proc.stop(timeout=5)
+
+
+atexit.register(stop_all)
+
+__all__ = ["ManagedProcess", "free_port", "port_is_open", "stop_all", "wait_until"]

@@ -1,0 +1,139 @@
+"""The service launchers against the real servers: start, serve, outage, recovery, no leftovers."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import boto3
+import psutil
+import psycopg
+import pytest
+import redis
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
+
+from harness.errors import TargetError
+from harness.services import (
+    ManagedProcess,
+    MotoService,
+    PostgresService,
+    RedisService,
+    TcpProxy,
+    free_port,
+    port_is_open,
+)
+
+pytestmark = pytest.mark.services
+
+
+def _listening_addresses(pid: int) -> set[str]:
+    addrs: set[str] = set()
+    for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        try:
+            conns = proc.net_connections(kind="inet")
+        except psutil.NoSuchProcess:
+            continue  # a short-lived backend came and went
+        addrs.update(c.laddr.ip for c in conns if c.status == psutil.CONN_LISTEN)
+    return addrs
+
+
+def test_postgres_serves_the_app_role_and_binds_loopback_only(postgres_service: PostgresService) -> None:
+    with psycopg.connect(postgres_service.url) as conn:
+        row = conn.execute("SELECT current_user, current_database()").fetchone()
+    assert row == ("easy_upload", "easy_upload")
+    assert postgres_service.process.pid is not None
+    assert _listening_addresses(postgres_service.process.pid) == {"127.0.0.1"}
+
+
+def test_postgres_refuses_a_wrong_password(postgres_service: PostgresService) -> None:
+    url = postgres_service.url.replace(postgres_service.app_password, "wrong")
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(url, connect_timeout=3)
+
+
+def test_redis_requires_its_password_and_keeps_data_across_a_restart(tmp_path: Path) -> None:
+    service = RedisService(tmp_path).start()
+    try:
+        client = redis.Redis.from_url(service.url)
+        client.rpush("jobs", "a", "b")
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(host="127.0.0.1", port=service.port).ping()
+        service.restart()
+        assert client.lrange("jobs", 0, -1) == [b"a", b"b"]
+        client.close()
+        assert service.process.pid is not None
+        assert _listening_addresses(service.process.pid) == {"127.0.0.1"}
+    finally:
+        service.cleanup()
+    assert not port_is_open(service.port)
+
+
+def test_s3_outage_refuses_connections_and_recovery_keeps_objects(moto_service: MotoService) -> None:
+    s3 = boto3.client(
+        "s3", endpoint_url=moto_service.endpoint_url, region_name=moto_service.region,
+        aws_access_key_id=moto_service.access_key_id, aws_secret_access_key=moto_service.secret_access_key,
+        config=Config(retries={"max_attempts": 1}, connect_timeout=2),
+    )
+    s3.create_bucket(Bucket="outage-drill")
+    s3.put_object(Bucket="outage-drill", Key="k", Body=b"kept")
+    moto_service.stop()
+    try:
+        with pytest.raises(EndpointConnectionError):
+            s3.get_object(Bucket="outage-drill", Key="k")
+    finally:
+        moto_service.start()
+    assert s3.get_object(Bucket="outage-drill", Key="k")["Body"].read() == b"kept"
+
+
+def test_proxy_disable_drops_open_connections(tmp_path: Path) -> None:
+    upstream = socket.socket()
+    upstream.bind(("127.0.0.1", 0))
+    upstream.listen(1)
+    proxy = TcpProxy(upstream.getsockname(), port=free_port())
+    proxy.enable()
+    try:
+        client = socket.create_connection(("127.0.0.1", proxy.port), timeout=2)
+        server, _ = upstream.accept()
+        client.sendall(b"ping")
+        assert server.recv(4) == b"ping"
+        proxy.disable()
+        assert client.recv(4) == b""  # the proxy closed our side
+        assert not port_is_open(proxy.port)
+        client.close()
+        server.close()
+    finally:
+        proxy.disable()
+        upstream.close()
+
+
+def test_managed_process_that_dies_early_reports_its_log(tmp_path: Path) -> None:
+    proc = ManagedProcess(
+        "doomed", ["sh", "-c", "echo 'bad config line 3' >&2; exit 3"],
+        log_path=tmp_path / "doomed.log", ready=lambda: False,
+    )
+    expected = r"(?s)doomed: the process exited before it became ready.*bad config line 3"
+    with pytest.raises(TargetError, match=expected):
+        proc.start(timeout=10)
+    assert not proc.is_running()
+
+
+def test_stop_reaches_the_whole_process_group(tmp_path: Path) -> None:
+    proc = ManagedProcess("tree", ["sh", "-c", "sleep 300 & sleep 300 & wait"],
+                          log_path=tmp_path / "tree.log").start()
+    assert proc.pid is not None
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert len(children) == 2
+    proc.stop(timeout=5)
+    gone, alive = psutil.wait_procs(children, timeout=5)
+    assert alive == []
+    assert len(gone) == 2
+
+
+def test_postgres_cleanup_leaves_no_process_or_port(tmp_path: Path) -> None:
+    service = PostgresService(tmp_path / "pg").start()
+    pid = service.process.pid
+    service.cleanup()
+    assert not port_is_open(service.port)
+    assert pid is not None
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
