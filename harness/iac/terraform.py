@@ -15,11 +15,11 @@ was loaded from) next to the parser's ``__start_line__``/``__end_line__``.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import hcl2
+import hcl2.api
 
 from harness.errors import ConfigError
 
@@ -30,7 +30,8 @@ _META_KEYS = frozenset({FILE_KEY, START_LINE, END_LINE})
 
 # python-hcl2 >= 5 (the upstream project) and bc-python-hcl2 (checkov's fork) share the import name
 # `hcl2`; only the fork wraps attribute values in lists. Whichever is installed, callers see one shape.
-_UPSTREAM = "with_meta" in inspect.signature(hcl2.loads).parameters
+_LOADS: Callable[..., dict[str, Any]] = hcl2.api.loads
+_UPSTREAM = "with_meta" in inspect.signature(_LOADS).parameters
 
 
 def parse_file(path: Path) -> dict[str, Any]:
@@ -38,10 +39,9 @@ def parse_file(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     try:
         if _UPSTREAM:
-            data: dict[str, Any] = hcl2.loads(text, with_meta=True)
+            data = _LOADS(text, with_meta=True)
             return _wrap_upstream(data)
-        parsed: dict[str, Any] = hcl2.loads(text)
-        return parsed
+        return _LOADS(text)
     except Exception as exc:  # the parser raises lark errors and ValueError alike
         raise ConfigError(f"{path}: cannot parse HCL: {exc}") from exc
 

@@ -1,0 +1,68 @@
+"""Load Kubernetes YAML documents from files, with errors that name the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import ConfigError
+
+Document = dict[str, Any]
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def load_documents(path: str | Path) -> list[Document]:
+    """Every non-empty YAML document of a file, or of every *.yaml/*.yml file of a folder (sorted)."""
+    source = Path(path)
+    if source.is_dir():
+        files = sorted(p for p in source.iterdir() if p.suffix in YAML_SUFFIXES)
+        return [doc for file in files for doc in _load_file(file)]
+    return _load_file(source)
+
+
+def load_yaml(path: Path) -> Any:
+    """One YAML document (a kustomization, a patch); ConfigError when missing or malformed."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse inline YAML (e.g. a patch written inside a kustomization)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: invalid YAML: {exc}") from exc
+
+
+def _load_file(path: Path) -> list[Document]:
+    try:
+        loaded = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    docs = [doc for doc in loaded if doc is not None]
+    for index, doc in enumerate(docs):
+        if not isinstance(doc, dict) or "kind" not in doc:
+            raise ConfigError(f"{path}: document {index + 1} is not a Kubernetes object")
+    return docs
+
+
+def resource_id(doc: Document) -> tuple[str, str, str, str]:
+    """(group, kind, namespace, name): kustomize's identity of a resource (version excluded)."""
+    api_version = str(doc.get("apiVersion", ""))
+    group = api_version.rpartition("/")[0]
+    meta = doc.get("metadata") or {}
+    return group, str(doc.get("kind", "")), str(meta.get("namespace", "")), str(meta.get("name", ""))
+
+
+def dump_documents(docs: list[Document]) -> str:
+    """Multi-document YAML, as `kubectl kustomize` prints it (sorted keys)."""
+    return yaml.safe_dump_all(docs, sort_keys=True, default_flow_style=False)
