@@ -1,0 +1,133 @@
+"""Reporters turn a :class:`~harness.results.RunRecord` into files in the run directory.
+
+They import only ``harness.results`` (and the stdlib). The registry maps a format name to
+``"module:attribute"``; the attribute is a Reporter class (instantiated without arguments) or a
+module-level ``write(record, run_dir) -> list[Path]`` function. A registered module that does not
+exist yet (e.g. ``html`` before it lands) is skipped without error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from harness.results import RunRecord
+
+REPORTERS: dict[str, str] = {
+    "json": "harness.reporters.json_report:JsonReporter",
+    "junit": "harness.reporters.junit:JunitReporter",
+    "sarif": "harness.reporters.sarif:SarifReporter",
+    "markdown": "harness.reporters.markdown:MarkdownReporter",
+    "html": "harness.reporters.html:HtmlReporter",
+}
+
+
+@runtime_checkable
+class Reporter(Protocol):
+    """Writes one report format for a finished run; returns the file(s) it wrote."""
+
+    NAME: str
+
+    def write(self, record: RunRecord, run_dir: Path) -> list[Path] | Path: ...
+
+
+@dataclass(slots=True)
+class FunctionReporter:
+    """Adapts a module-level ``write(record, run_dir)`` function to the Reporter protocol."""
+
+    NAME: str
+    function: Callable[[RunRecord, Path], list[Path]]
+
+    def write(self, record: RunRecord, run_dir: Path) -> list[Path]:
+        return list(self.function(record, run_dir))
+
+
+def load_reporter(name: str, **options: Any) -> Reporter | None:
+    """The reporter registered as ``name``, or None when its module is not built yet.
+
+    ``options`` (e.g. ``controls_path``, ``waivers_path``) go to the reporter's constructor when
+    it accepts them by name; others are ignored.
+    """
+    module_name, _, attribute = REPORTERS[name].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and (module_name + ".").startswith(exc.name + "."):
+            return None
+        raise
+    factory = getattr(module, attribute, None)
+    if isinstance(factory, type):
+        reporter: Reporter = factory(**_accepted(factory, options))
+        return reporter
+    function = getattr(module, "write", None)
+    return FunctionReporter(name, function) if callable(function) else None
+
+
+def _accepted(factory: type, options: dict[str, Any]) -> dict[str, Any]:
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {key: value for key, value in options.items() if key in parameters}
+
+
+def default_reporters(names: Iterable[str] | None = None, **options: Any) -> list[Reporter]:
+    """Every registered reporter that exists (or those named), in registry order."""
+    wanted = list(REPORTERS) if names is None else list(names)
+    unknown = [n for n in wanted if n not in REPORTERS]
+    if unknown:
+        raise ValueError(f"unknown report format {unknown[0]!r} (expected one of {', '.join(REPORTERS)})")
+    loaded = (load_reporter(name, **options) for name in wanted)
+    return [reporter for reporter in loaded if reporter is not None]
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write via a temporary file so a crash never leaves half a report behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+    return path
+
+
+def written_paths(written: list[Path] | Path | None) -> list[Path]:
+    """A reporter's return value as a list of paths."""
+    if written is None:
+        return []
+    return [written] if isinstance(written, Path) else list(written)
+
+
+def update_latest(reports_dir: Path, run_id: str) -> Path:
+    """Point ``reports/latest`` at the run: a relative symlink, or a pointer file where symlinks fail."""
+    latest = reports_dir / "latest"
+    partial = reports_dir / f".latest-{os.getpid()}"
+    try:
+        partial.unlink(missing_ok=True)
+        partial.symlink_to(run_id, target_is_directory=True)
+    except OSError:
+        partial.write_text(run_id + "\n", encoding="utf-8")
+    if latest.is_dir() and not latest.is_symlink():
+        partial.unlink()
+        raise OSError(f"{latest} is a directory; not replacing it")
+    partial.replace(latest)
+    return latest
+
+
+def resolve_run_dir(reports_dir: Path, run: str | None) -> Path:
+    """A run directory from a run id, a path, ``latest`` or None (= latest)."""
+    if run and Path(run).is_dir() and (Path(run) / "results.json").exists():
+        return Path(run)
+    name = run or "latest"
+    candidate = reports_dir / name
+    if candidate.is_file():  # a pointer file written where symlinks fail
+        candidate = reports_dir / candidate.read_text(encoding="utf-8").strip()
+    return candidate
+
+
+__all__ = ["REPORTERS", "FunctionReporter", "Reporter", "default_reporters", "load_reporter",
+           "resolve_run_dir", "update_latest", "write_atomic", "written_paths"]

@@ -1,0 +1,221 @@
+"""One typed :class:`HarnessConfig`, loaded from ``harness.toml`` or ``[tool.harness]`` in
+``pyproject.toml``, validated against ``harness/schemas/config.schema.json``.
+
+Components receive this object, never an argparse namespace or a ``pytest.Config``. CLI and pytest
+options are applied with :meth:`HarnessConfig.update`, which validates them the same way and names
+the offending option in its error.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from harness.errors import ConfigError
+from harness.schemas import load_schema
+
+CONFIG_FILE = "harness.toml"
+PYPROJECT = "pyproject.toml"
+STAGE_NAMES = ("policy", "functional", "dast", "load")
+PROFILES = ("pr", "nightly")
+PATH_KEYS = ("terraform", "manifests", "policies", "scenarios", "reports")
+
+
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema every config source is validated against."""
+    return load_schema("config")
+
+
+@dataclass(slots=True, frozen=True)
+class Paths:
+    """Where the checked repo keeps its inputs and where reports go (absolute paths)."""
+
+    terraform: Path
+    manifests: Path
+    policies: Path
+    scenarios: Path
+    reports: Path
+
+    @classmethod
+    def under(cls, root: Path, overrides: dict[str, str] | None = None) -> Paths:
+        given = overrides or {}
+        return cls(**{key: (root / given.get(key, key)).resolve() for key in PATH_KEYS})
+
+
+@dataclass(slots=True, frozen=True)
+class HarnessConfig:
+    """The whole configuration of one run. Per-stage sections are free-form dicts for stage authors."""
+
+    root: Path
+    paths: Paths
+    target: str = "local"
+    stages: tuple[str, ...] = STAGE_NAMES
+    profile: str = "pr"
+    policy: dict[str, Any] = field(default_factory=dict)
+    functional: dict[str, Any] = field(default_factory=dict)
+    dast: dict[str, Any] = field(default_factory=dict)
+    load: dict[str, Any] = field(default_factory=dict)
+    targets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    redact_patterns: tuple[str, ...] = ()
+    source: str = "defaults"
+
+    @classmethod
+    def defaults(cls, root: Path) -> HarnessConfig:
+        root = root.resolve()
+        return cls(root=root, paths=Paths.under(root))
+
+    @classmethod
+    def discover(cls, root: Path | str = ".") -> HarnessConfig:
+        """``root/harness.toml``, else ``[tool.harness]`` in ``root/pyproject.toml``, else defaults."""
+        root_path = Path(root)
+        if not root_path.is_dir():
+            raise ConfigError(f"--root: {root} is not a directory")
+        if (root_path / CONFIG_FILE).is_file():
+            return cls.from_path(root_path / CONFIG_FILE)
+        pyproject = root_path / PYPROJECT
+        if pyproject.is_file():
+            section = _read_toml(pyproject).get("tool", {}).get("harness")
+            if section is not None:
+                return cls.from_dict(section, root=root_path, source=f"{_shown(pyproject)} [tool.harness]")
+        return cls.defaults(root_path)
+
+    @classmethod
+    def from_path(cls, path: Path | str) -> HarnessConfig:
+        """Load a ``harness.toml`` (or a pyproject.toml's ``[tool.harness]``); root = its folder."""
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such config file")
+        data = _read_toml(path)
+        if path.name == PYPROJECT:
+            return cls.from_dict(data.get("tool", {}).get("harness", {}), root=path.parent,
+                                 source=f"{_shown(path)} [tool.harness]")
+        return cls.from_dict(data, root=path.parent, source=_shown(path))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, root: Path, source: str) -> HarnessConfig:
+        validate(data, source)
+        root = root.resolve()
+        return cls(
+            root=root,
+            paths=Paths.under(root, data.get("paths")),
+            target=data.get("target", "local"),
+            stages=_ordered(data.get("stages", STAGE_NAMES)),
+            profile=data.get("profile", "pr"),
+            policy=dict(data.get("policy", {})),
+            functional=dict(data.get("functional", {})),
+            dast=dict(data.get("dast", {})),
+            load=dict(data.get("load", {})),
+            targets={k: dict(v) for k, v in data.get("targets", {}).items()},
+            redact_patterns=tuple(data.get("redact", {}).get("patterns", ())),
+            source=source,
+        )
+
+    def update(self, **overrides: Any) -> HarnessConfig:
+        """A copy with command-line overrides applied (``None`` = not given), validated per option.
+
+        Accepts ``target``, ``stages`` (list or comma-separated string), ``profile`` and
+        ``reports`` (a path, relative to the current directory).
+        """
+        given = {key: value for key, value in overrides.items() if value is not None}
+        unknown = sorted(set(given) - {"target", "stages", "profile", "reports"})
+        if unknown:
+            raise ConfigError(f"update(): unknown override {unknown[0]!r}")
+        if isinstance(given.get("stages"), str):
+            given["stages"] = [s.strip() for s in given["stages"].split(",") if s.strip()]
+        for key, value in given.items():
+            if key != "reports":
+                _validate_option(key, value)
+        changes: dict[str, Any] = {k: v for k, v in given.items() if k in ("target", "profile")}
+        if "stages" in given:
+            changes["stages"] = _ordered(given["stages"])
+        if "reports" in given:
+            changes["paths"] = replace(self.paths, reports=Path(given["reports"]).resolve())
+        return replace(self, **changes)
+
+    def stage_options(self, stage: str) -> dict[str, Any]:
+        """The free-form ``[<stage>]`` section, e.g. ``config.stage_options("dast")``."""
+        section: dict[str, Any] = getattr(self, stage) if stage in STAGE_NAMES else {}
+        return section
+
+    def target_options(self, name: str) -> dict[str, Any]:
+        """The free-form ``[targets.<name>]`` section."""
+        return self.targets.get(name, {})
+
+
+def validate(data: dict[str, Any], source: str) -> None:
+    """Raise a one-line :class:`ConfigError` for the first schema violation in ``data``."""
+    errors = sorted(jsonschema.Draft202012Validator(config_schema()).iter_errors(data),
+                    key=lambda e: [str(p) for p in e.absolute_path])
+    if errors:
+        error = errors[0]
+        if not error.absolute_path:
+            raise ConfigError(f"{source}: {_problem(error)}")
+        raise ConfigError.at(source, _key_path(error.absolute_path), _problem(error))
+
+
+def _validate_option(key: str, value: Any) -> None:
+    schema = config_schema()["properties"][key]
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(value))
+    if errors:
+        raise ConfigError(f"--{key}: {_problem(errors[0])}")
+
+
+def _key_path(path: Any) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _problem(error: jsonschema.ValidationError) -> str:
+    """jsonschema's message rewritten for humans."""
+    validator, expected, instance = error.validator, error.validator_value, error.instance
+    if validator == "enum" and isinstance(expected, list):
+        return f"{instance!r} is not one of {', '.join(map(str, expected))}"
+    if validator == "additionalProperties" and isinstance(error.schema, dict) and isinstance(instance, dict):
+        known = error.schema.get("properties", {})
+        extra = sorted(set(instance) - set(known))
+        return f"unknown key {extra[0]!r} (expected one of {', '.join(sorted(known))})"
+    if validator == "type":
+        return f"expected {_a(expected)}, got {instance!r}"
+    if validator == "uniqueItems":
+        return "lists the same item twice"
+    if validator == "minLength":
+        return "must not be empty"
+    return str(error.message)
+
+
+def _a(kind: Any) -> str:
+    names = {"object": "a table", "array": "a list", "string": "a string", "integer": "an integer",
+             "number": "a number", "boolean": "true or false"}
+    return names.get(str(kind), str(kind))
+
+
+def _ordered(stages: Any) -> tuple[str, ...]:
+    """Stages always run policy -> functional -> dast -> load, whatever order they were given in."""
+    order = {name: index for index, name in enumerate(STAGE_NAMES)}
+    return tuple(sorted(stages, key=lambda name: order.get(name, len(order))))
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{_shown(path)}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+__all__ = ["CONFIG_FILE", "PROFILES", "STAGE_NAMES", "HarnessConfig", "Paths", "validate"]

@@ -1,0 +1,296 @@
+"""The engine: target.up (only if a selected stage needs it) -> stages -> reports -> target.down.
+
+It emits :mod:`harness.events` to handlers. Guarantees: a crashing stage becomes an ``error`` stage
+summary and the run goes on; reports are written whatever happens; ``target.down()`` always runs,
+also on exceptions, SIGINT and SIGTERM (:meth:`Engine.run` turns both signals into an orderly
+shutdown). The CLI calls :meth:`Engine.run`; the pytest plugin drives :meth:`begin`,
+:meth:`run_stage` and :meth:`finish` itself.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from harness import provenance
+from harness.errors import NotBuiltError
+from harness.events import (
+    Event,
+    EventHandler,
+    ResultRecorded,
+    RunFinished,
+    RunStarted,
+    StageFinished,
+    StageStarted,
+    TargetReady,
+    TargetStarting,
+    TargetStopped,
+)
+from harness.output import ReportWriter
+from harness.redact import Redactor, default_redactor
+from harness.results import Result, RunRecord, StageSummary, Status
+from harness.stages import load_stage
+from harness.stages.base import StageContext
+
+if TYPE_CHECKING:
+    from harness.config import HarnessConfig
+    from harness.stages.base import Stage
+    from harness.targets.base import Environment, Target
+
+TargetFactory = Callable[["HarnessConfig"], "Target"]
+StageLoader = Callable[[str], "Stage"]
+
+
+class RunInterrupted(BaseException):
+    """SIGINT/SIGTERM arrived; unwinds the current stage like KeyboardInterrupt."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+
+def default_target_factory(config: HarnessConfig) -> Target:
+    from harness.targets import get_target
+
+    return get_target(config.target, config)
+
+
+class Engine:
+    """One run of the harness over ``config``."""
+
+    def __init__(self, config: HarnessConfig, *, handlers: Sequence[EventHandler] = (),
+                 target_factory: TargetFactory | None = None, stage_loader: StageLoader = load_stage,
+                 redactor: Redactor | None = None, run_id: str | None = None,
+                 report_writer: ReportWriter | None = None) -> None:
+        self.config = config
+        self.redactor = redactor or default_redactor()
+        for pattern in config.redact_patterns:
+            self.redactor.add_pattern(pattern)
+        self.writer = report_writer or ReportWriter.for_config(config)
+        self.handlers: list[EventHandler] = [self.writer, *handlers]
+        self.target_factory = target_factory or default_target_factory
+        self.stage_loader = stage_loader
+        self.run_id = run_id or provenance.new_run_id()
+        self.run_dir = config.paths.reports / self.run_id
+        self.stages: list[StageSummary] = []
+        self.results: list[Result] = []
+        self.handler_errors: list[str] = []
+        self.record: RunRecord | None = None
+        self._provenance = provenance.collect(root=config.root, target=config.target, profile=config.profile)
+        self._target: Target | None = None
+        self._environment: Environment | None = None
+        self._target_failure: Exception | None = None
+        self._started = self._finished = False
+
+    # -- driving -------------------------------------------------------------------------------
+    def run(self) -> RunRecord:
+        """Run every configured stage; always tears down and writes reports."""
+        with self.signals_as_interrupts():
+            try:
+                self.begin()
+                for name in self.config.stages:
+                    self.run_stage(name)
+            except (RunInterrupted, KeyboardInterrupt) as exc:
+                self._interrupted(getattr(exc, "signal_name", "SIGINT"))
+            finally:
+                record = self.finish()
+        return record
+
+    @property
+    def exit_code(self) -> int:
+        """The record's exit code, or 2 when a handler (e.g. a reporter) broke."""
+        code = self.record.exit_code if self.record else 2
+        return 2 if self.handler_errors else code
+
+    def begin(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        for handler in self.handlers:
+            self._guard(handler.start)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "evidence").mkdir(exist_ok=True)
+        self.emit(RunStarted(self.run_id, self.run_dir, tuple(self.config.stages), self._provenance))
+
+    def run_stage(self, name: str) -> StageSummary:
+        """Run one stage; whatever happens inside it ends up as results and one stage summary."""
+        self.begin()
+        index = len(self.stages) + 1
+        self.emit(StageStarted(name, index, max(index, len(self.config.stages))))
+        started = time.monotonic()
+        results, summary = self._execute(name)
+        summary.duration_s = time.monotonic() - started
+        for result in results:
+            self.results.append(result)
+            self.emit(ResultRecorded(Result.from_dict(self.redactor.redact_data(result.to_dict()))))
+        self.stages.append(summary)
+        self.emit(StageFinished(StageSummary.from_dict(self.redactor.redact_data(summary.to_dict()))))
+        return summary
+
+    def finish(self) -> RunRecord:
+        """Tear the target down, redact, emit RunFinished (reports), shut handlers down. Idempotent."""
+        if self.record is not None:
+            return self.record
+        self.begin()
+        with self._deferred_signals():
+            self._stop_target()
+            self._register_environment_secrets()
+            self.redactor.redact_tree(self.run_dir / "evidence")
+            self._provenance.finished_at = provenance.utc_now()
+            raw = RunRecord(self.run_id, self._provenance, list(self.stages), list(self.results))
+            self.record = RunRecord.from_dict(self.redactor.redact_data(raw.to_dict()))
+            self.emit(RunFinished(self.record, self.run_dir))
+            for handler in self.handlers:
+                self._guard(handler.shutdown)
+        self.handler_errors += [f"report {e}" for e in self.writer.errors]
+        return self.record
+
+    def environment(self) -> Environment:
+        """Stand the target up on first use; raises the target's error on every later call too."""
+        if self._environment is not None:
+            return self._environment
+        if self._target_failure is not None:
+            raise self._target_failure
+        self.emit(TargetStarting(self.config.target))
+        try:
+            self._target = self.target_factory(self.config)
+            self._environment = self._target.up()
+        except NotBuiltError as exc:
+            self._target_failure = exc
+            raise
+        except Exception as exc:
+            self._write_crash("target", exc)
+            message = f"target {self.config.target!r} could not be stood up: {_describe(exc)}"
+            self._target_failure = _TargetUnavailable(message)
+            raise self._target_failure from exc
+        self._register_environment_secrets()
+        self.emit(TargetReady(self._environment))
+        return self._environment
+
+    def emit(self, event: Event) -> None:
+        for handler in self.handlers:
+            self._guard(handler.handle_event, event)
+
+    # -- internals -----------------------------------------------------------------------------
+    def _execute(self, name: str) -> tuple[list[Result], StageSummary]:
+        try:
+            stage = self.stage_loader(name)
+            environment = self.environment() if stage.NEEDS_ENVIRONMENT else None
+            ctx = StageContext(self.config, environment, self.run_dir, self.config.profile)
+            results = list(stage.run(ctx))
+        except NotBuiltError as exc:
+            return [], StageSummary(name, Status.SKIPPED, str(exc))
+        except _TargetUnavailable as exc:
+            return [], StageSummary(name, Status.ERROR, f"not run: {exc}")
+        except Exception as exc:
+            self._write_crash(name, exc)
+            return [], StageSummary(name, Status.ERROR, f"stage crashed: {_describe(exc)}")
+        return results, summarize(name, results)
+
+    def _interrupted(self, signal_name: str) -> None:
+        done = {s.name for s in self.stages}
+        current = next((n for n in self.config.stages if n not in done), None)
+        if current is not None:
+            self.stages.append(StageSummary(current, Status.ERROR, f"interrupted by {signal_name}"))
+            done.add(current)
+        for name in self.config.stages:
+            if name not in done:
+                self.stages.append(StageSummary(name, Status.SKIPPED, f"run interrupted by {signal_name}"))
+
+    def _stop_target(self) -> None:
+        if self._target is None:
+            return
+        error = None
+        try:
+            self._target.down()
+        except Exception as exc:
+            error = f"target {self.config.target!r} teardown failed: {_describe(exc)}"
+            self.stages.append(StageSummary("teardown", Status.ERROR, error))
+        self.emit(TargetStopped(self.config.target, error))
+
+    def _register_environment_secrets(self) -> None:
+        env = self._environment
+        if env is not None:
+            self.redactor.register(*(u.token for u in env.users), env.aws.secret_access_key)
+
+    def _write_crash(self, name: str, exc: BaseException) -> None:
+        """Keep the traceback as evidence (redacted with everything else at the end)."""
+        with suppress(OSError):
+            path = self.run_dir / "evidence" / name / "crash.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+
+    def _guard(self, call: Callable[..., None], *args: object) -> None:
+        try:
+            call(*args)
+        except Exception as exc:
+            message = f"{type(call.__self__).__name__ if hasattr(call, '__self__') else call}: {exc}"
+            self.handler_errors.append(message)
+            print(f"harness: handler error: {message}", file=sys.stderr)
+
+    @contextmanager
+    def signals_as_interrupts(self) -> Iterator[None]:
+        """SIGINT/SIGTERM raise :class:`RunInterrupted` in the main thread (no-op elsewhere)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def interrupt(signum: int, frame: FrameType | None) -> None:
+            raise RunInterrupted(signal.Signals(signum).name)
+
+        previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    @contextmanager
+    def _deferred_signals(self) -> Iterator[None]:
+        """While tearing down and writing reports, a signal is noted, not raised: finish first."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        received: list[int] = []
+
+        def note(signum: int, frame: FrameType | None) -> None:
+            received.append(signum)
+
+        previous = {s: signal.signal(s, note) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+class _TargetUnavailable(Exception):
+    """The target could not be stood up; env-needing stages report this as their error."""
+
+
+def summarize(name: str, results: list[Result]) -> StageSummary:
+    """A stage's status from its results: error > failed > passed/waived > skipped."""
+    statuses = {r.status for r in results}
+    counts = ", ".join(f"{sum(r.status is s for r in results)} {s.value}" for s in Status if s in statuses)
+    if not results:
+        return StageSummary(name, Status.SKIPPED, "the stage ran no checks")
+    for status in (Status.ERROR, Status.FAILED):
+        if status in statuses:
+            return StageSummary(name, status, counts)
+    if statuses & {Status.PASSED, Status.WAIVED}:
+        return StageSummary(name, Status.PASSED, counts)
+    return StageSummary(name, Status.SKIPPED, f"every check was skipped ({counts})")
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+__all__ = ["Engine", "RunInterrupted", "default_target_factory", "summarize"]

@@ -1,0 +1,189 @@
+"""Event handlers that produce output: the report writer, plain CI lines and rich terminal progress."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from harness.events import (
+    BaseHandler,
+    Event,
+    ResultRecorded,
+    RunFinished,
+    RunStarted,
+    StageFinished,
+    StageStarted,
+    TargetReady,
+    TargetStarting,
+    TargetStopped,
+)
+from harness.reporters import REPORTERS, Reporter, load_reporter, update_latest, written_paths
+from harness.results import RunRecord, Status
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.status import Status as Spinner
+
+    from harness.config import HarnessConfig
+
+VERDICTS = {0: "PASSED", 1: "FAILED", 2: "ERROR"}
+STYLES = {Status.PASSED: "green", Status.FAILED: "red", Status.ERROR: "magenta", Status.SKIPPED: "yellow",
+          Status.WAIVED: "cyan"}
+
+
+class ReportWriter(BaseHandler):
+    """Writes every report when the run finishes and points ``reports/latest`` at it.
+
+    A reporter that fails is recorded in :attr:`errors` (the run then exits 2); the others still write.
+    """
+
+    def __init__(self, reporters: Sequence[Reporter], *, errors: Sequence[str] = (),
+                 latest: bool = True) -> None:
+        self.reporters = list(reporters)
+        self.errors = list(errors)
+        self.written: list[Path] = []
+        self.latest = latest
+
+    @classmethod
+    def for_config(cls, config: HarnessConfig, names: Sequence[str] | None = None) -> ReportWriter:
+        options = {"controls_path": config.paths.policies / "controls.yaml",
+                   "waivers_path": config.paths.policies / "waivers.yaml"}
+        reporters, errors = [], []
+        for name in names or REPORTERS:
+            try:
+                reporter = load_reporter(name, **options)
+            except Exception as exc:
+                errors.append(f"{name}: cannot load: {type(exc).__name__}: {exc}")
+                continue
+            if reporter is not None:
+                reporters.append(reporter)
+        return cls(reporters, errors=errors)
+
+    def handle_event(self, event: Event) -> None:
+        if isinstance(event, RunFinished):
+            self.write(event.record, event.run_dir)
+
+    def write(self, record: RunRecord, run_dir: Path) -> list[Path]:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for reporter in self.reporters:
+            try:
+                self.written += written_paths(reporter.write(record, run_dir))
+            except Exception as exc:
+                self.errors.append(f"{reporter.NAME}: {type(exc).__name__}: {exc}")
+        if self.latest:
+            try:
+                update_latest(run_dir.parent, run_dir.name)
+            except OSError as exc:
+                self.errors.append(f"latest: {exc}")
+        return self.written
+
+
+def is_ci(stream: TextIO) -> bool:
+    """Plain output when not on a terminal or when CI=true."""
+    ci = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+    return ci or not (hasattr(stream, "isatty") and stream.isatty())
+
+
+def _counts(record: RunRecord) -> str:
+    return ", ".join(f"{n} {status}" for status, n in record.counts().items() if n) or "no results"
+
+
+def _report_hint(run_dir: Path) -> str:
+    summary = run_dir / "summary.md"
+    try:
+        return str(summary.relative_to(Path.cwd()))
+    except ValueError:
+        return str(summary)
+
+
+class PlainProgress(BaseHandler):
+    """One line per event, for CI logs."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+
+    def line(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def handle_event(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            p = event.provenance
+            self.line(f"harness: run {event.run_id} target={p.target} profile={p.profile} "
+                      f"stages={','.join(event.stages)}")
+        elif isinstance(event, TargetStarting):
+            self.line(f"harness: standing up target {event.spec} ...")
+        elif isinstance(event, TargetReady):
+            self.line(f"harness: target ready: api {event.environment.api_url}")
+        elif isinstance(event, StageStarted):
+            self.line(f"harness: [{event.index}/{event.total}] {event.name} ...")
+        elif isinstance(event, ResultRecorded) and event.result.status in (Status.FAILED, Status.ERROR):
+            r = event.result
+            where = f" {r.location}" if r.location else ""
+            self.line(f"  {r.status.value.upper()} {r.id}{where}: {r.message or r.title}")
+        elif isinstance(event, StageFinished):
+            s = event.summary
+            self.line(f"harness: {s.name} {s.status.value} in {s.duration_s:.1f}s"
+                      + (f" ({s.message})" if s.message else ""))
+        elif isinstance(event, TargetStopped):
+            self.line(f"harness: target {event.spec} down" + (f" ({event.error})" if event.error else ""))
+        elif isinstance(event, RunFinished):
+            code = event.record.exit_code
+            self.line(f"harness: {VERDICTS[code]} (exit {code}): {_counts(event.record)}; "
+                      f"report: {_report_hint(event.run_dir)}")
+
+
+class RichProgress(PlainProgress):
+    """Live terminal progress: a spinner per stage, coloured outcomes."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        from rich.console import Console
+
+        super().__init__()
+        self.console = console or Console()
+        self.spinner: Spinner | None = None
+
+    def line(self, text: str, style: str | None = None) -> None:
+        self.console.print(text, style=style, highlight=False, markup=False)
+
+    def handle_event(self, event: Event) -> None:
+        if isinstance(event, StageStarted | TargetStarting):
+            self._stop_spinner()
+            label = (f"[{event.index}/{event.total}] {event.name}" if isinstance(event, StageStarted)
+                     else f"standing up target {event.spec}")
+            self.spinner = self.console.status(label)
+            self.spinner.start()
+        elif isinstance(event, StageFinished):
+            self._stop_spinner()
+            s = event.summary
+            self.line(f"{s.status.value:>8}  {s.name} ({s.duration_s:.1f}s)" + (f"  {s.message}" if s.message
+                      else ""), STYLES[s.status])
+        elif isinstance(event, RunFinished):
+            self._stop_spinner()
+            code = event.record.exit_code
+            style = {0: "bold green", 1: "bold red", 2: "bold magenta"}[code]
+            self.line(f"{VERDICTS[code]}: {_counts(event.record)}", style)
+            self.line(f"report: {_report_hint(event.run_dir)}")
+        else:
+            if isinstance(event, TargetReady):
+                self._stop_spinner()
+            super().handle_event(event)
+
+    def _stop_spinner(self) -> None:
+        if self.spinner is not None:
+            self.spinner.stop()
+            self.spinner = None
+
+    def shutdown(self) -> None:
+        self._stop_spinner()
+
+
+def progress_handler(stream: TextIO | None = None, **kwargs: Any) -> PlainProgress:
+    """Rich progress on a terminal, plain lines in CI or when piped."""
+    stream = stream or sys.stdout
+    return PlainProgress(stream) if is_ci(stream) else RichProgress(**kwargs)
+
+
+__all__ = ["PlainProgress", "ReportWriter", "RichProgress", "is_ci", "progress_handler"]
