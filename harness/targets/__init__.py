@@ -1,0 +1,80 @@
+"""Targets: how to stand an environment up and poke it, behind one interface and one registry.
+
+``get_target("local", config)``, ``get_target("existing:env.json", config)``; ``kind`` and ``aws`` are
+registered but raise :class:`~harness.errors.NotBuiltError` until they are built. Implementations
+are imported lazily, so asking for ``existing`` never imports the local target's dependencies.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from harness.errors import ConfigError, NotBuiltError
+from harness.targets.base import AwsEndpoint, Control, Environment, Target, TestUser
+from harness.targets.settings import TargetSettings
+from harness.targets.spec import TargetSpec, parse_spec
+
+TargetFactory = Callable[[TargetSpec, TargetSettings], Target]
+
+# name -> "module:factory"; None = registered, not built yet (the issue that builds it).
+TARGETS: dict[str, str | None] = {
+    "local": "harness.targets.local:from_spec",
+    "existing": "harness.targets.existing:from_spec",
+    "kind": None,
+    "aws": None,
+}
+_NOT_BUILT_HINTS = {
+    "kind": "kind cluster + LocalStack + Argo Rollouts; use --target local meanwhile",
+    "aws": "terraform apply of terraform/envs/<env>; use --target local or existing:PATH meanwhile",
+}
+_extra: dict[str, TargetFactory] = {}
+
+
+def register_target(name: str, factory: TargetFactory) -> None:
+    """Add (or replace) a target without editing this module, e.g. from a plugin."""
+    _extra[name.lower()] = factory
+
+
+def target_names() -> list[str]:
+    return sorted({*TARGETS, *_extra})
+
+
+def get_target(spec: str | TargetSpec, config: Any = None) -> Target:
+    """The target ``spec`` names, configured from ``config`` (a HarnessConfig or TargetSettings)."""
+    parsed = parse_spec(spec) if isinstance(spec, str) else spec
+    settings = config if isinstance(config, TargetSettings) else TargetSettings.from_config(config)
+    return resolve_factory(parsed.name)(parsed, settings)
+
+
+def resolve_factory(name: str) -> TargetFactory:
+    if name in _extra:
+        return _extra[name]
+    if name not in TARGETS:
+        valid = ", ".join(target_names())
+        raise ConfigError(f"--target: unknown target {name!r}; valid targets: {valid}")
+    path = TARGETS[name]
+    if path is None:
+        raise NotBuiltError(f"target {name!r} is not built yet", hint=_NOT_BUILT_HINTS.get(name))
+    module, _, attr = path.partition(":")
+    factory: TargetFactory = getattr(importlib.import_module(module), attr)
+    return factory
+
+
+__all__ = [
+    "TARGETS",
+    "AwsEndpoint",
+    "Control",
+    "Environment",
+    "Target",
+    "TargetFactory",
+    "TargetSettings",
+    "TargetSpec",
+    "TestUser",
+    "get_target",
+    "parse_spec",
+    "register_target",
+    "resolve_factory",
+    "target_names",
+]

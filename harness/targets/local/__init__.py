@@ -1,0 +1,18 @@
+"""The ``local`` target (see :mod:`harness.targets.local.target`)."""
+
+from __future__ import annotations
+
+from harness.targets.local.control import LocalControl
+from harness.targets.local.target import DEFAULT_USERS, LocalTarget
+from harness.targets.settings import TargetSettings
+from harness.targets.spec import TargetSpec
+
+
+def from_spec(spec: TargetSpec, settings: TargetSettings) -> LocalTarget:
+    """``local``, ``local?app=0`` (services and provisioning only), ``local?users=a,b``."""
+    users = tuple(u for u in spec.options.get("users", ",".join(DEFAULT_USERS)).split(",") if u)
+    return LocalTarget(settings, with_app=spec.flag("app", default=True), users=users,
+                       version=spec.options.get("version", "stable"))
+
+
+__all__ = ["LocalControl", "LocalTarget", "from_spec"]

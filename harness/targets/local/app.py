@@ -1,0 +1,174 @@
+"""The reference app's processes: one-shot commands (migrate, create-user) and api/worker replicas.
+
+Each replica is a :class:`ManagedProcess` (own process group, own log file under the run's evidence
+dir); readiness is its HTTP probe (`/readyz` for the API, `/metrics` for the worker).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from harness.errors import TargetError
+from harness.services import ManagedProcess, free_port
+
+APP_PACKAGE = "easy_upload"
+INSTALL_HINT = "pip install -e reference_app"
+
+
+def app_pythonpath(root: Path) -> str | None:
+    """None when ``easy_upload`` is importable; else ``root/reference_app`` if its source is there."""
+    if importlib.util.find_spec(APP_PACKAGE) is not None:
+        return None
+    source = root / "reference_app"
+    if (source / APP_PACKAGE / "__main__.py").is_file():
+        return str(source)
+    raise TargetError(f"reference app not installed: {INSTALL_HINT}")
+
+
+def http_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@dataclass(slots=True)
+class Replica:
+    """One api or worker process."""
+
+    component: str  # "api" | "worker"
+    index: int
+    version: str
+    track: str  # "stable" | "canary"
+    process: ManagedProcess
+    port: int  # api: HTTP port; worker: metrics port
+    settings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def probe_url(self) -> str:
+        return f"{self.url}/readyz" if self.component == "api" else f"{self.url}/metrics"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"{self.url}/metrics"
+
+    def is_ready(self) -> bool:
+        return self.process.is_running() and http_ok(self.probe_url)
+
+
+class AppLauncher:
+    """Builds the app's processes from one base environment (services, buckets, secrets)."""
+
+    def __init__(self, base_env: Mapping[str, str], logs_dir: Path, *, cwd: Path) -> None:
+        self.base_env = dict(base_env)
+        self.logs_dir = logs_dir
+        self.cwd = cwd
+        self._oneshots: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+
+    def replica(self, component: str, index: int, *, version: str, track: str = "stable",
+                settings: Mapping[str, str] | None = None) -> Replica:
+        """A replica ready to ``process.start()`` (not started)."""
+        port = free_port()
+        extra = dict(settings or {})
+        env = {**self.base_env, "APP_VERSION": version, **extra}
+        if component == "api":
+            argv = ["api", "--host", "127.0.0.1", "--port", str(port)]
+        elif component == "worker":
+            argv = ["worker"]
+            env["WORKER_METRICS_PORT"] = str(port)
+        else:
+            raise TargetError(f"unknown app component {component!r} (expected api or worker)")
+        name = f"{component}-{track}-{index}" if track != "stable" else f"{component}-{index}"
+        process = ManagedProcess(
+            name, [sys.executable, "-m", APP_PACKAGE, *argv], env=env, cwd=self.cwd,
+            log_path=self.logs_dir / f"{name}.log",
+        )
+        return Replica(component, index, version, track, process, port, extra)
+
+    def run(self, name: str, args: list[str], *, timeout: float) -> str:
+        """Run ``python -m easy_upload ARGS`` to completion; stdout, or a TargetError with the log."""
+        log_path = self.logs_dir / f"{name}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", APP_PACKAGE, *args], stdout=subprocess.PIPE, stderr=log,
+                stdin=subprocess.DEVNULL, env=self.base_env, cwd=self.cwd, start_new_session=True,
+            )
+            with self._lock:
+                self._oneshots.add(proc)
+            try:
+                out, _ = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                raise TargetError(f"{name}: still running after {timeout:.0f}s (log: {log_path})") from None
+            finally:
+                _kill_group(proc)
+                with self._lock:
+                    self._oneshots.discard(proc)
+        if proc.returncode != 0:
+            raise TargetError(f"{name} failed with exit code {proc.returncode} (log: {log_path})"
+                              f"{_tail(log_path)}")
+        return out.decode(errors="replace")
+
+    def kill_oneshots(self) -> None:
+        """SIGKILL every one-shot command still running (teardown mid-``up``)."""
+        with self._lock:
+            running = list(self._oneshots)
+        for proc in running:
+            _kill_group(proc)
+
+
+def start_all(replicas: Iterable[Replica], *, timeout: float) -> None:
+    """Start every replica at once, then wait until all are ready (one deadline for all)."""
+    pending = list(replicas)
+    for replica in pending:
+        replica.process.start()
+    deadline = time.monotonic() + timeout
+    while pending:
+        for replica in list(pending):
+            if not replica.process.is_running():
+                raise TargetError(f"{replica.process.name} exited before it became ready "
+                                  f"(log: {replica.process.log_path}){_tail(replica.process.log_path)}")
+            if http_ok(replica.probe_url):
+                pending.remove(replica)
+        if pending and time.monotonic() > deadline:
+            names = ", ".join(r.process.name for r in pending)
+            raise TargetError(f"not ready after {timeout:.0f}s: {names} "
+                              f"(probe {pending[0].probe_url}; log: {pending[0].process.log_path})")
+        if pending:
+            time.sleep(0.05)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
+def _tail(path: Path, lines: int = 12) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return ("\n  " + "\n  ".join(text)) if text else ""
+
+
+__all__ = ["AppLauncher", "Replica", "app_pythonpath", "http_ok", "start_all"]

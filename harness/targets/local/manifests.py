@@ -1,0 +1,77 @@
+"""What the rendered manifests say about the app: replicas per component, HPAs, the rollout, settings."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import TargetError
+
+WORKLOAD_KINDS = frozenset({"Deployment", "Rollout", "StatefulSet"})
+DEFAULT_REPLICAS = {"api": 1, "worker": 1}
+
+
+@dataclass(slots=True)
+class AppManifests:
+    """The parts of the rendered overlay the local target honours."""
+
+    replicas: dict[str, int]
+    settings: dict[str, str] = field(default_factory=dict)  # ConfigMap app-config data
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    source: str = ""
+
+    def document(self, kind: str, name: str) -> dict[str, Any] | None:
+        for doc in self.documents:
+            if doc.get("kind") == kind and _name(doc) == name:
+                return doc
+        return None
+
+
+def replica_counts(documents: list[dict[str, Any]]) -> dict[str, int]:
+    """Replicas per workload: the HPA's minReplicas where an HPA owns it, else spec.replicas (1)."""
+    counts = {
+        _name(doc): int(doc.get("spec", {}).get("replicas") or 1)
+        for doc in documents if doc.get("kind") in WORKLOAD_KINDS
+    }
+    for doc in documents:
+        if doc.get("kind") != "HorizontalPodAutoscaler":
+            continue
+        ref = doc.get("spec", {}).get("scaleTargetRef", {})
+        if ref.get("name") in counts and ref.get("kind") in WORKLOAD_KINDS:
+            counts[ref["name"]] = int(doc["spec"].get("minReplicas") or 1)
+    return counts
+
+
+def config_settings(documents: list[dict[str, Any]], name: str = "app-config") -> dict[str, str]:
+    """The data of the app's ConfigMap (strings), empty when there is none."""
+    for doc in documents:
+        if doc.get("kind") == "ConfigMap" and _name(doc) == name:
+            return {str(k): str(v) for k, v in (doc.get("data") or {}).items()}
+    return {}
+
+
+def load_app_manifests(overlay_dir: Path) -> AppManifests:
+    """Render ``overlay_dir`` with harness.k8s; defaults (1 replica each) when it is not available."""
+    try:
+        render_overlay = getattr(importlib.import_module("harness.k8s"), "render_overlay", None)
+    except ImportError:
+        render_overlay = None
+    if render_overlay is None:
+        return AppManifests(dict(DEFAULT_REPLICAS), source="defaults (harness.k8s.render_overlay missing)")
+    if not overlay_dir.is_dir():
+        raise TargetError(f"{overlay_dir}: manifests overlay not found")
+    try:
+        documents = list(render_overlay(overlay_dir))
+    except Exception as exc:  # a rendering bug must not look like a crash of the target
+        raise TargetError(f"{overlay_dir}: cannot render the overlay: {exc}") from exc
+    replicas = {**DEFAULT_REPLICAS, **replica_counts(documents)}
+    return AppManifests(replicas, config_settings(documents), documents, str(overlay_dir))
+
+
+def _name(doc: dict[str, Any]) -> str:
+    return str(doc.get("metadata", {}).get("name", ""))
+
+
+__all__ = ["AppManifests", "config_settings", "load_app_manifests", "replica_counts"]

@@ -1,0 +1,260 @@
+"""The ``local`` target: real services and the app's replicas as child processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from harness.errors import TargetError
+from harness.redact import register_secret
+from harness.services import MotoService, PostgresService, RedisService
+from harness.targets.base import AwsEndpoint, Environment, TestUser
+from harness.targets.lifecycle import shielded, signals_as_exceptions
+from harness.targets.local.app import AppLauncher, app_pythonpath
+from harness.targets.local.aws import AwsAccess, apply_plan, delete_plan, external_endpoint, localstack_access
+from harness.targets.local.control import LocalControl
+from harness.targets.local.frontdoor import FrontDoor
+from harness.targets.local.manifests import AppManifests, load_app_manifests
+from harness.targets.local.provision import ProvisionPlan, generate_secret_values, load_plan
+from harness.targets.settings import TargetSettings
+
+DEFAULT_USERS = ("alice", "bob")
+
+
+class LocalTarget:
+    """PostgreSQL, Redis (AOF), moto or an external LocalStack, migrations, users, api + worker."""
+
+    NAME = "local"
+
+    def __init__(
+        self, settings: TargetSettings, *, with_app: bool = True,
+        users: tuple[str, ...] = DEFAULT_USERS, version: str = "stable", run_id: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.with_app = with_app
+        self.user_names = users
+        self.version = version
+        self.run_id = run_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        self.run_dir = settings.run_dir or settings.root / ".harness" / "runs" / self.run_id
+        self.logs_dir = self.run_dir / "logs"
+        self.timings: dict[str, float] = {}
+        self.environment: Environment | None = None
+        self.control: LocalControl | None = None
+        self._tmp: Path | None = None
+        self._services: dict[str, Any] = {}
+        self._access: AwsAccess | None = None
+        self._plan: ProvisionPlan | None = None
+        self._secret_values: dict[str, str] = {}
+        self._launcher: AppLauncher | None = None
+        self._frontdoor: FrontDoor | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._signals: contextlib.ExitStack | None = None
+
+    # -- Target ------------------------------------------------------------------------------
+
+    def up(self) -> Environment:
+        """Stand everything up and wait until it is ready; on any failure, tear down and re-raise."""
+        self._signals = contextlib.ExitStack()
+        self._signals.enter_context(signals_as_exceptions())
+        atexit.register(self.down)
+        started = time.monotonic()
+        try:
+            env = self._up()
+        except BaseException:
+            self.down()
+            raise
+        self.timings["total"] = time.monotonic() - started
+        return env
+
+    def down(self) -> None:
+        """Stop every process, close every port, delete the temp dir. Idempotent; never raises."""
+        shielded(self._down)
+
+    # -- up --------------------------------------------------------------------------------
+
+    def _up(self) -> Environment:
+        pythonpath = app_pythonpath(self.settings.root) if self.with_app else None
+        self._tmp = Path(tempfile.mkdtemp(prefix=f"harness-local-{self.run_id}-"))
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        plan = self._timed("load_terraform", lambda: load_plan(self.settings.terraform_dir))
+        manifests = self._timed("load_manifests", lambda: load_app_manifests(self.settings.manifests_dir))
+        self._access, self._plan = self._aws(plan)
+        self._secret_values = generate_secret_values(self._plan)
+        pg = self._service("postgres", PostgresService(self._tmp / "postgres"))
+        redis = self._service("redis", RedisService(self._tmp / "redis"))
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"local-{self.run_id}")
+        timeout = self.settings.ready_timeout_s
+        pending = [self._pool.submit(self._timed, "postgres", lambda: pg.start(timeout)),
+                   self._pool.submit(self._timed, "redis", lambda: redis.start(timeout)),
+                   self._pool.submit(self._timed, "aws", self._start_aws)]
+        app_env = self._app_env(manifests, pythonpath)
+        self._launcher = AppLauncher(app_env, self.logs_dir, cwd=self.settings.root)
+        self.control = LocalControl(
+            self._launcher, self._services, None, version=self.version, ready_timeout=timeout,
+            first_canary_weight=_first_weight(manifests), after_service_start=self._after_service_start,
+        )
+        users: list[TestUser] = []
+        if self.with_app:
+            pending[0].result()
+            self._timed("migrate", lambda: self._oneshot("migrate", ["migrate"]))
+            user_futures = [self._pool.submit(self._create_user, name) for name in self.user_names]
+            _wait_all(pending)
+            self._start_app(manifests)
+            users = [f.result() for f in user_futures]
+        _wait_all(pending)
+        return self._environment(pg, redis, users, manifests)
+
+    def _aws(self, plan: ProvisionPlan) -> tuple[AwsAccess, ProvisionPlan]:
+        endpoint = external_endpoint()
+        if endpoint:  # shared with other runs (and xdist workers): unique names, deleted in down()
+            return localstack_access(endpoint), plan.with_suffix(self.run_id.rsplit("-", 1)[-1])
+        assert self._tmp is not None
+        moto = self._service("s3", MotoService(self._tmp / "moto"))
+        access = AwsAccess(moto.endpoint_url, moto.region, moto.access_key_id, moto.secret_access_key)
+        return access, plan
+
+    def _start_aws(self) -> None:
+        if "s3" in self._services:
+            self._services["s3"].start(self.settings.ready_timeout_s)
+        self._provision()
+
+    def _provision(self) -> None:
+        assert self._plan is not None and self._access is not None
+        apply_plan(self._plan, self._access, self._secret_values)
+
+    def _service(self, key: str, service: Any) -> Any:
+        service.process.log_path = self.logs_dir / f"{key}.log"
+        self._services[key] = service
+        register_secret(*getattr(service, "secrets", []))
+        return service
+
+    def _app_env(self, manifests: AppManifests, pythonpath: str | None) -> dict[str, str]:
+        assert self._access is not None and self._plan is not None
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCALSTACK_"))}
+        env.update(manifests.settings)
+        env.update(self._access.app_env())
+        buckets = self._plan.bucket_names()
+        env.update({"RAW_BUCKET": buckets.get("raw", ""), "PROCESSED_BUCKET": buckets.get("processed", ""),
+                    "DATABASE_URL": self._services["postgres"].url, "REDIS_URL": self._services["redis"].url,
+                    "APP_VERSION": self.version, "PYTHONUNBUFFERED": "1"})
+        for secret in self._plan.secrets:
+            env[secret.setting] = self._secret_values[secret.name]
+            env[f"{secret.setting}_SECRET_ID"] = secret.name
+            register_secret(self._secret_values[secret.name])
+        if pythonpath:
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (pythonpath, env.get("PYTHONPATH")) if p)
+        env.update(self.settings.env)
+        return env
+
+    def _oneshot(self, name: str, args: list[str]) -> str:
+        assert self._launcher is not None
+        return self._launcher.run(name, args, timeout=self.settings.ready_timeout_s)
+
+    def _create_user(self, name: str) -> TestUser:
+        out = self._oneshot(f"create-user-{name}", ["create-user", name]).strip().splitlines()
+        if not out or not out[-1].strip():
+            raise TargetError(f"create-user {name}: printed no token (log: {self.logs_dir})")
+        token = out[-1].strip()
+        register_secret(token)
+        return TestUser(name, token)
+
+    def _start_app(self, manifests: AppManifests) -> None:
+        assert self._launcher is not None
+        self._frontdoor = FrontDoor()
+        assert self.control is not None
+        self.control.frontdoor = self._frontdoor
+        counts = {c: manifests.replicas.get(c, 1) for c in ("api", "worker")}
+        self._timed("app", lambda: self.control.launch(counts) if self.control else None)
+        self._frontdoor.enable()
+
+    def _after_service_start(self, service: str, lost_state: bool) -> None:
+        if service == "s3" and lost_state:
+            self._provision()  # a crashed emulator comes back empty; S3 itself never would
+
+    def _environment(self, pg: PostgresService, redis: RedisService, users: list[TestUser],
+                     manifests: AppManifests) -> Environment:
+        assert self._access is not None and self._plan is not None
+        api_url = self._frontdoor.url if self._frontdoor else ""
+        env = Environment(
+            target=self.NAME, api_url=api_url, web_url=api_url,
+            aws=AwsEndpoint(self._access.endpoint_url, self._access.region, self._access.access_key_id,
+                            self._access.secret_access_key, self._plan.bucket_names()),
+            users=users, database_url=pg.url, redis_url=redis.url,
+            metrics_urls=self.control.metrics_urls() if self.control else {},
+            evidence_dir=str(self.run_dir), control=self.control,
+            extra={
+                "run_id": self.run_id, "logs_dir": str(self.logs_dir), "replicas": dict(manifests.replicas),
+                "manifests": manifests.source, "secrets": {s.setting: s.name for s in self._plan.secrets},
+                "timings_s": self.timings, "router": "harness.targets.local.frontdoor (TCP, per connection)",
+            },
+        )
+        self.environment = env
+        return env
+
+    # -- down ------------------------------------------------------------------------------
+
+    def _down(self) -> None:
+        if self._pool is not None:
+            if self._launcher is not None:
+                self._launcher.kill_oneshots()
+            for service in self._services.values():
+                service.process.signal(service.process.stop_signal)  # cut short a start in flight
+            self._pool.shutdown(wait=True, cancel_futures=True)  # no start may land after teardown
+            self._pool = None
+        if self._frontdoor is not None:
+            self._frontdoor.disable()
+            self._frontdoor = None
+        replicas = self.control.all_replicas() if self.control else []
+        for proc in [r.process for r in replicas] + [s.process for s in self._services.values()]:
+            proc.signal(proc.stop_signal)  # all at once; the stops below then just wait
+        for replica in replicas:
+            with contextlib.suppress(Exception):
+                replica.process.stop()
+        self._cleanup_aws()
+        for service in self._services.values():
+            with contextlib.suppress(Exception):
+                service.cleanup()
+        self._services.clear()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+        self.control = self.environment = None
+        atexit.unregister(self.down)
+        if self._signals is not None:
+            self._signals.close()
+            self._signals = None
+
+    def _cleanup_aws(self) -> None:
+        if self._access is not None and self._access.external and self._plan is not None:
+            with contextlib.suppress(Exception):
+                delete_plan(self._plan, self._access)
+        self._access = None
+
+    def _timed(self, what: str, action: Any) -> Any:
+        started = time.monotonic()
+        result = action()
+        self.timings[what] = round(time.monotonic() - started, 3)
+        return result
+
+
+def _wait_all(futures: list[Future[Any]]) -> None:
+    for future in futures:
+        future.result()
+
+
+def _first_weight(manifests: AppManifests) -> int:
+    rollout = manifests.document("Rollout", "api") or {}
+    steps = rollout.get("spec", {}).get("strategy", {}).get("canary", {}).get("steps", [])
+    weights = [int(step["setWeight"]) for step in steps if isinstance(step, dict) and "setWeight" in step]
+    return weights[0] if weights else 5
+
+
+__all__ = ["DEFAULT_USERS", "LocalTarget"]

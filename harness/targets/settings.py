@@ -1,0 +1,63 @@
+"""The few paths and knobs targets need, adapted from the harness config (or given directly)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSettings:
+    """Where a target finds its inputs and writes its evidence."""
+
+    root: Path
+    terraform_dir: Path
+    manifests_dir: Path
+    run_dir: Path | None = None  # per-run evidence dir (process logs); None = a fresh one under root
+    ready_timeout_s: float = 60.0
+    env: dict[str, str] = field(default_factory=dict)  # extra settings passed to the app processes
+
+    @classmethod
+    def for_root(cls, root: Path, **overrides: Any) -> TargetSettings:
+        """Defaults for a checkout: ``terraform/envs/local`` and ``manifests/overlays/local``."""
+        root = root.resolve()
+        values: dict[str, Any] = {
+            "root": root,
+            "terraform_dir": root / "terraform" / "envs" / "local",
+            "manifests_dir": root / "manifests" / "overlays" / "local",
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    @classmethod
+    def from_config(cls, config: Any) -> TargetSettings:
+        """Adapt a ``HarnessConfig`` (duck-typed: ``root``, ``paths.terraform``, ``paths.manifests``)."""
+        if config is None:
+            return cls.for_root(Path(os.environ.get("HARNESS_ROOT", Path.cwd())))
+        root = Path(config.root)
+        paths = getattr(config, "paths", None)
+        overrides: dict[str, Any] = {}
+        terraform = getattr(paths, "terraform", None)
+        manifests = getattr(paths, "manifests", None)
+        if terraform is not None:
+            overrides["terraform_dir"] = _local_env(root, Path(terraform), "envs")
+        if manifests is not None:
+            overrides["manifests_dir"] = _local_env(root, Path(manifests), "overlays")
+        run_dir = getattr(config, "run_dir", None)
+        if run_dir is not None:
+            overrides["run_dir"] = Path(run_dir)
+        return cls.for_root(root, **overrides)
+
+
+def _local_env(root: Path, base: Path, layer: str) -> Path:
+    """``terraform`` -> ``terraform/envs/local``; a path that already names an env is kept."""
+    base = base if base.is_absolute() else root / base
+    for candidate in (base / layer / "local", base / "local"):
+        if candidate.is_dir():
+            return candidate
+    return base
+
+
+__all__ = ["TargetSettings"]
