@@ -1,0 +1,345 @@
+"""The endpoints. Each one authenticates first; someone else's upload is indistinguishable from none."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from importlib import resources
+from typing import Annotated, Any
+
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import FileResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.responses import JSONResponse
+
+from easy_upload import auth, db
+from easy_upload.errors import HttpError, NotFound, PayloadTooLarge, Unauthorized, UnsupportedType
+from easy_upload.events import EventFeed, UploadEvent
+from easy_upload.receiver import UploadReceiver, receive
+from easy_upload.schemas import (
+    Download,
+    ErrorResponse,
+    Health,
+    StreamToken,
+    UploadList,
+    UploadOut,
+    error_responses,
+)
+from easy_upload.services import Services, job_options
+from easy_upload.storage import delete_object
+
+log = logging.getLogger("easy_upload")
+router = APIRouter()
+DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
+AUTH_ERRORS = error_responses(400, 401, 404, 500, 503)
+SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def services_of(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services_of)]
+
+
+async def current_user(request: Request, services: ServicesDep) -> str:
+    """The user owning the bearer token; 401 otherwise."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized()
+    user = await db.user_for_token(services.pool, auth.hash_token(token.strip()))
+    if user is None:
+        raise Unauthorized()
+    return user
+
+
+UserDep = Annotated[str, Depends(current_user)]
+
+
+async def owned(services: Services, upload_id: str, user: str) -> db.Upload:
+    upload = await db.get_upload(services.pool, upload_id, user)
+    if upload is None:
+        raise NotFound("upload not found")
+    return upload
+
+
+@router.get("/", include_in_schema=False)
+async def page() -> FileResponse:
+    return FileResponse(str(resources.files("easy_upload") / "static" / "index.html"), media_type="text/html")
+
+
+@router.get("/healthz", response_model=Health, tags=["ops"])
+async def healthz(services: ServicesDep) -> Health:
+    """The process is alive (no dependency is checked)."""
+    return Health(status="ok", version=services.settings.app_version)
+
+
+@router.get("/readyz", response_model=Health, tags=["ops"], responses=error_responses(503))
+async def readyz(services: ServicesDep) -> Any:
+    """PostgreSQL, Redis and S3 are reachable."""
+    checks = await services.check()
+    if all(v == "ok" for v in checks.values()):
+        return Health(status="ready", version=services.settings.app_version, checks=checks)
+    down = ", ".join(k for k, v in checks.items() if v != "ok")
+    body = {
+        "error": {"code": "service_unavailable", "message": f"not ready: {down} unavailable"},
+        "checks": checks,
+    }
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "2"})
+
+
+@router.get(
+    "/metrics",
+    tags=["ops"],
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def metrics(services: ServicesDep) -> Response:
+    """Prometheus exposition format."""
+    await services.refresh_queue_depth()
+    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _drain(request: Request) -> None:
+    """Read (and drop) what the client is still sending, so it can read our refusal; bounded."""
+    seen = 0
+    try:
+        async with asyncio.timeout(10):
+            async for chunk in request.stream():
+                seen += len(chunk)
+                if seen > DRAIN_LIMIT_BYTES:
+                    return
+    except Exception:
+        return
+
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "PNG, JPEG, WebP, GIF, PDF, plain text, CSV or JSON",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/api/uploads",
+    status_code=201,
+    response_model=UploadOut,
+    tags=["uploads"],
+    openapi_extra=UPLOAD_BODY,
+    responses=error_responses(400, 401, 413, 415, 500, 503),
+)
+async def create_upload(request: Request, services: ServicesDep, user: UserDep) -> JSONResponse:
+    """Stream one file to raw storage, record it and queue it for processing."""
+    settings, upload_id = services.settings, str(uuid.uuid4())
+    receiver = UploadReceiver(
+        services.s3,
+        settings.raw_bucket,
+        f"uploads/{upload_id}",
+        settings.max_upload_bytes,
+        settings.part_size_bytes,
+        {"upload-id": upload_id, "user-id": user},
+    )
+    try:
+        got = await receive(request.stream(), request.headers.get("content-type"), receiver)
+    except (PayloadTooLarge, UnsupportedType) as exc:
+        services.metrics.uploads.labels(exc.code, settings.app_version).inc()
+        await _drain(request)
+        raise
+    row = {
+        "id": upload_id,
+        "user_id": user,
+        "filename": got.filename,
+        "content_type": got.ftype.mime,
+        "size_bytes": got.size,
+        "sha256": got.sha256,
+        "raw_key": got.key,
+    }
+    await _record_and_enqueue(services, row)
+    services.metrics.upload_bytes.labels(settings.app_version).inc(got.size)
+    services.metrics.upload_size.labels(settings.app_version).observe(got.size)
+    services.metrics.uploads.labels("accepted", settings.app_version).inc()
+    upload = await owned(services, upload_id, user)
+    log.info("upload accepted", extra={"upload_id": upload_id, "type": got.ftype.mime, "size": got.size})
+    return JSONResponse(
+        UploadOut.of(upload).model_dump(mode="json"),
+        status_code=201,
+        headers={"Location": f"/api/uploads/{upload_id}"},
+    )
+
+
+async def _record_and_enqueue(services: Services, row: dict[str, Any]) -> None:
+    """Row and job commit together or not at all; on failure the stored object is removed too."""
+    try:
+        async with services.pool.connection() as conn, conn.transaction():
+            await db.insert_upload(conn, row)
+            await services.queue.add(
+                "process", {"upload_id": row["id"]}, job_options(services.settings, row["id"])
+            )
+    except BaseException:
+        await delete_object(services.s3, services.settings.raw_bucket, row["raw_key"])
+        await _forget_job(services, row["id"])
+        raise
+
+
+async def _forget_job(services: Services, upload_id: str) -> None:
+    try:
+        await asyncio.wait_for(services.queue.remove(upload_id), 2.0)
+    except Exception:
+        return
+
+
+@router.get("/api/uploads", response_model=UploadList, tags=["uploads"], responses=AUTH_ERRORS)
+async def list_uploads(
+    services: ServicesDep,
+    user: UserDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> UploadList:
+    """The caller's uploads, newest first."""
+    page, next_cursor = await db.list_uploads(services.pool, user, limit, cursor)
+    return UploadList(items=[UploadOut.of(u) for u in page], next_cursor=next_cursor)
+
+
+@router.get("/api/uploads/{upload_id}", response_model=UploadOut, tags=["uploads"], responses=AUTH_ERRORS)
+async def get_upload(upload_id: str, services: ServicesDep, user: UserDep) -> UploadOut:
+    return UploadOut.of(await owned(services, upload_id, user))
+
+
+@router.post(
+    "/api/uploads/{upload_id}/stream-token",
+    response_model=StreamToken,
+    tags=["uploads"],
+    responses=AUTH_ERRORS,
+)
+async def stream_token(upload_id: str, services: ServicesDep, user: UserDep) -> StreamToken:
+    """A short-lived token for the events URL of one upload (for EventSource, which cannot send headers)."""
+    upload = await owned(services, upload_id, user)
+    ttl = services.settings.sse_token_ttl_s
+    token = auth.sign_stream_token(services.settings.signing_key(), user, str(upload.id), ttl)
+    return StreamToken(token=token, expires_in=ttl, events_url=f"/api/uploads/{upload.id}/events")
+
+
+async def _events_user(request: Request, services: Services, upload_id: str, token: str | None) -> str:
+    if token:
+        user = auth.verify_stream_token(services.settings.signing_key(), token, upload_id)
+        if user is None:
+            raise Unauthorized("invalid or expired stream token")
+        return user
+    return await current_user(request, services)
+
+
+def _as_sse(event: UploadEvent) -> ServerSentEvent:
+    import json
+
+    return ServerSentEvent(json.dumps(event.data, default=str), event=event.event, id=str(event.id))
+
+
+EVENTS_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "text/event-stream: `state` (or the final event) first, then `progress`, "
+        "then `completed` or `failed`; the stream then ends",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get(
+    "/api/uploads/{upload_id}/events",
+    tags=["uploads"],
+    response_class=EventSourceResponse,
+    responses={**EVENTS_DOC, **AUTH_ERRORS},
+)
+async def upload_events(
+    upload_id: str,
+    request: Request,
+    services: ServicesDep,
+    token: Annotated[
+        str | None, Query(max_length=1000, description="stream token (instead of a bearer)")
+    ] = None,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+    resume_from: Annotated[
+        int | None, Query(ge=0, description="like Last-Event-ID, for a new EventSource")
+    ] = None,
+) -> EventSourceResponse:
+    """Server-sent events of one upload's processing."""
+    user = await _events_user(request, services, upload_id, token)
+    await owned(services, upload_id, user)
+    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else (resume_from or 0)
+    feed = EventFeed(
+        services.redis,
+        upload_id,
+        lambda: db.get_upload(services.pool, upload_id, user),
+        after=after,
+        recheck_s=services.settings.sse_heartbeat_s,
+    )
+    await feed.open()
+    gauge = services.metrics.sse_open.labels(services.settings.app_version)
+
+    async def stream() -> Any:
+        gauge.inc()
+        try:
+            async for event in feed.events():
+                yield _as_sse(event)
+        finally:
+            gauge.dec()
+            await feed.close()
+
+    return EventSourceResponse(
+        stream(),
+        ping=services.settings.sse_heartbeat_s,
+        headers={"X-Accel-Buffering": "no", "Cache-Control": "no-store"},
+    )
+
+
+@router.get(
+    "/api/uploads/{upload_id}/download",
+    response_model=Download,
+    tags=["uploads"],
+    responses=error_responses(400, 401, 404, 409, 500, 503),
+)
+async def download(upload_id: str, services: ServicesDep, user: UserDep) -> Download:
+    """Presigned URLs of the processed result, its manifest and (images) thumbnail."""
+    upload = await owned(services, upload_id, user)
+    if upload.state != "completed" or not upload.result_key:
+        raise _NotReady(f"upload is {upload.state}")
+    bucket, ttl, prefix = services.settings.processed_bucket, services.settings.presign_ttl_s, str(upload.id)
+    names = [e["name"] for e in (upload.manifest or {}).get("extras", [])]
+
+    def sign(key: str) -> str:
+        url: str = services.s3.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=ttl
+        )
+        return url
+
+    url = await to_thread.run_sync(sign, upload.result_key)
+    manifest_url = await to_thread.run_sync(sign, f"{prefix}/manifest.json")
+    thumb = await to_thread.run_sync(sign, f"{prefix}/thumbnail.png") if "thumbnail.png" in names else None
+    return Download(
+        url=url, manifest_url=manifest_url, thumbnail_url=thumb, expires_in=ttl, manifest=upload.manifest
+    )
+
+
+class _NotReady(HttpError):
+    status, code = 409, "not_ready"
+
+
+__all__ = ["ErrorResponse", "router"]
