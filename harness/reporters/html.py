@@ -1,0 +1,449 @@
+"""The reviewer's report: ``reports/<run-id>/index.html``, one self-contained file.
+
+Reads only the results model (``results.json`` / :class:`RunRecord`), the evidence files the stages
+wrote, and optionally the control catalog and waivers. Rules the page keeps, which the tests check:
+counts equal ``RunRecord.counts()``; every result, stage and control carries its own status
+(``data-status``) and nothing skipped or errored is rendered as passed; a control without evidence
+says "not evidenced"; a section without data says "no data in this run".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from harness.errors import ReportError
+from harness.reporters import catalog, charts
+from harness.results import Result, RunRecord, Status
+
+TIMELINE_PATH = "evidence/load/timeline.json"
+STATUS_ORDER = ("failed", "error", "waived", "skipped", "passed")
+
+
+@dataclass(slots=True)
+class ResultView:
+    index: int
+    result: Result
+    evidence: list[tuple[str, str | None]]  # (label, href or None when missing/unsafe)
+
+    @property
+    def anchor(self) -> str:
+        return f"result-{self.index}"
+
+
+@dataclass(slots=True)
+class StageView:
+    name: str
+    status: str
+    message: str
+    duration_s: float
+    counts: dict[str, int]
+    results: list[ResultView]
+    charts: list[charts.Chart] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    figures: list[tuple[ResultView, str, str]] = field(default_factory=list)
+    findings: dict[str, dict[str, int]] | None = None  # DAST: severity -> status -> count
+
+
+class HtmlReporter:
+    """The ``html`` reporter slot.
+
+    ``HtmlReporter(controls_path=..., waivers_path=...).write(record, run_dir)`` writes
+    ``run_dir/index.html`` and returns its path.
+    """
+
+    NAME = "html"
+
+    def __init__(
+        self,
+        *,
+        controls_path: Path | None = None,
+        waivers_path: Path | None = None,
+        baseline: RunRecord | None = None,
+    ) -> None:
+        self.controls_path = controls_path
+        self.waivers_path = waivers_path
+        self.baseline = baseline
+
+    @classmethod
+    def for_root(cls, root: Path, *, baseline: RunRecord | None = None) -> HtmlReporter:
+        """The reporter with the repository's conventional ``policies/controls.yaml`` and
+        ``policies/waivers.yaml`` (a missing file is reported in the page, not raised)."""
+        return cls(
+            controls_path=root / "policies" / "controls.yaml",
+            waivers_path=root / "policies" / "waivers.yaml",
+            baseline=baseline,
+        )
+
+    def write(self, record: RunRecord, run_dir: Path) -> Path:
+        html = render_html(
+            record,
+            run_dir,
+            controls_path=self.controls_path,
+            waivers_path=self.waivers_path,
+            baseline=self.baseline,
+        )
+        target = run_dir / "index.html"
+        target.write_text(html, encoding="utf-8")
+        return target
+
+
+def write_html(
+    run_dir: Path,
+    *,
+    controls_path: Path | None,
+    waivers_path: Path | None,
+    baseline: RunRecord | None = None,
+) -> Path:
+    """Render ``run_dir/index.html`` from ``run_dir/results.json``; returns its path."""
+    reporter = HtmlReporter(controls_path=controls_path, waivers_path=waivers_path, baseline=baseline)
+    return reporter.write(read_record(run_dir), run_dir)
+
+
+def read_record(run_dir: Path) -> RunRecord:
+    path = run_dir / "results.json"
+    try:
+        return RunRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError as exc:
+        raise ReportError(f"{path} does not exist", hint="run `harness verify` first") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ReportError(f"{path} is not a valid results file: {exc!r}") from exc
+
+
+def render_html(
+    record: RunRecord,
+    run_dir: Path,
+    *,
+    controls_path: Path | None,
+    waivers_path: Path | None,
+    baseline: RunRecord | None = None,
+) -> str:
+    """The whole page as a string (pure apart from reading evidence and the YAML inputs)."""
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            **build_context(
+                record, run_dir, controls_path=controls_path, waivers_path=waivers_path, baseline=baseline
+            )
+        )
+    )
+
+
+def build_context(
+    record: RunRecord,
+    run_dir: Path,
+    *,
+    controls_path: Path | None,
+    waivers_path: Path | None,
+    baseline: RunRecord | None = None,
+) -> dict[str, Any]:
+    views = [ResultView(i, r, _evidence_links(r, run_dir)) for i, r in enumerate(record.results)]
+    as_of = _run_date(record)
+    controls = catalog.load_controls(controls_path)
+    waivers = catalog.load_waivers(waivers_path)
+    assessments = catalog.assess_controls(controls.controls, record.results)
+    stages = _stage_views(record, views, run_dir)
+    comparison = None
+    if baseline is not None:
+        from harness.reporters import compare
+
+        comparison = Markup(compare.render_html(compare.compare_runs(baseline, record)))
+    return {
+        "record": record,
+        "prov": record.provenance,
+        "counts": record.counts(),
+        "total": len(record.results),
+        "status_order": STATUS_ORDER,
+        "severities": charts.SEVERITIES,
+        "verdict": _verdict(record, stages, assessments, controls, waivers, as_of),
+        "results": views,
+        "stages": stages,
+        "controls": controls,
+        "assessments": assessments,
+        "frameworks": _frameworks(assessments),
+        "unknown_controls": _unknown_controls(record.results, controls),
+        "waivers": waivers,
+        "as_of": as_of,
+        "waiver_rows": _waiver_rows(waivers, record.results, as_of),
+        "waived_results": [v for v in views if v.result.status is Status.WAIVED],
+        "problems": sorted(
+            (v for v in views if v.result.status in (Status.FAILED, Status.ERROR)), key=_problem_order
+        ),
+        "skipped": [v for v in views if v.result.status is Status.SKIPPED],
+        "skipped_stages": [s for s in stages if s.status == "skipped"],
+        "comparison": comparison,
+        "results_sha256": _sha256(run_dir / "results.json"),
+        "stylesheet": Markup(_environment().get_template("report.css").render()),
+    }
+
+
+def _problem_order(view: ResultView) -> tuple[int, int, int]:
+    """Errors first (the run is incomplete), then failures by severity, then as recorded."""
+    severity = charts.SEVERITIES.index(view.result.severity.value)
+    return (0 if view.result.status is Status.ERROR else 1, severity, view.index)
+
+
+def _waiver_rows(waivers: catalog.Loaded, results: list[Result], as_of: date) -> list[dict[str, Any]]:
+    rows = []
+    for waiver in waivers.waivers:
+        used = [
+            r
+            for r in results
+            if r.status is Status.WAIVED and ((r.waiver or {}).get("id") == waiver.id or waiver.covers(r))
+        ]
+        rows.append(
+            {
+                "waiver": waiver,
+                "state": waiver.state(as_of),
+                "left": waiver.days_left(as_of),
+                "used": len(used),
+            }
+        )
+    return rows
+
+
+def _stage_views(record: RunRecord, views: list[ResultView], run_dir: Path) -> list[StageView]:
+    names = [s.name for s in record.stages]
+    names += sorted({r.stage for r in record.results} - set(names))
+    summaries = {s.name: s for s in record.stages}
+    stages = []
+    for name in names:
+        own = [v for v in views if v.result.stage == name]
+        summary = summaries.get(name)
+        counts = {s.value: 0 for s in Status}
+        for view in own:
+            counts[view.result.status.value] += 1
+        stage = StageView(
+            name=name,
+            status=_stage_status(summary.status if summary else None, counts),
+            message=summary.message if summary else "no stage summary in results.json",
+            duration_s=summary.duration_s if summary else 0.0,
+            counts=counts,
+            results=own,
+            figures=[(v, k, _figure(val)) for v in own for k, val in v.result.measured.items()],
+        )
+        _add_pictures(stage, run_dir)
+        stages.append(stage)
+    return stages
+
+
+def _stage_status(summary: Status | None, counts: dict[str, int]) -> str:
+    """The worst of what the stage said and what its results say; never 'passed' without a pass."""
+    if summary is Status.ERROR or counts["error"]:
+        return "error"
+    if summary is Status.FAILED or counts["failed"]:
+        return "failed"
+    if summary is Status.SKIPPED:
+        return "skipped"
+    if counts["passed"] == 0 and counts["waived"] == 0:
+        return "skipped" if counts["skipped"] else "no results"
+    return "waived" if counts["waived"] and not counts["passed"] else "passed"
+
+
+def _add_pictures(stage: StageView, run_dir: Path) -> None:
+    if stage.name == "load":
+        timeline = _read_timeline(run_dir / TIMELINE_PATH)
+        if isinstance(timeline, str):
+            stage.notes.append(timeline)
+            return
+        samples = [s for s in timeline.get("samples", []) if isinstance(s, dict)]
+        analysis = [a for a in timeline.get("analysis", []) if isinstance(a, dict)]
+        thresholds = timeline.get("thresholds") or {}
+        for title, chart in (
+            ("Latency percentiles over time", charts.latency_chart(samples, thresholds)),
+            ("Replicas against load", charts.replicas_chart(samples)),
+            ("Canary weight and analysis", charts.canary_chart(samples, analysis)),
+        ):
+            if chart is None:
+                stage.notes.append(f"{title}: no data in this run.")
+            else:
+                stage.charts.append(chart)
+    elif stage.name == "dast":
+        stage.findings = _findings_by_severity(stage.results)
+        chart = charts.severity_chart(stage.findings)
+        if chart is None:
+            stage.notes.append(
+                "DAST findings by severity: no findings (failed, errored or waived) in this run."
+                if stage.results
+                else "DAST findings: no data in this run."
+            )
+        else:
+            stage.charts.append(chart)
+
+
+def _read_timeline(path: Path) -> dict[str, Any] | str:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"Load timeline ({TIMELINE_PATH}): no data in this run."
+    except (OSError, ValueError) as exc:
+        return f"Load timeline ({TIMELINE_PATH}) could not be read: {exc}"
+    if not isinstance(data, dict):
+        return f"Load timeline ({TIMELINE_PATH}) is not a JSON object; no charts drawn."
+    return data
+
+
+def _findings_by_severity(views: list[ResultView]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for view in views:
+        status = view.result.status.value
+        if status in ("failed", "error", "waived"):
+            by_status = counts.setdefault(view.result.severity.value, {})
+            by_status[status] = by_status.get(status, 0) + 1
+    return counts
+
+
+def _verdict(
+    record: RunRecord,
+    stages: list[StageView],
+    assessments: list[catalog.ControlAssessment],
+    controls: catalog.Loaded,
+    waivers: catalog.Loaded,
+    as_of: date,
+) -> dict[str, Any]:
+    counts = record.counts()
+    reasons: list[str] = []
+    if counts["error"] or any(s.status == "error" for s in stages):
+        reasons.append(
+            f"{counts['error']} result(s) errored: the harness or a tool broke, so the run is incomplete"
+        )
+    if counts["failed"]:
+        reasons.append(f"{counts['failed']} result(s) failed: the system broke a rule")
+    gaps = _gaps(stages, assessments, controls, waivers, as_of, counts)
+    code = record.exit_code
+    label = {2: "ERROR", 1: "FAILED"}.get(code, "PASSED WITH GAPS" if gaps else "PASSED")
+    css = {2: "error", 1: "failed"}.get(code, "gaps" if gaps else "passed")
+    if code == 0 and not gaps:
+        reasons.append(f"all {counts['passed']} checks passed; every catalogued control is evidenced")
+    if counts["waived"]:
+        gaps_and_notes = [*gaps, f"{counts['waived']} result(s) waived (accepted exceptions, listed below)"]
+    else:
+        gaps_and_notes = gaps
+    return {"label": label, "css": css, "exit_code": code, "reasons": reasons + gaps_and_notes}
+
+
+def _gaps(
+    stages: list[StageView],
+    assessments: list[catalog.ControlAssessment],
+    controls: catalog.Loaded,
+    waivers: catalog.Loaded,
+    as_of: date,
+    counts: dict[str, int],
+) -> list[str]:
+    gaps = [
+        f"stage {s.name} was {s.status}" + (f": {s.message}" if s.message else "")
+        for s in stages
+        if s.status in ("skipped", "no results")
+    ]
+    if counts["skipped"]:
+        gaps.append(f"{counts['skipped']} check(s) skipped")
+    unevidenced = [a for a in assessments if a.status is catalog.ControlStatus.NOT_EVIDENCED]
+    if unevidenced:
+        gaps.append(
+            f"{len(unevidenced)} control(s) not evidenced: " + ", ".join(a.control.id for a in unevidenced)
+        )
+    if not controls.available:
+        gaps.append(f"no control catalog given ({controls.problem})")
+    expired = [w.id for w in waivers.waivers if w.state(as_of) == "expired"]
+    if expired:
+        gaps.append(f"{len(expired)} waiver(s) expired: {', '.join(expired)}")
+    return gaps
+
+
+def _frameworks(assessments: list[catalog.ControlAssessment]) -> list[dict[str, Any]]:
+    by_name: dict[str, list[tuple[str, catalog.ControlAssessment]]] = {}
+    for assessment in assessments:
+        for name, refs in assessment.control.frameworks.items():
+            for ref in refs or ["(unreferenced)"]:
+                by_name.setdefault(name, []).append((ref, assessment))
+    return [
+        {
+            "name": name,
+            "rows": sorted(rows, key=lambda r: (_natural(r[0]), r[1].control.id)),
+            "counts": _control_counts([a for _, a in rows]),
+        }
+        for name, rows in sorted(by_name.items())
+    ]
+
+
+def _natural(text: str) -> list[tuple[int, str]]:
+    """Sort key so that ``V4.2.1`` comes before ``V13.2.1`` and ``AC-3`` before ``AC-12``."""
+    return [(int(part), "") if part.isdigit() else (0, part) for part in re.split(r"(\d+)", text)]
+
+
+def _control_counts(assessments: list[catalog.ControlAssessment]) -> dict[str, int]:
+    counts = {s.value: 0 for s in catalog.ControlStatus}
+    for assessment in {id(a): a for a in assessments}.values():
+        counts[assessment.status.value] += 1
+    return counts
+
+
+def _unknown_controls(results: list[Result], controls: catalog.Loaded) -> list[str]:
+    known = {c.id for c in controls.controls}
+    return sorted({c for r in results for c in r.controls} - known) if controls.available else []
+
+
+def _evidence_links(result: Result, run_dir: Path) -> list[tuple[str, str | None]]:
+    links: list[tuple[str, str | None]] = []
+    for item in result.evidence:
+        path = PurePosixPath(item)
+        safe = not path.is_absolute() and ".." not in path.parts
+        links.append((item, item if safe and (run_dir / item).exists() else None))
+    return links
+
+
+def _figure(value: float | int | str) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _run_date(record: RunRecord) -> date:
+    """Waiver expiry is judged as of the run, so a report reads the same whenever it is rendered."""
+    try:
+        return datetime.fromisoformat(record.provenance.started_at.replace("Z", "+00:00")).date()
+    except ValueError:
+        return date.today()
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+_ENV: Environment | None = None
+
+
+def _environment() -> Environment:
+    global _ENV
+    if _ENV is None:
+        _ENV = Environment(
+            loader=PackageLoader("harness", "templates"),
+            autoescape=select_autoescape(["html", "j2"]),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        _ENV.filters["duration"] = _duration
+    return _ENV
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes)} min {secs:.0f} s" if minutes else f"{secs:.1f} s"
+
+
+__all__ = ["TIMELINE_PATH", "HtmlReporter", "build_context", "read_record", "render_html", "write_html"]
