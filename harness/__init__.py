@@ -1,0 +1,58 @@
+"""cloud-verify-harness: verify a cloud app with policy, functional, DAST and load stages.
+
+The public API; everything else is internal and may change::
+
+    from harness import HarnessConfig, Engine
+    config = HarnessConfig.discover(".").update(stages="policy")
+    record = Engine(config).run()
+"""
+
+from __future__ import annotations
+
+from importlib import metadata as _metadata
+from typing import TYPE_CHECKING, Any
+
+from harness.config import HarnessConfig, Paths
+from harness.errors import ConfigError, HarnessError, NotBuiltError, ReportError, StageError, TargetError
+from harness.redact import Redactor, register_secret
+from harness.results import SCHEMA_VERSION, Provenance, Result, RunRecord, Severity, StageSummary, Status
+
+if TYPE_CHECKING:
+    from harness.engine import Engine
+
+try:
+    __version__ = _metadata.version("cloud-verify-harness")
+except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+
+def __getattr__(name: str) -> Any:
+    # The engine pulls in stages and targets; import it only when asked for.
+    if name == "Engine":
+        from harness.engine import Engine
+
+        return Engine
+    raise AttributeError(f"module 'harness' has no attribute {name!r}")
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ConfigError",
+    "Engine",
+    "HarnessConfig",
+    "HarnessError",
+    "NotBuiltError",
+    "Paths",
+    "Provenance",
+    "Redactor",
+    "ReportError",
+    "Result",
+    "RunRecord",
+    "Severity",
+    "StageError",
+    "StageSummary",
+    "Status",
+    "TargetError",
+    "__version__",
+    "register_secret",
+]

@@ -84,16 +84,20 @@ class HarnessConfig:
         return cls.defaults(root_path)
 
     @classmethod
-    def from_path(cls, path: Path | str) -> HarnessConfig:
-        """Load a ``harness.toml`` (or a pyproject.toml's ``[tool.harness]``); root = its folder."""
+    def from_path(cls, path: Path | str, *, root: Path | str | None = None) -> HarnessConfig:
+        """Load a ``harness.toml`` (or a pyproject.toml's ``[tool.harness]``).
+
+        Paths in it are relative to ``root``, by default the file's folder.
+        """
         path = Path(path)
         if not path.is_file():
-            raise ConfigError(f"{path}: no such config file")
+            raise ConfigError(f"--config: {path}: no such file")
+        base = Path(root) if root is not None else path.parent
         data = _read_toml(path)
         if path.name == PYPROJECT:
-            return cls.from_dict(data.get("tool", {}).get("harness", {}), root=path.parent,
+            return cls.from_dict(data.get("tool", {}).get("harness", {}), root=base,
                                  source=f"{_shown(path)} [tool.harness]")
-        return cls.from_dict(data, root=path.parent, source=_shown(path))
+        return cls.from_dict(data, root=base, source=_shown(path))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, root: Path, source: str) -> HarnessConfig:

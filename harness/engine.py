@@ -14,10 +14,10 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness import provenance
 from harness.errors import NotBuiltError
@@ -62,6 +62,18 @@ def default_target_factory(config: HarnessConfig) -> Target:
     return get_target(config.target, config)
 
 
+def check_target(spec: str) -> None:
+    """Fail early with a usage error when ``spec`` names no registered target (not-built is fine)."""
+    try:
+        from harness.targets import parse_spec, resolve_factory
+    except ImportError:  # the target registry is not there: the run will say so where it matters
+        return
+    try:
+        resolve_factory(parse_spec(spec).name)
+    except NotBuiltError:
+        return
+
+
 class Engine:
     """One run of the harness over ``config``."""
 
@@ -92,7 +104,7 @@ class Engine:
     # -- driving -------------------------------------------------------------------------------
     def run(self) -> RunRecord:
         """Run every configured stage; always tears down and writes reports."""
-        with self.signals_as_interrupts():
+        with SignalGuard() as guard:
             try:
                 self.begin()
                 for name in self.config.stages:
@@ -100,6 +112,7 @@ class Engine:
             except (RunInterrupted, KeyboardInterrupt) as exc:
                 self._interrupted(getattr(exc, "signal_name", "SIGINT"))
             finally:
+                guard.defer()
                 record = self.finish()
         return record
 
@@ -139,16 +152,15 @@ class Engine:
         if self.record is not None:
             return self.record
         self.begin()
-        with self._deferred_signals():
-            self._stop_target()
-            self._register_environment_secrets()
-            self.redactor.redact_tree(self.run_dir / "evidence")
-            self._provenance.finished_at = provenance.utc_now()
-            raw = RunRecord(self.run_id, self._provenance, list(self.stages), list(self.results))
-            self.record = RunRecord.from_dict(self.redactor.redact_data(raw.to_dict()))
-            self.emit(RunFinished(self.record, self.run_dir))
-            for handler in self.handlers:
-                self._guard(handler.shutdown)
+        self._stop_target()
+        self._register_environment_secrets()
+        self.redactor.redact_tree(self.run_dir / "evidence")
+        self._provenance.finished_at = provenance.utc_now()
+        raw = RunRecord(self.run_id, self._provenance, list(self.stages), list(self.results))
+        self.record = RunRecord.from_dict(self.redactor.redact_data(raw.to_dict()))
+        self.emit(RunFinished(self.record, self.run_dir))
+        for handler in self.handlers:
+            self._guard(handler.shutdown)
         self.handler_errors += [f"report {e}" for e in self.writer.errors]
         return self.record
 
@@ -235,40 +247,37 @@ class Engine:
             self.handler_errors.append(message)
             print(f"harness: handler error: {message}", file=sys.stderr)
 
-    @contextmanager
-    def signals_as_interrupts(self) -> Iterator[None]:
-        """SIGINT/SIGTERM raise :class:`RunInterrupted` in the main thread (no-op elsewhere)."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
 
-        def interrupt(signum: int, frame: FrameType | None) -> None:
-            raise RunInterrupted(signal.Signals(signum).name)
+class SignalGuard:
+    """While active, the first SIGINT/SIGTERM raises :class:`RunInterrupted` in the main thread;
+    later ones (and any after :meth:`defer`) are only noted, so teardown and reports can finish.
+    Outside the main thread it does nothing (signals are delivered to the main thread only)."""
 
-        previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.deferred = False
+        self._previous: dict[int, Any] = {}
 
-    @contextmanager
-    def _deferred_signals(self) -> Iterator[None]:
-        """While tearing down and writing reports, a signal is noted, not raised: finish first."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        received: list[int] = []
+    def __enter__(self) -> SignalGuard:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
 
-        def note(signum: int, frame: FrameType | None) -> None:
-            received.append(signum)
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        self.received.append(name)
+        if not self.deferred:
+            self.deferred = True
+            raise RunInterrupted(name)
+        print(f"harness: {name} received; finishing teardown and reports first", file=sys.stderr)
 
-        previous = {s: signal.signal(s, note) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+    def defer(self) -> None:
+        self.deferred = True
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
 
 
 class _TargetUnavailable(Exception):
@@ -293,4 +302,4 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-__all__ = ["Engine", "RunInterrupted", "default_target_factory", "summarize"]
+__all__ = ["Engine", "RunInterrupted", "SignalGuard", "check_target", "default_target_factory", "summarize"]

@@ -87,6 +87,12 @@ def is_ci(stream: TextIO) -> bool:
     return ci or not (hasattr(stream, "isatty") and stream.isatty())
 
 
+def verdict(record: RunRecord) -> str:
+    """PASSED / FAILED / ERROR, or NOTHING VERIFIED for a passing run in which no check passed."""
+    verified = any(r.status in (Status.PASSED, Status.WAIVED) for r in record.results)
+    return "NOTHING VERIFIED" if record.exit_code == 0 and not verified else VERDICTS[record.exit_code]
+
+
 def _counts(record: RunRecord) -> str:
     return ", ".join(f"{n} {status}" for status, n in record.counts().items() if n) or "no results"
 
@@ -131,7 +137,7 @@ class PlainProgress(BaseHandler):
             self.line(f"harness: target {event.spec} down" + (f" ({event.error})" if event.error else ""))
         elif isinstance(event, RunFinished):
             code = event.record.exit_code
-            self.line(f"harness: {VERDICTS[code]} (exit {code}): {_counts(event.record)}; "
+            self.line(f"harness: {verdict(event.record)} (exit {code}): {_counts(event.record)}; "
                       f"report: {_report_hint(event.run_dir)}")
 
 
@@ -164,7 +170,7 @@ class RichProgress(PlainProgress):
             self._stop_spinner()
             code = event.record.exit_code
             style = {0: "bold green", 1: "bold red", 2: "bold magenta"}[code]
-            self.line(f"{VERDICTS[code]}: {_counts(event.record)}", style)
+            self.line(f"{verdict(event.record)}: {_counts(event.record)}", style)
             self.line(f"report: {_report_hint(event.run_dir)}")
         else:
             if isinstance(event, TargetReady):
@@ -186,4 +192,4 @@ def progress_handler(stream: TextIO | None = None, **kwargs: Any) -> PlainProgre
     return PlainProgress(stream) if is_ci(stream) else RichProgress(**kwargs)
 
 
-__all__ = ["PlainProgress", "ReportWriter", "RichProgress", "is_ci", "progress_handler"]
+__all__ = ["PlainProgress", "ReportWriter", "RichProgress", "is_ci", "progress_handler", "verdict"]

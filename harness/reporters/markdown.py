@@ -15,6 +15,7 @@ VERDICTS = {
     1: "❌ **FAILED**: at least one gate failed",
     2: "⚠️ **ERROR**: the harness or a tool broke; the verdict is incomplete",
 }
+NOTHING_VERIFIED = "⏭️ **NOTHING VERIFIED**: no check ran to completion (everything was skipped)"
 ICONS = {Status.PASSED: "✅ passed", Status.FAILED: "❌ failed", Status.ERROR: "⚠️ error",
          Status.SKIPPED: "⏭️ skipped", Status.WAIVED: "🟡 waived"}
 
@@ -67,9 +68,17 @@ def _provenance(record: RunRecord) -> list[str]:
                 f" · host `{p.host}`</sub>"]
 
 
+def verdict(record: RunRecord) -> str:
+    """The headline; a run that verified nothing says so instead of claiming a pass."""
+    verified = any(r.status in (Status.PASSED, Status.WAIVED) for r in record.results)
+    if record.exit_code == 0 and not verified:
+        return NOTHING_VERIFIED
+    return VERDICTS[record.exit_code]
+
+
 def render(record: RunRecord) -> str:
     by_status = {s: [r for r in record.results if r.status is s] for s in Status}
-    lines = ["## Verification harness", "", VERDICTS[record.exit_code], "", *_counts(record)]
+    lines = ["## Verification harness", "", verdict(record), "", *_counts(record)]
     if record.stages:
         lines += ["", "### Stages", "", *_stages(record.stages)]
     lines += _results("Failed", by_status[Status.FAILED])
@@ -89,4 +98,4 @@ class MarkdownReporter:
         return [write_atomic(run_dir / FILENAME, render(record))]
 
 
-__all__ = ["FILENAME", "MarkdownReporter", "render"]
+__all__ = ["FILENAME", "MarkdownReporter", "render", "verdict"]

@@ -1,0 +1,252 @@
+"""The ``harness`` command: verify, up, down, doctor, report.
+
+Exit codes: 0 all gates pass; 1 a gate failed; 2 the harness broke or a usage error. A user mistake
+prints one line naming the file or option (``harness: error: ...``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from harness.config import PROFILES, STAGE_NAMES, HarnessConfig
+from harness.errors import ConfigError, HarnessError, ReportError
+
+if TYPE_CHECKING:
+    from harness.targets.base import Environment
+
+STATE_DIR = ".harness"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"harness: error: {message} (see: {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", metavar="PATH", help="checkout to verify (default: current directory)")
+    parser.add_argument("--config", metavar="FILE", help="harness.toml or pyproject.toml to read")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="harness", description="Verify a cloud app: policy, functional, DAST, load.")
+    from harness import __version__
+
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    verify = commands.add_parser("verify", help="run the stages and write reports")
+    _common(verify)
+    verify.add_argument("--target", metavar="SPEC", help="local (default), existing:up.json, kind://...")
+    verify.add_argument("--stages", metavar="LIST", help=f"comma-separated subset of {','.join(STAGE_NAMES)}")
+    verify.add_argument("--profile", choices=PROFILES, help="pr (fast) or nightly (thorough)")
+    verify.add_argument("--reports", metavar="DIR", help="where run directories go (default: reports/)")
+    verify.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
+    up = commands.add_parser("up", help="stand the target up, print endpoints and test users; Ctrl-C stops")
+    _common(up)
+    up.add_argument("--target", metavar="SPEC")
+    up.add_argument("--json", metavar="PATH", help="also write endpoints and users as JSON")
+    down = commands.add_parser("down", help="stop what `harness up` started")
+    _common(down)
+    down.add_argument("--target", metavar="SPEC")
+    doctor = commands.add_parser("doctor", help="which tools are available and which stages they enable")
+    doctor.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    report = commands.add_parser("report", help="re-render a run's reports from its results.json")
+    _common(report)
+    report.add_argument("run", nargs="?", help="run id, run directory or 'latest' (default)")
+    report.add_argument("--format", metavar="LIST", default="junit,sarif,markdown,html",
+                        help="comma-separated formats (default: %(default)s)")
+    return parser
+
+
+def load_config(args: argparse.Namespace) -> HarnessConfig:
+    root = getattr(args, "root", None)
+    if getattr(args, "config", None):
+        config = HarnessConfig.from_path(args.config, root=root)
+    else:
+        config = HarnessConfig.discover(root or ".")
+    return config.update(target=getattr(args, "target", None), stages=getattr(args, "stages", None),
+                         profile=getattr(args, "profile", None), reports=getattr(args, "reports", None))
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from harness.engine import Engine, check_target
+    from harness.output import PlainProgress, progress_handler
+
+    config = load_config(args)
+    check_target(config.target)
+    progress = PlainProgress() if args.plain else progress_handler()
+    engine = Engine(config, handlers=[progress])
+    engine.run()
+    for error in engine.handler_errors:
+        print(f"harness: error: {error}", file=sys.stderr)
+    return engine.exit_code
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.output import ReportWriter
+    from harness.reporters import resolve_run_dir
+    from harness.results import RunRecord
+    from harness.schemas import results_errors
+
+    config = load_config(args)
+    run_dir = resolve_run_dir(config.paths.reports, args.run)
+    source = run_dir / "results.json"
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReportError(f"{source}: no such file (is {args.run or 'latest'!r} a run?)") from None
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{source}: cannot read: {exc}") from None
+    problems = results_errors(data)
+    if problems:
+        raise ReportError(f"{source}: does not match results.schema.json: {problems[0]}")
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    if "json" in formats:
+        raise ConfigError("--format: results.json is the source; choose from junit, sarif, markdown, html")
+    try:
+        writer = ReportWriter.for_config(config, formats)
+    except ValueError as exc:
+        raise ConfigError(f"--format: {exc}") from None
+    writer.latest = False
+    for path in writer.write(RunRecord.from_dict(data), run_dir):
+        print(path)
+    for error in writer.errors:
+        print(f"harness: error: report {error}", file=sys.stderr)
+    return 2 if writer.errors else 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from harness.doctor import capabilities
+    from harness.output import is_ci
+
+    found = capabilities()
+    if args.json:
+        print(json.dumps([c.to_dict() for c in found], indent=2))
+    elif is_ci(sys.stdout):
+        for c in found:
+            print(f"{'ok ' if c.found else '-- '} {c.name:<14} {c.detail:<48} enables: {c.enables}")
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="harness doctor")
+        for column in ("", "capability", "found", "enables"):
+            table.add_column(column)
+        for c in found:
+            table.add_row("✅" if c.found else "❌", c.name, c.detail, c.enables)
+        Console().print(table)
+    return 0
+
+
+def _state_file(config: HarnessConfig) -> Path:
+    return config.root / STATE_DIR / "up.json"
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from harness.engine import RunInterrupted, SignalGuard, default_target_factory
+
+    config = load_config(args)
+    target = default_target_factory(config)
+    state = _state_file(config)
+    with SignalGuard() as guard:
+        try:
+            environment = target.up()
+            _print_environment(environment)
+            if args.json:
+                text = json.dumps(environment.to_dict(), indent=2) + "\n"
+                Path(args.json).write_text(text, encoding="utf-8")
+                print(f"environment written to {args.json}")
+            state.parent.mkdir(parents=True, exist_ok=True)
+            state.write_text(json.dumps({"pid": os.getpid(), "target": config.target}), encoding="utf-8")
+            print("up; press Ctrl-C or run `harness down` to stop", flush=True)
+            while True:
+                time.sleep(1)
+        except RunInterrupted:
+            pass
+        finally:
+            guard.defer()
+            target.down()
+            state.unlink(missing_ok=True)
+            print(f"target {config.target} down", flush=True)
+    return 0
+
+
+def _print_environment(env: Environment) -> None:
+    print(f"api:   {env.api_url}\nweb:   {env.web_url}")
+    print(f"aws:   {env.aws.endpoint_url or 'default endpoint'} ({env.aws.region}) buckets: "
+          + ", ".join(f"{k}={v}" for k, v in env.aws.buckets.items()))
+    for user in env.users:
+        print(f"user:  {user.name}  token: {user.token}")
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    state = _state_file(config)
+    if state.is_file():
+        pid = int(json.loads(state.read_text(encoding="utf-8"))["pid"])
+        if _signal_and_wait(pid):
+            print(f"stopped `harness up` (pid {pid})")
+            return 0
+        state.unlink(missing_ok=True)
+    from harness.engine import default_target_factory
+
+    default_target_factory(config).down()
+    print(f"target {config.target} down (no running `harness up` found)")
+    return 0
+
+
+def _signal_and_wait(pid: int, timeout_s: float = 120.0) -> bool:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    raise HarnessError(f"`harness up` (pid {pid}) did not stop within {timeout_s:.0f}s")
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "verify": cmd_verify, "up": cmd_up, "down": cmd_down, "doctor": cmd_doctor, "report": cmd_report,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``harness`` console script."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.error(f"a command is required ({', '.join(COMMANDS)})")
+        return COMMANDS[args.command](args)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    except HarnessError as exc:
+        print(f"harness: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("harness: interrupted", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if os.environ.get("HARNESS_DEBUG"):
+            raise
+        print(f"harness: internal error: {type(exc).__name__}: {exc} (HARNESS_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        return 2
+
+
+__all__ = ["build_parser", "load_config", "main"]

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.config import STAGE_NAMES, HarnessConfig
+from harness.errors import ConfigError
+from harness.stages import STAGES
+
+# Snapshots of the one-line messages a user sees: file, key, problem.
+BAD_CONFIGS = [
+    ('stages = ["policy", "fuzz"]', "harness.toml: stages[1]: 'fuzz' is not one of policy, functional, dast, load"),
+    ('profile = "weekly"', "harness.toml: profile: 'weekly' is not one of pr, nightly"),
+    ('stages = "policy"', "harness.toml: stages: expected a list, got 'policy'"),
+    ('stages = ["load", "load"]', "harness.toml: stages: lists the same item twice"),
+    ('target = ""', "harness.toml: target: must not be empty"),
+    ("targte = 'local'", "harness.toml: unknown key 'targte' (expected one of dast, functional, load, paths, "
+                         "policy, profile, redact, stages, target, targets)"),
+    ("[paths]\nterraform = 3", "harness.toml: paths.terraform: expected a string, got 3"),
+    ("[paths]\nchart = 'x'", "harness.toml: paths: unknown key 'chart' (expected one of manifests, policies, "
+                             "reports, scenarios, terraform)"),
+    ("policy = 1", "harness.toml: policy: expected a table, got 1"),
+    ("[redact]\npatterns = [1]", "harness.toml: redact.patterns[0]: expected a string, got 1"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_CONFIGS)
+def test_invalid_config_names_file_and_key(project: Path, text: str, message: str) -> None:
+    (project / "harness.toml").write_text(text + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as excinfo:
+        HarnessConfig.discover(project)
+    assert str(excinfo.value) == message
+
+
+def test_invalid_toml_is_one_line(project: Path) -> None:
+    (project / "harness.toml").write_text("stages = [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^harness.toml: invalid TOML: ") as excinfo:
+        HarnessConfig.discover(project)
+    assert "\n" not in str(excinfo.value)
+
+
+def test_defaults_when_no_config(tmp_path: Path) -> None:
+    config = HarnessConfig.discover(tmp_path)
+    assert (config.target, config.stages, config.profile, config.source) == ("local", STAGE_NAMES, "pr", "defaults")
+    assert config.paths.terraform == tmp_path.resolve() / "terraform"
+    assert config.paths.reports == tmp_path.resolve() / "reports"
+
+
+def test_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "harness.toml").write_text('[paths]\nterraform = "infra/tf"\nreports = "out"\n', encoding="utf-8")
+    config = HarnessConfig.from_path(tmp_path / "harness.toml")
+    assert config.paths.terraform == tmp_path.resolve() / "infra" / "tf"
+    assert config.paths.reports == tmp_path.resolve() / "out"
+    assert config.paths.manifests == tmp_path.resolve() / "manifests"
+
+
+def test_tool_harness_in_pyproject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.harness]\nstages = ["dast", "policy"]\n[tool.harness.dast]\n'
+                                             'rules = "zap.tsv"\n', encoding="utf-8")
+    config = HarnessConfig.discover(tmp_path)
+    assert config.stages == ("policy", "dast")  # always run in the canonical order
+    assert config.stage_options("dast") == {"rules": "zap.tsv"}
+    assert config.source == "pyproject.toml [tool.harness]"
+    (tmp_path / "pyproject.toml").write_text('[tool.harness]\nprofile = "x"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^pyproject.toml \[tool.harness\]: profile: 'x' is not one of"):
+        HarnessConfig.discover(tmp_path)
+
+
+def test_harness_toml_wins_over_pyproject(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.harness]\nprofile = "nightly"\n', encoding="utf-8")
+    assert HarnessConfig.discover(project).profile == "pr"
+
+
+def test_per_stage_and_target_sections_are_free_form(project: Path) -> None:
+    (project / "harness.toml").write_text('[load]\nusers = 50\n[targets.local]\napi_replicas = 2\n', encoding="utf-8")
+    config = HarnessConfig.discover(project)
+    assert config.load == {"users": 50}
+    assert config.target_options("local") == {"api_replicas": 2}
+    assert config.target_options("kind") == {}
+
+
+def test_update_applies_and_validates_cli_overrides(config: HarnessConfig, tmp_path: Path) -> None:
+    updated = config.update(target="existing:up.json", stages="load, policy", profile="nightly",
+                            reports=str(tmp_path / "out"))
+    assert (updated.target, updated.stages, updated.profile) == ("existing:up.json", ("policy", "load"), "nightly")
+    assert updated.paths.reports == (tmp_path / "out").resolve()
+    assert config.update(target=None, stages=None) == config
+    assert config.stages == STAGE_NAMES  # update returns a copy
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"stages": "policy,fuzz"}, "--stages: 'fuzz' is not one of policy, functional, dast, load"),
+    ({"profile": "weekly"}, "--profile: 'weekly' is not one of pr, nightly"),
+    ({"target": ""}, "--target: must not be empty"),
+    ({"stages": "policy,policy"}, "--stages: lists the same item twice"),
+])
+def test_update_errors_name_the_option(config: HarnessConfig, overrides: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        config.update(**overrides)
+    assert str(excinfo.value) == message
+
+
+def test_missing_root_and_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^--root: .* is not a directory$"):
+        HarnessConfig.discover(tmp_path / "nope")
+    with pytest.raises(ConfigError, match=r"^--config: .*harness.toml: no such file$"):
+        HarnessConfig.from_path(tmp_path / "harness.toml")
+
+
+def test_repo_harness_toml_is_valid() -> None:
+    root = Path(__file__).resolve().parents[3]
+    config = HarnessConfig.from_path(root / "harness.toml")
+    assert config.paths.policies == root / "policies"
+    assert config.stages == STAGE_NAMES
+
+
+def test_stage_registry_matches_config_schema() -> None:
+    assert tuple(STAGES) == STAGE_NAMES

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.redact import MASK, Redactor
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc", f"Authorization: Bearer {MASK}"),
+    ("key AKIAIOSFODNN7EXAMPLE used", f"key {MASK} used"),
+    ("postgresql://app:hunter2@127.0.0.1:5432/db", f"postgresql://app:{MASK}@127.0.0.1:5432/db"),
+    ("redis://:pw123@localhost:6379/0", f"redis://:{MASK}@localhost:6379/0"),
+    ('{"password": "hunter2", "user": "x"}', f'{{"password": "{MASK}", "user": "x"}}'),
+    ("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG", f"AWS_SECRET_ACCESS_KEY={MASK}"),
+    ("X-Api-Key: abcdef12345", f"X-Api-Key: {MASK}"),
+    ("the token expired; 3 tokens: left", "the token expired; 3 tokens: left"),
+    ("https://example.com/path?q=1", "https://example.com/path?q=1"),
+])
+def test_patterns(text: str, expected: str) -> None:
+    assert Redactor().redact(text) == expected
+
+
+def test_registered_secrets_longest_first_and_short_ones_ignored() -> None:
+    redactor = Redactor(patterns=[r"sess-[0-9]+"])
+    redactor.register("abcd1234", "abcd1234-extended", "ab", None, "")
+    assert redactor.redact("x abcd1234-extended y abcd1234 ab sess-42") == f"x {MASK} y {MASK} ab {MASK}"
+    assert redactor.secrets == {"abcd1234", "abcd1234-extended"}
+
+
+def test_redact_data_walks_json_like_values() -> None:
+    redactor = Redactor()
+    redactor.register("s3cr3t!")
+    data = {"a": ["s3cr3t!", 1, None], "b": {"c": "x s3cr3t!"}, "s3cr3t!": 2.5}
+    assert redactor.redact_data(data) == {"a": [MASK, 1, None], "b": {"c": f"x {MASK}"}, "s3cr3t!": 2.5}
+
+
+def test_redact_tree_rewrites_text_files_only(tmp_path: Path) -> None:
+    redactor = Redactor()
+    redactor.register("tok-12345678")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "log.txt").write_text("token tok-12345678\n", encoding="utf-8")
+    (tmp_path / "clean.txt").write_text("nothing here\n", encoding="utf-8")
+    (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe tok-12345678")
+    changed = redactor.redact_tree(tmp_path)
+    assert changed == [tmp_path / "sub" / "log.txt"]
+    assert (tmp_path / "sub" / "log.txt").read_text(encoding="utf-8") == f"token {MASK}\n"
+    assert (tmp_path / "image.png").read_bytes().endswith(b"tok-12345678")
+    assert redactor.redact_tree(tmp_path / "missing") == []
