@@ -56,6 +56,11 @@ class Outcome:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
+    def close(self) -> None:
+        for art in (self.result, *self.extras):
+            art.data.close()
+
+
 def _noop(_percent: int, _stage: str) -> None:
     return None
 
@@ -137,7 +142,7 @@ def process_pdf(payload: bytes, progress: Progress = _noop) -> Outcome:
 
 def _count_text(reader: IO[str], ftype: FileType) -> dict[str, Any]:
     if ftype.mime == "text/csv":
-        return {"rows": sum(1 for _ in csv.reader(reader))}
+        return {"rows": sum(1 for _ in csv.reader(reader, strict=True))}
     if ftype.mime == "application/json":
         document = reader.read(MAX_JSON_BYTES + 1)
         if len(document) > MAX_JSON_BYTES:

@@ -112,7 +112,10 @@ class Processor:
 
             outcome = await to_thread.run_sync(processing.process, src, upload.content_type, report)
         manifest = processing.manifest(uid, upload.content_type, original, outcome)
-        await to_thread.run_sync(self._store, uid, outcome, manifest)
+        try:
+            await to_thread.run_sync(self._store, uid, outcome, manifest)
+        finally:
+            outcome.close()
         await self._progress(uid, 90, "stored")
         result_key = f"{uid}/{outcome.result.name}"
         import json
