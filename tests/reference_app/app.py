@@ -117,12 +117,12 @@ class Client:
 
 def parse_sse(lines: Iterator[str]) -> Iterator[SseEvent]:
     """Parse a text/event-stream; comments (heartbeats) are skipped."""
-    event, ident, data = "message", None, []
+    event, ident, data = "message", None, list[str]()
     for line in lines:
         if not line:
             if data:
                 yield SseEvent(event, ident, json.loads("\n".join(data)))
-            event, ident, data = "message", None, []
+            event, ident, data = "message", None, list[str]()
         elif line.startswith(":"):
             continue
         else:
