@@ -13,6 +13,7 @@ from typing import Any
 
 from harness.errors import ConfigError, NotBuiltError
 from harness.targets.base import AwsEndpoint, Control, Environment, Target, TestUser
+from harness.targets.lifecycle import SignalExit, running
 from harness.targets.settings import TargetSettings
 from harness.targets.spec import TargetSpec, parse_spec
 
@@ -67,6 +68,7 @@ __all__ = [
     "AwsEndpoint",
     "Control",
     "Environment",
+    "SignalExit",
     "Target",
     "TargetFactory",
     "TargetSettings",
@@ -76,5 +78,6 @@ __all__ = [
     "parse_spec",
     "register_target",
     "resolve_factory",
+    "running",
     "target_names",
 ]

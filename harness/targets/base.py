@@ -153,7 +153,9 @@ def _optional_str(data: dict[str, Any], key: str) -> str | None:
 
 
 def _mapping(data: dict[str, Any], key: str) -> dict[str, Any]:
-    value = data.get(key) or {}
+    value = data.get(key)
+    if value is None:
+        return {}
     if not isinstance(value, dict):
         raise ValueError(f"{key}: expected an object, got {type(value).__name__}")
     return value

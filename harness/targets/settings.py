@@ -18,6 +18,7 @@ class TargetSettings:
     run_dir: Path | None = None  # per-run evidence dir (process logs); None = a fresh one under root
     ready_timeout_s: float = 60.0
     env: dict[str, str] = field(default_factory=dict)  # extra settings passed to the app processes
+    app_path: Path | None = None  # a folder holding the easy_upload package, put on PYTHONPATH
 
     @classmethod
     def for_root(cls, root: Path, **overrides: Any) -> TargetSettings:

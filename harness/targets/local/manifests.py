@@ -32,16 +32,17 @@ class AppManifests:
 def replica_counts(documents: list[dict[str, Any]]) -> dict[str, int]:
     """Replicas per workload: the HPA's minReplicas where an HPA owns it, else spec.replicas (1)."""
     counts = {
-        _name(doc): int(doc.get("spec", {}).get("replicas") or 1)
+        (str(doc["kind"]), _name(doc)): _count(doc.get("spec", {}).get("replicas"))
         for doc in documents if doc.get("kind") in WORKLOAD_KINDS
     }
     for doc in documents:
         if doc.get("kind") != "HorizontalPodAutoscaler":
             continue
         ref = doc.get("spec", {}).get("scaleTargetRef", {})
-        if ref.get("name") in counts and ref.get("kind") in WORKLOAD_KINDS:
-            counts[ref["name"]] = int(doc["spec"].get("minReplicas") or 1)
-    return counts
+        key = (str(ref.get("kind")), str(ref.get("name")))
+        if key in counts:
+            counts[key] = _count(doc["spec"].get("minReplicas"))
+    return {name: n for (_, name), n in counts.items()}
 
 
 def config_settings(documents: list[dict[str, Any]], name: str = "app-config") -> dict[str, str]:
@@ -68,6 +69,11 @@ def load_app_manifests(overlay_dir: Path) -> AppManifests:
         raise TargetError(f"{overlay_dir}: cannot render the overlay: {exc}") from exc
     replicas = {**DEFAULT_REPLICAS, **replica_counts(documents)}
     return AppManifests(replicas, config_settings(documents), documents, str(overlay_dir))
+
+
+def _count(value: Any) -> int:
+    """A replica count; absent means Kubernetes' default of 1."""
+    return 1 if value is None else int(value)
 
 
 def _name(doc: dict[str, Any]) -> str:

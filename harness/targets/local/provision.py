@@ -90,7 +90,8 @@ def _attach(tf: dict[str, list[dict[str, Any]]], buckets: dict[str, BucketPlan])
         _target(body, buckets, name).encryption = {"Rules": [_camel_block(r) for r in blocks(body, "rule")]}
     for name, body in resources(tf, "aws_s3_bucket_public_access_block").items():
         keys = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
-        _target(body, buckets, name).public_access_block = {_camel(k): bool(attr(body, k, False)) for k in keys}
+        block = {_camel(k): bool(attr(body, k, False)) for k in keys}
+        _target(body, buckets, name).public_access_block = block
 
 
 def _target(body: dict[str, Any], buckets: dict[str, BucketPlan], resource: str) -> BucketPlan:

@@ -81,7 +81,10 @@ class LocalTarget:
     # -- up --------------------------------------------------------------------------------
 
     def _up(self) -> Environment:
-        pythonpath = app_pythonpath(self.settings.root) if self.with_app else None
+        pythonpath = None
+        if self.with_app:
+            app_path = self.settings.app_path
+            pythonpath = str(app_path) if app_path else app_pythonpath(self.settings.root)
         self._tmp = Path(tempfile.mkdtemp(prefix=f"harness-local-{self.run_id}-"))
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         plan = self._timed("load_terraform", lambda: load_plan(self.settings.terraform_dir))

@@ -1,0 +1,84 @@
+"""Fixtures for the target tests: a fake app package and leftover checks (processes, ports, dirs)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness.targets import TargetSettings
+from harness.targets.local import LocalTarget
+
+ROOT = Path(__file__).resolve().parents[3]
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="session")
+def fake_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding a stand-in ``easy_upload`` package (see fake_app.py)."""
+    base = tmp_path_factory.mktemp("fake-app")
+    package = base / "easy_upload"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    shutil.copy(HERE / "fake_app.py", package / "__main__.py")
+    return base
+
+
+@pytest.fixture
+def local_settings(tmp_path: Path, fake_app: Path) -> TargetSettings:
+    return TargetSettings.for_root(ROOT, run_dir=tmp_path / "run", app_path=fake_app, ready_timeout_s=30)
+
+
+@dataclass
+class Footprint:
+    """What a running target holds: processes, listening ports, temp dirs."""
+
+    pids: set[int] = field(default_factory=set)
+    ports: set[int] = field(default_factory=set)
+    dirs: set[Path] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, target: LocalTarget) -> Footprint:
+        me = psutil.Process()
+        pids = {p.pid for p in me.children(recursive=True)}
+        ports = {port for port, pid in listening() if pid in pids | {me.pid}}
+        dirs = {Path(target._tmp)} if target._tmp else set()
+        return cls(pids, ports, dirs)
+
+    def leftovers(self) -> dict[str, Sequence[object]]:
+        """Whatever of this footprint still exists (empty lists = clean)."""
+        alive = [pid for pid in self.pids if _alive(pid)]
+        open_ports = sorted(port for port, _ in listening() if port in self.ports)
+        dirs = [d for d in self.dirs if d.exists()]
+        return {"processes": alive, "ports": open_ports, "dirs": dirs}
+
+
+def listening() -> list[tuple[int, int | None]]:
+    """(port, pid) of every listening TCP socket on this machine."""
+    found = []
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and isinstance(conn.laddr, tuple) and conn.laddr:
+            found.append((conn.laddr[1], conn.pid))
+    return found
+
+
+def listening_addresses(pids: set[int]) -> set[str]:
+    """The IPs that processes ``pids`` listen on."""
+    return {
+        str(conn.laddr[0]) for conn in psutil.net_connections(kind="tcp")
+        if conn.status == psutil.CONN_LISTEN and conn.pid in pids and conn.laddr
+    }
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+CLEAN: dict[str, Sequence[object]] = {"processes": [], "ports": [], "dirs": []}

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from harness.targets.lifecycle import SignalExit, shielded, signals_as_exceptions
+
+
+@pytest.fixture(autouse=True)
+def default_sigterm() -> Iterator[None]:
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    signal.signal(signal.SIGTERM, previous)
+
+
+def test_sigterm_becomes_an_exception_and_the_handler_is_restored() -> None:
+    with pytest.raises(SignalExit) as info, signals_as_exceptions():
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert (info.value.code, str(info.value)) == (143, "interrupted by SIGTERM")
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_an_installed_handler_is_left_alone() -> None:
+    seen: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: seen.append(signum))
+    with signals_as_exceptions():
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert seen == [signal.SIGTERM]
+
+
+def test_shielded_finishes_then_redelivers() -> None:
+    steps: list[str] = []
+
+    def teardown() -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        steps.append("finished despite SIGINT")
+
+    with pytest.raises(KeyboardInterrupt):
+        shielded(teardown)
+    assert steps == ["finished despite SIGINT"]
+
+
+def test_shielded_without_signals_returns_normally() -> None:
+    steps: list[str] = []
+    shielded(lambda: steps.append("done"))
+    assert steps == ["done"]
