@@ -21,7 +21,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from harness.errors import ReportError
-from harness.reporters import catalog, charts
+from harness.reporters import catalog, charts, write_atomic
 from harness.results import Result, RunRecord, Status
 
 TIMELINE_PATH = "evidence/load/timeline.json"
@@ -91,9 +91,7 @@ class HtmlReporter:
             waivers_path=self.waivers_path,
             baseline=self.baseline,
         )
-        target = run_dir / "index.html"
-        target.write_text(html, encoding="utf-8")
-        return target
+        return write_atomic(run_dir / "index.html", html)
 
 
 def write_html(
@@ -320,8 +318,13 @@ def _verdict(
         reasons.append(f"{counts['failed']} result(s) failed: the system broke a rule")
     gaps = _gaps(stages, assessments, controls, waivers, as_of, counts)
     code = record.exit_code
-    label = {2: "ERROR", 1: "FAILED"}.get(code, "PASSED WITH GAPS" if gaps else "PASSED")
-    css = {2: "error", 1: "failed"}.get(code, "gaps" if gaps else "passed")
+    verified = counts["passed"] + counts["waived"] > 0
+    label = {2: "ERROR", 1: "FAILED"}.get(
+        code, "NOTHING VERIFIED" if not verified else "PASSED WITH GAPS" if gaps else "PASSED"
+    )
+    css = {2: "error", 1: "failed"}.get(code, "gaps" if gaps or not verified else "passed")
+    if code == 0 and not verified:
+        reasons.append("no check ran to completion: this run proves nothing")
     if code == 0 and not gaps:
         reasons.append(f"all {counts['passed']} checks passed; every catalogued control is evidenced")
     if counts["waived"]:

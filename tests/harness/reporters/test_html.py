@@ -1,0 +1,236 @@
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from harness.reporters import load_reporter
+from harness.reporters.catalog import ControlStatus, assess_controls, control_status, load_controls
+from harness.reporters.html import HtmlReporter, write_html
+from harness.results import Result, RunRecord, StageSummary, Status
+from tests.harness.reporters.pagecheck import Page, parse
+from tests.harness.reporters.sample import SampleRun, provenance, sample_record, write_sample_run
+
+
+def render(run: SampleRun, *, catalog: bool = True) -> Page:
+    path = write_html(
+        run.run_dir,
+        controls_path=run.controls if catalog else None,
+        waivers_path=run.waivers if catalog else None,
+    )
+    return parse(path.read_text(encoding="utf-8"))
+
+
+def results_json(run: SampleRun) -> dict[str, object]:
+    data: dict[str, object] = json.loads((run.run_dir / "results.json").read_text(encoding="utf-8"))
+    return data
+
+
+def test_header_counts_match_results_json(sample_run: SampleRun) -> None:
+    page = render(sample_run)
+    shown = {a["data-count"]: a for a in page.with_attribute("data-count")}
+    expected = results_json(sample_run)["counts"]
+    assert isinstance(expected, dict)
+    texts = _texts_of_counts(sample_run)
+    assert set(shown) == {*expected, "total"}
+    assert texts == {**{k: str(v) for k, v in expected.items()}, "total": str(sum(expected.values()))}
+
+
+def _texts_of_counts(run: SampleRun) -> dict[str, str]:
+    html = (run.run_dir / "index.html").read_text(encoding="utf-8")
+    found = {}
+    for chunk in html.split('data-count="')[1:]:
+        name, _, rest = chunk.partition('">')
+        found[name] = rest.partition("<")[0]
+    return found
+
+
+def test_every_result_is_listed_once_with_its_own_status(sample_run: SampleRun) -> None:
+    page = render(sample_run)
+    rows = page.with_attribute("data-result-index")
+    results = results_json(sample_run)["results"]
+    assert isinstance(results, list)
+    assert [int(r["data-result-index"]) for r in rows] == list(range(len(results)))
+    assert [r["data-status"] for r in rows] == [r["status"] for r in results]
+    assert Counter(r["data-status"] for r in rows) == Counter(
+        {k: v for k, v in sample_run.record.counts().items() if v}
+    )
+
+
+def test_skipped_and_errored_results_are_never_shown_as_passed(sample_run: SampleRun) -> None:
+    page = render(sample_run)
+    for index, result in enumerate(sample_run.record.results):
+        shown = page.statuses_of(f"result-{index}")
+        assert shown == {result.status.value}, (result.id, shown)
+    not_passed = [
+        i for i, r in enumerate(sample_run.record.results) if r.status in (Status.SKIPPED, Status.ERROR)
+    ]
+    assert not_passed, "the sample must contain skipped and errored results"
+    assert all("passed" not in page.statuses_of(f"result-{i}") for i in not_passed)
+
+
+def test_stage_with_an_error_or_only_skips_is_not_passed(tmp_path: Path) -> None:
+    record = sample_record(with_error=True)
+    record = replace(
+        record,
+        stages=[*record.stages, StageSummary("extra", Status.PASSED, "said it passed")],
+        results=[
+            *record.results,
+            Result("X-1", "extra", "only skipped", Status.SKIPPED, message="tool not installed"),
+        ],
+    )
+    page = render(write_sample_run(tmp_path, record))
+    assert page.statuses_of("stage-policy") == {"error"}  # summary said failed, a result errored
+    assert page.statuses_of("stage-extra") == {"skipped"}  # summary said passed, nothing passed
+    assert page.statuses_of("stage-functional") == {"passed"}
+
+
+def test_control_statuses_follow_their_evidence(sample_run: SampleRun) -> None:
+    page = render(sample_run)
+    expected = {
+        "LOG-01": "failed",
+        "ENC-01": "passed",
+        "DR-01": "waived",
+        "HA-02": "failed",
+        "K8S-01": "passed",
+        "AC-01": "passed",
+        "REL-01": "failed",  # errored result -> failed
+        "UI-01": "not evidenced",
+        "SUP-01": "not evidenced",
+    }
+    for control, status in expected.items():
+        assert page.statuses_of(f"control-{control}") == {status}, control
+
+
+def test_control_without_evidence_says_not_evidenced(sample_run: SampleRun) -> None:
+    html = write_html(
+        sample_run.run_dir, controls_path=sample_run.controls, waivers_path=sample_run.waivers
+    ).read_text(encoding="utf-8")
+    section = html.split('id="control-SUP-01"')[1].split("</article>")[0]
+    assert "Not evidenced: no result in this run matches" in section
+    assert "CKV_GHA_*" in section
+    assert "2 control(s) not evidenced: UI-01, SUP-01" in html
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        ([], ControlStatus.NOT_EVIDENCED),
+        ([Status.SKIPPED, Status.SKIPPED], ControlStatus.NOT_EVIDENCED),
+        ([Status.PASSED, Status.SKIPPED], ControlStatus.PASSED),
+        ([Status.PASSED, Status.ERROR], ControlStatus.FAILED),
+        ([Status.PASSED, Status.FAILED, Status.WAIVED], ControlStatus.FAILED),
+        ([Status.PASSED, Status.WAIVED], ControlStatus.WAIVED),
+        ([Status.WAIVED, Status.SKIPPED], ControlStatus.WAIVED),
+        ([Status.ERROR], ControlStatus.FAILED),
+    ],
+)
+def test_control_status_table(statuses: list[Status], expected: ControlStatus) -> None:
+    assert control_status(statuses) is expected
+
+
+def test_control_is_evidenced_by_pattern_or_by_the_result_naming_it(sample_run: SampleRun) -> None:
+    controls = {c.id: c for c in load_controls(sample_run.controls).controls}
+    results = sample_run.record.results
+    by_id = {a.control.id: a for a in assess_controls(list(controls.values()), results)}
+    assert [results[i].id for i in by_id["AC-01"].evidence] == ["SCN-other-user-404"]  # via Result.controls
+    assert {results[i].id for i in by_id["WEB-01"].evidence} == {
+        "ZAP-10038",
+        "ZAP-10021",
+        "ZAP-10096",
+        "ZAP-40012",
+    }
+
+
+def test_waivers_expiring_within_30_days_are_flagged(sample_run: SampleRun) -> None:
+    page = render(sample_run)
+    states = {a["data-waiver"]: a["data-waiver-state"] for a in page.with_attribute("data-waiver")}
+    assert states == {"CKV_AWS_144": "expiring", "ZAP-10021": "active", "EU-TAG-002": "expired"}
+    html = (sample_run.run_dir / "index.html").read_text(encoding="utf-8")
+    assert "expires in 20 day(s)" in html
+    assert "expired 6 day(s) ago" in html
+    assert "1 waiver(s) expired: EU-TAG-002" in html
+
+
+def test_missing_catalog_is_stated_not_a_crash(sample_run: SampleRun) -> None:
+    page = render(sample_run, catalog=False)
+    html = (sample_run.run_dir / "index.html").read_text(encoding="utf-8")
+    assert "No control catalog given (not given)" in html
+    assert not [b for b in page.badges if b.ref.startswith("control-")]
+    path = write_html(sample_run.run_dir, controls_path=sample_run.run_dir / "nope.yaml", waivers_path=None)
+    assert "nope.yaml does not exist" in path.read_text(encoding="utf-8")
+
+
+def test_malformed_catalog_is_stated(sample_run: SampleRun) -> None:
+    sample_run.controls.write_text("controls: {not: a list}\n", encoding="utf-8")
+    html = render_text(sample_run)
+    assert "expected a list of mappings under &#39;controls:&#39;" in html
+
+
+def render_text(run: SampleRun) -> str:
+    return write_html(run.run_dir, controls_path=run.controls, waivers_path=run.waivers).read_text("utf-8")
+
+
+def test_load_charts_come_from_the_timeline(sample_run: SampleRun) -> None:
+    html = render_text(sample_run)
+    load = html.split('id="stage-load"')[1].split("</section>")[0]
+    assert load.count('src="data:image/svg+xml;base64,') == 3
+    assert "no data in this run" not in load
+
+
+def test_sections_without_data_say_so(tmp_path: Path) -> None:
+    run = write_sample_run(tmp_path, sample_record(), with_timeline=False)
+    html = render_text(run)
+    load = html.split('id="stage-load"')[1].split("</section>")[0]
+    assert "data:image" not in load
+    assert "Load timeline (evidence/load/timeline.json): no data in this run." in load
+
+
+def test_partial_timeline_draws_what_is_there(tmp_path: Path) -> None:
+    run = write_sample_run(tmp_path, sample_record(), with_timeline=False)
+    timeline = {"samples": [{"t": 0, "p95_ms": 120.0}, {"t": 10, "p95_ms": 180.0}]}
+    (run.run_dir / "evidence/load").mkdir(parents=True)
+    (run.run_dir / "evidence/load/timeline.json").write_text(json.dumps(timeline), encoding="utf-8")
+    load = render_text(run).split('id="stage-load"')[1].split("</section>")[0]
+    assert load.count("data:image/svg") == 1
+    assert "Replicas against load: no data in this run." in load
+    assert "Canary weight and analysis: no data in this run." in load
+
+
+def test_page_is_self_contained(sample_run: SampleRun) -> None:
+    page = render(sample_run)
+    assert not {"script", "link", "iframe", "object", "embed"} & set(page.tags)
+    urls = [a.get("src", "") + a.get("href", "") for a in page.attributes if "src" in a or "href" in a]
+    assert urls
+    assert not [u for u in urls if "://" in u or u.startswith("//")]
+
+
+def test_missing_evidence_file_is_marked(sample_run: SampleRun) -> None:
+    (sample_run.run_dir / "evidence/policy/custom.json").unlink()
+    html = render_text(sample_run)
+    assert "evidence/policy/custom.json (missing)" in html
+    assert 'href="evidence/policy/custom.json"' not in html
+
+
+def test_nothing_verified_is_not_a_pass(tmp_path: Path) -> None:
+    record = RunRecord(
+        "r1",
+        provenance(),
+        [StageSummary("policy", Status.SKIPPED, "no checkov")],
+        [Result("A", "policy", "a", Status.SKIPPED, message="no checkov")],
+    )
+    run = write_sample_run(tmp_path, record)
+    html = render_text(run)
+    assert 'data-verdict="NOTHING VERIFIED"' in html
+    assert 'data-verdict="PASSED' not in html
+
+
+def test_html_reporter_is_the_registered_html_slot(sample_run: SampleRun) -> None:
+    reporter = load_reporter("html", controls_path=sample_run.controls, waivers_path=sample_run.waivers)
+    assert isinstance(reporter, HtmlReporter)
+    written = reporter.write(sample_run.record, sample_run.run_dir)
+    assert written == sample_run.run_dir / "index.html"
+    assert 'data-ref="control-SUP-01"' in written.read_text(encoding="utf-8")
