@@ -10,7 +10,7 @@ from harness.results import Result, Severity, Status
 from harness.stages.base import StageContext
 from harness.targets.base import AwsEndpoint, Environment, TestUser
 
-SECRET_TOKEN = "tok-4f9a1c2e8b7d"  # noqa: S105 - a fake secret the redaction tests look for
+SECRET_TOKEN = "tok-4f9a1c2e8b7d"
 
 
 class PassingStage:
@@ -18,8 +18,17 @@ class PassingStage:
     NEEDS_ENVIRONMENT = False
 
     def run(self, ctx: StageContext) -> list[Result]:
-        return [Result("CKV_AWS_18", "policy", "S3 access logging", Status.PASSED, Severity.HIGH,
-                       controls=["EU-LOG-001"], location="terraform/s3.tf:12")]
+        return [
+            Result(
+                "CKV_AWS_18",
+                "policy",
+                "S3 access logging",
+                Status.PASSED,
+                Severity.HIGH,
+                controls=["EU-LOG-001"],
+                location="terraform/s3.tf:12",
+            )
+        ]
 
 
 class FailingStage:
@@ -29,8 +38,15 @@ class FailingStage:
     def run(self, ctx: StageContext) -> list[Result]:
         return [
             Result("CKV_AWS_18", "policy", "S3 access logging", Status.PASSED, Severity.HIGH),
-            Result("CKV_AWS_21", "policy", "S3 versioning", Status.FAILED, Severity.HIGH,
-                   location="terraform/s3.tf:3", message="bucket uploads has no versioning"),
+            Result(
+                "CKV_AWS_21",
+                "policy",
+                "S3 versioning",
+                Status.FAILED,
+                Severity.HIGH,
+                location="terraform/s3.tf:3",
+                message="bucket uploads has no versioning",
+            ),
         ]
 
 
@@ -54,8 +70,16 @@ class EnvStage:
         evidence = ctx.evidence_dir / "functional" / "request.txt"
         evidence.parent.mkdir(parents=True, exist_ok=True)
         evidence.write_text(f"GET /api/uploads\nAuthorization: Token {token}\n", encoding="utf-8")
-        return [Result("SCN-upload-png", "functional", "upload a PNG", Status.PASSED,
-                       message=f"used token {token}", evidence=["evidence/functional/request.txt"])]
+        return [
+            Result(
+                "SCN-upload-png",
+                "functional",
+                "upload a PNG",
+                Status.PASSED,
+                message=f"used token {token}",
+                evidence=["evidence/functional/request.txt"],
+            )
+        ]
 
 
 class CrashingEnvStage(EnvStage):
@@ -93,10 +117,18 @@ class FakeTarget:
         if self.fail_up:
             raise ConnectionError("postgres did not start")
         return Environment(
-            target="fake", api_url="http://127.0.0.1:1/api", web_url="http://127.0.0.1:1/",
-            aws=AwsEndpoint("http://127.0.0.1:2", "us-east-1", "AKIAIOSFODNN7EXAMPLE", "s3cr3t-aws-key",
-                            {"uploads": "uploads-bucket"}),
-            users=[TestUser("alice", SECRET_TOKEN), TestUser("bob", "tok-bob-99887766")])
+            target="fake",
+            api_url="http://127.0.0.1:1/api",
+            web_url="http://127.0.0.1:1/",
+            aws=AwsEndpoint(
+                "http://127.0.0.1:2",
+                "us-east-1",
+                "AKIAIOSFODNN7EXAMPLE",
+                "s3cr3t-aws-key",
+                {"uploads": "uploads-bucket"},
+            ),
+            users=[TestUser("alice", SECRET_TOKEN), TestUser("bob", "tok-bob-99887766")],
+        )
 
     def down(self) -> None:
         FakeTarget.downs += 1

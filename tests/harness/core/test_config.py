@@ -10,16 +10,25 @@ from harness.stages import STAGES
 
 # Snapshots of the one-line messages a user sees: file, key, problem.
 BAD_CONFIGS = [
-    ('stages = ["policy", "fuzz"]', "harness.toml: stages[1]: 'fuzz' is not one of policy, functional, dast, load"),
+    (
+        'stages = ["policy", "fuzz"]',
+        "harness.toml: stages[1]: 'fuzz' is not one of policy, functional, dast, load",
+    ),
     ('profile = "weekly"', "harness.toml: profile: 'weekly' is not one of pr, nightly"),
     ('stages = "policy"', "harness.toml: stages: expected a list, got 'policy'"),
     ('stages = ["load", "load"]', "harness.toml: stages: lists the same item twice"),
     ('target = ""', "harness.toml: target: must not be empty"),
-    ("targte = 'local'", "harness.toml: unknown key 'targte' (expected one of dast, functional, load, paths, "
-                         "policy, profile, redact, stages, target, targets)"),
+    (
+        "targte = 'local'",
+        "harness.toml: unknown key 'targte' (expected one of dast, functional, load, paths, "
+        "policy, profile, redact, stages, target, targets)",
+    ),
     ("[paths]\nterraform = 3", "harness.toml: paths.terraform: expected a string, got 3"),
-    ("[paths]\nchart = 'x'", "harness.toml: paths: unknown key 'chart' (expected one of manifests, policies, "
-                             "reports, scenarios, terraform)"),
+    (
+        "[paths]\nchart = 'x'",
+        "harness.toml: paths: unknown key 'chart' (expected one of manifests, policies, "
+        "reports, scenarios, terraform)",
+    ),
     ("policy = 1", "harness.toml: policy: expected a table, got 1"),
     ("[redact]\npatterns = [1]", "harness.toml: redact.patterns[0]: expected a string, got 1"),
 ]
@@ -42,13 +51,20 @@ def test_invalid_toml_is_one_line(project: Path) -> None:
 
 def test_defaults_when_no_config(tmp_path: Path) -> None:
     config = HarnessConfig.discover(tmp_path)
-    assert (config.target, config.stages, config.profile, config.source) == ("local", STAGE_NAMES, "pr", "defaults")
+    assert (config.target, config.stages, config.profile, config.source) == (
+        "local",
+        STAGE_NAMES,
+        "pr",
+        "defaults",
+    )
     assert config.paths.terraform == tmp_path.resolve() / "terraform"
     assert config.paths.reports == tmp_path.resolve() / "reports"
 
 
 def test_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
-    (tmp_path / "harness.toml").write_text('[paths]\nterraform = "infra/tf"\nreports = "out"\n', encoding="utf-8")
+    (tmp_path / "harness.toml").write_text(
+        '[paths]\nterraform = "infra/tf"\nreports = "out"\n', encoding="utf-8"
+    )
     config = HarnessConfig.from_path(tmp_path / "harness.toml")
     assert config.paths.terraform == tmp_path.resolve() / "infra" / "tf"
     assert config.paths.reports == tmp_path.resolve() / "out"
@@ -57,8 +73,10 @@ def test_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
 
 def test_tool_harness_in_pyproject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "pyproject.toml").write_text('[tool.harness]\nstages = ["dast", "policy"]\n[tool.harness.dast]\n'
-                                             'rules = "zap.tsv"\n', encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.harness]\nstages = ["dast", "policy"]\n[tool.harness.dast]\nrules = "zap.tsv"\n',
+        encoding="utf-8",
+    )
     config = HarnessConfig.discover(tmp_path)
     assert config.stages == ("policy", "dast")  # always run in the canonical order
     assert config.stage_options("dast") == {"rules": "zap.tsv"}
@@ -74,7 +92,9 @@ def test_harness_toml_wins_over_pyproject(project: Path) -> None:
 
 
 def test_per_stage_and_target_sections_are_free_form(project: Path) -> None:
-    (project / "harness.toml").write_text('[load]\nusers = 50\n[targets.local]\napi_replicas = 2\n', encoding="utf-8")
+    (project / "harness.toml").write_text(
+        "[load]\nusers = 50\n[targets.local]\napi_replicas = 2\n", encoding="utf-8"
+    )
     config = HarnessConfig.discover(project)
     assert config.load == {"users": 50}
     assert config.target_options("local") == {"api_replicas": 2}
@@ -82,21 +102,31 @@ def test_per_stage_and_target_sections_are_free_form(project: Path) -> None:
 
 
 def test_update_applies_and_validates_cli_overrides(config: HarnessConfig, tmp_path: Path) -> None:
-    updated = config.update(target="existing:up.json", stages="load, policy", profile="nightly",
-                            reports=str(tmp_path / "out"))
-    assert (updated.target, updated.stages, updated.profile) == ("existing:up.json", ("policy", "load"), "nightly")
+    updated = config.update(
+        target="existing:up.json", stages="load, policy", profile="nightly", reports=str(tmp_path / "out")
+    )
+    assert (updated.target, updated.stages, updated.profile) == (
+        "existing:up.json",
+        ("policy", "load"),
+        "nightly",
+    )
     assert updated.paths.reports == (tmp_path / "out").resolve()
     assert config.update(target=None, stages=None) == config
     assert config.stages == STAGE_NAMES  # update returns a copy
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"stages": "policy,fuzz"}, "--stages: 'fuzz' is not one of policy, functional, dast, load"),
-    ({"profile": "weekly"}, "--profile: 'weekly' is not one of pr, nightly"),
-    ({"target": ""}, "--target: must not be empty"),
-    ({"stages": "policy,policy"}, "--stages: lists the same item twice"),
-])
-def test_update_errors_name_the_option(config: HarnessConfig, overrides: dict[str, str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"stages": "policy,fuzz"}, "--stages: 'fuzz' is not one of policy, functional, dast, load"),
+        ({"profile": "weekly"}, "--profile: 'weekly' is not one of pr, nightly"),
+        ({"target": ""}, "--target: must not be empty"),
+        ({"stages": "policy,policy"}, "--stages: lists the same item twice"),
+    ],
+)
+def test_update_errors_name_the_option(
+    config: HarnessConfig, overrides: dict[str, str], message: str
+) -> None:
     with pytest.raises(ConfigError) as excinfo:
         config.update(**overrides)
     assert str(excinfo.value) == message

@@ -7,17 +7,20 @@ import pytest
 from harness.redact import MASK, Redactor
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc", f"Authorization: Bearer {MASK}"),
-    ("key AKIAIOSFODNN7EXAMPLE used", f"key {MASK} used"),
-    ("postgresql://app:hunter2@127.0.0.1:5432/db", f"postgresql://app:{MASK}@127.0.0.1:5432/db"),
-    ("redis://:pw123@localhost:6379/0", f"redis://:{MASK}@localhost:6379/0"),
-    ('{"password": "hunter2", "user": "x"}', f'{{"password": "{MASK}", "user": "x"}}'),
-    ("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG", f"AWS_SECRET_ACCESS_KEY={MASK}"),
-    ("X-Api-Key: abcdef12345", f"X-Api-Key: {MASK}"),
-    ("the token expired; 3 tokens: left", "the token expired; 3 tokens: left"),
-    ("https://example.com/path?q=1", "https://example.com/path?q=1"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc", f"Authorization: Bearer {MASK}"),
+        ("key AKIAIOSFODNN7EXAMPLE used", f"key {MASK} used"),
+        ("postgresql://app:hunter2@127.0.0.1:5432/db", f"postgresql://app:{MASK}@127.0.0.1:5432/db"),
+        ("redis://:pw123@localhost:6379/0", f"redis://:{MASK}@localhost:6379/0"),
+        ('{"password": "hunter2", "user": "x"}', f'{{"password": "{MASK}", "user": "x"}}'),
+        ("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG", f"AWS_SECRET_ACCESS_KEY={MASK}"),
+        ("X-Api-Key: abcdef12345", f"X-Api-Key: {MASK}"),
+        ("the token expired; 3 tokens: left", "the token expired; 3 tokens: left"),
+        ("https://example.com/path?q=1", "https://example.com/path?q=1"),
+    ],
+)
 def test_patterns(text: str, expected: str) -> None:
     assert Redactor().redact(text) == expected
 
