@@ -1,0 +1,209 @@
+"""The local control plane loop against a fake cluster and a fake metrics evaluator."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.controlplane.plane import (
+    ControlPlaneSpec,
+    CpuSampler,
+    LocalControlPlane,
+    ReplicaInfo,
+    VirtualClock,
+    cpu_request,
+    local_cluster,
+)
+from harness.controlplane.promql import QueryResult
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+class FakeCluster:
+    def __init__(self, api: int = 2) -> None:
+        self.counts = {"api": api}
+        self.weights: list[int] = []
+        self.calls: list[str] = []
+
+    def processes(self) -> list[ReplicaInfo]:
+        return [
+            ReplicaInfo("api", "stable", "v1", os.getpid(), "http://127.0.0.1:9/metrics")
+            for _ in range(self.counts["api"])
+        ]
+
+    def scale(self, component: str, n: int) -> None:
+        self.calls.append(f"scale {component} {n}")
+        self.counts[component] = n
+
+    def set_weight(self, weight: int) -> None:
+        self.weights.append(weight)
+
+    def promote(self) -> None:
+        self.calls.append("promote")
+
+    def abort(self) -> None:
+        self.calls.append("abort")
+
+
+class FakeEvaluator:
+    name = "fake"
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+        self.queries: list[str] = []
+
+    def query(self, promql: str, now: float) -> QueryResult:
+        self.queries.append(promql)
+        return QueryResult(promql, self.name, scalar=None, vector=((frozenset(), self.value),))
+
+
+class ManualTime:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _docs(condition: str | None) -> list[dict[str, Any]]:
+    metric: dict[str, Any] = {
+        "name": "success-rate",
+        "interval": "10s",
+        "count": 2,
+        "provider": {"prometheus": {"query": 'q{hash="{{args.canary-hash}}"}'}},
+    }
+    if condition:
+        metric["successCondition"] = condition
+    container = {"name": "api", "resources": {"requests": {"cpu": "250m"}}}
+    return [
+        {
+            "kind": "Rollout",
+            "metadata": {"name": "api"},
+            "spec": {
+                "template": {"spec": {"containers": [container]}},
+                "strategy": {
+                    "canary": {
+                        "steps": [
+                            {"setWeight": 10},
+                            {"pause": {"duration": "20s"}},
+                            {"analysis": {"templates": [{"templateName": "success-rate"}]}},
+                            {"setWeight": 50},
+                            {"pause": {"duration": "20s"}},
+                        ]
+                    }
+                },
+            },
+        },
+        {"kind": "AnalysisTemplate", "metadata": {"name": "success-rate"}, "spec": {"metrics": [metric]}},
+    ]
+
+
+def _plane(
+    value: float, condition: str | None = "result[0] >= 0.95"
+) -> tuple[LocalControlPlane, FakeCluster, ManualTime, FakeEvaluator]:
+    time, cluster, evaluator = ManualTime(), FakeCluster(), FakeEvaluator(value)
+    plane = LocalControlPlane(
+        cluster,
+        ControlPlaneSpec.from_documents(_docs(condition)),
+        evaluator=evaluator,
+        clock=VirtualClock(1.0, real=time),
+    )
+    return plane, cluster, time, evaluator
+
+
+def _drive(plane: LocalControlPlane, time: ManualTime, seconds: int) -> None:
+    for _ in range(seconds):
+        plane.tick()
+        time.t += 1.0
+
+
+def test_bad_canary_is_aborted_before_50_percent() -> None:
+    plane, cluster, time, evaluator = _plane(0.5)
+    plane.begin_rollout("v2")
+    _drive(plane, time, 60)
+    assert cluster.weights == [10] and cluster.calls[-1] == "abort"
+    assert plane.status()["phase"] == "Degraded"
+    assert evaluator.queries == ['q{hash="v2"}']
+    assert plane.analysis[0]["phase"] == "Failed" and plane.analysis[0]["value"] == 0.5
+
+
+def test_good_canary_is_promoted_through_every_step() -> None:
+    plane, cluster, time, _ = _plane(0.99)
+    plane.begin_rollout("v2")
+    _drive(plane, time, 120)
+    assert cluster.weights == [10, 50] and cluster.calls[-1] == "promote"
+    assert [a["phase"] for a in plane.analysis] == ["Successful", "Successful"]
+
+
+def test_analysis_without_conditions_lets_a_bad_canary_through() -> None:
+    plane, cluster, time, _ = _plane(0.0, condition=None)
+    plane.begin_rollout("v2")
+    _drive(plane, time, 120)
+    assert cluster.calls[-1] == "promote"
+
+
+def test_hpa_is_reconciled_every_sync_period() -> None:
+    hpa = {
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "api"},
+        "spec": {
+            "scaleTargetRef": {"kind": "Rollout", "name": "api"},
+            "minReplicas": 3,
+            "maxReplicas": 5,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+                }
+            ],
+        },
+    }
+    time, cluster = ManualTime(), FakeCluster(api=2)
+    plane = LocalControlPlane(
+        cluster,
+        ControlPlaneSpec.from_documents([*_docs(None), hpa]),
+        evaluator=FakeEvaluator(1.0),
+        clock=VirtualClock(1.0, real=time),
+    )
+    _drive(plane, time, 31)
+    assert cluster.calls[0] == "scale api 3"  # below minReplicas is corrected on the first sync
+    assert [s["t"] for s in plane.timeline] == [0.0, 15.0, 30.0]
+    assert plane.timeline[0]["replicas"] == {"api": 2}
+
+
+def test_cpu_request_and_sampler() -> None:
+    assert cpu_request(_docs(None)[0]) == 0.25
+    sampler = CpuSampler()
+    assert sampler.utilisation(os.getpid(), 0.25) is None  # first reading
+    sum(i * i for i in range(200_000))
+    value = sampler.utilisation(os.getpid(), 0.25)
+    assert value is not None and value >= 0
+    assert sampler.utilisation(None, 1.0) is None
+
+
+def test_virtual_clock_speeds_up() -> None:
+    time = ManualTime()
+    clock = VirtualClock(10.0, real=time)
+    time.t = 3.0
+    assert clock.now() == 30.0
+
+
+def test_local_cluster_rejects_other_handles() -> None:
+    with pytest.raises(TypeError, match="all_replicas"):
+        local_cluster(object())
+
+
+def test_spec_from_the_repository_manifests() -> None:
+    render = pytest.importorskip("harness.k8s").render_overlay
+    overlay = ROOT / "manifests" / "overlays" / "local"
+    if not overlay.is_dir():
+        pytest.skip("manifests/overlays/local not present")
+    spec = ControlPlaneSpec.from_documents(list(render(overlay)))
+    assert set(spec.hpas) >= {"api"} and spec.strategy is not None
+    assert spec.cpu_requests["api"] > 0
+    for step in spec.strategy.steps:
+        for name in step.templates:
+            assert name in spec.templates
