@@ -1,0 +1,216 @@
+"""Schemathesis v4 as a subprocess CLI: all checks, two identities, fixed seed, JUnit/HAR kept.
+
+A subprocess isolates Hypothesis (its warnings, its example database, its globals) from the harness.
+Tokens never reach the command line: they go into a Web Fuzzing Commons auth file in a private
+temporary directory, which also names both users as ``peers`` so that Schemathesis'
+``object_level_authorization`` check replays one user's reads as the other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import StageError
+from harness.results import Severity
+from harness.stages.dast.findings import Check, Finding
+from harness.stages.dast.headers import SeenResponse
+from harness.stages.dast.rules import SCHEMATHESIS_PREFIX
+from harness.targets.base import TestUser
+
+# Schemathesis failure code -> check name (schemathesis.failure_codes.FAILURE_CLASSES; a test keeps
+# this in step with the installed version, so the harness process never has to import Schemathesis).
+FAILURE_CHECKS: dict[str, str] = {
+    "ST101": "not_a_server_error", "ST102": "not_a_server_error", "ST103": "status_code_conformance",
+    "ST104": "content_type_conformance", "ST105": "content_type_conformance",
+    "ST106": "content_type_conformance", "ST107": "response_headers_conformance",
+    "ST108": "response_schema_conformance", "ST109": "response_schema_conformance",
+    "ST110": "response_schema_conformance", "ST111": "response_schema_conformance",
+    "ST112": "max_response_time", "ST201": "negative_data_rejection", "ST202": "positive_data_acceptance",
+    "ST203": "missing_required_header", "ST204": "unsupported_method", "ST205": "allow_header_conformance",
+    "ST301": "use_after_free", "ST302": "ensure_resource_availability", "ST401": "ignored_auth",
+    "ST402": "object_level_authorization", "ST901": "custom",
+}
+# check -> (severity, controls: OWASP Top 10 2021 / API Security Top 10 2023 / ASVS 4.0.3)
+CHECKS: dict[str, tuple[Severity, tuple[str, ...]]] = {
+    "not_a_server_error": (Severity.MEDIUM, ("OWASP-A04", "ASVS-7.4.1")),
+    "status_code_conformance": (Severity.LOW, ("OWASP-API9", "ASVS-13.2.1")),
+    "content_type_conformance": (Severity.LOW, ("OWASP-A05", "ASVS-13.1.5")),
+    "response_headers_conformance": (Severity.LOW, ("OWASP-API9", "ASVS-13.2.1")),
+    "response_schema_conformance": (Severity.MEDIUM, ("OWASP-API3", "ASVS-13.2.1")),
+    "negative_data_rejection": (Severity.MEDIUM, ("OWASP-A03", "ASVS-5.1.3", "ASVS-13.2.2")),
+    "positive_data_acceptance": (Severity.LOW, ("OWASP-API9", "ASVS-13.2.1")),
+    "missing_required_header": (Severity.LOW, ("OWASP-A04", "ASVS-13.2.1")),
+    "unsupported_method": (Severity.LOW, ("OWASP-A05", "ASVS-13.2.1")),
+    "allow_header_conformance": (Severity.INFO, ("OWASP-A05",)),
+    "use_after_free": (Severity.HIGH, ("OWASP-A01", "ASVS-4.1.3")),
+    "ensure_resource_availability": (Severity.LOW, ("OWASP-API9",)),
+    "ignored_auth": (Severity.CRITICAL, ("OWASP-A07", "OWASP-API2", "ASVS-4.1.1", "ASVS-13.1.3")),
+    "object_level_authorization": (Severity.HIGH, ("OWASP-A01", "OWASP-API1", "ASVS-4.2.1")),
+    "max_response_time": (Severity.LOW, ("OWASP-API4",)),
+}
+_FAILURE_HEAD = re.compile(r"^- (ST\d{3}) (.*)$", re.MULTILINE)
+_NEXT_CASE = re.compile(r"^\d+\. Test Case ID", re.MULTILINE)
+EVIDENCE_CHARS = 1500
+
+
+@dataclass(slots=True)
+class SchemathesisOptions:
+    max_examples: int = 20
+    seed: int = 20261126
+    phases: str = "examples,coverage,fuzzing,stateful"
+    mode: str = "all"
+    request_timeout_s: float = 10.0
+    max_time_s: int | None = None
+    workers: int = 1
+    exclude_path_regex: str | None = r"/events$"
+    wait_for_schema_s: float = 30.0
+    timeout_s: float = 1800.0
+    extra_args: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SchemathesisRun:
+    returncode: int
+    duration_s: float
+    report_dir: Path
+    output: str
+
+    def _one(self, pattern: str) -> Path | None:
+        found = sorted(self.report_dir.glob(pattern))
+        return found[-1] if found else None
+
+    @property
+    def junit(self) -> Path | None:
+        return self._one("junit*.xml")
+
+    @property
+    def har(self) -> Path | None:
+        return self._one("har*.json")
+
+
+def build_command(schema_url: str, options: SchemathesisOptions, report_dir: Path,
+                  config_file: Path | None) -> list[str]:
+    command = [sys.executable, "-m", "schemathesis.cli"]
+    if config_file is not None:
+        command += ["--config-file", str(config_file)]
+    command += ["run", schema_url, "--checks", "all", "--mode", options.mode, "--phases", options.phases,
+                "--seed", str(options.seed), "--max-examples", str(options.max_examples),
+                "--workers", str(options.workers), "--request-timeout", str(options.request_timeout_s),
+                "--wait-for-schema", str(options.wait_for_schema_s), "--generation-database", "none",
+                "--report", "junit,har", "--report-dir", str(report_dir), "--no-color"]
+    if options.max_time_s:
+        command += ["--max-time", str(options.max_time_s)]
+    if options.exclude_path_regex:
+        command += ["--exclude-path-regex", options.exclude_path_regex]
+    return command + list(options.extra_args)
+
+
+def write_auth(directory: Path, users: Sequence[TestUser]) -> Path | None:
+    """A WFC auth file (one entry per user, peers = all) and a schemathesis.toml pointing at it."""
+    if not users:
+        return None
+    wfc = directory / "wfc-auth.json"
+    entries = [{"name": u.name, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {u.token}"}]}
+               for u in users]
+    _write_private(wfc, json.dumps({"auth": entries}))
+    config = directory / "schemathesis.toml"
+    peers = ", ".join(json.dumps(u.name) for u in users) if len(users) > 1 else ""
+    text = f"[auth.wfc]\npath = {json.dumps(str(wfc))}\n" + (f"peers = [{peers}]\n" if peers else "")
+    _write_private(config, text)
+    return config
+
+
+def run_schemathesis(schema_url: str, users: Sequence[TestUser], options: SchemathesisOptions,
+                     report_dir: Path) -> SchemathesisRun:
+    """Run the CLI; raises :class:`StageError` when it cannot run at all (not when checks fail)."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="harness-st-") as private:
+        config = write_auth(Path(private), users)
+        command = build_command(schema_url, options, report_dir.resolve(), config)
+        env = {**os.environ, "PYTHONWARNINGS": "ignore", "SCHEMATHESIS_TELEMETRY": "false", "NO_COLOR": "1"}
+        try:
+            done = subprocess.run(command, cwd=private, env=env, capture_output=True, text=True,
+                                  timeout=options.timeout_s, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise StageError(f"schemathesis did not finish within {options.timeout_s:.0f}s") from exc
+    output = done.stdout + done.stderr
+    run = SchemathesisRun(done.returncode, time.monotonic() - started, report_dir, output)
+    if done.returncode not in (0, 1) or run.junit is None:
+        tail = "\n".join(output.strip().splitlines()[-15:])
+        raise StageError(f"schemathesis exited with {done.returncode} and no usable report:\n{tail}")
+    return run
+
+
+def junit_findings(junit: Path, base_url: str) -> tuple[list[Finding], list[str]]:
+    """Findings per failure code in each test case, and the tool errors (as text) the JUnit lists."""
+    findings: list[Finding] = []
+    errors: list[str] = []
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        label = case.get("name", "")
+        for failure in case.iter("failure"):
+            findings += _failure_findings(label, failure.text or "", failure.get("message", ""), base_url)
+        errors += [f"{label}: {(e.text or e.get('message') or '').strip()[:EVIDENCE_CHARS]}"
+                   for e in case.iter("error")]
+    return findings, errors
+
+
+def check_inventory() -> list[Check]:
+    """Every Schemathesis check we run, so a clean run records each as passed."""
+    return [Check(SCHEMATHESIS_PREFIX + name, f"ST-{name}", _title(name), sev, list(controls))
+            for name, (sev, controls) in CHECKS.items()]
+
+
+def har_responses(har: Path) -> list[SeenResponse]:
+    """The responses recorded in a HAR file, for the header check and request counts."""
+    entries = json.loads(har.read_text(encoding="utf-8")).get("log", {}).get("entries", [])
+    return [SeenResponse(e["request"]["method"], e["request"]["url"], int(e["response"]["status"]),
+                         {h["name"]: h["value"] for h in e["response"].get("headers", [])})
+            for e in entries if e.get("response", {}).get("status")]
+
+
+def _failure_findings(label: str, text: str, codes: str, base_url: str) -> list[Finding]:
+    _, _, path = label.partition(" ")
+    url = f"{base_url.rstrip('/')}{path}" if path.startswith("/") else None
+    found: list[Finding] = []
+    heads = list(_FAILURE_HEAD.finditer(text))
+    for index, head in enumerate(heads):
+        end = heads[index + 1].start() if index + 1 < len(heads) else len(text)
+        nxt = _NEXT_CASE.search(text, head.end(), end)
+        block = text[head.start(): nxt.start() if nxt else end].strip()
+        found.append(_finding(head.group(1), head.group(2), label, url, block))
+    if not found:  # a format we do not know: keep the codes the message attribute names
+        found = [_finding(c.strip(), "", label, url, text.strip()) for c in codes.split(",") if c.strip()]
+    return found
+
+
+def _finding(code: str, title: str, label: str, url: str | None, block: str) -> Finding:
+    check = FAILURE_CHECKS.get(code, "custom")
+    severity, controls = CHECKS.get(check, (Severity.MEDIUM, ("OWASP-API9",)))
+    return Finding(rule_id=SCHEMATHESIS_PREFIX + check, result_id=f"ST-{check}", title=_title(check),
+                   severity=severity, url=url, controls=list(controls),
+                   evidence=f"{label}: {code} {title}\n{block[:EVIDENCE_CHARS]}")
+
+
+def _title(check: str) -> str:
+    return f"Schemathesis: {check.replace('_', ' ')}"
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+__all__ = ["CHECKS", "FAILURE_CHECKS", "SchemathesisOptions", "SchemathesisRun", "build_command",
+           "check_inventory", "har_responses", "junit_findings", "run_schemathesis", "write_auth"]
