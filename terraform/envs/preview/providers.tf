@@ -1,0 +1,15 @@
+provider "aws" {
+  region              = var.region
+  allowed_account_ids = [var.account_id]
+
+  default_tags {
+    tags = {
+      Environment = "preview"
+      Owner       = var.owner
+      CostCenter  = var.cost_center
+      Application = "easy-upload"
+      ManagedBy   = "terraform"
+      PullRequest = tostring(var.pr_number)
+    }
+  }
+}
