@@ -1,0 +1,89 @@
+"""The policy stage's options, from ``[policy]`` in the harness config or plain arguments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import ConfigError
+from harness.stages.policy.checkov_run import FRAMEWORKS
+
+if TYPE_CHECKING:
+    from harness.config import HarnessConfig
+
+BUILTIN_POLICIES = Path(__file__).resolve().parents[3] / "policies"
+DEFAULT_TAGS = ("Environment", "Owner", "CostCenter", "Application")
+_KNOWN = {"baseline", "frameworks", "skip_checks", "exclude", "k8s_version", "manual_environments",
+          "required_tags", "raw_bucket_patterns", "allow_checkov_drift", "waivers", "catalog"}
+
+
+@dataclass(slots=True)
+class PolicyOptions:
+    """Everything the stage needs, as plain paths and values (testable without a config file)."""
+
+    root: Path
+    terraform: Path
+    manifests: Path
+    policies: Path
+    baseline: Path | None = None
+    waivers: Path | None = None
+    frameworks: tuple[str, ...] = FRAMEWORKS
+    skip_checks: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ("tests",)
+    k8s_version: str | None = None
+    manual_environments: tuple[str, ...] = ("production",)
+    required_tags: tuple[str, ...] = DEFAULT_TAGS
+    raw_bucket_patterns: tuple[str, ...] = ("*raw*",)
+    allow_checkov_drift: bool = False
+    builtin_policies: Path = BUILTIN_POLICIES
+    today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
+
+    @classmethod
+    def for_root(cls, root: Path, **overrides: Any) -> PolicyOptions:
+        """Defaults for a repo laid out like ours (terraform/, manifests/, policies/)."""
+        root = root.resolve()
+        base: dict[str, Any] = {"terraform": root / "terraform", "manifests": root / "manifests",
+                                "policies": root / "policies"}
+        return cls(root=root, **{**base, **overrides})
+
+    @classmethod
+    def from_config(cls, config: HarnessConfig) -> PolicyOptions:
+        section = dict(getattr(config, "policy", {}) or {})
+        unknown = sorted(set(section) - _KNOWN)
+        if unknown:
+            raise ConfigError.at(str(getattr(config, "source", "config")), f"policy.{unknown[0]}",
+                                 f"unknown option; known: {sorted(_KNOWN)}")
+        root = Path(config.root)
+        values: dict[str, Any] = {"terraform": config.paths.terraform, "manifests": config.paths.manifests,
+                                  "policies": config.paths.policies}
+        for key in ("baseline", "waivers"):
+            if section.get(key):
+                values[key] = root / str(section[key])
+        for key in ("frameworks", "skip_checks", "exclude", "manual_environments", "required_tags",
+                    "raw_bucket_patterns"):
+            if key in section:
+                values[key] = tuple(str(v) for v in section[key])
+        if "k8s_version" in section:
+            values["k8s_version"] = str(section["k8s_version"])
+        values["allow_checkov_drift"] = bool(section.get("allow_checkov_drift", False))
+        return cls(root=root.resolve(), **values)
+
+    @property
+    def waivers_file(self) -> Path:
+        return self.waivers or self.policies / "waivers.yaml"
+
+    def policy_dirs(self) -> list[Path]:
+        """The built-in policies, then the checked repo's own if it has different ones."""
+        dirs = [self.builtin_policies]
+        if self.policies.resolve() != self.builtin_policies.resolve() and self.policies.is_dir():
+            dirs.append(self.policies)
+        return dirs
+
+    def rule_options(self) -> dict[str, Any]:
+        return {"manual_environments": self.manual_environments, "required_tags": self.required_tags,
+                "raw_bucket_patterns": self.raw_bucket_patterns}
+
+
+__all__ = ["BUILTIN_POLICIES", "PolicyOptions"]

@@ -1,0 +1,1 @@
+"""checkov custom checks of the policy stage (loaded by checkov's external-checks loader)."""

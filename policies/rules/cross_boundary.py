@@ -1,0 +1,68 @@
+"""Consistency across the Terraform/Kubernetes boundary: what IAM trusts and what ECR stores must
+be what the manifests use."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from harness.stages.policy.model import get
+from harness.stages.policy.rules import (
+    WORKLOAD_KINDS,
+    Inputs,
+    TfResource,
+    Verdict,
+    containers,
+    pod_template,
+    rule,
+)
+
+_VAR = re.compile(r"\$\{\s*var\.([A-Za-z0-9_]+)\s*\}|^var\.([A-Za-z0-9_]+)$")
+_INTERPOLATION = re.compile(r"\$\{[^}]*\}")
+_ECR = re.compile(r"^(\d{12})\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/(?P<repo>[^:@]+)")
+
+
+def _resolve(inputs: Inputs, block: TfResource, value: Any) -> str:
+    """A literal, or a variable's default; other expressions stay as they are."""
+    text = str(value)
+    match = _VAR.fullmatch(text.strip()) or _VAR.search(text)
+    if match and match.group(0) == text.strip():
+        name = match.group(1) or match.group(2)
+        default = get(inputs.variables.get(block.module_dir, {}).get(name, {}), "default")
+        return str(default) if default is not None else text
+    return text
+
+
+@rule("EU-XB-001", "Pod Identity associations name ServiceAccounts that exist in the manifests")
+def pod_identity_service_accounts(inputs: Inputs) -> Iterator[Verdict]:
+    accounts = {(d.namespace, d.name) for d in inputs.docs("ServiceAccount")}
+    for assoc in inputs.resources("aws_eks_pod_identity_association"):
+        namespace = _resolve(inputs, assoc, get(assoc.body, "namespace"))
+        account = _resolve(inputs, assoc, get(assoc.body, "service_account"))
+        if "var." in namespace + account or "${" in namespace + account:
+            yield Verdict(assoc)  # decided by the caller's values; the root module's rule sees them
+            continue
+        ok = (namespace, account) in accounts
+        yield Verdict(assoc, None if ok else f"ServiceAccount {namespace}/{account} is not in any manifest")
+
+
+def _repo_patterns(inputs: Inputs) -> list[re.Pattern[str]]:
+    patterns = []
+    for repo in inputs.resources("aws_ecr_repository"):
+        name = str(get(repo.body, "name", default=repo.name))
+        parts = _INTERPOLATION.split(name)
+        patterns.append(re.compile("[^/]*?".join(re.escape(p) for p in parts) + "$"))
+    return patterns
+
+
+@rule("EU-XB-002", "Images come from the ECR repositories Terraform declares")
+def images_from_declared_ecr(inputs: Inputs) -> Iterator[Verdict]:
+    patterns = _repo_patterns(inputs)
+    if not patterns:
+        return
+    for workload in inputs.docs(*WORKLOAD_KINDS):
+        images = [str(c.get("image", "")) for c in containers(pod_template(workload).get("spec") or {})]
+        bad = [i for i in images if not (m := _ECR.match(i)) or not any(p.match(m["repo"]) for p in patterns)]
+        yield Verdict(workload, f"image(s) {bad} are not from an ECR repository declared in terraform/"
+                      if bad else None)
