@@ -120,25 +120,27 @@ def header_result_id(plugin_id: str) -> str:
     return f"DAST-HDR-{plugin_id}"
 
 
-def check_response(response: SeenResponse, *, api_prefix: str = "/api/") -> list[Finding]:
-    """Every header rule that ``response`` breaks, as findings."""
+def check_response(response: SeenResponse, *, api_prefix: str = "/api/",
+                   location: Callable[[str], str] | None = None) -> list[Finding]:
+    """Every header rule that ``response`` breaks, as findings (``location`` maps URL -> shown URL)."""
+    url = (location or _without_query)(response.url)
     findings = []
     for rule in HEADER_RULES:
         problem = rule.problem(response, api_prefix)
         if problem is not None:
             findings.append(Finding(
                 rule_id=rule.plugin_id, result_id=header_result_id(rule.plugin_id), title=rule.title,
-                severity=rule.severity, url=_without_query(response.url), controls=list(rule.controls),
+                severity=rule.severity, url=url, controls=list(rule.controls),
                 evidence=f"{response.method} {_without_query(response.url)} -> {response.status}\n{problem}",
                 remediation=rule.remediation))
     return findings
 
 
-def check_responses(responses: Iterable[SeenResponse], *, api_prefix: str = "/api/") -> tuple[list[Check],
-                                                                                             list[Finding]]:
+def check_responses(responses: Iterable[SeenResponse], *, api_prefix: str = "/api/",
+                    location: Callable[[str], str] | None = None) -> tuple[list[Check], list[Finding]]:
     """Header checks over many responses: the checks that ran (with counts) and what they found."""
     seen = list(responses)
-    findings = [f for r in seen for f in check_response(r, api_prefix=api_prefix)]
+    findings = [f for r in seen for f in check_response(r, api_prefix=api_prefix, location=location)]
     checks = [Check(rule.plugin_id, header_result_id(rule.plugin_id), rule.title, rule.severity,
                     list(rule.controls), measured={"responses_checked": len(seen)}) for rule in HEADER_RULES]
     return checks, findings

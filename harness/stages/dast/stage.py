@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -15,6 +16,7 @@ from harness.stages.dast import zap as zap_mod
 from harness.stages.dast.findings import STAGE, Finding, judge
 from harness.stages.dast.headers import SeenResponse, check_responses
 from harness.stages.dast.options import DastOptions, read_options
+from harness.stages.dast.reflect import PathTemplates, probe_reflection
 from harness.stages.dast.rules import RuleSet, load_rules
 from harness.stages.dast.schemathesis_run import (
     check_inventory,
@@ -55,12 +57,29 @@ class DastRun:
     def execute(self) -> list[Result]:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.responses += probe(self.api_url, self.env)
+        document = self._openapi()
+        if self.options.active:
+            self.results += self._reflection(document)
         self.results += self._schemathesis()
         self.results += self._zap()
-        checks, findings = check_responses(self.responses, api_prefix=self.options.api_prefix)
+        checks, findings = check_responses(self.responses, api_prefix=self.options.api_prefix,
+                                           location=PathTemplates(document).template)
         self.results += judge(checks, findings, self.rules)
         default_redactor().redact_tree(self.dir)
         return self.results
+
+    def _openapi(self) -> dict[str, Any]:
+        try:
+            document = httpx.get(f"{self.api_url}/openapi.json", timeout=10.0).json()
+        except (httpx.HTTPError, ValueError):
+            return {}
+        return document if isinstance(document, dict) else {}
+
+    def _reflection(self, document: dict[str, Any]) -> list[Result]:
+        token = self.env.users[0].token if self.env.users else None
+        with httpx.Client(timeout=10.0) as http:
+            check, findings, _ = probe_reflection(http, self.api_url, document, token)
+        return judge([check], findings, self.rules)
 
     def _rel(self, path: Path) -> str:
         return str(path.relative_to(self.ctx.run_dir))

@@ -63,6 +63,9 @@ def build_app(*, weak: bool = False) -> FastAPI:
     ids = itertools.count(1)
     lock = threading.Lock()
     auth_errors: dict[int | str, dict[str, object]] = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}}
+    json_error = {"application/json": {"schema": {"type": "object", "properties": {"detail": {}}}}}
+    html_errors: dict[int | str, dict[str, object]] = {
+        code: {"description": "error", "content": json_error} for code in (401, 422)}
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -97,11 +100,11 @@ def build_app(*, weak: bool = False) -> FastAPI:
         return StreamingResponse(stream(), media_type="text/event-stream")
 
     if weak:
-        @app.get("/api/search", response_class=HTMLResponse, responses={**auth_errors, 422: {}})
+        @app.get("/api/search", response_class=HTMLResponse, responses=html_errors)
         async def search(user: User, q: Annotated[str, Query(max_length=100)] = "") -> str:
             return f"<html><body>Results for {q}</body></html>"  # planted: no escaping
     else:
-        @app.get("/api/search", response_class=HTMLResponse, responses={**auth_errors, 422: {}})
+        @app.get("/api/search", response_class=HTMLResponse, responses=html_errors)
         async def search(user: User, q: Annotated[str, Query(max_length=100)] = "") -> str:
             return f"<html><body>Results for {html.escape(q)}</body></html>"
 
