@@ -55,7 +55,6 @@ class Outcome:
     extras: list[Artifact] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
 
-
     def close(self) -> None:
         for art in (self.result, *self.extras):
             art.data.close()

@@ -38,7 +38,8 @@ _ALIASES = {
     "text/json": "application/json",
     "application/csv": "text/csv",
 }
-_JSON_STARTS = {bytes([c]) for c in b'{["-0123456789tfn'}
+_JSON_STARTS = {bytes([c]) for c in b'{["-0123456789'}
+_JSON_WORDS = (b"true", b"false", b"null")
 _TEXT_BY_EXT = {"csv": CSV, "json": JSON, "txt": TEXT, "text": TEXT, "log": TEXT, "md": TEXT}
 
 
@@ -66,12 +67,19 @@ def looks_like_text(head: bytes, complete: bool) -> bool:
     return not any((ord(ch) < 32 and ch not in "\t\n\r\f") or ch == "\x7f" for ch in text)
 
 
+def _json_start(text: bytes) -> bool:
+    if text[:1] in _JSON_STARTS:
+        return True
+    word = text[:5].split()[0] if text.strip() else b""
+    return bool(word) and any(w.startswith(word) or word.startswith(w) for w in _JSON_WORDS)
+
+
 def _text_type(head: bytes, claim: str, filename: str) -> FileType:
     if claim in ALLOWED and ALLOWED[claim].family == "text":
         chosen = ALLOWED[claim]
     else:
         chosen = _TEXT_BY_EXT.get(filename.rpartition(".")[2].lower(), TEXT)
-    if chosen is JSON and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in _JSON_STARTS:
+    if chosen is JSON and not _json_start(head.lstrip(b"\xef\xbb\xbf \t\r\n")):
         raise UnsupportedType("content does not look like JSON")
     return chosen
 

@@ -82,7 +82,7 @@ def app_env(pg_url: str, redis_url: str, s3_env: dict[str, str], queue: str) -> 
         "MAX_UPLOAD_BYTES": str(12 * 1024 * 1024), "UPLOAD_PART_BYTES": str(5 * 1024 * 1024),
         "QUEUE_NAME": queue, "WORKER_CONCURRENCY": "2", "WORKER_LOCK_MS": "2000",
         "WORKER_STALLED_MS": "1000", "JOB_BACKOFF_MS": "300", "JOB_ATTEMPTS": "6", "SSE_HEARTBEAT_S": "1",
-        "LOG_LEVEL": "INFO",
+        "LOG_LEVEL": "INFO", "CORS_ORIGINS": "https://allowed.example",
     })
     return env
 
