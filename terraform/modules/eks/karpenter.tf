@@ -67,9 +67,15 @@ data "aws_iam_policy_document" "karpenter_controller" {
       "ec2:DescribeAvailabilityZones", "ec2:DescribeImages", "ec2:DescribeInstances",
       "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates",
       "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets",
-      "pricing:GetProducts", "ssm:GetParameter",
+      "pricing:GetProducts",
     ]
     resources = ["*"]
+  }
+
+  statement {
+    sid       = "PublicAmiParameters"
+    actions   = ["ssm:GetParameter"]
+    resources = ["arn:${local.partition}:ssm:${data.aws_region.current.name}::parameter/aws/service/*"]
   }
 
   statement {

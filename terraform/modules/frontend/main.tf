@@ -32,6 +32,11 @@ resource "aws_s3_bucket_ownership_controls" "site" {
   }
 }
 
+resource "aws_s3_bucket_notification" "site" {
+  bucket      = aws_s3_bucket.site.id
+  eventbridge = true
+}
+
 resource "aws_s3_bucket_versioning" "site" {
   bucket = aws_s3_bucket.site.id
   versioning_configuration {

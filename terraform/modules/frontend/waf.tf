@@ -131,6 +131,37 @@ resource "aws_wafv2_web_acl" "this" {
     }
   }
 
+  # Anonymizers (Tor, VPN exits) are blocked; hosting-provider ranges only counted, because
+  # corporate proxies and CI agents legitimately upload from them.
+  rule {
+    name     = "aws-anonymous-ip"
+    priority = 5
+
+    override_action {
+      none {}
+    }
+
+    statement {
+      managed_rule_group_statement {
+        vendor_name = "AWS"
+        name        = "AWSManagedRulesAnonymousIpList"
+
+        rule_action_override {
+          name = "HostingProviderIPList"
+          action_to_use {
+            count {}
+          }
+        }
+      }
+    }
+
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "aws-anonymous-ip"
+      sampled_requests_enabled   = true
+    }
+  }
+
   rule {
     name     = "aws-known-bad-inputs"
     priority = 4

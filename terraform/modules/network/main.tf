@@ -1,13 +1,14 @@
+data "aws_region" "current" {}
+
+# Zones are named explicitly so that the set never grows silently when AWS adds a zone.
 data "aws_availability_zones" "available" {
   state = "available"
 
   filter {
-    name   = "opt-in-status"
-    values = ["opt-in-not-required"]
+    name   = "zone-name"
+    values = [for suffix in var.az_suffixes : "${data.aws_region.current.name}${suffix}"]
   }
 }
-
-data "aws_region" "current" {}
 
 locals {
   azs = slice(data.aws_availability_zones.available.names, 0, var.az_count)

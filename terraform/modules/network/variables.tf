@@ -20,6 +20,12 @@ variable "az_count" {
   }
 }
 
+variable "az_suffixes" {
+  description = "Zone letters to use, in order (the first az_count are taken)."
+  type        = list(string)
+  default     = ["a", "b", "c"]
+}
+
 variable "single_nat_gateway" {
   description = "One NAT gateway instead of one per AZ (cheaper, not highly available)."
   type        = bool
