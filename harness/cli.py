@@ -212,12 +212,20 @@ def _signal_and_wait(pid: int, timeout_s: float = 120.0) -> bool:
         return False
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             return True
         time.sleep(0.2)
     raise HarnessError(f"`harness up` (pid {pid}) did not stop within {timeout_s:.0f}s")
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (an exited child that was not reaped yet counts as gone)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
