@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,3 +84,32 @@ def _alive(pid: int) -> bool:
 
 
 CLEAN: dict[str, Sequence[object]] = {"processes": [], "ports": [], "dirs": []}
+MARKER_VAR = "HARNESS_LEAK_MARKER"
+
+
+@pytest.fixture
+def marker(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A unique value every process started by this test inherits (to find leftovers anywhere)."""
+    value = uuid.uuid4().hex
+    monkeypatch.setenv(MARKER_VAR, value)
+    return value
+
+
+def marked_processes(value: str) -> list[int]:
+    """Live processes (any parent, any user) whose environment carries ``value``."""
+    found = []
+    for proc in psutil.process_iter(["pid", "status"]):
+        try:
+            if proc.info["status"] != psutil.STATUS_ZOMBIE and proc.environ().get(MARKER_VAR) == value:
+                found.append(proc.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def run_leftovers(value: str, run_id: str, ports: set[int] | None = None) -> dict[str, Sequence[object]]:
+    """Processes carrying the marker, their (and the given) listening ports, the run's temp dirs."""
+    pids = set(marked_processes(value))
+    open_ports = sorted(port for port, pid in listening() if pid in pids or port in (ports or set()))
+    dirs = sorted(Path(tempfile.gettempdir()).glob(f"harness-local-{run_id}-*"))
+    return {"processes": sorted(pids), "ports": open_ports, "dirs": dirs}

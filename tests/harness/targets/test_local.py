@@ -1,0 +1,153 @@
+"""The local target with real PostgreSQL, Redis and moto, and a stand-in app (fake_app.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import httpx
+import psutil
+import pytest
+
+from harness.errors import TargetError
+from harness.targets import TargetSettings, running
+from harness.targets.local import LocalTarget
+from tests.harness.targets.conftest import CLEAN, ROOT, Footprint, listening_addresses, run_leftovers
+
+pytestmark = pytest.mark.services
+
+
+def _footprint_clean(target: LocalTarget, marker: str, ports: set[int]) -> None:
+    assert run_leftovers(marker, target.run_id, ports) == CLEAN
+
+
+def test_up_serves_the_app_on_loopback_and_down_leaves_nothing(local_settings: TargetSettings,
+                                                             marker: str) -> None:
+    target = LocalTarget(local_settings)
+    with running(target) as env:
+        footprint = Footprint.of(target)
+        assert listening_addresses(footprint.pids | {os.getpid()}) == {"127.0.0.1"}
+        assert [u.name for u in env.users] == ["alice", "bob"] and all(u.token for u in env.users)
+        assert httpx.get(f"{env.api_url}/readyz", timeout=5).status_code == 200
+        assert env.control is not None
+        assert (env.control.replicas("api"), env.control.replicas("worker")) == (2, 2)  # HPA minReplicas
+        assert set(env.aws.buckets) == {"raw", "processed"}
+        s3 = boto3.client("s3", endpoint_url=env.aws.endpoint_url, region_name=env.aws.region,
+                          aws_access_key_id=env.aws.access_key_id,
+                          aws_secret_access_key=env.aws.secret_access_key)
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=env.aws.buckets["raw"])["Rules"]
+        assert rules[0]["Expiration"]["Days"] == 7
+        assert json.loads(json.dumps(env.to_dict()))["users"][0]["name"] == "alice"
+        assert len(footprint.pids) >= 7 and footprint.dirs
+    assert footprint.leftovers() == CLEAN
+    _footprint_clean(target, marker, footprint.ports)
+    logs = {p.name for p in (local_settings.run_dir or ROOT).joinpath("logs").iterdir()}
+    assert {"postgres.log", "redis.log", "s3.log", "migrate.log", "api-0.log", "worker-1.log"} <= logs
+    target.down()  # twice is fine
+
+
+def test_failed_migration_leaves_nothing(local_settings: TargetSettings, marker: str) -> None:
+    settings = dataclasses.replace(local_settings, env={"FAKE_MIGRATE_FAIL": "1"})
+    target = LocalTarget(settings)
+    with pytest.raises(TargetError) as info:
+        target.up()
+    assert "migrate failed with exit code 3" in str(info.value)
+    assert "syntax error at or near 'TABEL'" in str(info.value)  # the log tail is in the message
+    _footprint_clean(target, marker, set())
+
+
+def test_readiness_timeout_names_the_replicas(local_settings: TargetSettings, marker: str) -> None:
+    settings = dataclasses.replace(local_settings, env={"FAKE_API_NEVER_READY": "1"}, ready_timeout_s=3)
+    target = LocalTarget(settings)
+    with pytest.raises(TargetError, match=r"not ready after 3s: api-0, api-1 \(probe http://127\.0\.0\.1:"):
+        target.up()
+    _footprint_clean(target, marker, set())
+
+
+def test_missing_app_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, marker: str) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None)
+    target = LocalTarget(TargetSettings.for_root(tmp_path, run_dir=tmp_path / "run"))
+    with pytest.raises(TargetError, match=r"reference app not installed: pip install -e reference_app"):
+        target.up()
+    _footprint_clean(target, marker, set())
+
+
+def test_control_faults_scaling_and_canary(local_settings: TargetSettings, marker: str) -> None:
+    target = LocalTarget(local_settings)
+    with running(target) as env:
+        control = env.require_control("drill")
+        control.kill("api", 0)
+        assert control.replicas("api") == 1
+        assert httpx.get(env.api_url, timeout=5).status_code == 200  # the front door skips the dead one
+        control.scale("api", 3)
+        control.kill("worker", 1)
+        control.start("worker")
+        assert (control.replicas("api"), control.replicas("worker")) == (3, 2)
+        control.deploy("v2", canary=True, settings={"FAULT_ERROR_RATE": "0.5"})
+        status = control.rollout_status()
+        assert (status["canary_version"], status["canary_weight"], status["replicas"]) == (
+            "v2", 5, {"stable": 3, "canary": 1})
+        control.restart("redis")
+        control.kill("s3", 0)
+        control.start("s3")  # the emulator came back empty: provisioned again
+        s3 = boto3.client("s3", endpoint_url=env.aws.endpoint_url, region_name=env.aws.region,
+                          aws_access_key_id="x", aws_secret_access_key="y")
+        assert {b["Name"] for b in s3.list_buckets()["Buckets"]} == set(env.aws.buckets.values())
+        assert hasattr(control, "promote")
+        control.promote()
+        assert control.rollout_status()["stable_version"] == "v2"
+        assert "version v2" in httpx.get(env.api_url, timeout=5).text
+    _footprint_clean(target, marker, set())
+
+
+def _hold(fake_app: Path, tmp_path: Path, run_id: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.harness.targets.hold_local", str(fake_app), str(tmp_path / "run"), run_id],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_to_a_process_holding_a_local_target(signum: signal.Signals, fake_app: Path, tmp_path: Path,
+                                                    marker: str) -> None:
+    run_id = f"sig-{marker[:8]}"
+    with _hold(fake_app, tmp_path, run_id) as holder:
+        assert holder.stdout is not None
+        line = holder.stdout.readline()
+        assert line.startswith("ready"), line
+        ports = set(json.loads(line.split(" ", 1)[1]))
+        assert run_leftovers(marker, run_id, ports)["processes"]
+        holder.send_signal(signum)
+        assert holder.wait(timeout=60) != 0
+    assert run_leftovers(marker, run_id, ports) == CLEAN
+
+
+@pytest.mark.parametrize("delay", [0.3, 1.2])
+def test_sigterm_while_coming_up(delay: float, fake_app: Path, tmp_path: Path, marker: str) -> None:
+    run_id = f"mid-{marker[:8]}"
+    with _hold(fake_app, tmp_path, run_id) as holder:
+        time.sleep(delay)
+        holder.send_signal(signal.SIGTERM)
+        holder.wait(timeout=60)
+    assert run_leftovers(marker, run_id) == CLEAN
+
+
+@pytest.mark.skipif(importlib.util.find_spec("easy_upload") is None, reason="reference app not installed")
+def test_the_real_reference_app(tmp_path: Path, marker: str) -> None:
+    settings = TargetSettings.for_root(ROOT, run_dir=tmp_path / "run", ready_timeout_s=60)
+    target = LocalTarget(settings)
+    with running(target) as env:
+        assert httpx.get(f"{env.api_url}/readyz", timeout=5).status_code == 200
+        token = env.users[0].token
+        assert httpx.get(f"{env.api_url}/api/uploads", headers={"Authorization": f"Bearer {token}"},
+                         timeout=5).status_code == 200
+        assert psutil.Process().children(recursive=True)
+    _footprint_clean(target, marker, set())
