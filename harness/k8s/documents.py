@@ -33,10 +33,10 @@ def load_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
 
 
-def parse_yaml(text: str, source: str) -> Any:
-    """Parse inline YAML (e.g. a patch written inside a kustomization)."""
+def parse_yaml_stream(text: str, source: str) -> list[Any]:
+    """Every non-empty document of inline or file YAML (patch files may hold several)."""
     try:
-        return yaml.safe_load(text)
+        return [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: invalid YAML: {exc}") from exc
 

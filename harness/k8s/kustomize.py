@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.k8s.documents import Document, load_documents, load_yaml, parse_yaml, resource_id
+from harness.k8s.documents import Document, load_documents, load_yaml, parse_yaml_stream, resource_id
 from harness.k8s.patches import json6902, strategic_merge
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -114,13 +114,13 @@ def _str_list(path: Path, spec: dict[str, Any], field: str) -> list[str]:
 
 def _apply_patches(path: Path, spec: dict[str, Any], docs: list[Document]) -> list[Document]:
     for entry in _str_list(path, spec, "patchesStrategicMerge"):
-        docs = _patch(path, _load_patch(path, {"path": entry}), None, docs)
+        docs = _patch_all(path, _load_patch(path, {"path": entry}), None, docs)
     for entry in spec.get("patches", []):
         if not isinstance(entry, dict) or set(entry) - {"path", "patch", "target", "options"}:
             raise ConfigError(f"{path}: patches entry must have path or patch (and target): {entry!r}")
         if entry.get("options"):
             raise ConfigError(f"{path}: patch options are not supported")
-        docs = _patch(path, _load_patch(path, entry), entry.get("target"), docs)
+        docs = _patch_all(path, _load_patch(path, entry), entry.get("target"), docs)
     return docs
 
 
@@ -128,19 +128,35 @@ def _apply_json6902_legacy(path: Path, entries: list[Any], docs: list[Document])
     for entry in entries:
         if not isinstance(entry, dict) or "target" not in entry:
             raise ConfigError(f"{path}: patchesJson6902 entry needs a target: {entry!r}")
-        docs = _patch(path, _load_patch(path, entry), entry["target"], docs)
+        docs = _patch_all(path, _load_patch(path, entry), entry["target"], docs)
     return docs
 
 
-def _load_patch(path: Path, entry: dict[str, Any]) -> Any:
+def _load_patch(path: Path, entry: dict[str, Any]) -> list[Any]:
+    """The patches of one entry: one JSON 6902 list, or one or more strategic-merge objects."""
     if "path" in entry:
-        return load_yaml(path.parent / str(entry["path"]))
+        source = path.parent / str(entry["path"])
+        try:
+            text = source.read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{path}: patch file {entry['path']} not found") from exc
+        return parse_yaml_stream(text, str(source))
     if "patch" in entry:
-        return parse_yaml(str(entry["patch"]), f"{path}: inline patch")
+        return parse_yaml_stream(str(entry["patch"]), f"{path}: inline patch")
     raise ConfigError(f"{path}: patch entry needs 'path' or 'patch'")
 
 
+def _patch_all(path: Path, patches: list[Any], target: Any, docs: list[Document]) -> list[Document]:
+    if not patches:
+        raise ConfigError(f"{path}: empty patch")
+    for patch in patches:
+        docs = _patch(path, patch, target, docs)
+    return docs
+
+
 def _patch(path: Path, patch: Any, target: Any, docs: list[Document]) -> list[Document]:
+    if not isinstance(patch, (dict, list)):
+        raise ConfigError(f"{path}: a patch must be an object (strategic merge) or a list (JSON 6902)")
     selector = _selector(path, target, patch)
     matched = [i for i, doc in enumerate(docs) if _matches(selector, doc)]
     if not matched:

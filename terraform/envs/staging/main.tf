@@ -130,3 +130,27 @@ module "frontend" {
   log_bucket_domain_name = module.logs.bucket_domain_name
   access_log_bucket_id   = module.logs.bucket_id
 }
+
+# Credentials every preview namespace shares (manifests/overlays/preview reads
+# easy-upload/preview/shared/*): a separate, rotated database user and the staging Redis.
+module "preview_shared_secrets" {
+  source        = "../../modules/secrets"
+  secret_prefix = "easy-upload/preview/shared"
+  kms_key_arn   = module.kms.key_arns["secrets"]
+
+  database = {
+    host                   = module.rds.address
+    port                   = module.rds.port
+    dbname                 = "easyupload_preview"
+    username               = "easyupload_preview"
+    master_user_secret_arn = module.rds.master_user_secret_arn
+    subnet_ids             = module.network.data_subnet_ids
+    security_group_ids     = [module.eks.cluster_security_group_id]
+  }
+
+  redis = {
+    host = module.elasticache.primary_endpoint
+    port = module.elasticache.port
+  }
+  redis_auth_token = module.elasticache.auth_token
+}
