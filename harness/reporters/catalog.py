@@ -3,8 +3,14 @@
 The catalog (``policies/controls.yaml``) and the waivers (``policies/waivers.yaml``) are optional
 inputs of the report: when a file is absent or unreadable the report says so instead of failing.
 
-Control status, from the results that evidence a control (a result evidences a control when its id
-matches one of the control's ``results`` patterns, or its ``controls`` list names the control):
+The catalog format is the policy stage's (``version``, ``frameworks: {key: display name}``,
+``controls: [{id, title, rationale, severity, frameworks: {key: [refs]}, evidence: [id patterns]}]``);
+``results:`` is accepted as a synonym of ``evidence:``. A result evidences a control when its
+``controls`` list names the control, or when its id matches the control's patterns, literal ids
+winning over wildcards as in the policy stage (a check listed literally by some control is not also
+claimed by another control's catch-all such as ``CKV_AWS_*``).
+
+Control status, from the results that evidence a control:
 
 * ``failed``        any evidencing result failed or errored;
 * ``waived``        otherwise, some evidencing result is waived;
@@ -47,8 +53,12 @@ class Control:
     frameworks: dict[str, list[str]] = field(default_factory=dict)
     results: list[str] = field(default_factory=list)
 
-    def is_evidenced_by(self, result: Result) -> bool:
-        return self.id in result.controls or any(fnmatchcase(result.id, p) for p in self.results)
+    def lists(self, result_id: str) -> bool:
+        """Whether the id is listed literally (not only through a wildcard)."""
+        return result_id in self.results
+
+    def matches(self, result_id: str) -> bool:
+        return any(fnmatchcase(result_id, pattern) for pattern in self.results)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +86,8 @@ class Waiver:
 
     def covers(self, result: Result) -> bool:
         location = result.location or ""
-        return fnmatchcase(result.id, self.id) and fnmatchcase(location, self.resource or "*")
+        places = (location, location.rsplit(":", 1)[0])  # "file:line" also matches a file pattern
+        return fnmatchcase(result.id, self.id) and any(fnmatchcase(p, self.resource or "*") for p in places)
 
 
 @dataclass(slots=True)
@@ -85,6 +96,7 @@ class Loaded:
 
     source: Path | None
     controls: list[Control] = field(default_factory=list)
+    frameworks: dict[str, str] = field(default_factory=dict)  # key -> display name, in catalog order
     waivers: list[Waiver] = field(default_factory=list)
     problem: str | None = None
 
@@ -115,9 +127,10 @@ def control_status(statuses: Iterable[Status]) -> ControlStatus:
 
 def assess_controls(controls: Sequence[Control], results: Sequence[Result]) -> list[ControlAssessment]:
     """Each control with its status and the indices of the results that evidence it."""
+    evidenced = [evidencing_controls(controls, r) for r in results]
     assessments = []
     for control in controls:
-        indices = [i for i, r in enumerate(results) if control.is_evidenced_by(r)]
+        indices = [i for i, ids in enumerate(evidenced) if control.id in ids]
         counts = {s.value: 0 for s in Status}
         for i in indices:
             counts[results[i].status.value] += 1
@@ -126,11 +139,18 @@ def assess_controls(controls: Sequence[Control], results: Sequence[Result]) -> l
     return assessments
 
 
+def evidencing_controls(controls: Sequence[Control], result: Result) -> set[str]:
+    """Ids of the controls a result evidences: those it names, plus pattern matches (literal first)."""
+    literal = {c.id for c in controls if c.lists(result.id)}
+    return (literal or {c.id for c in controls if c.matches(result.id)}) | set(result.controls)
+
+
 def load_controls(path: Path | None) -> Loaded:
     """Read ``controls.yaml``; a missing or malformed file is reported, not raised."""
     loaded, items = _load_list(path, "controls")
     try:
         loaded.controls = [_control(item) for item in items]
+        loaded.frameworks = _framework_names(path)
     except (KeyError, TypeError, ValueError) as exc:
         loaded.problem = f"{path}: malformed control entry ({exc!r})"
     return loaded
@@ -152,10 +172,10 @@ def _load_list(path: Path | None, key: str) -> tuple[Loaded, list[dict[str, Any]
     if not path.is_file():
         return Loaded(path, problem=f"{path} does not exist"), []
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = _read_yaml(path)
     except (OSError, yaml.YAMLError) as exc:
         return Loaded(path, problem=f"{path} could not be read: {exc}"), []
-    items = data.get(key, []) if isinstance(data, dict) else None
+    items = (data.get(key) or []) if isinstance(data, dict) else None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         return Loaded(path, problem=f"{path}: expected a list of mappings under '{key}:'"), []
     return Loaded(path), items
@@ -169,8 +189,19 @@ def _control(item: dict[str, Any]) -> Control:
         rationale=str(item.get("rationale", "")),
         severity=str(item.get("severity", "medium")),
         frameworks={str(k): [str(x) for x in _as_list(v)] for k, v in frameworks.items()},
-        results=[str(p) for p in _as_list(item.get("results"))],
+        results=[str(p) for p in _as_list(item.get("evidence", item.get("results")))],
     )
+
+
+def _read_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def _framework_names(path: Path | None) -> dict[str, str]:
+    if path is None or not path.is_file():
+        return {}
+    names = _read_yaml(path).get("frameworks")
+    return {str(k): str(v) for k, v in names.items()} if isinstance(names, dict) else {}
 
 
 def _waiver(item: dict[str, Any]) -> Waiver:
@@ -206,6 +237,7 @@ __all__ = [
     "Waiver",
     "assess_controls",
     "control_status",
+    "evidencing_controls",
     "load_controls",
     "load_waivers",
 ]

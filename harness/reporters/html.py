@@ -25,6 +25,7 @@ from harness.reporters import catalog, charts, write_atomic
 from harness.results import Result, RunRecord, Status
 
 TIMELINE_PATH = "evidence/load/timeline.json"
+INLINE_LIMIT = 12  # more passed results than this fold away (still in the page, one click away)
 STATUS_ORDER = ("failed", "error", "waived", "skipped", "passed")
 
 
@@ -51,6 +52,14 @@ class StageView:
     notes: list[str] = field(default_factory=list)
     figures: list[tuple[ResultView, str, str]] = field(default_factory=list)
     findings: dict[str, dict[str, int]] | None = None  # DAST: severity -> status -> count
+
+    @property
+    def attention(self) -> list[ResultView]:
+        return [v for v in self.results if v.result.status is not Status.PASSED]
+
+    @property
+    def passed(self) -> list[ResultView]:
+        return [v for v in self.results if v.result.status is Status.PASSED]
 
 
 class HtmlReporter:
@@ -167,7 +176,13 @@ def build_context(
         "stages": stages,
         "controls": controls,
         "assessments": assessments,
-        "frameworks": _frameworks(assessments),
+        "control_views": [
+            (a, [views[i] for i in a.evidence if views[i].result.status is not Status.PASSED],
+             [views[i] for i in a.evidence if views[i].result.status is Status.PASSED])
+            for a in assessments
+        ],
+        "inline_limit": INLINE_LIMIT,
+        "frameworks": _frameworks(assessments, controls.frameworks),
         "unknown_controls": _unknown_controls(record.results, controls),
         "waivers": waivers,
         "as_of": as_of,
@@ -362,19 +377,23 @@ def _gaps(
     return gaps
 
 
-def _frameworks(assessments: list[catalog.ControlAssessment]) -> list[dict[str, Any]]:
-    by_name: dict[str, list[tuple[str, catalog.ControlAssessment]]] = {}
+def _frameworks(
+    assessments: list[catalog.ControlAssessment], names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """One table per framework (catalog order), one row per control with its references."""
+    by_key: dict[str, list[tuple[list[str], catalog.ControlAssessment]]] = {}
     for assessment in assessments:
-        for name, refs in assessment.control.frameworks.items():
-            for ref in refs or ["(unreferenced)"]:
-                by_name.setdefault(name, []).append((ref, assessment))
+        for key, refs in assessment.control.frameworks.items():
+            by_key.setdefault(key, []).append((sorted(refs, key=_natural), assessment))
+    order = [k for k in names if k in by_key] + sorted(k for k in by_key if k not in names)
     return [
         {
-            "name": name,
-            "rows": sorted(rows, key=lambda r: (_natural(r[0]), r[1].control.id)),
-            "counts": _control_counts([a for _, a in rows]),
+            "key": key,
+            "name": names.get(key, key),
+            "rows": sorted(by_key[key], key=lambda r: (_natural(r[0][0]) if r[0] else [], r[1].control.id)),
+            "counts": _control_counts([a for _, a in by_key[key]]),
         }
-        for name, rows in sorted(by_name.items())
+        for key in order
     ]
 
 
