@@ -12,6 +12,12 @@ from harness.stages.policy.model import as_dict, as_list, get, unwrap
 from harness.stages.policy.rules import Inputs, TfResource, Verdict, rule
 
 
+def _alias(block: TfResource) -> str | None:
+    """The provider alias a block uses (``provider = aws.us_east_1`` -> ``us_east_1``)."""
+    text = str(get(block.body, "provider", default="")).strip("${} ")
+    return text.split(".", 1)[1] if "." in text else None
+
+
 def _refers(value: Any, resource: TfResource) -> bool:
     return f"{resource.type}.{resource.name}." in repr(value) or repr(value).endswith(resource.address + "'")
 
@@ -63,7 +69,7 @@ def _tag_keys(value: Any) -> set[str] | None:
 def _default_tags(providers: list[TfResource], alias: str | None) -> set[str] | None:
     keys: set[str] = set()
     for provider in (p for p in providers if p.type == "aws"):
-        if (get(provider.body, "alias") or None) == alias:
+        if (str(get(provider.body, "alias", default="")).strip("${} ") or None) == alias:
             found = _tag_keys(get(provider.body, "default_tags", "tags"))
             if found is None:
                 return None
@@ -91,7 +97,7 @@ def cost_tags(inputs: Inputs) -> Iterator[Verdict]:
     taggable = _taggable()
     for directory, blocks in inputs.terraform.items():
         for block in (b for b in blocks if b.type in taggable):
-            alias = str(get(block.body, "provider", default="")).split(".", 1)[-1] or None
+            alias = _alias(block)
             own, inherited = _tag_keys(block.body.get("tags")), _inherited(inputs, directory, alias)
             if own is None or inherited is None:
                 yield Verdict(block)  # tags computed by an expression: checkov's plan scan covers those
@@ -115,9 +121,9 @@ def _referenced(inputs: Inputs, directory: str, value: Any, resource_type: str) 
 
 
 def _provider_region(inputs: Inputs, block: TfResource) -> str:
-    alias = str(get(block.body, "provider", default="")).split(".", 1)[-1] or None
+    alias = _alias(block)
     for provider in inputs.providers.get(block.module_dir, []):
-        if provider.type == "aws" and (get(provider.body, "alias") or None) == alias:
+        if provider.type == "aws" and (str(get(provider.body, "alias", default="")) or None) == alias:
             return str(get(provider.body, "region", default=""))
     return ""
 

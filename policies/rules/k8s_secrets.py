@@ -21,9 +21,12 @@ from harness.stages.policy.rules import (
 @rule("EU-K8S-040", "No plain Secrets where External Secrets is used")
 def no_plain_secrets(inputs: Inputs) -> Iterator[Verdict]:
     for _, docs in groups(inputs):
-        if any(d.kind == "ExternalSecret" for d in docs):
-            for secret in (d for d in docs if d.kind == "Secret"):
-                yield Verdict(secret, "a Secret in git next to External Secrets: its value is in the repo")
+        externals = [d for d in docs if d.kind == "ExternalSecret"]
+        secrets = [d for d in docs if d.kind == "Secret"]
+        for secret in secrets if externals else []:
+            yield Verdict(secret, "a Secret in git next to External Secrets: its value is in the repo")
+        if externals and not secrets:
+            yield Verdict(externals[0])
 
 
 def _store(ext: K8sDoc, docs: list[K8sDoc]) -> K8sDoc | None:

@@ -88,13 +88,15 @@ def _write_rendered(path: Path, docs: Sequence[K8sDoc]) -> list[tuple[int, int, 
 
 
 def run_checkov(directory: Path, external_checks: Sequence[Path], skip_checks: Sequence[str] = (),
-                frameworks: Sequence[str] = FRAMEWORKS) -> list[Any]:
-    """One RunnerRegistry pass over ``directory`` with our custom checks; checkov Reports."""
+                frameworks: Sequence[str] = FRAMEWORKS, checks: Sequence[str] = ()) -> list[Any]:
+    """One RunnerRegistry pass over ``directory`` with our custom checks; checkov Reports.
+    ``checks`` limits the run to those ids (all checks when empty)."""
     from checkov.common.runners.runner_registry import RunnerRegistry
     from checkov.runner_filter import RunnerFilter
 
-    runner_filter = RunnerFilter(framework=list(frameworks), skip_checks=list(skip_checks),
-                                 download_external_modules=False, show_progress_bar=False)
+    runner_filter = RunnerFilter(framework=list(frameworks), checks=list(checks),
+                                 skip_checks=list(skip_checks), download_external_modules=False,
+                                 show_progress_bar=False)
     registry = RunnerRegistry("", runner_filter, *_runners(frameworks))
     try:
         reports = registry.run(root_folder=str(directory),
@@ -134,7 +136,7 @@ def to_findings(reports: Iterable[Any], staged: Staged) -> tuple[list[Finding], 
 
 
 def _finding(record: Any, staged: Staged, *, passed: bool) -> Finding:
-    rel = str(record.file_path).lstrip("/")
+    rel = _relative(record, staged.directory)
     first = int((record.file_line_range or [0])[0])
     location, resource = f"{rel}:{first}", str(record.resource)
     for start, end, doc in staged.rendered.get(rel, []):
@@ -147,6 +149,18 @@ def _finding(record: Any, staged: Staged, *, passed: bool) -> Finding:
         resource = f"{rel.rsplit('/', 1)[0]}:{resource}"  # the same name harness policies use
     message = "" if passed else f"{record.check_name} ({record.check_id})"
     return Finding(record.check_id, passed, resource, location, message, str(record.check_name), "checkov")
+
+
+def _relative(record: Any, directory: Path) -> str:
+    """The record's file relative to the scanned folder (``file_path`` is relative to the current
+    directory for some runners and to the scanned folder for others; the absolute path is not)."""
+    absolute = getattr(record, "file_abs_path", None)
+    if absolute:
+        try:
+            return Path(absolute).resolve().relative_to(directory.resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(record.file_path).lstrip("/")
 
 
 __all__ = ["FRAMEWORKS", "PINNED_CHECKOV", "Staged", "ensure_pinned", "run_checkov", "stage_tree",

@@ -1,0 +1,4 @@
+resource "aws_s3_bucket" "raw_uploads" {
+  bucket = "shop-raw-uploads"
+}
+

@@ -1,0 +1,7 @@
+resource "aws_ecr_repository" "worker" {
+  name = "${var.prefix}-worker"
+}
+
+variable "prefix" {
+  default = "shop"
+}

@@ -1,0 +1,41 @@
+"""Shared fixtures of the policy stage tests: case folders and one session-wide checkov run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.stages.policy.checkov_run import Staged, run_checkov, to_findings
+from harness.stages.policy.model import Finding
+from harness.stages.policy.options import BUILTIN_POLICIES
+
+CASES = Path(__file__).parent / "cases"
+CHECKOV_POLICIES = ("EU-K8S-001", "EU-K8S-002", "EU-K8S-003", "EU-AWS-030", "EU-AWS-031", "EU-AWS-032")
+
+
+def case_roots(policy_id: str, verdict: str) -> list[Path]:
+    """The mini repos of one policy's passing or failing case (one, or one per sub-folder)."""
+    base = CASES / policy_id / verdict
+    if (base / "manifests").is_dir() or (base / "terraform").is_dir():
+        return [base]
+    return sorted(p for p in base.iterdir() if p.is_dir())
+
+
+@pytest.fixture(scope="session")
+def checkov_case_findings() -> Iterator[dict[str, list[Finding]]]:
+    """checkov run once over every case folder, limited to our custom checks: ``{case path: findings}``
+    where the key is e.g. ``EU-AWS-030/fail/one-node``."""
+    dirs = [CASES / policy_id for policy_id in CHECKOV_POLICIES]
+    # no `checks=` filter: checkov's kubernetes runner filters documents by the requested ids before it
+    # loads external checks, and would then drop every Rollout
+    reports = run_checkov(CASES, [BUILTIN_POLICIES / "checkov"], frameworks=("terraform", "kubernetes"))
+    findings, errors = to_findings(reports, Staged(CASES))
+    assert not errors, errors
+    by_case: dict[str, list[Finding]] = {}
+    for finding in (f for f in findings if f.id in CHECKOV_POLICIES):
+        rel = finding.location.split("/manifests/")[0].split("/terraform/")[0]
+        by_case.setdefault(rel, []).append(finding)
+    assert dirs
+    yield by_case

@@ -1,0 +1,75 @@
+"""Every policy of ours has a passing and a failing case (``cases/<id>/{pass,fail}``), and each
+case gives the verdict it is named after."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.stages.policy.catalog import load_catalog
+from harness.stages.policy.inputs import discover
+from harness.stages.policy.model import Finding
+from harness.stages.policy.options import BUILTIN_POLICIES
+from harness.stages.policy.rules import Rule, load_rules
+from tests.harness.stages.policy.conftest import CASES, CHECKOV_POLICIES, case_roots
+
+RULES = {r.id: r for r in load_rules([BUILTIN_POLICIES / "rules"])}
+CATALOG = load_catalog(BUILTIN_POLICIES / "controls.yaml")
+POLICY_IDS = sorted(CATALOG.policies)
+CASE_PARAMS = [pytest.param(pid, verdict, root, id=f"{pid}-{root.relative_to(CASES / pid).as_posix()}")
+               for pid in POLICY_IDS for verdict in ("pass", "fail") for root in case_roots(pid, verdict)]
+
+
+def harness_findings(rule: Rule, root: Path) -> list[Finding]:
+    sources = discover(root, root / "terraform", root / "manifests")
+    assert not sources.problems, sources.problems
+    sources.inputs.options = {"manual_environments": ("production",),
+                              "required_tags": ("Environment", "Owner", "CostCenter", "Application"),
+                              "raw_bucket_patterns": ("*raw*",)}
+    return rule.evaluate(sources.inputs)
+
+
+def findings_for(policy_id: str, root: Path, checkov_case_findings: dict[str, list[Finding]]
+                 ) -> list[Finding]:
+    if policy_id in CHECKOV_POLICIES:
+        key = root.relative_to(CASES).as_posix()
+        return [f for f in checkov_case_findings.get(key, []) if f.id == policy_id]
+    return harness_findings(RULES[policy_id], root)
+
+
+@pytest.mark.parametrize(("policy_id", "verdict", "root"), CASE_PARAMS)
+def test_case_verdict(policy_id: str, verdict: str, root: Path,
+                      checkov_case_findings: dict[str, list[Finding]]) -> None:
+    findings = findings_for(policy_id, root, checkov_case_findings)
+    failed = [f for f in findings if not f.passed]
+    if verdict == "pass":
+        assert findings and not failed, [f.message for f in failed]
+    else:
+        assert failed, f"{policy_id} did not fail on {root}"
+        assert all(":" in f.location and f.location.rsplit(":", 1)[1].isdigit() for f in failed)
+
+
+def test_every_policy_has_both_cases() -> None:
+    missing = [f"{pid}/{verdict}" for pid in POLICY_IDS for verdict in ("pass", "fail")
+               if not (CASES / pid / verdict).is_dir()]
+    assert not missing
+
+
+def test_catalog_and_implementations_agree() -> None:
+    implemented = set(RULES) | set(CHECKOV_POLICIES)
+    assert implemented == set(CATALOG.policies)
+    engines = {pid: meta.engine for pid, meta in CATALOG.policies.items()}
+    assert {pid for pid, engine in engines.items() if engine == "harness"} == set(RULES)
+
+
+def test_every_policy_evidences_a_control() -> None:
+    orphans = [pid for pid in CATALOG.policies if not CATALOG.controls_for(pid)]
+    assert not orphans
+
+
+def test_catalog_covers_required_frameworks() -> None:
+    required = {"cis-eks", "cis-aws", "nist-800-53", "owasp-asvs", "owasp-top10", "soc2"}
+    assert required <= set(CATALOG.frameworks)
+    used = {key for control in CATALOG.controls for key in control.frameworks}
+    assert used <= set(CATALOG.frameworks)
