@@ -68,6 +68,7 @@ def read_options(section: dict[str, Any], *, root: Path, policies: Path, profile
         st.extra_args = PASSIVE_SCHEMATHESIS + st.extra_args
     zap = ZapOptions(active=scan_profile == "full", spider_minutes=_int(merged, "zap_spider_minutes"),
                      active_minutes=_int(merged, "zap_active_minutes"),
+                     poll_interval_s=float(merged.get("zap_poll_interval_s", 2.0)),
                      target_host=str(merged["zap_target_host"]) if merged.get("zap_target_host") else None)
     default_action = parse_action(str(merged.get("default_action", "WARN")), "[dast] default_action")
     return DastOptions(rules_path=rules if rules.is_absolute() else root / rules,

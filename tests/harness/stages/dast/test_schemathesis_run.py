@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from harness.stages.dast.schemathesis_run import (
+    CHECKS,
+    FAILURE_CHECKS,
+    SchemathesisOptions,
+    build_command,
+    har_responses,
+    junit_findings,
+    write_auth,
+)
+from harness.targets.base import TestUser
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="schemathesis">
+  <testcase name="GET /api/uploads/{upload_id}" time="0.05">
+    <failure type="failure" message="ST101, ST402">1. Test Case ID: vS7i53
+
+- ST402 Object-level authorization bypass
+
+    `bob` received the `Upload` that `alice` owns
+
+2. Test Case ID: Ab12Cd
+
+- Server error
+
+- ST101 Server error
+
+[500] Internal Server Error
+
+Reproduce with:
+
+    curl -X GET -H 'Authorization: [Filtered]' http://127.0.0.1:1/api/uploads/x</failure>
+  </testcase>
+  <testcase name="GET /healthz" time="0.01" />
+  <testcase name="POST /api/uploads" time="0.01"><error message="boom">Connection refused</error></testcase>
+</testsuite></testsuites>
+"""
+
+
+def test_failure_codes_match_the_installed_schemathesis() -> None:
+    from schemathesis.failure_codes import FAILURE_CLASSES
+
+    installed = {cls.code: cls.checks[0] if cls.checks else "custom" for cls in FAILURE_CLASSES
+                 if not cls.code.startswith(("ST113", "ST114", "ST115", "ST206"))}  # GraphQL only
+    assert {code: FAILURE_CHECKS[code] for code in installed} == installed
+    assert set(FAILURE_CHECKS.values()) - {"custom"} <= set(CHECKS)
+
+
+def test_junit_failures_become_findings_per_code(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    junit.write_text(JUNIT)
+    findings, errors = junit_findings(junit, "http://127.0.0.1:1/")
+    assert [f.result_id for f in findings] == ["ST-object_level_authorization", "ST-not_a_server_error"]
+    assert findings[0].url == "http://127.0.0.1:1/api/uploads/{upload_id}"
+    assert "`bob` received" in findings[0].evidence and "Test Case ID: Ab12Cd" not in findings[0].evidence
+    assert findings[0].rule_id == "schemathesis:object_level_authorization"
+    assert errors == ["POST /api/uploads: Connection refused"]
+
+
+def test_command_has_all_checks_seed_budget_and_no_secrets(tmp_path: Path) -> None:
+    users = [TestUser("alice", "secret-token-a"), TestUser("bob", "secret-token-b")]
+    config = write_auth(tmp_path, users)
+    assert config is not None
+    command = build_command("http://app/openapi.json", SchemathesisOptions(max_examples=7, seed=99), tmp_path,
+                            config)
+    assert command[:3] == [sys.executable, "-m", "schemathesis.cli"]
+    joined = " ".join(command)
+    for part in ("--checks all", "--seed 99", "--max-examples 7", "--report junit,har", "--mode all",
+                 "stateful", "--exclude-path-regex /events$", "--generation-database none"):
+        assert part in joined
+    assert "secret-token" not in joined
+    assert 'peers = ["alice", "bob"]' in config.read_text()
+    wfc = json.loads((tmp_path / "wfc-auth.json").read_text())
+    assert wfc["auth"][1]["fixedHeaders"][0]["value"] == "Bearer secret-token-b"
+    assert (tmp_path / "wfc-auth.json").stat().st_mode & 0o077 == 0
+
+
+def test_single_user_has_no_peers_and_no_user_no_auth(tmp_path: Path) -> None:
+    config = write_auth(tmp_path, [TestUser("alice", "t-a-123456")])
+    assert config is not None and "peers =" not in config.read_text()
+    assert write_auth(tmp_path, []) is None
+
+
+def test_har_responses(tmp_path: Path) -> None:
+    har = tmp_path / "har.json"
+    entry = {"request": {"method": "GET", "url": "http://app/api/uploads"},
+             "response": {"status": 200, "headers": [{"name": "x-content-type-options", "value": "nosniff"}]}}
+    har.write_text(json.dumps({"log": {"entries": [entry, {"request": {}, "response": {}}]}}))
+    [seen] = har_responses(har)
+    assert seen.status == 200 and seen.header("X-Content-Type-Options") == "nosniff"
