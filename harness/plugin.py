@@ -172,7 +172,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if not config.getoption("harness_stages", None):
         return
     for stage in _session(config).config.stages:
-        items.append(HarnessStageItem.from_parent(session, name=f"harness::{stage}", stage=stage))
+        node = f"harness::{stage}"
+        items.append(HarnessStageItem.from_parent(session, name=node, nodeid=node, stage=stage))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

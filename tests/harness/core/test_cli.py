@@ -47,7 +47,7 @@ USAGE_ERRORS = [
 def test_usage_errors_are_one_line_and_exit_2(
     project: Path, capsys: pytest.CaptureFixture[str], argv: list[str], expected: str | None
 ) -> None:
-    code, out, err = run_cli(capsys, *argv)
+    code, _, err = run_cli(capsys, *argv)
     assert code == 2
     assert len(err.splitlines()) == 1, err
     assert "Traceback" not in err
