@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from harness.errors import ReportError
+from harness.results import RunRecord
 
 MANIFEST = "SHA256SUMS"
 _EPOCH = 315532800  # 1980-01-01, as zip/wheel tools do: timestamps would make bundles differ
@@ -51,6 +52,15 @@ class BundleCheck:
             if files
         ]
         return f"{self.path}: does NOT match {MANIFEST}: " + "; ".join(parts or ["no files"])
+
+
+class BundleReporter:
+    """The ``bundle`` reporter slot; register it last so the bundle holds every other report."""
+
+    NAME = "bundle"
+
+    def write(self, record: RunRecord, run_dir: Path) -> Path:
+        return write_bundle(run_dir)
 
 
 def write_bundle(run_dir: Path, *, output: Path | None = None) -> Path:
@@ -155,4 +165,4 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-__all__ = ["MANIFEST", "BundleCheck", "verify_bundle", "write_bundle"]
+__all__ = ["MANIFEST", "BundleCheck", "BundleReporter", "verify_bundle", "write_bundle"]

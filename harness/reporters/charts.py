@@ -35,6 +35,10 @@ _RC: Any = {  # typed loosely: matplotlib types rcParams keys as a Literal union
 }
 
 
+# No date (reproducible bytes), no creator/format/type RDF block (smaller, no foreign URIs).
+_NO_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
+
+
 @dataclass(frozen=True, slots=True)
 class Chart:
     title: str
@@ -48,7 +52,7 @@ Sample = Mapping[str, Any]
 
 def latency_chart(samples: Sequence[Sample], thresholds: Mapping[str, Any]) -> Chart | None:
     """p50/p95/p99 latency over time, with SLO thresholds and offered load for context."""
-    keys = [k for k in ("p50_ms", "p95_ms", "p99_ms") if _series(samples, k)]
+    keys = [k for k in ("p50_ms", "p95_ms", "p99_ms") if _series(samples, k)[0]]
     if not keys:
         return None
     with rc_context(_RC):
@@ -83,7 +87,8 @@ def latency_chart(samples: Sequence[Sample], thresholds: Mapping[str, Any]) -> C
 
 def replicas_chart(samples: Sequence[Sample]) -> Chart | None:
     """Replicas per component (steps) against the offered load."""
-    components = sorted({c for s in samples for c in (s.get("replicas") or {})})
+    named = {str(c) for s in samples if isinstance(s.get("replicas"), Mapping) for c in s["replicas"]}
+    components = sorted(c for c in named if _series(samples, c, within="replicas")[0])
     if not components:
         return None
     with rc_context(_RC):
@@ -94,7 +99,7 @@ def replicas_chart(samples: Sequence[Sample]) -> Chart | None:
             ax.step(ts, vs, where="post", color=colour, linewidth=1.8, label=f"{component} replicas")
         ax.set_ylabel("replicas")
         ax.set_xlabel("time since load start (s)")
-        top = max(v for c in components for v in _series(samples, c, within="replicas")[1])
+        top = max((v for c in components for v in _series(samples, c, within="replicas")[1]), default=1)
         ax.set_ylim(0, top * 1.25 + 0.5)  # headroom for the legend
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         load = ax.twinx()
@@ -189,17 +194,25 @@ def _plot_load(ax: Any, samples: Sequence[Sample]) -> None:
         twin.set_ylim(bottom=0)
 
 
+_PHASES = {  # Argo Rollouts measurement phases -> marker, colour
+    "successful": ("o", _STATUS_COLOURS["passed"]),
+    "failed": ("X", _STATUS_COLOURS["failed"]),
+    "error": ("D", _STATUS_COLOURS["error"]),
+}
+
+
 def _plot_analysis(ax: Any, points: Sequence[Sample], metric: str) -> None:
-    ok = [(p["t"], p["value"]) for p in points if str(p.get("phase", "")).lower() != "failed"]
-    bad = [(p["t"], p["value"]) for p in points if str(p.get("phase", "")).lower() == "failed"]
-    if ok:
-        ax.plot(
-            *zip(*ok, strict=True), "o", color=_STATUS_COLOURS["passed"], markersize=5, label="Successful"
-        )
-    if bad:
-        ax.plot(*zip(*bad, strict=True), "X", color=_STATUS_COLOURS["failed"], markersize=7, label="Failed")
+    """One marker style per phase; anything not Successful/Failed/Error (Inconclusive) in grey."""
+    groups: dict[str, list[tuple[float, float]]] = {}
+    for point in points:
+        t, value = _number(point.get("t")), _number(point.get("value"))
+        if t is not None and value is not None:
+            groups.setdefault(str(point.get("phase") or "Unknown"), []).append((t, value))
+    for phase, pairs in sorted(groups.items()):
+        marker, colour = _PHASES.get(phase.lower(), ("s", "#7f8c8d"))
+        ax.plot(*zip(*pairs, strict=True), marker, color=colour, markersize=6, label=phase)
     ax.set_ylabel(metric, fontsize=8)
-    ax.legend(loc="upper left", frameon=False, ncols=2, fontsize=8)
+    ax.legend(loc="upper left", frameon=False, ncols=max(1, len(groups)), fontsize=8)
 
 
 def _series(
@@ -227,7 +240,7 @@ def _number(value: Any) -> float | None:
 def _chart(fig: Figure, title: str, alt: str, *, compact: bool = False) -> Chart:
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    fig.savefig(buffer, format="svg", metadata=_NO_METADATA)
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
     return Chart(title, f"data:image/svg+xml;base64,{encoded}", alt, compact)
 

@@ -177,8 +177,11 @@ def build_context(
         "controls": controls,
         "assessments": assessments,
         "control_views": [
-            (a, [views[i] for i in a.evidence if views[i].result.status is not Status.PASSED],
-             [views[i] for i in a.evidence if views[i].result.status is Status.PASSED])
+            (
+                a,
+                [views[i] for i in a.evidence if views[i].result.status is not Status.PASSED],
+                [views[i] for i in a.evidence if views[i].result.status is Status.PASSED],
+            )
             for a in assessments
         ],
         "inline_limit": INLINE_LIMIT,
@@ -377,9 +380,7 @@ def _gaps(
     return gaps
 
 
-def _frameworks(
-    assessments: list[catalog.ControlAssessment], names: dict[str, str]
-) -> list[dict[str, Any]]:
+def _frameworks(assessments: list[catalog.ControlAssessment], names: dict[str, str]) -> list[dict[str, Any]]:
     """One table per framework (catalog order), one row per control with its references."""
     by_key: dict[str, list[tuple[list[str], catalog.ControlAssessment]]] = {}
     for assessment in assessments:

@@ -17,7 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.reporters.catalog import Control, ControlAssessment, ControlStatus, assess_controls
+from harness.reporters.catalog import (
+    Control,
+    ControlAssessment,
+    ControlStatus,
+    assess_controls,
+    load_controls,
+)
 from harness.results import Result, RunRecord, Status
 
 OSCAL_VERSION = "1.1.2"
@@ -68,6 +74,18 @@ def assessment_results(record: RunRecord, controls: Sequence[Control]) -> dict[s
             "results": [result],
         }
     }
+
+
+class OscalReporter:
+    """The ``oscal`` reporter slot: ``oscal-assessment-results.json`` from the run and the catalog."""
+
+    NAME = "oscal"
+
+    def __init__(self, *, controls_path: Path | None = None) -> None:
+        self.controls_path = controls_path
+
+    def write(self, record: RunRecord, run_dir: Path) -> Path:
+        return write_oscal(record, run_dir, load_controls(self.controls_path).controls)
 
 
 def write_oscal(record: RunRecord, run_dir: Path, controls: Sequence[Control]) -> Path:
@@ -173,4 +191,4 @@ def _timestamp(value: str) -> str:
     return parsed.isoformat().replace("+00:00", "Z")
 
 
-__all__ = ["OSCAL_VERSION", "assessment_results", "nist_control_id", "write_oscal"]
+__all__ = ["OSCAL_VERSION", "OscalReporter", "assessment_results", "nist_control_id", "write_oscal"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ReportError
-from harness.reporters.bundle import MANIFEST, verify_bundle, write_bundle
+from harness.reporters.bundle import MANIFEST, BundleReporter, verify_bundle, write_bundle
 from tests.harness.reporters.sample import SampleRun
 
 
@@ -98,3 +98,8 @@ def test_manifest_checks_with_sha256sum(sample_run: SampleRun, tmp_path: Path) -
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_bundle_reporter_slot(sample_run: SampleRun) -> None:
+    bundle = BundleReporter().write(sample_run.record, sample_run.run_dir)
+    assert verify_bundle(bundle).ok

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from harness.reporters.catalog import load_controls
-from harness.reporters.oscal import assessment_results, nist_control_id, write_oscal
+from harness.reporters.oscal import OscalReporter, assessment_results, nist_control_id, write_oscal
 from tests.harness.reporters.sample import SampleRun
 
 
@@ -62,3 +62,13 @@ def test_written_file_is_json_and_stable(sample_run: SampleRun) -> None:
     second = write_oscal(sample_run.record, sample_run.run_dir, controls).read_text(encoding="utf-8")
     assert first == second
     assert json.loads(first)["assessment-results"]["metadata"]["oscal-version"] == "1.1.2"
+
+
+def test_oscal_reporter_slot(sample_run: SampleRun) -> None:
+    path = OscalReporter(controls_path=sample_run.controls).write(sample_run.record, sample_run.run_dir)
+    findings = json.loads(path.read_text(encoding="utf-8"))["assessment-results"]["results"][0]["findings"]
+    assert len(findings) == len(load_controls(sample_run.controls).controls)
+    without = OscalReporter().write(sample_run.record, sample_run.run_dir)
+    assert (
+        "findings" not in json.loads(without.read_text(encoding="utf-8"))["assessment-results"]["results"][0]
+    )
