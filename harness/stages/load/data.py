@@ -1,0 +1,60 @@
+"""No data loss under load: every accepted upload is processed and stored, counted at the end."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from harness.results import Result
+from harness.stages.load.checks import data_loss_result
+from harness.stages.load.runner import LocustRun
+from harness.targets.base import Environment
+
+TERMINAL = ("completed", "failed")
+
+
+def data_loss_check(
+    env: Environment, run: LocustRun, rid: str, evidence: Sequence[str], timeout_s: float = 90.0
+) -> Result:
+    """Wait for the accepted uploads to finish, then compare accepted, processed and stored."""
+    import httpx
+
+    accepted = [(str(i), int(t)) for i, t in run.summary.get("accepted", [])]
+    tokens = [u.token for u in env.users]
+    states: dict[str, str] = {}
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(base_url=env.api_url, timeout=10) as client:
+        while time.monotonic() < deadline:
+            for upload_id, token in accepted:
+                if states.get(upload_id) in TERMINAL:
+                    continue
+                response = client.get(
+                    f"/api/uploads/{upload_id}", headers={"Authorization": f"Bearer {tokens[token]}"}
+                )
+                states[upload_id] = (
+                    response.json().get("state", "?") if response.status_code == 200 else "missing"
+                )
+            if all(states.get(i) in TERMINAL for i, _ in accepted):
+                break
+            time.sleep(1.0)
+    processed = sum(1 for s in states.values() if s == "completed")
+    rows, how = _rows(env, [i for i, _ in accepted], states)
+    return data_loss_result(rid, len(accepted), processed, rows, how, evidence)
+
+
+def _rows(env: Environment, ids: list[str], states: dict[str, str]) -> tuple[int, str]:
+    if env.database_url and ids:
+        try:
+            import psycopg
+
+            with psycopg.connect(env.database_url, connect_timeout=5) as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM uploads WHERE id = ANY(%s::uuid[])", (ids,)
+                ).fetchone()
+                return int(row[0]) if row else 0, "rows counted in PostgreSQL"
+        except Exception as exc:  # fall back to what the API says, and say so
+            return sum(1 for s in states.values() if s != "missing"), f"rows via the API (database: {exc})"
+    return sum(1 for s in states.values() if s != "missing"), "rows via the API"
+
+
+__all__ = ["data_loss_check"]

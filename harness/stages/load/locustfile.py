@@ -1,0 +1,181 @@
+"""The load stage's Locust user flows. Runs only inside ``python -m locust`` (gevent), never imported
+by the harness process.
+
+Configuration comes from the JSON file named by ``HARNESS_LOAD_CONFIG`` (written by
+:mod:`harness.stages.load.runner`): tokens, the shape's stages, the task mix, upload sizes.
+
+Flows (Locust request names, which the SLOs refer to):
+``upload`` POST /api/uploads (CSV payload, size from a log-normal distribution), then the SSE stream
+is followed to the end: ``sse-first-event`` (stream opened -> first event) and ``upload-to-completed``
+(upload sent -> ``completed`` event) are recorded as their own entries; ``list`` GET /api/uploads;
+``download`` GET /api/uploads/{id}/download of a completed upload.
+At the end each process writes a summary (accepted upload ids, responses per ``X-App-Version``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from locust import LoadTestShape, between, events, task
+from locust.contrib.fasthttp import FastHttpUser
+
+_spec = importlib.util.spec_from_file_location("_load_shapes", Path(__file__).with_name("shapes.py"))
+assert _spec is not None and _spec.loader is not None
+shapes: Any = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = shapes  # dataclasses look their module up
+_spec.loader.exec_module(shapes)
+
+CONFIG: dict[str, Any] = json.loads(Path(os.environ["HARNESS_LOAD_CONFIG"]).read_text())
+STAGES = [shapes.ShapeStage(**s) for s in CONFIG["stages"]]
+SSE_TIMEOUT_S = float(CONFIG.get("sse_timeout_s", 120))
+SUMMARY: dict[str, Any] = {
+    "accepted": [],
+    "rejected": 0,
+    "completed": 0,
+    "failed": 0,
+    "versions": {},
+    "tracks": {},
+}
+
+
+def _count(response: Any) -> None:
+    headers = getattr(response, "headers", None) or {}
+    version = headers.get("X-App-Version") or "unknown"
+    SUMMARY["versions"][version] = SUMMARY["versions"].get(version, 0) + 1
+    track = headers.get("X-Routed-Track")
+    if track:
+        SUMMARY["tracks"][track] = SUMMARY["tracks"].get(track, 0) + 1
+
+
+def _fire(env: Any, name: str, started: float, error: Exception | None = None) -> None:
+    env.events.request.fire(
+        request_type="FLOW",
+        name=name,
+        response_time=(time.perf_counter() - started) * 1000,
+        response_length=0,
+        exception=error,
+        context={},
+    )
+
+
+class AppUser(FastHttpUser):
+    """One person using the app: uploads and watches, lists, downloads."""
+
+    wait_time = between(*CONFIG.get("wait_s", [0.5, 1.5]))
+    network_timeout = float(CONFIG.get("timeout_s", 30))
+    connection_timeout = 5.0
+
+    def on_start(self) -> None:
+        tokens = CONFIG["tokens"]
+        self.rng = random.Random()
+        self.token_index = self.rng.randrange(len(tokens))
+        self.auth = {"Authorization": f"Bearer {tokens[self.token_index]}"}
+        self.completed: list[str] = []
+
+    @task(int(CONFIG.get("mix", {}).get("upload", 3)))
+    def upload(self) -> None:
+        size = shapes.upload_size(self.rng, CONFIG.get("sizes", {}))
+        payload = shapes.csv_payload(size, self.rng.randrange(1 << 30))
+        boundary = f"harness{self.rng.randrange(1 << 60):x}"
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="load.csv"\r\n'
+                f"Content-Type: text/csv\r\n\r\n"
+            ).encode()
+            + payload
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        started = time.perf_counter()
+        headers = {**self.auth, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+        with self.client.post(
+            "/api/uploads", data=body, headers=headers, name="upload", catch_response=True
+        ) as response:
+            _count(response)
+            if response.status_code != 201:
+                SUMMARY["rejected"] += 1
+                response.failure(f"upload: HTTP {response.status_code}")
+                return
+            upload_id = response.json()["id"]
+            SUMMARY["accepted"].append([upload_id, self.token_index])
+        self._follow(upload_id, started)
+
+    def _follow(self, upload_id: str, upload_started: float) -> None:
+        opened = time.perf_counter()
+        first = True
+        outcome: str | None = None
+        try:
+            response = self.client.request(
+                "GET",
+                f"/api/uploads/{upload_id}/events",
+                stream=True,
+                headers={**self.auth, "Accept": "text/event-stream"},
+                name="sse-stream",
+            )
+            _count(response)
+            raw = getattr(response, "_response", None)
+            if response.status_code != 200 or raw is None:
+                raise RuntimeError(f"events: HTTP {response.status_code}")
+            while chunk := raw.readline(b"\n"):  # to the end of the stream: frees the connection
+                line = chunk.decode("utf-8", "replace").strip()
+                if time.perf_counter() - opened > SSE_TIMEOUT_S:
+                    raise TimeoutError(f"no end of stream within {SSE_TIMEOUT_S} s")
+                if line.startswith("event:") and outcome is None:
+                    event = line[6:].strip()
+                    if first:
+                        _fire(self.environment, "sse-first-event", opened)
+                        first = False
+                    if event in ("completed", "failed"):
+                        outcome = event
+        except Exception as exc:  # recorded as a failed flow, the user carries on
+            _fire(self.environment, "upload-to-completed", upload_started, exc)
+            return
+        if outcome == "completed":
+            SUMMARY["completed"] += 1
+            self.completed.append(upload_id)
+            _fire(self.environment, "upload-to-completed", upload_started)
+        else:
+            SUMMARY["failed"] += 1
+            _fire(
+                self.environment,
+                "upload-to-completed",
+                upload_started,
+                RuntimeError(f"stream ended with {outcome or 'no final event'}"),
+            )
+
+    @task(int(CONFIG.get("mix", {}).get("list", 2)))
+    def list_uploads(self) -> None:
+        with self.client.get("/api/uploads", headers=self.auth, name="list", catch_response=True) as response:
+            _count(response)
+
+    @task(int(CONFIG.get("mix", {}).get("download", 1)))
+    def download(self) -> None:
+        if not self.completed:
+            return
+        upload_id = self.rng.choice(self.completed)
+        with self.client.get(
+            f"/api/uploads/{upload_id}/download", headers=self.auth, name="download", catch_response=True
+        ) as response:
+            _count(response)
+
+
+class ConfiguredShape(LoadTestShape):
+    """The scenario's stages; returning None ends the run."""
+
+    def tick(self) -> tuple[int, float] | None:
+        stage = shapes.stage_at(STAGES, self.get_run_time())  # type: ignore[no-untyped-call]
+        return None if stage is None else (stage.users, stage.spawn_rate)
+
+
+@events.test_stop.add_listener  # type: ignore[untyped-decorator]
+def _write_summary(environment: Any, **_: Any) -> None:
+    path = CONFIG.get("summary_dir")
+    if path:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        (Path(path) / f"summary-{os.getpid()}.json").write_text(json.dumps(SUMMARY))

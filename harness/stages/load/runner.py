@@ -1,0 +1,223 @@
+"""Runs Locust in its own process(es) and reads back what it measured.
+
+``python -m locust -f harness/stages/load/locustfile.py --headless`` with ``--processes N`` for the
+distributed mode (one master, N workers; master bound to 127.0.0.1 on a free port). Locust's
+``*_stats.csv``, ``*_stats_history.csv``, ``*_failures.csv``, the HTML report and its log stay in the
+run's evidence. While it runs we sample the Locust processes' CPU (psutil): the run is *CPU-bound*
+when Locust warned about it, or when its busiest process used more than 90 % of a core; the result
+then says so, and RPS per core is measured here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import StageError
+from harness.stages.load.shapes import ShapeStage, duration
+from harness.stages.load.slo import FlowStats, parse_history_csv, parse_stats_csv
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+CPU_BOUND_PERCENT = 90.0
+
+
+@dataclass(slots=True)
+class LocustRun:
+    name: str
+    returncode: int
+    wall_s: float
+    files: dict[str, Path]
+    flows: dict[str, FlowStats]
+    history: list[dict[str, Any]]
+    summary: dict[str, Any]
+    samples: list[dict[str, Any]] = field(default_factory=list)  # from the on_tick sampler
+    cpu_seconds: float = 0.0
+    peak_process_cpu: float = 0.0
+    cpu_bound: bool = False
+    processes: int = 1
+
+    @property
+    def rps_per_core(self) -> float | None:
+        total = self.flows.get("http")
+        if total is None or self.cpu_seconds <= 0:
+            return None
+        return total.requests / self.cpu_seconds
+
+
+def merge_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One summary from every Locust process' own (distributed mode writes one per worker)."""
+    merged: dict[str, Any] = {
+        "accepted": [],
+        "rejected": 0,
+        "completed": 0,
+        "failed": 0,
+        "versions": {},
+        "tracks": {},
+    }
+    for part in parts:
+        merged["accepted"] += part.get("accepted", [])
+        for key in ("rejected", "completed", "failed"):
+            merged[key] += int(part.get(key, 0))
+        for key in ("versions", "tracks"):
+            for name, n in part.get(key, {}).items():
+                merged[key][name] = merged[key].get(name, 0) + int(n)
+    return merged
+
+
+def locust_command(prefix: Path, host: str, processes: int, master_port: int) -> list[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--host",
+        host,
+        "--csv",
+        str(prefix),
+        "--csv-full-history",
+        "--html",
+        f"{prefix}.html",
+        "--only-summary",
+        "--exit-code-on-error",
+        "0",
+        "--stop-timeout",
+        "10",
+        "--logfile",
+        f"{prefix}.log",
+        "--master-bind-host",
+        "127.0.0.1",
+        "--master-bind-port",
+        str(master_port),
+    ]
+    if processes > 1:
+        cmd += ["--processes", str(processes)]
+    return cmd
+
+
+def run_locust(
+    name: str,
+    *,
+    host: str,
+    tokens: list[str],
+    stages: list[ShapeStage],
+    out_dir: Path,
+    mix: dict[str, int] | None = None,
+    sizes: dict[str, Any] | None = None,
+    processes: int = 1,
+    on_tick: Callable[[], dict[str, Any]] | None = None,
+    tick_s: float = 1.0,
+    margin_s: float = 60.0,
+    extra: dict[str, Any] | None = None,
+) -> LocustRun:
+    """Run one load shape to its end (bounded by its duration + ``margin_s``)."""
+    from harness.services import free_port
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prefix = out_dir / name
+    summary_dir = out_dir / f"{name}-summary"
+    config = {
+        "tokens": tokens,
+        "stages": [s.to_dict() for s in stages],
+        "mix": mix or {},
+        "sizes": sizes or {},
+        "summary_dir": str(summary_dir),
+        **(extra or {}),
+    }
+    config_path = out_dir / f"{name}-config.json"
+    config_path.write_text(json.dumps({**config, "tokens": tokens}))
+    config_path.chmod(0o600)  # holds bearer tokens
+    env = {**os.environ, "HARNESS_LOAD_CONFIG": str(config_path), "PYTHONUNBUFFERED": "1"}
+    started = time.monotonic()
+    with open(f"{prefix}.out", "wb") as out:
+        proc = subprocess.Popen(
+            locust_command(prefix, host, processes, free_port()),
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    run = LocustRun(name, -1, 0.0, {}, {}, [], {}, processes=processes)
+    try:
+        _watch(proc, run, started + duration(stages) + margin_s, on_tick, tick_s)
+    finally:
+        _reap(proc)
+        config_path.unlink(missing_ok=True)
+    run.returncode, run.wall_s = proc.returncode, time.monotonic() - started
+    return _collect(run, prefix, summary_dir)
+
+
+def _watch(
+    proc: subprocess.Popen[bytes],
+    run: LocustRun,
+    deadline: float,
+    on_tick: Callable[[], dict[str, Any]] | None,
+    tick_s: float,
+) -> None:
+    import psutil
+
+    cpu: dict[int, float] = {}
+    tracked: dict[int, Any] = {}
+    while proc.poll() is None:
+        if time.monotonic() > deadline:
+            raise StageError(f"locust run {run.name!r} did not finish by its deadline; stopped")
+        try:
+            tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+            for p in tree:
+                tracked.setdefault(p.pid, p)
+                times = p.cpu_times()
+                cpu[p.pid] = times.user + times.system
+                run.peak_process_cpu = max(run.peak_process_cpu, tracked[p.pid].cpu_percent(None))
+        except psutil.Error:
+            pass
+        if on_tick is not None:
+            run.samples.append({"ts": time.time(), **on_tick()})
+        time.sleep(tick_s)
+    run.cpu_seconds = sum(cpu.values())
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, 15)
+            proc.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, 9)
+            proc.wait(timeout=5)
+
+
+def _collect(run: LocustRun, prefix: Path, summary_dir: Path) -> LocustRun:
+    files = {
+        kind: Path(f"{prefix}{suffix}")
+        for kind, suffix in (
+            ("stats", "_stats.csv"),
+            ("history", "_stats_history.csv"),
+            ("failures", "_failures.csv"),
+            ("html", ".html"),
+            ("log", ".log"),
+            ("output", ".out"),
+        )
+    }
+    run.files = {k: p for k, p in files.items() if p.exists()}
+    if "stats" not in run.files:
+        tail = files["output"].read_text(errors="replace")[-2000:] if files["output"].exists() else ""
+        raise StageError(f"locust run {run.name!r} wrote no statistics (exit {run.returncode}): {tail}")
+    run.flows = parse_stats_csv(run.files["stats"].read_text())
+    if "history" in run.files:
+        run.history = parse_history_csv(run.files["history"].read_text())
+    parts = [json.loads(p.read_text()) for p in sorted(summary_dir.glob("summary-*.json"))]
+    run.summary = merge_summaries(parts)
+    log = "".join(run.files[k].read_text(errors="replace") for k in ("log", "output") if k in run.files)
+    run.cpu_bound = "CPU usage above" in log or run.peak_process_cpu > CPU_BOUND_PERCENT
+    return run
+
+
+__all__ = ["LOCUSTFILE", "LocustRun", "locust_command", "merge_summaries", "run_locust"]
