@@ -15,6 +15,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.errors import ReportError
+from harness.reporters import write_atomic
 from harness.results import Result, RunRecord, Status
 
 Key = tuple[str, str]
@@ -145,6 +146,25 @@ def load_run(ref: str | Path, reports_dir: Path) -> RunRecord:
     )
 
 
+COMPARISON_FILE = "comparison.md"
+_BEGIN, _END = "<!-- harness:comparison:begin -->", "<!-- harness:comparison:end -->"
+
+
+def write_comparison(run_dir: Path, comparison: Comparison) -> list[Path]:
+    """Write ``comparison.md`` and put the same section into ``summary.md`` (replacing an earlier
+    one, so re-running ``harness report --compare`` never stacks sections)."""
+    text = render_markdown(comparison)
+    written = [write_atomic(run_dir / COMPARISON_FILE, text)]
+    summary = run_dir / "summary.md"
+    if summary.is_file():
+        current = summary.read_text(encoding="utf-8")
+        if _BEGIN in current and _END in current:
+            current = current.split(_BEGIN)[0].rstrip("\n") + current.split(_END, 1)[1]
+        section = f"\n{_BEGIN}\n{text.rstrip()}\n{_END}\n"
+        written.append(write_atomic(summary, current.rstrip("\n") + "\n" + section))
+    return written
+
+
 def render_markdown(comparison: Comparison) -> str:
     """The comparison as Markdown for summary.md and PR comments."""
     return _environment().get_template("compare.md.j2").render(c=comparison, fmt=format_figure)
@@ -182,6 +202,7 @@ def _environment() -> Environment:
 
 
 __all__ = [
+    "COMPARISON_FILE",
     "Comparison",
     "FigureChange",
     "StatusChange",
@@ -190,4 +211,5 @@ __all__ = [
     "load_run",
     "render_html",
     "render_markdown",
+    "write_comparison",
 ]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ReportError
-from harness.reporters.compare import compare_runs, load_run, render_html, render_markdown
+from harness.reporters.compare import compare_runs, load_run, render_html, render_markdown, write_comparison
 from harness.reporters.html import write_html
 from harness.results import Status
 from tests.harness.reporters.sample import SampleRun, regressed, sample_record, write_sample_run
@@ -117,3 +117,18 @@ def test_load_run_by_id_directory_or_file(sample_run: SampleRun) -> None:
     (sample_run.run_dir / "results.json").write_text(json.dumps({"run_id": 1}), encoding="utf-8")
     with pytest.raises(ReportError, match="not a valid results file"):
         load_run(run_id, reports)
+
+
+def test_write_comparison_sets_one_section_in_summary(sample_run: SampleRun) -> None:
+    summary = sample_run.run_dir / "summary.md"
+    summary.write_text("## Verification harness\n\nFAILED\n", encoding="utf-8")
+    old = sample_record()
+    comparison = compare_runs(old, regressed(old, sample_run.record.run_id))
+    paths = write_comparison(sample_run.run_dir, comparison)
+    assert paths == [sample_run.run_dir / "comparison.md", summary]
+    write_comparison(sample_run.run_dir, comparison)  # again: replaced, not stacked
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("## Verification harness\n\nFAILED\n")
+    assert text.count("### Compared with run") == 1
+    assert "`SCN-other-user-404`" in text
+    assert (sample_run.run_dir / "comparison.md").read_text(encoding="utf-8") in text
