@@ -82,13 +82,13 @@ class RuleSet:
         return {r.rule_id for r in self.rules}
 
 
-def load_rules(path: Path, *, default: Action = Action.WARN) -> RuleSet:
+def load_rules(path: Path, *, default: Action = Action.WARN, shown_as: str | None = None) -> RuleSet:
     """Read and validate a rules file; raises :class:`ConfigError` naming ``file:line``."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read DAST rules: {exc.strerror}") from None
-    return parse_rules(text, source=str(path), default=default)
+    return parse_rules(text, source=shown_as or str(path), default=default)
 
 
 def parse_rules(text: str, *, source: str = "<rules>", default: Action = Action.WARN) -> RuleSet:

@@ -61,6 +61,7 @@ CHECKS: dict[str, tuple[Severity, tuple[str, ...]]] = {
 _FAILURE_HEAD = re.compile(r"^- (ST\d{3}) (.*)$", re.MULTILINE)
 _NEXT_CASE = re.compile(r"^\d+\. Test Case ID", re.MULTILINE)
 EVIDENCE_CHARS = 1500
+REPRODUCE_CHARS = 300
 
 
 @dataclass(slots=True)
@@ -199,7 +200,18 @@ def _finding(code: str, title: str, label: str, url: str | None, block: str) -> 
     severity, controls = CHECKS.get(check, (Severity.MEDIUM, ("OWASP-API9",)))
     return Finding(rule_id=SCHEMATHESIS_PREFIX + check, result_id=f"ST-{check}", title=_title(check),
                    severity=severity, url=url, controls=list(controls),
-                   evidence=f"{label}: {code} {title}\n{block[:EVIDENCE_CHARS]}")
+                   evidence=f"{label}: {code} {title}\n{_excerpt(block)}")
+
+
+def _excerpt(block: str) -> str:
+    """The failure's explanation, and the start of its reproduction (fuzzed bodies can be huge)."""
+    explanation, found, reproduce = block.partition("Reproduce with:")
+    text = explanation.strip()[:EVIDENCE_CHARS]
+    if found:
+        command = reproduce.strip()
+        cut = "..." if len(command) > REPRODUCE_CHARS else ""
+        text += f"\nReproduce with: {command[:REPRODUCE_CHARS]}{cut}"
+    return text
 
 
 def _title(check: str) -> str:

@@ -42,7 +42,8 @@ class DastStage:
         default_redactor().register(*(u.token for u in env.users))
         options = read_options(ctx.config.stage_options("dast"), root=ctx.config.root,
                                policies=ctx.config.paths.policies, profile=ctx.profile, target=env.target)
-        rules = load_rules(options.rules_path, default=options.default_action)
+        rules = load_rules(options.rules_path, default=options.default_action,
+                           shown_as=_shown(options.rules_path, ctx.config.root))
         return DastRun(ctx, env, options, rules).execute()
 
 
@@ -149,6 +150,13 @@ def probe(api_url: str, env: Environment) -> list[SeenResponse]:
                 seen.append(SeenResponse("GET", str(response.url), response.status_code,
                                          dict(response.headers)))
     return seen
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _tool_result(result_id: str, title: str, status: Status, message: str, started: float) -> Result:
