@@ -140,6 +140,12 @@ def start_all(replicas: Iterable[Replica], *, timeout: float) -> None:
     pending = list(replicas)
     for replica in pending:
         replica.process.start()
+    wait_ready(pending, timeout=timeout)
+
+
+def wait_ready(replicas: Iterable[Replica], *, timeout: float) -> None:
+    """Wait until every (started) replica passes its probe; a dead one fails at once, with its log."""
+    pending = list(replicas)
     deadline = time.monotonic() + timeout
     while pending:
         for replica in list(pending):
@@ -171,4 +177,4 @@ def _tail(path: Path, lines: int = 12) -> str:
     return ("\n  " + "\n  ".join(text)) if text else ""
 
 
-__all__ = ["AppLauncher", "Replica", "app_pythonpath", "http_ok", "start_all"]
+__all__ = ["AppLauncher", "Replica", "app_pythonpath", "http_ok", "start_all", "wait_ready"]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from harness.errors import TargetError
-from harness.targets.local.app import AppLauncher, Replica, start_all
+from harness.targets.local.app import AppLauncher, Replica, start_all, wait_ready
 from harness.targets.local.frontdoor import FrontDoor
 
 COMPONENTS = ("api", "worker")
@@ -149,13 +149,18 @@ class LocalControl:
 
     # -- beyond the protocol -------------------------------------------------------------------
 
-    def launch(self, counts: dict[str, int]) -> None:
-        """Start the first replicas of every component together (one readiness deadline)."""
+    def spawn(self, component: str, count: int) -> None:
+        """Start ``count`` first replicas without waiting (see :meth:`wait_ready`)."""
         with self._lock:
-            for component, count in counts.items():
-                self._group(component).extend(
-                    self._new(component, self.stable_version, "stable") for _ in range(count))
-            self._start(self.all_replicas())
+            fresh = [self._new(component, self.stable_version, "stable") for _ in range(count)]
+            self._group(component).extend(fresh)
+            for replica in fresh:
+                replica.process.start()
+
+    def wait_ready(self) -> None:
+        """Wait until every replica is ready, then route the API's front door to them."""
+        wait_ready(self.all_replicas(), timeout=self.ready_timeout)
+        with self._lock:
             self._route()
 
     def set_weight(self, weight: int) -> None:

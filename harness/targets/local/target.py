@@ -106,11 +106,17 @@ class LocalTarget:
         )
         users: list[TestUser] = []
         if self.with_app:
+            # The API opens its pools lazily and /readyz waits for its dependencies, so replicas
+            # import (the slow part) while the services start; workers wait for Redis (their queue).
+            self._frontdoor = self.control.frontdoor = FrontDoor()
+            self.control.spawn("api", manifests.replicas.get("api", 1))
+            pending[1].result()
+            self.control.spawn("worker", manifests.replicas.get("worker", 1))
             pending[0].result()
             self._timed("migrate", lambda: self._oneshot("migrate", ["migrate"]))
             user_futures = [self._pool.submit(self._create_user, name) for name in self.user_names]
             _wait_all(pending)
-            self._start_app(manifests)
+            self._timed("app_ready", self._start_front_door)
             users = [f.result() for f in user_futures]
         _wait_all(pending)
         return self._environment(pg, redis, users, manifests)
@@ -169,13 +175,9 @@ class LocalTarget:
         register_secret(token)
         return TestUser(name, token)
 
-    def _start_app(self, manifests: AppManifests) -> None:
-        assert self._launcher is not None
-        self._frontdoor = FrontDoor()
-        assert self.control is not None
-        self.control.frontdoor = self._frontdoor
-        counts = {c: manifests.replicas.get(c, 1) for c in ("api", "worker")}
-        self._timed("app", lambda: self.control.launch(counts) if self.control else None)
+    def _start_front_door(self) -> None:
+        assert self.control is not None and self._frontdoor is not None
+        self.control.wait_ready()  # and routes the front door to the ready replicas
         self._frontdoor.enable()
 
     def _after_service_start(self, service: str, lost_state: bool) -> None:
