@@ -1,12 +1,12 @@
 """Offline schema validation of Kubernetes objects: built-in kinds through kubernetes-validate
-(strict: unknown fields fail), custom resources through the JSON Schemas in ``crds/``.
+(strict: unknown fields fail), custom resources through the CustomResourceDefinitions in ``crds/``
+(their ``openAPIV3Schema``, the same files the policy stage reads).
 
 An object whose kind has no schema at all is reported too: nothing passes unvalidated.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 
-from harness.k8s.documents import Document, resource_id
+from harness.k8s.documents import Document, load_documents, resource_id
 
 CRD_DIR = Path(__file__).with_name("crds")
 DEFAULT_KUBERNETES_VERSION = "1.31"
@@ -41,18 +41,31 @@ def describe(doc: Document) -> str:
 
 
 @cache
-def crd_schema(group: str, kind: str) -> dict[str, Any] | None:
-    """The shipped JSON Schema for a custom resource kind, or None."""
-    path = CRD_DIR / f"{group}_{kind}.json"
-    if not path.is_file():
+def _crd_index() -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
+    """``{(group, kind): {version: openAPIV3Schema}}`` from the CRD files in ``crds/``."""
+    index: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for path in sorted(CRD_DIR.glob("*.yaml")):
+        for crd in load_documents(path):
+            spec = crd.get("spec") or {}
+            versions = index.setdefault((str(spec.get("group")), str(spec["names"]["kind"])), {})
+            for version in spec.get("versions", []):
+                versions[str(version["name"])] = _strip_extensions(version["schema"]["openAPIV3Schema"])
+    return index
+
+
+def crd_schema(group: str, kind: str, version: str | None = None) -> dict[str, Any] | None:
+    """The shipped openAPIV3Schema of a custom resource (its storage version by default), or None."""
+    versions = _crd_index().get((group, kind))
+    if not versions:
         return None
-    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return schema
+    if version is None:
+        return list(versions.values())[-1]
+    return versions.get(version)
 
 
 def crd_kinds() -> list[tuple[str, str]]:
     """(group, kind) of every shipped CRD schema."""
-    return sorted(tuple(p.stem.split("_", 1)) for p in CRD_DIR.glob("*.json"))  # type: ignore[misc]
+    return sorted(_crd_index())
 
 
 def validate_document(
@@ -60,8 +73,11 @@ def validate_document(
 ) -> list[ValidationIssue]:
     """Every schema violation of one object (empty list when it is valid)."""
     group, kind, _, _ = resource_id(doc)
-    schema = crd_schema(group, kind)
-    if schema is not None:
+    if (group, kind) in _crd_index():
+        version = str(doc.get("apiVersion", "")).rpartition("/")[2]
+        schema = crd_schema(group, kind, version)
+        if schema is None:
+            return [ValidationIssue(describe(doc), "/apiVersion", f"{kind} has no version {version!r}")]
         issues = _validate_crd(doc, schema)
         if kind == "Rollout" and isinstance(doc.get("spec", {}).get("template"), dict):
             issues += _validate_rollout_pods(doc, kubernetes_version)
@@ -77,7 +93,7 @@ def validate_documents(
 
 
 def _validate_crd(doc: Document, schema: dict[str, Any]) -> list[ValidationIssue]:
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = jsonschema.Draft7Validator(schema)
     return [
         ValidationIssue(describe(doc), _json_path(error.absolute_path), error.message)
         for error in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
@@ -107,6 +123,15 @@ def _validate_rollout_pods(doc: Document, version: str) -> list[ValidationIssue]
         ValidationIssue(describe(doc), issue.path, issue.message)
         for issue in _validate_builtin(probe, version)
     ]
+
+
+def _strip_extensions(schema: Any) -> Any:
+    """Drop the ``x-kubernetes-*`` OpenAPI extensions that JSON Schema validators do not know."""
+    if isinstance(schema, dict):
+        return {k: _strip_extensions(v) for k, v in schema.items() if not str(k).startswith("x-kubernetes")}
+    if isinstance(schema, list):
+        return [_strip_extensions(item) for item in schema]
+    return schema
 
 
 def _json_path(parts: Any) -> str:
