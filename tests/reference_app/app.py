@@ -45,10 +45,7 @@ class AppProcesses:
         return done.stdout
 
     def _healthy(self) -> bool:
-        try:
-            return httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
+        return _answers(f"{self.base_url}/healthz")
 
     def start_api(self) -> ManagedProcess:
         self.api = ManagedProcess(
@@ -60,16 +57,25 @@ class AppProcesses:
 
     def start_worker(self, **extra_env: str) -> ManagedProcess:
         n = len(self.workers)
-        env = {**self.env, "WORKER_METRICS_PORT": str(free_port()), **extra_env}
+        port = free_port()
+        env = {**self.env, "WORKER_METRICS_PORT": str(port), **extra_env}
         worker = ManagedProcess(f"easy-upload-worker-{n}", [sys.executable, "-m", "easy_upload", "worker"],
-                                env=env, log_path=self.workdir / f"worker-{n}.log")
-        worker.start()
+                                env=env, log_path=self.workdir / f"worker-{n}-{port}.log",
+                                ready=lambda: _answers(f"http://127.0.0.1:{port}/metrics"))
+        worker.start(timeout=30)
         self.workers.append(worker)
         return worker
 
     def stop(self) -> None:
         for proc in [*self.workers, *([self.api] if self.api else [])]:
             proc.stop(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def app_env(pg_url: str, redis_url: str, s3_env: dict[str, str], queue: str) -> dict[str, str]:
