@@ -31,7 +31,10 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     "pr": {"max_examples": 10, "st_max_time_s": 0, "zap_spider_minutes": 1, "zap_active_minutes": 5},
     "nightly": {"max_examples": 150, "st_max_time_s": 0, "zap_spider_minutes": 5, "zap_active_minutes": 30},
 }
-PASSIVE_SCHEMATHESIS = ["--include-method-regex", "^(GET|HEAD|OPTIONS)$"]
+# Read-only against environments we do not own: safe methods only, and no probing with undeclared
+# methods (unsupported_method sends e.g. DELETE/PATCH to see that they answer 405).
+PASSIVE_SCHEMATHESIS = ["--include-method-regex", "^(GET|HEAD|OPTIONS)$",
+                        "--exclude-checks", "unsupported_method"]
 
 
 @dataclass(slots=True)

@@ -7,6 +7,8 @@ otherwise :func:`locate_zap` returns the reason it is skipped.
 One scan: new session -> context (app included, SSE excluded) -> Authorization header via a replacer
 rule -> OpenAPI import -> spider -> passive scan drained -> (full profile) active scan with an
 API-tuned policy and a time cap -> passive drained again -> alerts paged -> HTML/JSON/SARIF reports.
+The passive profile (default on environments we do not own) neither imports the OpenAPI document
+(ZAP would send every operation) nor attacks: it spiders and reports what passive rules see.
 """
 
 from __future__ import annotations
@@ -124,7 +126,8 @@ class ZapScan:
                 self.zap.replacer.add_rule(description="harness-auth", enabled="true", matchtype="REQ_HEADER",
                                            matchregex="false", matchstring="Authorization",
                                            replacement=f"Bearer {token}", initiators="")
-            self.zap.openapi.import_url(openapi_url, contextid=context_id)
+            if self.options.active:  # importing sends every operation, POSTs included: not passive
+                self.zap.openapi.import_url(openapi_url, contextid=context_id)
             self._spider(base)
             self._drain_passive()
             if self.options.active:

@@ -81,6 +81,7 @@ def test_passive_profile_sends_no_attacks(tmp_path: Path) -> None:
     with serve_standin(ZapStandIn()) as standin:
         _scan(standin, tmp_path, active=False)
     assert not [n for n in standin.names() if n.startswith("ascan/action/scan")]
+    assert "openapi/action/importUrl" not in standin.names()
     assert "spider/action/scan" in standin.names()
 
 
