@@ -58,19 +58,26 @@ def _taggable() -> frozenset[str]:
     return frozenset(resources_types.get("aws_taggable", []))
 
 
-def _tag_keys(value: Any) -> set[str] | None:
-    """Keys of a tags map; None when it is an expression we cannot evaluate offline (merge(...))."""
+_LOCAL = re.compile(r"^\$\{local\.([A-Za-z0-9_]+)\}$")
+
+
+def _tag_keys(value: Any, local_values: dict[str, Any] | None = None) -> set[str] | None:
+    """Keys of a tags map (``local.x`` resolved); None when it is an expression we cannot evaluate
+    offline (merge(...), var.tags)."""
     value = unwrap(value)
+    match = _LOCAL.match(value.strip()) if isinstance(value, str) else None
+    if match and local_values and match.group(1) in local_values:
+        value = unwrap(local_values[match.group(1)])
     if isinstance(value, dict):
         return {str(k) for k in value}
     return None if isinstance(value, str) and value.strip() else set()
 
 
-def _default_tags(providers: list[TfResource], alias: str | None) -> set[str] | None:
+def _default_tags(inputs: Inputs, directory: str, alias: str | None) -> set[str] | None:
     keys: set[str] = set()
-    for provider in (p for p in providers if p.type == "aws"):
+    for provider in (p for p in inputs.providers.get(directory, []) if p.type == "aws"):
         if (str(get(provider.body, "alias", default="")).strip("${} ") or None) == alias:
-            found = _tag_keys(get(provider.body, "default_tags", "tags"))
+            found = _tag_keys(get(provider.body, "default_tags", "tags"), inputs.locals.get(directory))
             if found is None:
                 return None
             keys |= found
@@ -80,15 +87,15 @@ def _default_tags(providers: list[TfResource], alias: str | None) -> set[str] | 
 def _inherited(inputs: Inputs, directory: str, alias: str | None) -> set[str] | None:
     """default_tags of the module's own provider, else of the root modules that call it."""
     if any(p.type == "aws" for p in inputs.providers.get(directory, [])):
-        return _default_tags(inputs.providers[directory], alias)
+        return _default_tags(inputs, directory, alias)
     leaf = directory.rsplit("/", 1)[-1]
     callers = [d for d, mods in inputs.modules.items()
                if any(str(get(m.body, "source", default="")).rstrip("/").endswith(leaf) for m in mods)]
-    found = [_default_tags(inputs.providers.get(d, []), None) for d in callers]
+    found = [_default_tags(inputs, d, None) for d in callers]
     known = [f for f in found if f is not None]
-    if len(known) != len(found):
-        return None
-    return set.intersection(*known) if known else set()
+    if not found or len(known) != len(found):
+        return None  # a module nobody here calls gets its tags from callers we cannot see
+    return set.intersection(*known)
 
 
 @rule("EU-AWS-010", "Cost allocation tags on every taggable resource (provider default_tags count)")
@@ -98,7 +105,8 @@ def cost_tags(inputs: Inputs) -> Iterator[Verdict]:
     for directory, blocks in inputs.terraform.items():
         for block in (b for b in blocks if b.type in taggable):
             alias = _alias(block)
-            own, inherited = _tag_keys(block.body.get("tags")), _inherited(inputs, directory, alias)
+            own = _tag_keys(block.body.get("tags"), inputs.locals.get(directory))
+            inherited = _inherited(inputs, directory, alias)
             if own is None or inherited is None:
                 yield Verdict(block)  # tags computed by an expression: checkov's plan scan covers those
                 continue

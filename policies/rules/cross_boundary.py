@@ -59,9 +59,12 @@ def _repo_patterns(inputs: Inputs) -> list[re.Pattern[str]]:
 @rule("EU-XB-002", "Images come from the ECR repositories Terraform declares")
 def images_from_declared_ecr(inputs: Inputs) -> Iterator[Verdict]:
     patterns = _repo_patterns(inputs)
+    exempt = set(inputs.options.get("ecr_exempt_environments", ("local",)))
     if not patterns:
         return
     for workload in inputs.docs(*WORKLOAD_KINDS):
+        if workload.group.rstrip("/").rsplit("/", 1)[-1] in exempt:
+            continue  # images loaded straight into a local cluster (kind load), no registry involved
         images = [str(c.get("image", "")) for c in containers(pod_template(workload).get("spec") or {})]
         bad = [i for i in images if not (m := _ECR.match(i)) or not any(p.match(m["repo"]) for p in patterns)]
         yield Verdict(workload, f"image(s) {bad} are not from an ECR repository declared in terraform/"

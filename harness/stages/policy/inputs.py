@@ -101,6 +101,8 @@ def _load_terraform(sources: Sources, terraform: Path) -> None:
                                        for b in _blocks(tf, rel, "module", two_labels=False)]
         sources.inputs.variables[rel] = {b.type: b.body for b in _blocks(tf, rel, "variable",
                                                                           two_labels=False)}
+        sources.inputs.locals[rel] = {k: v for block in tf.get("locals", []) for k, v in block.items()
+                                      if not k.startswith("__")}
 
 
 def _blocks(tf: dict[str, Any], rel: str, key: str, *, two_labels: bool, prefix: str = ""

@@ -99,6 +99,7 @@ class Inputs:
     providers: dict[str, list[TfResource]] = field(default_factory=dict)
     modules: dict[str, list[TfResource]] = field(default_factory=dict)
     variables: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    locals: dict[str, dict[str, Any]] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
 
     def docs(self, *kinds: str) -> Iterator[K8sDoc]:

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 BUILTIN_POLICIES = Path(__file__).resolve().parents[3] / "policies"
 DEFAULT_TAGS = ("Environment", "Owner", "CostCenter", "Application")
 _KNOWN = {"baseline", "frameworks", "skip_checks", "exclude", "k8s_version", "manual_environments",
-          "required_tags", "raw_bucket_patterns", "allow_checkov_drift", "waivers", "catalog"}
+          "required_tags", "raw_bucket_patterns", "allow_checkov_drift", "waivers",
+          "ecr_exempt_environments"}
 
 
 @dataclass(slots=True)
@@ -36,6 +37,7 @@ class PolicyOptions:
     manual_environments: tuple[str, ...] = ("production",)
     required_tags: tuple[str, ...] = DEFAULT_TAGS
     raw_bucket_patterns: tuple[str, ...] = ("*raw*",)
+    ecr_exempt_environments: tuple[str, ...] = ("local",)
     allow_checkov_drift: bool = False
     builtin_policies: Path = BUILTIN_POLICIES
     today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
@@ -62,7 +64,7 @@ class PolicyOptions:
             if section.get(key):
                 values[key] = root / str(section[key])
         for key in ("frameworks", "skip_checks", "exclude", "manual_environments", "required_tags",
-                    "raw_bucket_patterns"):
+                    "raw_bucket_patterns", "ecr_exempt_environments"):
             if key in section:
                 values[key] = tuple(str(v) for v in section[key])
         if "k8s_version" in section:
@@ -83,7 +85,8 @@ class PolicyOptions:
 
     def rule_options(self) -> dict[str, Any]:
         return {"manual_environments": self.manual_environments, "required_tags": self.required_tags,
-                "raw_bucket_patterns": self.raw_bucket_patterns}
+                "raw_bucket_patterns": self.raw_bucket_patterns,
+                "ecr_exempt_environments": self.ecr_exempt_environments}
 
 
 __all__ = ["BUILTIN_POLICIES", "PolicyOptions"]

@@ -83,8 +83,16 @@ def _result(finding: Finding, prepared: Prepared) -> Result:
 
 def _waiver_failure(result_id: str, entry: str, message: str, options: PolicyOptions) -> Result:
     return Result(result_id, STAGE, "waivers are current and used", Status.FAILED, Severity.HIGH,
-                  controls=["EU-C-GOV-01"], location=str(options.waivers_file), message=f"{entry}: {message}",
+                  controls=["EU-C-GOV-01"], location=_shown(options.waivers_file, options),
+                  message=f"{entry}: {message}",
                   remediation="renew the waiver with a new approval, or remove it")
+
+
+def _shown(path: object, options: PolicyOptions) -> str:
+    try:
+        return str(options.waivers_file.resolve().relative_to(options.root))
+    except ValueError:
+        return str(path)
 
 
 __all__ = ["PolicyStage", "build_results", "run_policy"]

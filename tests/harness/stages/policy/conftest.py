@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.results import Result
+from harness.stages.policy import PolicyOptions, run_policy
 from harness.stages.policy.checkov_run import Staged, run_checkov, to_findings
+from harness.stages.policy.engine import Collected
 from harness.stages.policy.model import Finding
 from harness.stages.policy.options import BUILTIN_POLICIES
 
@@ -39,3 +42,17 @@ def checkov_case_findings() -> Iterator[dict[str, list[Finding]]]:
         by_case.setdefault(rel, []).append(finding)
     assert dirs
     yield by_case
+
+
+PLANTED = Path(__file__).resolve().parents[3] / "fixtures" / "planted"
+
+
+@pytest.fixture(scope="session")
+def planted_options() -> PolicyOptions:
+    return PolicyOptions.for_root(PLANTED)
+
+
+@pytest.fixture(scope="session")
+def planted_run(planted_options: PolicyOptions) -> tuple[list[Result], Collected]:
+    """The whole policy stage over the planted-flaw repo, once per session."""
+    return run_policy(planted_options)
