@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,9 @@ def latency_chart(samples: Sequence[Sample], thresholds: Mapping[str, Any]) -> C
         fig = Figure(figsize=(9, 4.6))
         load_ax, lat_ax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 2.4]})
         _plot_load(load_ax, samples)
+        spans = _spans(samples)
+        _mark_scenarios(load_ax, spans, label=True)
+        _mark_scenarios(lat_ax, spans, label=False)
         for colour, key in zip(_PALETTE, keys, strict=False):
             ts, vs = _series(samples, key)
             lat_ax.plot(ts, vs, color=colour, linewidth=1.6, label=key.removesuffix("_ms"))
@@ -99,7 +103,8 @@ def replicas_chart(samples: Sequence[Sample]) -> Chart | None:
             ax.step(ts, vs, where="post", color=colour, linewidth=1.8, label=f"{component} replicas")
         ax.set_ylabel("replicas")
         ax.set_xlabel("time since load start (s)")
-        top = max((v for c in components for v in _series(samples, c, within="replicas")[1]), default=1)
+        top = max(_peak(_series(samples, c, within="replicas")[1]) for c in components)
+        _mark_scenarios(ax, _spans(samples), label=True)
         ax.set_ylim(0, top * 1.25 + 0.5)  # headroom for the legend
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         load = ax.twinx()
@@ -108,7 +113,7 @@ def replicas_chart(samples: Sequence[Sample]) -> Chart | None:
             load.fill_between(ts, users, step="post", color="#9ca3af", alpha=0.18, label="users")
             load.set_ylabel("concurrent users", color="#6b7280")
             load.grid(False)
-            load.set_ylim(0, max(users) * 1.25 + 1)
+            load.set_ylim(0, _peak(users) * 1.25 + 1)
         handles = ax.get_legend_handles_labels()
         extra = load.get_legend_handles_labels()
         ax.legend(
@@ -139,9 +144,12 @@ def canary_chart(samples: Sequence[Sample], analysis: Sequence[Sample]) -> Chart
         weight_ax.step(weight_t, weight_v, where="post", color=_PALETTE[0], linewidth=1.8)
         weight_ax.set_ylabel("canary weight (%)")
         weight_ax.set_ylim(-2, 102)
+        spans = _spans(samples)
+        for i, (ax,) in enumerate(axes):
+            _mark_scenarios(ax, spans, label=i == 0)
         for (ax,), metric in zip(axes[1:], metrics, strict=True):
             _plot_analysis(ax, [a for a in analysis if str(a.get("metric")) == metric], metric)
-        axes[-1][0].set_xlabel("time since rollout start (s)")
+        axes[-1][0].set_xlabel("time since load start (s)")
         return _chart(
             fig,
             "Canary weight and analysis",
@@ -221,18 +229,58 @@ def _series(
     """The (t, value) pairs of samples that carry a numeric ``key`` (optionally in a sub-mapping)."""
     ts: list[float] = []
     vs: list[float] = []
+    previous: Any = None
     for sample in samples:
         holder = sample.get(within) if within else sample
         t = _number(sample.get("t"))
         v = _number(holder.get(key)) if isinstance(holder, Mapping) else None
         if t is not None and v is not None:
+            if ts and sample.get("scenario") != previous:
+                ts.append(t)
+                vs.append(math.nan)  # a gap: scenarios are separate runs, not one line
+            previous = sample.get("scenario")
             ts.append(t)
             vs.append(v)
     return ts, vs
 
 
+def _peak(values: Sequence[float]) -> float:
+    return max((v for v in values if not math.isnan(v)), default=1.0)
+
+
+def _spans(samples: Sequence[Sample]) -> list[tuple[str, float, float]]:
+    """(scenario, first t, last t) for consecutive samples of one scenario (load stage extension)."""
+    spans: list[tuple[str, float, float]] = []
+    for sample in samples:
+        t, name = _number(sample.get("t")), sample.get("scenario")
+        if t is None or not isinstance(name, str):
+            continue
+        if spans and spans[-1][0] == name:
+            spans[-1] = (name, spans[-1][1], t)
+        else:
+            spans.append((name, t, t))
+    return spans if len(spans) > 1 else []
+
+
+def _mark_scenarios(ax: Any, spans: Sequence[tuple[str, float, float]], *, label: bool) -> None:
+    for i, (name, start, end) in enumerate(spans):
+        if i % 2:
+            ax.axvspan(start, end, color="#f3f4f6", zorder=0, linewidth=0)
+        if label:
+            ax.text(
+                (start + end) / 2,
+                1.01,
+                name,
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="bottom",
+                fontsize=7.5,
+                color="#6b7280",
+            )
+
+
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     return float(value)
 

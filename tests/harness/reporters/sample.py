@@ -336,6 +336,7 @@ def timeline() -> dict[str, Any]:
         samples.append(
             {
                 "t": t,
+                "scenario": "autoscaling-api" if t < 350 else "canary-bad" if t < 460 else "cooldown",
                 "users": users,
                 "rps": round(users * 1.55, 1),
                 "p50_ms": round(p50, 1),
