@@ -11,12 +11,13 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError
 from harness.schemas import load_schema
+
+if TYPE_CHECKING:
+    import jsonschema
 
 CONFIG_FILE = "harness.toml"
 PYPROJECT = "pyproject.toml"
@@ -152,6 +153,8 @@ class HarnessConfig:
 
 def validate(data: dict[str, Any], source: str) -> None:
     """Raise a one-line :class:`ConfigError` for the first schema violation in ``data``."""
+    import jsonschema  # imported on use: the pytest plugin imports this module in every pytest run
+
     errors = sorted(jsonschema.Draft202012Validator(config_schema()).iter_errors(data),
                     key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
@@ -162,6 +165,8 @@ def validate(data: dict[str, Any], source: str) -> None:
 
 
 def _validate_option(key: str, value: Any) -> None:
+    import jsonschema
+
     schema = config_schema()["properties"][key]
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(value))
     if errors:

@@ -7,8 +7,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 SCHEMA_DIR = Path(__file__).parent
 
 
@@ -21,6 +19,8 @@ def load_schema(name: str) -> dict[str, Any]:
 
 def results_errors(data: Any) -> list[str]:
     """Every way ``data`` breaks ``results.schema.json``, as ``path: message`` lines."""
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(load_schema("results"),
                                                 format_checker=jsonschema.FormatChecker())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))

@@ -83,7 +83,7 @@ def test_env_less_stages_never_stand_a_target_up(config: HarnessConfig, use_stag
 
 
 def test_not_built_stage_is_skipped_not_passed(config: HarnessConfig, use_stages: StageRegistrar) -> None:
-    use_stages(dast="NoSuchStage")  # the module exists, the class does not
+    use_stages(dast="NoSuchStage", load="NoSuchStage")  # the module exists, the class does not
     engine, _ = run(config.update(stages="dast,load"), target_factory=fake_target())
     statuses = {s.name: (s.status, s.message) for s in engine.stages}
     assert statuses["dast"][0] is Status.SKIPPED
