@@ -9,14 +9,19 @@ seed = 20261126
 api_prefix = "/api/"
 zap_api_url = "http://127.0.0.1:8090"   # else $ZAP_API_URL, else zap.sh on PATH, else skipped
 zap_target_host = "172.17.0.1"          # how a containerised ZAP reaches an app bound to 127.0.0.1
+zap_shared_dir = "/zap/wrk"             # where ZAP writes its SARIF report, as ZAP sees it ...
+zap_shared_dir_local = "/tmp/zap-wrk"   # ... and as we see it (a mounted volume)
 [dast.profiles.nightly]
 max_examples = 200
 zap_active_minutes = 30
 ```
+``ZAP_TARGET_HOST``, ``ZAP_SHARED_DIR`` and ``ZAP_SHARED_DIR_LOCAL`` in the environment stand in for
+the last three when the config does not set them (CI sets them next to ``ZAP_API_URL``).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,12 +77,20 @@ def read_options(section: dict[str, Any], *, root: Path, policies: Path, profile
     zap = ZapOptions(active=scan_profile == "full", spider_minutes=_int(merged, "zap_spider_minutes"),
                      active_minutes=_int(merged, "zap_active_minutes"),
                      poll_interval_s=float(merged.get("zap_poll_interval_s", 2.0)),
-                     target_host=str(merged["zap_target_host"]) if merged.get("zap_target_host") else None)
+                     target_host=_str(merged, "zap_target_host") or os.environ.get("ZAP_TARGET_HOST"),
+                     shared_dir_zap=_str(merged, "zap_shared_dir") or os.environ.get("ZAP_SHARED_DIR"),
+                     shared_dir_local=_str(merged, "zap_shared_dir_local")
+                     or os.environ.get("ZAP_SHARED_DIR_LOCAL"))
     default_action = parse_action(str(merged.get("default_action", "WARN")), "[dast] default_action")
     return DastOptions(rules_path=rules if rules.is_absolute() else root / rules,
                        default_action=default_action,
                        scan_profile=scan_profile, api_prefix=str(merged.get("api_prefix", "/api/")),
                        schemathesis=st, zap=zap, raw=merged)
+
+
+def _str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return str(value) if value else None
 
 
 def _int(data: dict[str, Any], key: str, default: int = 0) -> int:

@@ -51,6 +51,10 @@ class ZapOptions:
     policy: str = "harness-api"
     context: str = "harness"
     target_host: str | None = None  # how ZAP reaches the app when it runs elsewhere (e.g. in a container)
+    # A directory both ZAP and we can see, for the reports ZAP writes itself (SARIF): its path as ZAP
+    # sees it and as we see it (e.g. /zap/wrk mounted from $RUNNER_TEMP/zap-wrk). Default: our own path.
+    shared_dir_zap: str | None = None
+    shared_dir_local: str | None = None
 
 
 @dataclass(slots=True)
@@ -204,14 +208,19 @@ class ZapScan:
 
     def _sarif(self, report_dir: Path) -> Path | None:
         """ZAP writes SARIF on its own file system: kept when that is ours (or a shared volume)."""
+        name = "zap-report.sarif.json"
+        zap_dir = self.options.shared_dir_zap or str(report_dir.resolve())
+        local = Path(self.options.shared_dir_local or report_dir) / name
         try:
-            path = str(self.zap.reports.generate(title="harness DAST", template="sarif-json",
-                                                 reportdir=str(report_dir.resolve()),
-                                                 reportfilename="zap-report.sarif.json"))
+            self.zap.reports.generate(title="harness DAST", template="sarif-json", reportdir=zap_dir,
+                                      reportfilename=name)
         except Exception:  # the reports add-on is optional in ZAP
             return None
-        written = Path(path)
-        return written if written.is_file() else None
+        if not local.is_file():
+            return None
+        if local.resolve() != (report_dir / name).resolve():
+            shutil.copyfile(local, report_dir / name)
+        return report_dir / name
 
     def _message_count(self, base: str) -> int:
         with contextlib.suppress(Exception):

@@ -77,6 +77,18 @@ def test_auth_header_sse_exclusion_and_api_policy(tmp_path: Path) -> None:
     assert standin.params("ascan/action/setOptionMaxScanDurationInMins")[0]["Integer"] == "5"
 
 
+def test_sarif_is_fetched_from_a_directory_shared_with_zap(tmp_path: Path) -> None:
+    shared, evidence = tmp_path / "shared", tmp_path / "evidence"
+    shared.mkdir()
+    with serve_standin(ZapStandIn()) as standin:
+        zap = client(ZapEndpoint(standin.url, standin.api_key, "test"))
+        options = ZapOptions(poll_interval_s=0, shared_dir_zap=str(shared), shared_dir_local=str(shared))
+        outcome = ZapScan(zap, options, sleep=lambda _: None).run(APP, APP, None, evidence)
+    assert standin.params("reports/action/generate")[0]["reportDir"] == str(shared)
+    assert (evidence / "zap-report.sarif.json") in outcome.reports
+    assert (evidence / "zap-report.sarif.json").read_text().startswith('{"version": "2.1.0"')
+
+
 def test_passive_profile_sends_no_attacks(tmp_path: Path) -> None:
     with serve_standin(ZapStandIn()) as standin:
         _scan(standin, tmp_path, active=False)
