@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def main(app_path: str, run_dir: str, run_id: str) -> None:
-    settings = TargetSettings.for_root(ROOT, run_dir=Path(run_dir), app_path=Path(app_path), ready_timeout_s=30)
+    settings = TargetSettings.for_root(ROOT, run_dir=Path(run_dir), app_path=Path(app_path),
+                                       ready_timeout_s=30)
     LocalTarget(settings, run_id=run_id).up()
     me = psutil.Process()
     pids = {me.pid} | {p.pid for p in me.children(recursive=True)}

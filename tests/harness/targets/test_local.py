@@ -6,10 +6,13 @@ import dataclasses
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -108,18 +111,34 @@ def test_control_faults_scaling_and_canary(local_settings: TargetSettings, marke
     _footprint_clean(target, marker, set())
 
 
-def _hold(fake_app: Path, tmp_path: Path, run_id: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.harness.targets.hold_local", str(fake_app), str(tmp_path / "run"), run_id],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )
+@pytest.fixture
+def private_tmp() -> Iterator[Path]:
+    """A TMPDIR for a child, so that any temp dir it leaves shows (outside pytest's 0700 tree:
+    PostgreSQL runs as an unprivileged user when we are root and must reach its data dir)."""
+    path = Path(tempfile.mkdtemp(prefix="hold-tmp-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _hold(fake_app: Path, tmp_path: Path, run_id: str, private_tmp: Path) -> subprocess.Popen[str]:
+    """A child process holding a LocalTarget (see hold_local.py)."""
+    argv = [sys.executable, "-m", "tests.harness.targets.hold_local",
+            str(fake_app), str(tmp_path / "run"), run_id]
+    env = {**os.environ, "TMPDIR": str(private_tmp)}
+    return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env)
+
+
+def _temp_dirs_left(private_tmp: Path) -> list[str]:
+    return sorted(p.name for p in private_tmp.iterdir() if p.is_dir())
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_signal_to_a_process_holding_a_local_target(signum: signal.Signals, fake_app: Path, tmp_path: Path,
-                                                    marker: str) -> None:
+def test_signal_to_a_process_holding_a_local_target(
+    signum: signal.Signals, fake_app: Path, tmp_path: Path, marker: str, private_tmp: Path
+) -> None:
     run_id = f"sig-{marker[:8]}"
-    with _hold(fake_app, tmp_path, run_id) as holder:
+    with _hold(fake_app, tmp_path, run_id, private_tmp) as holder:
         assert holder.stdout is not None
         line = holder.stdout.readline()
         assert line.startswith("ready"), line
@@ -128,16 +147,20 @@ def test_signal_to_a_process_holding_a_local_target(signum: signal.Signals, fake
         holder.send_signal(signum)
         assert holder.wait(timeout=60) != 0
     assert run_leftovers(marker, run_id, ports) == CLEAN
+    assert _temp_dirs_left(private_tmp) == []
 
 
-@pytest.mark.parametrize("delay", [0.3, 1.2])
-def test_sigterm_while_coming_up(delay: float, fake_app: Path, tmp_path: Path, marker: str) -> None:
+@pytest.mark.parametrize("delay", [0.8, 1.6])
+def test_sigterm_while_coming_up(
+    delay: float, fake_app: Path, tmp_path: Path, marker: str, private_tmp: Path
+) -> None:
     run_id = f"mid-{marker[:8]}"
-    with _hold(fake_app, tmp_path, run_id) as holder:
+    with _hold(fake_app, tmp_path, run_id, private_tmp) as holder:
         time.sleep(delay)
         holder.send_signal(signal.SIGTERM)
         holder.wait(timeout=60)
     assert run_leftovers(marker, run_id) == CLEAN
+    assert _temp_dirs_left(private_tmp) == []
 
 
 @pytest.mark.skipif(importlib.util.find_spec("easy_upload") is None, reason="reference app not installed")
