@@ -89,15 +89,29 @@ def cmd_verify(args: argparse.Namespace) -> int:
     engine.run()
     for error in engine.handler_errors:
         print(f"harness: error: {error}", file=sys.stderr)
+    _github_step_summary(engine.run_dir / "summary.md")
     return engine.exit_code
+
+
+def _github_step_summary(summary: Path) -> None:
+    """On GitHub Actions, show summary.md on the run's page too."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if target and summary.is_file():
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(summary.read_text(encoding="utf-8"))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.output import ReportWriter
-    from harness.reporters import resolve_run_dir
+    from harness.reporters import REPORTERS, resolve_run_dir
     from harness.results import RunRecord
     from harness.schemas import results_errors
 
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    choices = [name for name in REPORTERS if name != "json"]  # results.json is the source
+    unknown = [f for f in formats if f not in choices] or ([] if formats else [""])
+    if unknown:
+        raise ConfigError(f"--format: unknown format {unknown[0]!r} (expected one of {', '.join(choices)})")
     config = load_config(args)
     run_dir = resolve_run_dir(config.paths.reports, args.run)
     source = run_dir / "results.json"
@@ -110,13 +124,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     problems = results_errors(data)
     if problems:
         raise ReportError(f"{source}: does not match results.schema.json: {problems[0]}")
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    if "json" in formats:
-        raise ConfigError("--format: results.json is the source; choose from junit, sarif, markdown, html")
-    try:
-        writer = ReportWriter.for_config(config, formats)
-    except ValueError as exc:
-        raise ConfigError(f"--format: {exc}") from None
+    writer = ReportWriter.for_config(config, formats)
     writer.latest = False
     for path in writer.write(RunRecord.from_dict(data), run_dir):
         print(path)

@@ -39,7 +39,10 @@ USAGE_ERRORS = [
         "harness: error: argument COMMAND: invalid choice: 'fly' (choose from ",
     ),
     (["verify", "--config", "missing.toml"], "harness: error: --config: missing.toml: no such file"),
-    (["report", "--format", "pdf"], None),
+    (
+        ["report", "--format", "pdf"],
+        "harness: error: --format: unknown format 'pdf' (expected one of junit, sarif",
+    ),
 ]
 
 
@@ -82,6 +85,18 @@ def test_verify_policy_passes(
     data = json.loads((latest / "results.json").read_text(encoding="utf-8"))
     assert [s["name"] for s in data["stages"]] == ["policy"]
     assert data["provenance"]["target"] == "local"
+
+
+def test_verify_appends_to_github_step_summary(
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    use_stages: StageRegistrar,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_stages(policy="FailingStage")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(project / "step-summary.md"))
+    assert run_cli(capsys, "verify", "--stages", "policy")[0] == 1
+    assert (project / "step-summary.md").read_text(encoding="utf-8").startswith("## Verification harness")
 
 
 def test_verify_gate_failure_exits_1(
