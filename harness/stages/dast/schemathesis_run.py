@@ -60,6 +60,7 @@ CHECKS: dict[str, tuple[Severity, tuple[str, ...]]] = {
 }
 _FAILURE_HEAD = re.compile(r"^- (ST\d{3}) (.*)$", re.MULTILINE)
 _NEXT_CASE = re.compile(r"^\d+\. Test Case ID", re.MULTILINE)
+_CURL_URL = re.compile(r"'?(https?://[^\s']+)'?")
 EVIDENCE_CHARS = 1500
 REPRODUCE_CHARS = 300
 
@@ -189,10 +190,16 @@ def _failure_findings(label: str, text: str, codes: str, base_url: str) -> list[
         end = heads[index + 1].start() if index + 1 < len(heads) else len(text)
         nxt = _NEXT_CASE.search(text, head.end(), end)
         block = text[head.start(): nxt.start() if nxt else end].strip()
-        found.append(_finding(head.group(1), head.group(2), label, url, block))
+        found.append(_finding(head.group(1), head.group(2), label, url or _reproduced_url(block), block))
     if not found:  # a format we do not know: keep the codes the message attribute names
         found = [_finding(c.strip(), "", label, url, text.strip()) for c in codes.split(",") if c.strip()]
     return found
+
+
+def _reproduced_url(block: str) -> str | None:
+    """The URL of the reproduction command (stateful scenarios have no single operation label)."""
+    urls = _CURL_URL.findall(block.partition("Reproduce with:")[2])
+    return urls[-1].split("?", 1)[0] if urls else None
 
 
 def _finding(code: str, title: str, label: str, url: str | None, block: str) -> Finding:

@@ -53,18 +53,20 @@ class DastRun:
         self.dir = ctx.evidence_dir / "dast"
         self.api_url = env.api_url.rstrip("/")
         self.responses: list[SeenResponse] = []
+        self.templates = PathTemplates({})
         self.results: list[Result] = []
 
     def execute(self) -> list[Result]:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.responses += probe(self.api_url, self.env)
         document = self._openapi()
+        self.templates = PathTemplates(document)
         if self.options.active:
             self.results += self._reflection(document)
         self.results += self._schemathesis()
         self.results += self._zap()
         checks, findings = check_responses(self.responses, api_prefix=self.options.api_prefix,
-                                           location=PathTemplates(document).template)
+                                           location=self.templates.template)
         self.results += judge(checks, findings, self.rules)
         default_redactor().redact_tree(self.dir)
         return self.results
@@ -95,6 +97,8 @@ class DastRun:
             return [_tool_result("DAST-schemathesis", "Schemathesis run", Status.ERROR, str(exc), started)]
         assert run.junit is not None  # run_schemathesis guarantees it
         findings, errors = junit_findings(run.junit, self.api_url)
+        for finding in findings:
+            finding.url = self.templates.template(finding.url) if finding.url else None
         evidence = [self._rel(p) for p in (run.junit, run.har) if p is not None]
         seen = har_responses(run.har) if run.har else []
         self.responses += seen

@@ -37,6 +37,17 @@ Reproduce with:
     curl -X GET -H 'Authorization: [Filtered]' http://127.0.0.1:1/api/uploads/x</failure>
   </testcase>
   <testcase name="GET /healthz" time="0.01" />
+  <testcase name="Stateful tests" time="0.3">
+    <failure type="failure" message="ST101">1. Test Case ID: Mnlmt3
+
+- ST101 Server error
+
+[500] Internal Server Error
+
+Reproduce with:
+
+    curl -X POST -H 'Authorization: [Filtered]' 'http://127.0.0.1:1/api/uploads?x=1'</failure>
+  </testcase>
   <testcase name="POST /api/uploads" time="0.01"><error message="boom">Connection refused</error></testcase>
 </testsuite></testsuites>
 """
@@ -55,7 +66,9 @@ def test_junit_failures_become_findings_per_code(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
     junit.write_text(JUNIT)
     findings, errors = junit_findings(junit, "http://127.0.0.1:1/")
-    assert [f.result_id for f in findings] == ["ST-object_level_authorization", "ST-not_a_server_error"]
+    assert [f.result_id for f in findings] == ["ST-object_level_authorization", "ST-not_a_server_error",
+                                               "ST-not_a_server_error"]
+    assert findings[2].url == "http://127.0.0.1:1/api/uploads"  # stateful: from the reproduction
     assert findings[0].url == "http://127.0.0.1:1/api/uploads/{upload_id}"
     assert "`bob` received" in findings[0].evidence and "Test Case ID: Ab12Cd" not in findings[0].evidence
     assert findings[0].rule_id == "schemathesis:object_level_authorization"
