@@ -1,4 +1,5 @@
-"""Terraform reading shared by the targets and the policy stage (python-hcl2, no terraform binary)."""
+"""Infrastructure as code, read offline: Terraform (python-hcl2, no terraform binary) for the targets
+and the policy stage, and GitHub Actions workflows (schema and SHA pinning)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,19 @@ from harness.iac.terraform import (
     variable_default,
     variables,
 )
+from harness.iac.workflows import WorkflowIssue, check_workflow, is_pinned, iter_uses, load_workflow
 
 __all__ = [
+    "WorkflowIssue",
     "attr",
     "blocks",
+    "check_workflow",
     "data_sources",
+    "is_pinned",
     "iter_tf_dirs",
+    "iter_uses",
     "load_terraform",
+    "load_workflow",
     "location",
     "modules",
     "parse_file",
