@@ -214,6 +214,8 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def _signal_and_wait(pid: int, timeout_s: float = 120.0) -> bool:
+    if not _is_harness_up(pid):  # stale state file; the pid may belong to someone else by now
+        return False
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -224,6 +226,15 @@ def _signal_and_wait(pid: int, timeout_s: float = 120.0) -> bool:
             return True
         time.sleep(0.2)
     raise HarnessError(f"`harness up` (pid {pid}) did not stop within {timeout_s:.0f}s")
+
+
+def _is_harness_up(pid: int) -> bool:
+    import psutil
+
+    try:
+        return _alive(pid) and "harness" in " ".join(psutil.Process(pid).cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
 
 
 def _alive(pid: int) -> bool:

@@ -242,3 +242,20 @@ def test_up_prints_endpoints_writes_json_and_down_stops_it(
     assert f"user:  alice  token: {SECRET_TOKEN}" in stdout
     assert [line.split()[0] for line in log.read_text(encoding="utf-8").splitlines()] == ["up", "down"]
     assert not (project / ".harness" / "up.json").exists()
+
+
+def test_down_with_a_stale_state_file_tears_the_target_down(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.harness.core.fakes import FakeTarget
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (project / ".harness").mkdir()
+    (project / ".harness" / "up.json").write_text(json.dumps({"pid": gone.pid}), encoding="utf-8")
+    monkeypatch.setattr("harness.engine.default_target_factory", lambda config: FakeTarget())
+    code, out, _ = run_cli(capsys, "down")
+    assert code == 0
+    assert out == "target local down (no running `harness up` found)\n"
+    assert FakeTarget.downs == 1
+    assert not (project / ".harness" / "up.json").exists()
