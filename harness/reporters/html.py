@@ -185,6 +185,7 @@ def build_context(
             for a in assessments
         ],
         "inline_limit": INLINE_LIMIT,
+        "control_counts": _control_counts(assessments),
         "frameworks": _frameworks(assessments, controls.frameworks),
         "unknown_controls": _unknown_controls(record.results, controls),
         "waivers": waivers,
