@@ -54,7 +54,7 @@ def load_baseline(path: Path) -> Baseline:
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read baseline: {exc}") from exc
     prints = data.get("fingerprints") if isinstance(data, dict) else None
-    if data.get("version") != VERSION or not isinstance(prints, list):
+    if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(prints, list):
         raise ConfigError(f"{path}: not a version {VERSION} baseline (needs 'version' and 'fingerprints')")
     return Baseline(path, str(data.get("created", "?")), frozenset(str(p) for p in prints))
 
