@@ -39,7 +39,15 @@ def data_loss_check(
             time.sleep(1.0)
     processed = sum(1 for s in states.values() if s == "completed")
     rows, how = _rows(env, [i for i, _ in accepted], states)
-    return data_loss_result(rid, len(accepted), processed, rows, how, evidence)
+    tally: dict[str, int] = {}
+    for state in states.values():
+        tally[state] = tally.get(state, 0) + 1
+    unfinished = sorted(i for i, s in states.items() if s != "completed")
+    result = data_loss_result(rid, len(accepted), processed, rows, how, evidence)
+    result.message += f"; states {tally}" + (f"; not completed: {', '.join(unfinished[:10])}" if unfinished else "")
+    for state, count in tally.items():
+        result.measured[f"state_{state}"] = count
+    return result
 
 
 def _rows(env: Environment, ids: list[str], states: dict[str, str]) -> tuple[int, str]:

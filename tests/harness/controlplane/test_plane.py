@@ -207,3 +207,61 @@ def test_spec_from_the_repository_manifests() -> None:
     for step in spec.strategy.steps:
         for name in step.templates:
             assert name in spec.templates
+
+
+def _app_metrics(ok: int, errors: int | None) -> str:
+    """The reference app's exposition: 5xx series exist only once a 5xx happened (prometheus_client)."""
+    series = 'route="/api/uploads",method="POST",status="201",version="v2"'
+    lines = [
+        "# TYPE http_requests_total counter",
+        f'http_requests_total{{route="/api/uploads",method="POST",status="201",version="v2"}} {ok}',
+    ]
+    if errors is not None:
+        lines.append(
+            f'http_requests_total{{route="/api/uploads",method="POST",status="500",version="v2"}} {errors}'
+        )
+    lines += ["# TYPE http_request_duration_seconds histogram"] + [
+        f'http_request_duration_seconds_bucket{{route="/api/uploads",method="POST",status="201",version="v2",'
+        f'le="{le}"}} {ok}'
+        for le in ("0.1", "+Inf")
+    ]
+    lines += [
+        f"http_request_duration_seconds_{name}{{{series}}} {v}" for name, v in (("count", ok), ("sum", 1))
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _repository_measurements(errors: list[int | None]) -> dict[str, Any]:
+    from harness.controlplane.analysis import measurement_phase
+    from harness.controlplane.promql import LocalPromQL, SampleStore
+
+    render = pytest.importorskip("harness.k8s").render_overlay
+    spec = ControlPlaneSpec.from_documents(list(render(ROOT / "manifests" / "overlays" / "local")))
+    store = SampleStore()
+    labels = {"service": "api-canary", "rollouts_pod_template_hash": "v2", "job": "api", "instance": "a"}
+    for i, err in enumerate(errors):
+        store.ingest_text(_app_metrics(100 * i, err), 10.0 * i, labels)
+    out = {}
+    for template in spec.templates.values():
+        for metric in template.metric_specs({"service-name": "api-canary", "canary-hash": "v2"}):
+            assert metric.query is not None
+            value = LocalPromQL(store).query(metric.query, 10.0 * (len(errors) - 1)).argo_value
+            out[metric.name] = (value, measurement_phase(metric, value).value)
+    return out
+
+
+def test_repository_templates_fail_a_canary_that_errors() -> None:
+    measured = _repository_measurements([0, 30, 60])
+    assert measured["success-rate"][1] == "Failed"  # 1 - 60/160 over the window
+    assert measured["latency-p95"][1] == "Successful"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="manifests/base/analysis-templates.yaml: success-rate divides an empty "
+    "5xx selection (no 5xx series until the first 5xx) -> empty result -> Error measurements -> "
+    "a healthy canary aborts; fix: (sum(rate(...5..)) or vector(0))",
+)
+def test_repository_success_rate_is_measurable_for_a_canary_without_5xx() -> None:
+    measured = _repository_measurements([None, None, None])
+    assert measured["success-rate"][1] == "Successful"
