@@ -34,7 +34,8 @@ class TargetSettings:
 
     @classmethod
     def from_config(cls, config: Any) -> TargetSettings:
-        """Adapt a ``HarnessConfig`` (duck-typed: ``root``, ``paths.terraform``, ``paths.manifests``)."""
+        """Adapt a ``HarnessConfig``: ``root``, ``paths.terraform``/``paths.manifests`` and the
+        ``[targets.local]`` options ``ready_timeout_s`` and ``env`` (extra app settings)."""
         if config is None:
             return cls.for_root(Path(os.environ.get("HARNESS_ROOT", Path.cwd())))
         root = Path(config.root)
@@ -49,6 +50,11 @@ class TargetSettings:
         run_dir = getattr(config, "run_dir", None)
         if run_dir is not None:
             overrides["run_dir"] = Path(run_dir)
+        options = config.target_options("local") if hasattr(config, "target_options") else {}
+        if "ready_timeout_s" in options:
+            overrides["ready_timeout_s"] = float(options["ready_timeout_s"])
+        if isinstance(options.get("env"), dict):
+            overrides["env"] = {str(k): str(v) for k, v in options["env"].items()}
         return cls.for_root(root, **overrides)
 
 

@@ -75,8 +75,16 @@ class LocalTarget:
         return env
 
     def down(self) -> None:
-        """Stop every process, close every port, delete the temp dir. Idempotent; never raises."""
-        shielded(self._down)
+        """Stop every process, close every port, delete the temp dir. Idempotent.
+
+        A SIGINT/SIGTERM that arrives meanwhile is held and re-delivered once everything is down.
+        """
+        try:
+            shielded(self._down)
+        finally:
+            if self._signals is not None:  # after shielded() has put our handlers back
+                self._signals.close()
+                self._signals = None
 
     # -- up --------------------------------------------------------------------------------
 
@@ -233,9 +241,6 @@ class LocalTarget:
             self._tmp = None
         self.control = self.environment = None
         atexit.unregister(self.down)
-        if self._signals is not None:
-            self._signals.close()
-            self._signals = None
 
     def _cleanup_aws(self) -> None:
         if self._access is not None and self._access.external and self._plan is not None:

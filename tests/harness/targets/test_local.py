@@ -35,6 +35,7 @@ def _footprint_clean(target: LocalTarget, marker: str, ports: set[int]) -> None:
 def test_up_serves_the_app_on_loopback_and_down_leaves_nothing(local_settings: TargetSettings,
                                                              marker: str) -> None:
     target = LocalTarget(local_settings)
+    handler_before = signal.getsignal(signal.SIGTERM)
     with running(target) as env:
         footprint = Footprint.of(target)
         assert listening_addresses(footprint.pids | {os.getpid()}) == {"127.0.0.1"}
@@ -55,6 +56,7 @@ def test_up_serves_the_app_on_loopback_and_down_leaves_nothing(local_settings: T
     logs = {p.name for p in (local_settings.run_dir or ROOT).joinpath("logs").iterdir()}
     assert {"postgres.log", "redis.log", "s3.log", "migrate.log", "api-0.log", "worker-1.log"} <= logs
     target.down()  # twice is fine
+    assert signal.getsignal(signal.SIGTERM) == handler_before
 
 
 def test_failed_migration_leaves_nothing(local_settings: TargetSettings, marker: str) -> None:
@@ -174,3 +176,33 @@ def test_the_real_reference_app(tmp_path: Path, marker: str) -> None:
                          timeout=5).status_code == 200
         assert psutil.Process().children(recursive=True)
     _footprint_clean(target, marker, set())
+
+
+def test_two_environments_side_by_side_share_nothing(tmp_path: Path, marker: str) -> None:
+    """What each pytest-xdist worker relies on: free ports, own temp dirs and names, own emulator."""
+    settings = [TargetSettings.for_root(ROOT, run_dir=tmp_path / name) for name in ("a", "b")]
+    first, second = (LocalTarget(s, with_app=False) for s in settings)
+    with running(first) as env_a, running(second) as env_b:
+        urls_a = {env_a.database_url, env_a.redis_url, env_a.aws.endpoint_url}
+        urls_b = {env_b.database_url, env_b.redis_url, env_b.aws.endpoint_url}
+        assert not urls_a & urls_b
+        assert first.run_id != second.run_id and first._tmp != second._tmp
+        assert env_a.aws.buckets == env_b.aws.buckets  # same names, different emulators: no collision
+        assert env_a.control is not None
+        env_a.control.stop("postgres")  # a fault in one leaves the other alone
+        assert psycopg_ok(env_b.database_url or "") and not psycopg_ok(env_a.database_url or "")
+        env_a.control.start("postgres")
+        assert psycopg_ok(env_a.database_url or "")
+    for target in (first, second):
+        _footprint_clean(target, marker, set())
+
+
+def psycopg_ok(url: str) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False

@@ -78,6 +78,15 @@ def test_get_target_adapts_a_harness_config(tmp_path: Path) -> None:
     assert target.settings.manifests_dir == ROOT / "manifests" / "overlays" / "local"
 
 
+def test_local_options_from_the_config() -> None:
+    from harness.config import HarnessConfig
+
+    data = {"targets": {"local": {"ready_timeout_s": 5, "env": {"WORKER_CONCURRENCY": 1}}}}
+    config = HarnessConfig.from_dict(data, root=ROOT, source="test")
+    settings = TargetSettings.from_config(config)
+    assert (settings.ready_timeout_s, settings.env) == (5.0, {"WORKER_CONCURRENCY": "1"})
+
+
 def test_public_api_is_complete() -> None:
     ours = {
         name for name, value in vars(targets).items()
