@@ -98,6 +98,7 @@ def test_environment_is_lazy_shared_and_torn_down(tester: pytest.Pytester) -> No
     assert [entry[0] for entry in target_log(tester)] == ["up", "down"]
 
 
+@pytest.mark.slow  # three fresh interpreters loading every installed pytest plugin
 def test_each_xdist_worker_gets_its_own_environment(tester: pytest.Pytester) -> None:
     tester.makeconftest(FAKE_TARGET_CONFTEST)
     tester.makepyfile(
