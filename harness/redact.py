@@ -22,8 +22,9 @@ MIN_SECRET_LENGTH = 4  # shorter "secrets" would shred ordinary words
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 
 DEFAULT_PATTERNS: tuple[tuple[str, str], ...] = (
-    # Authorization: Bearer <token>  /  Basic <credentials>
-    (r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{8,}", rf"\1\2{MASK}"),
+    # Bearer <token> (long enough not to be an English word) / Authorization: Basic <credentials>
+    (r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{16,}", rf"\1{MASK}"),
+    (r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?basic\s+)[A-Za-z0-9+/=]+", rf"\1{MASK}"),
     # AWS access key ids
     (r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}\b", MASK),
     # user:password@ in URLs (postgresql://app:pw@host/db, redis://:pw@host)

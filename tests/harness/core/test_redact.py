@@ -12,6 +12,11 @@ from harness.redact import MASK, Redactor
     [
         ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc", f"Authorization: Bearer {MASK}"),
         ("key AKIAIOSFODNN7EXAMPLE used", f"key {MASK} used"),
+        ("Authorization: Basic YWxpY2U6czNjcjN0", f"Authorization: Basic {MASK}"),
+        (
+            "Basic authentication is disabled; Bearer tokens are required",
+            "Basic authentication is disabled; Bearer tokens are required",
+        ),
         ("postgresql://app:hunter2@127.0.0.1:5432/db", f"postgresql://app:{MASK}@127.0.0.1:5432/db"),
         ("redis://:pw123@localhost:6379/0", f"redis://:{MASK}@localhost:6379/0"),
         ('{"password": "hunter2", "user": "x"}', f'{{"password": "{MASK}", "user": "x"}}'),
