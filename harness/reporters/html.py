@@ -172,6 +172,7 @@ def build_context(
         "status_order": STATUS_ORDER,
         "severities": charts.SEVERITIES,
         "verdict": _verdict(record, stages, assessments, controls, waivers, as_of),
+        "integrity": _integrity(record, run_dir / "results.json"),
         "results": views,
         "stages": stages,
         "controls": controls,
@@ -201,6 +202,29 @@ def build_context(
         "results_sha256": _sha256(run_dir / "results.json"),
         "stylesheet": Markup(_environment().get_template("report.css").render()),
     }
+
+
+def _integrity(record: RunRecord, path: Path) -> list[str]:
+    """Disagreements between the record rendered and the results.json beside the page."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [f"{path.name} is missing or unreadable next to this report; it cannot be cross-checked"]
+    expected = {
+        "run_id": record.run_id,
+        "counts": record.counts(),
+        "exit_code": record.exit_code,
+        "results": len(record.results),
+    }
+    found = {
+        **{k: stored.get(k) for k in ("run_id", "counts", "exit_code")},
+        "results": len(stored.get("results") or []),
+    }
+    return [
+        f"{path.name} says {key} = {found[key]!r} but this report shows {value!r}"
+        for key, value in expected.items()
+        if found[key] != value
+    ]
 
 
 def _problem_order(view: ResultView) -> tuple[int, int, int]:

@@ -29,6 +29,13 @@ from harness.results import Result, RunRecord, Status
 OSCAL_VERSION = "1.1.2"
 NIST_FRAMEWORK = re.compile(r"nist.*800-53", re.IGNORECASE)
 _NS = uuid.UUID("6d1a3c52-0b1e-4f0e-9a57-4c1f3a8e2b10")
+# OSCAL's allowed status reasons; our own status (waived, not evidenced) is in the finding's props.
+_REASONS = {
+    ControlStatus.PASSED: "pass",
+    ControlStatus.FAILED: "fail",
+    ControlStatus.WAIVED: "other",
+    ControlStatus.NOT_EVIDENCED: "other",
+}
 _HARNESS_NS = "https://github.com/cloud-verify-harness/ns/oscal"
 
 
@@ -151,7 +158,7 @@ def _finding(ids: _Ids, assessment: ControlAssessment) -> dict[str, Any]:
         "target": {
             "type": "objective-id",
             "target-id": f"{nist[0]}_obj" if nist else control.id,
-            "status": {"state": state, "reason": assessment.status.value.replace(" ", "-")},
+            "status": {"state": state, "reason": _REASONS[assessment.status]},
         },
     }
     if assessment.evidence:

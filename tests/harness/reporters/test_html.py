@@ -234,3 +234,15 @@ def test_html_reporter_is_the_registered_html_slot(sample_run: SampleRun) -> Non
     written = reporter.write(sample_run.record, sample_run.run_dir)
     assert written == sample_run.run_dir / "index.html"
     assert 'data-ref="control-SUP-01"' in written.read_text(encoding="utf-8")
+
+
+def test_a_results_json_that_disagrees_is_flagged(sample_run: SampleRun) -> None:
+    assert 'data-integrity="mismatch"' not in render_text(sample_run)
+    path = sample_run.run_dir / "results.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["counts"]["passed"] += 1  # someone edited the summary but not the results
+    path.write_text(json.dumps(data), encoding="utf-8")
+    HtmlReporter().write(sample_run.record, sample_run.run_dir)
+    html = (sample_run.run_dir / "index.html").read_text(encoding="utf-8")
+    assert 'data-integrity="mismatch"' in html
+    assert "results.json says counts" in html
