@@ -87,8 +87,9 @@ def check_workflow(path: str | Path) -> list[WorkflowIssue]:
     workflow = load_workflow(path)
     validator = jsonschema.Draft7Validator(workflow_schema())
     issues = [
-        WorkflowIssue(name, "/" + "/".join(map(str, error.absolute_path)), error.message)
+        WorkflowIssue(name, "/" + "/".join(map(str, leaf.absolute_path)), leaf.message)
         for error in validator.iter_errors(workflow)
+        for leaf in _leaf_errors(error)
     ]
     issues += [
         WorkflowIssue(name, where, f"{uses!r} is not pinned to a 40-hex commit SHA")
@@ -96,6 +97,18 @@ def check_workflow(path: str | Path) -> list[WorkflowIssue]:
         if not is_pinned(uses)
     ]
     return issues
+
+
+def _leaf_errors(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """For oneOf/anyOf, the errors of the closest alternative (fewest errors) instead of
+    "is not valid under any of the given schemas"."""
+    if error.validator not in ("oneOf", "anyOf") or not error.context:
+        return [error]
+    branches: dict[Any, list[jsonschema.ValidationError]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    closest = min(branches.values(), key=len)
+    return [leaf for sub in closest for leaf in _leaf_errors(sub)]
 
 
 __all__ = ["WorkflowIssue", "check_workflow", "is_pinned", "iter_uses", "load_workflow", "workflow_schema"]

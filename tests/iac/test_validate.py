@@ -20,11 +20,18 @@ from harness.k8s import (
 from tests.iac.conftest import KUSTOMIZATIONS, MANIFESTS
 
 USED_CRDS = {
-    ("argoproj.io", "Rollout"), ("argoproj.io", "AnalysisTemplate"), ("argoproj.io", "Application"),
-    ("argoproj.io", "ApplicationSet"), ("argoproj.io", "AppProject"), ("external-secrets.io", "ExternalSecret"),
-    ("external-secrets.io", "SecretStore"), ("external-secrets.io", "ClusterSecretStore"),
-    ("monitoring.coreos.com", "ServiceMonitor"), ("monitoring.coreos.com", "PrometheusRule"),
-    ("karpenter.sh", "NodePool"), ("karpenter.k8s.aws", "EC2NodeClass"),
+    ("argoproj.io", "Rollout"),
+    ("argoproj.io", "AnalysisTemplate"),
+    ("argoproj.io", "Application"),
+    ("argoproj.io", "ApplicationSet"),
+    ("argoproj.io", "AppProject"),
+    ("external-secrets.io", "ExternalSecret"),
+    ("external-secrets.io", "SecretStore"),
+    ("external-secrets.io", "ClusterSecretStore"),
+    ("monitoring.coreos.com", "ServiceMonitor"),
+    ("monitoring.coreos.com", "PrometheusRule"),
+    ("karpenter.sh", "NodePool"),
+    ("karpenter.k8s.aws", "EC2NodeClass"),
 }
 
 
@@ -106,22 +113,64 @@ def test_a_nodepool_budget_needs_schedule_and_duration_together() -> None:
 @pytest.mark.parametrize(
     ("kind", "name", "mutate", "message"),
     [
-        ("HorizontalPodAutoscaler", "api", lambda d: d["spec"]["scaleTargetRef"].update(name="apy"), "no Rollout"),
-        ("Rollout", "api", lambda d: d["spec"]["strategy"]["canary"].update(canaryService="nope"), "no Service"),
+        (
+            "HorizontalPodAutoscaler",
+            "api",
+            lambda d: d["spec"]["scaleTargetRef"].update(name="apy"),
+            "no Rollout",
+        ),
+        (
+            "Rollout",
+            "api",
+            lambda d: d["spec"]["strategy"]["canary"].update(canaryService="nope"),
+            "no Service",
+        ),
         ("Rollout", "api", lambda d: d["spec"].update(replicas=3), "HPA owns"),
-        ("Rollout", "api", lambda d: d["spec"]["strategy"]["canary"]["steps"][2]["analysis"]["templates"][0]
-         .update(templateName="missing"), "no AnalysisTemplate"),
-        ("Rollout", "api", lambda d: d["spec"]["strategy"]["canary"]["steps"][2]["analysis"].update(args=[]),
-         "needs args"),
-        ("Deployment", "worker", lambda d: d["spec"]["template"]["spec"].update(serviceAccountName="root"),
-         "no ServiceAccount"),
-        ("Deployment", "worker", lambda d: d["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]
-         ["secretKeyRef"].update(key="PASSWORD"), "has no key"),
-        ("Service", "api-stable", lambda d: d["spec"].update(selector={"app.kubernetes.io/name": "apii"}),
-         "selects no pod"),
+        (
+            "Rollout",
+            "api",
+            lambda d: d["spec"]["strategy"]["canary"]["steps"][2]["analysis"]["templates"][0].update(
+                templateName="missing"
+            ),
+            "no AnalysisTemplate",
+        ),
+        (
+            "Rollout",
+            "api",
+            lambda d: d["spec"]["strategy"]["canary"]["steps"][2]["analysis"].update(args=[]),
+            "needs args",
+        ),
+        (
+            "Deployment",
+            "worker",
+            lambda d: d["spec"]["template"]["spec"].update(serviceAccountName="root"),
+            "no ServiceAccount",
+        ),
+        (
+            "Deployment",
+            "worker",
+            lambda d: d["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"][
+                "secretKeyRef"
+            ].update(key="PASSWORD"),
+            "has no key",
+        ),
+        (
+            "Service",
+            "api-stable",
+            lambda d: d["spec"].update(selector={"app.kubernetes.io/name": "apii"}),
+            "selects no pod",
+        ),
     ],
-    ids=["hpa-target", "canary-service", "replicas-with-hpa", "analysis-template", "analysis-args",
-         "service-account", "secret-key", "service-selector"],
+    ids=[
+        "hpa-target",
+        "canary-service",
+        "replicas-with-hpa",
+        "analysis-template",
+        "analysis-args",
+        "service-account",
+        "secret-key",
+        "service-selector",
+    ],
 )
 def test_dangling_references_are_reported(kind: str, name: str, mutate: object, message: str) -> None:
     docs = _local()
