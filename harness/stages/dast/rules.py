@@ -149,4 +149,5 @@ def _regex(text: str, where: str) -> re.Pattern[str] | None:
         raise ConfigError(f"{where}: URL regex {text!r} does not compile: {exc}") from None
 
 
-__all__ = ["SCHEMATHESIS_PREFIX", "Action", "Decision", "Rule", "RuleSet", "load_rules", "parse_rules"]
+__all__ = ["SCHEMATHESIS_PREFIX", "Action", "Decision", "Rule", "RuleSet", "load_rules", "parse_action",
+           "parse_rules"]

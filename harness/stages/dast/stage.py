@@ -110,7 +110,22 @@ class DastRun:
         summary.measured = {"requests": len(seen), "wall_s": round(run.duration_s, 1), "seed": st.seed,
                             "max_examples": st.max_examples, "failures": len(findings),
                             "scan_profile": self.options.scan_profile}
-        return [summary, *judge(check_inventory(), findings, self.rules, evidence=evidence)]
+        skipped = self._unrun_checks()
+        ran = [c for c in check_inventory() if c.result_id not in skipped]
+        judged = judge(ran, findings, self.rules, evidence=evidence)
+        not_run = [_tool_result(result_id, f"Schemathesis: {result_id[3:].replace('_', ' ')}",
+                                Status.SKIPPED, why, started) for result_id, why in skipped.items()]
+        return [summary, *judged, *not_run]
+
+    def _unrun_checks(self) -> dict[str, str]:
+        """Checks that did not run, and why (a skipped check is never reported as passed)."""
+        skipped = {}
+        if len(self.env.users) < 2:
+            skipped["ST-object_level_authorization"] = (
+                f"needs two test users (the environment has {len(self.env.users)})")
+        if not self.options.active:
+            skipped["ST-unsupported_method"] = "passive scan profile: undeclared methods are not sent"
+        return skipped
 
     def _zap(self) -> list[Result]:
         started = time.monotonic()
@@ -168,4 +183,4 @@ def _tool_result(result_id: str, title: str, status: Status, message: str, start
                   message=message, duration_s=time.monotonic() - started)
 
 
-__all__ = ["DastStage", "probe"]
+__all__ = ["DastRun", "DastStage", "probe"]

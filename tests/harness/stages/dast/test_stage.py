@@ -94,6 +94,7 @@ def test_existing_target_defaults_to_passive(tmp_path: Path) -> None:
     st = results["DAST-schemathesis"]
     assert st.measured["scan_profile"] == "passive"
     assert "DAST-XSS-40012" not in results  # no crafted input against environments we do not own
+    assert results["ST-unsupported_method"].status is Status.SKIPPED
     har = json.loads(next((tmp_path / e) for e in st.evidence if e.endswith(".json")).read_text())
     methods = {entry["request"]["method"] for entry in har["log"]["entries"]}
     assert methods and methods <= {"GET", "HEAD", "OPTIONS"}
