@@ -14,7 +14,7 @@ from typing import Any
 SCHEMA_VERSION = "1.0"
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Outcome of one check. ``error`` = the harness or a tool broke; ``failed`` = the system did."""
 
     PASSED = "passed"
@@ -24,7 +24,7 @@ class Status(str, enum.Enum):
     ERROR = "error"
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     CRITICAL = "critical"
     HIGH = "high"
     MEDIUM = "medium"
