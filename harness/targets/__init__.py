@@ -7,8 +7,10 @@ are imported lazily, so asking for ``existing`` never imports the local target's
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, NotBuiltError
@@ -42,10 +44,16 @@ def target_names() -> list[str]:
     return sorted({*TARGETS, *_extra})
 
 
-def get_target(spec: str | TargetSpec, config: Any = None) -> Target:
-    """The target ``spec`` names, configured from ``config`` (a HarnessConfig or TargetSettings)."""
+def get_target(spec: str | TargetSpec, config: Any = None, *, evidence_dir: Path | None = None) -> Target:
+    """The target ``spec`` names, configured from ``config`` (a HarnessConfig or TargetSettings).
+
+    ``evidence_dir``: where the target keeps its evidence (process logs), e.g. the run's
+    ``evidence/target``; default: ``.harness/runs/<run-id>`` under the root.
+    """
     parsed = parse_spec(spec) if isinstance(spec, str) else spec
     settings = config if isinstance(config, TargetSettings) else TargetSettings.from_config(config)
+    if evidence_dir is not None:
+        settings = dataclasses.replace(settings, run_dir=evidence_dir)
     return resolve_factory(parsed.name)(parsed, settings)
 
 

@@ -78,6 +78,12 @@ def test_get_target_adapts_a_harness_config(tmp_path: Path) -> None:
     assert target.settings.manifests_dir == ROOT / "manifests" / "overlays" / "local"
 
 
+def test_evidence_dir_is_where_local_keeps_its_logs(settings: TargetSettings, tmp_path: Path) -> None:
+    target = get_target("local", settings, evidence_dir=tmp_path / "evidence" / "target")
+    assert isinstance(target, LocalTarget)
+    assert target.logs_dir == tmp_path / "evidence" / "target" / "logs"
+
+
 def test_local_options_from_the_config() -> None:
     from harness.config import HarnessConfig
 
