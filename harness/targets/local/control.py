@@ -53,6 +53,9 @@ class LocalControl:
         self._after_service_start = after_service_start
         self._killed: set[str] = set()
         self._lock = threading.RLock()
+        self.metrics_sink: dict[str, list[str]] | None = None  # the Environment's metrics_urls
+        self._watching = threading.Event()
+        self._watcher: threading.Thread | None = None
         self._next_index = dict.fromkeys(COMPONENTS, 0)
 
     # -- the Control protocol ------------------------------------------------------------------
@@ -239,12 +242,41 @@ class LocalControl:
             raise
 
     def _route(self) -> None:
+        """Point the front door at the live API replicas; keep the Environment's scrape list true."""
+        if self.metrics_sink is not None:
+            current = self.metrics_urls()
+            self.metrics_sink.clear()
+            self.metrics_sink.update(current)
         if self.frontdoor is None:
             return
         stable = [("127.0.0.1", r.port) for r in self._live(self.groups["api"])]
         canary = [("127.0.0.1", r.port) for r in self._live(self.canary)]
         self.frontdoor.canary_weight = self.canary_weight
         self.frontdoor.set_backends(stable, canary)
+
+    def watch(self, interval: float = 0.25) -> None:
+        """Re-route within ``interval`` when a replica dies on its own (a crash, not :meth:`kill`)."""
+        if self._watcher is not None:
+            return
+        self._watching.clear()
+        self._watcher = threading.Thread(target=self._watch, args=(interval,), daemon=True,
+                                         name="local-control-watch")
+        self._watcher.start()
+
+    def unwatch(self) -> None:
+        self._watching.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+            self._watcher = None
+
+    def _watch(self, interval: float) -> None:
+        routed: set[int] = set()
+        while not self._watching.wait(interval):
+            with self._lock:
+                live = {r.port for r in self._live(self.groups["api"] + self.canary)}
+                if live != routed:
+                    self._route()
+                    routed = live
 
     def _group(self, component: str) -> list[Replica]:
         if component not in self.groups:

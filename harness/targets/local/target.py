@@ -209,6 +209,10 @@ class LocalTarget:
                 "timings_s": self.timings, "router": "harness.targets.local.frontdoor (TCP, per connection)",
             },
         )
+        if self.control is not None:
+            self.control.metrics_sink = env.metrics_urls
+            if self.with_app:
+                self.control.watch()
         self.environment = env
         return env
 
@@ -222,6 +226,8 @@ class LocalTarget:
                 service.process.signal(service.process.stop_signal)  # cut short a start in flight
             self._pool.shutdown(wait=True, cancel_futures=True)  # no start may land after teardown
             self._pool = None
+        if self.control is not None:
+            self.control.unwatch()
         if self._frontdoor is not None:
             self._frontdoor.disable()
             self._frontdoor = None

@@ -93,6 +93,15 @@ def test_control_faults_scaling_and_canary(local_settings: TargetSettings, marke
         assert control.replicas("api") == 1
         assert httpx.get(env.api_url, timeout=5).status_code == 200  # the front door skips the dead one
         control.scale("api", 3)
+        assert len(env.metrics_urls["api"]) == 3  # the Environment follows scaling
+        crashed = target.control.groups["api"][-1] if target.control else None
+        assert crashed is not None and crashed.process.pid is not None
+        os.kill(crashed.process.pid, signal.SIGKILL)  # a crash the control handle did not cause
+        deadline = time.monotonic() + 5
+        while len(control.rollout_status()["backends"]["stable"]) != 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ("127.0.0.1", crashed.port) not in control.rollout_status()["backends"]["stable"]
+        control.scale("api", 3)
         control.kill("worker", 1)
         control.start("worker")
         assert (control.replicas("api"), control.replicas("worker")) == (3, 2)
