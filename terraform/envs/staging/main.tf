@@ -5,6 +5,8 @@ locals {
   web_domain    = var.zone_name
   api_domain    = "api.${var.zone_name}"
   origin_domain = "origin.${var.zone_name}"
+  # Secrets Manager prefix of what all preview namespaces share.
+  preview_shared_prefix = "easy-upload/preview/shared"
 }
 
 module "kms" {
@@ -135,7 +137,7 @@ module "frontend" {
 # easy-upload/preview/shared/*): a separate, rotated database user and the staging Redis.
 module "preview_shared_secrets" {
   source        = "../../modules/secrets"
-  secret_prefix = "easy-upload/preview/shared"
+  secret_prefix = local.preview_shared_prefix
   kms_key_arn   = module.kms.key_arns["secrets"]
 
   database = {

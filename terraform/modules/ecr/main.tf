@@ -1,24 +1,7 @@
-resource "aws_ecr_repository" "this" {
-  for_each = var.repositories
-
-  name                 = each.key
-  image_tag_mutability = "IMMUTABLE"
-
-  image_scanning_configuration {
-    scan_on_push = true
-  }
-
-  encryption_configuration {
-    encryption_type = "KMS"
-    kms_key         = var.kms_key_arn
-  }
-}
-
-resource "aws_ecr_lifecycle_policy" "this" {
-  for_each = aws_ecr_repository.this
-
-  repository = each.value.name
-  policy = jsonencode({
+# One repository per image, spelled out (no for_each) so every reader sees each repository's
+# lifecycle policy directly. Tags are immutable: release.yml writes sha-<commit> once.
+locals {
+  lifecycle_policy = jsonencode({
     rules = [
       {
         rulePriority = 1
@@ -44,6 +27,44 @@ resource "aws_ecr_lifecycle_policy" "this" {
       },
     ]
   })
+}
+
+resource "aws_ecr_repository" "api" {
+  name                 = "easy-upload-api"
+  image_tag_mutability = "IMMUTABLE"
+
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+
+  encryption_configuration {
+    encryption_type = "KMS"
+    kms_key         = var.kms_key_arn
+  }
+}
+
+resource "aws_ecr_lifecycle_policy" "api" {
+  repository = aws_ecr_repository.api.name
+  policy     = local.lifecycle_policy
+}
+
+resource "aws_ecr_repository" "worker" {
+  name                 = "easy-upload-worker"
+  image_tag_mutability = "IMMUTABLE"
+
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+
+  encryption_configuration {
+    encryption_type = "KMS"
+    kms_key         = var.kms_key_arn
+  }
+}
+
+resource "aws_ecr_lifecycle_policy" "worker" {
+  repository = aws_ecr_repository.worker.name
+  policy     = local.lifecycle_policy
 }
 
 # Continuous scanning with Amazon Inspector on top of scan-on-push.

@@ -1,9 +1,15 @@
 output "repository_urls" {
   description = "Repository URL per name."
-  value       = { for name, repo in aws_ecr_repository.this : name => repo.repository_url }
+  value = {
+    (aws_ecr_repository.api.name)    = aws_ecr_repository.api.repository_url
+    (aws_ecr_repository.worker.name) = aws_ecr_repository.worker.repository_url
+  }
 }
 
 output "repository_arns" {
   description = "Repository ARN per name (for the CI push role)."
-  value       = { for name, repo in aws_ecr_repository.this : name => repo.arn }
+  value = {
+    (aws_ecr_repository.api.name)    = aws_ecr_repository.api.arn
+    (aws_ecr_repository.worker.name) = aws_ecr_repository.worker.arn
+  }
 }

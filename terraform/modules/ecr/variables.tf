@@ -1,9 +1,3 @@
-variable "repositories" {
-  description = "ECR repositories to create."
-  type        = set(string)
-  default     = ["easy-upload-api", "easy-upload-worker"]
-}
-
 variable "kms_key_arn" {
   description = "KMS key for image encryption."
   type        = string
