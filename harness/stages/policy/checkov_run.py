@@ -60,10 +60,24 @@ def stage_tree(sources: Sources, dest: Path) -> Staged:
         _copy(sources, path, dest)
     raw_groups = {sources.rel(p.parent) for p in sources.raw_manifests}
     for group, docs in sources.inputs.k8s.items():
-        if group not in raw_groups:
+        if group in raw_groups:
+            _index_raw(staged, docs)
+        else:
             rel = f"{RENDERED}/{group}.yaml"
             staged.rendered[rel] = _write_rendered(dest / rel, docs)
     return staged
+
+
+def _index_raw(staged: Staged, docs: Sequence[K8sDoc]) -> None:
+    """Plain manifest files are scanned as they are; remember which lines belong to which object."""
+    by_file: dict[str, list[tuple[int, K8sDoc]]] = {}
+    for doc in docs:
+        path, line = doc.location.rsplit(":", 1)
+        by_file.setdefault(path, []).append((int(line), doc))
+    for path, entries in by_file.items():
+        entries.sort(key=lambda e: e[0])
+        ends = [start - 1 for start, _ in entries[1:]] + [10**9]
+        staged.rendered[path] = [(start, end, doc) for (start, doc), end in zip(entries, ends, strict=True)]
 
 
 def _copy(sources: Sources, path: Path, dest: Path) -> None:
@@ -140,10 +154,10 @@ def _finding(record: Any, staged: Staged, *, passed: bool) -> Finding:
     first = int((record.file_line_range or [0])[0])
     location, resource = f"{rel}:{first}", str(record.resource)
     for start, end, doc in staged.rendered.get(rel, []):
-        if start <= first <= end or (start - 1 == first):
+        if start - 1 <= first <= end:  # checkov counts from the "---" line of rendered documents
             location, resource = doc.location, doc.ref
             break
-    if record.check_id.startswith("CKV_SECRET"):
+    if record.check_id.startswith(("CKV_SECRET", "CKV_DOCKER", "CKV2_DOCKER")):
         resource = location  # secrets are identified by where they are, not by a hash
     elif rel.endswith(".tf"):
         resource = f"{rel.rsplit('/', 1)[0]}:{resource}"  # the same name harness policies use
