@@ -140,6 +140,8 @@ module "preview_shared_secrets" {
   secret_prefix = local.preview_shared_prefix
   kms_key_arn   = module.kms.key_arns["secrets"]
 
+  create_token_signing_key = false
+
   database = {
     host                   = module.rds.address
     port                   = module.rds.port

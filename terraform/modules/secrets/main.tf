@@ -4,6 +4,8 @@ data "aws_partition" "current" {}
 # The HMAC key that signs upload tokens. Its value is written once by the bootstrap runbook (and by
 # the local target locally), never by Terraform, so it is in neither code nor state.
 resource "aws_secretsmanager_secret" "token_signing_key" {
+  count = var.create_token_signing_key ? 1 : 0
+
   name                    = "${var.secret_prefix}/token-signing-key"
   description             = "HMAC key the API uses to sign upload tokens."
   kms_key_id              = var.kms_key_arn

@@ -14,6 +14,12 @@ variable "recovery_window_days" {
   default     = 30
 }
 
+variable "create_token_signing_key" {
+  description = "Create the API's token signing key secret (false for shared-credential sets)."
+  type        = bool
+  default     = true
+}
+
 variable "database" {
   description = "Connection details of the app's database user; null when the environment has no database of its own."
   type = object({
