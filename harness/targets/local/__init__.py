@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.errors import ConfigError
 from harness.targets.local.control import LocalControl
 from harness.targets.local.target import DEFAULT_USERS, LocalTarget
 from harness.targets.settings import TargetSettings
@@ -9,10 +10,14 @@ from harness.targets.spec import TargetSpec
 
 
 def from_spec(spec: TargetSpec, settings: TargetSettings) -> LocalTarget:
-    """``local``, ``local?app=0`` (services and provisioning only), ``local?users=a,b``."""
+    """``local``, ``local?app=0`` (services and provisioning only), ``local?users=a,b``,
+    ``local?router=tcp`` (the TCP front door instead of the per-request HTTP router)."""
     users = tuple(u for u in spec.options.get("users", ",".join(DEFAULT_USERS)).split(",") if u)
+    router = spec.options.get("router", "http")
+    if router not in ("http", "tcp"):
+        raise ConfigError(f"--target {spec}: router must be http or tcp, not {router!r}")
     return LocalTarget(settings, with_app=spec.flag("app", default=True), users=users,
-                       version=spec.options.get("version", "stable"))
+                       version=spec.options.get("version", "stable"), router=router)
 
 
 __all__ = ["LocalControl", "LocalTarget", "from_spec"]

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from harness.errors import TargetError
 from harness.targets.local.app import AppLauncher, Replica, start_all, wait_ready
-from harness.targets.local.frontdoor import FrontDoor
+from harness.targets.local.frontdoor import Door
 
 COMPONENTS = ("api", "worker")
 SERVICE_ALIASES = {"s3": "s3", "aws": "s3", "moto": "s3", "secretsmanager": "s3",
@@ -36,7 +36,7 @@ class LocalControl:
     """Scale, kill, restart and deploy the processes of one local environment (thread-safe)."""
 
     def __init__(
-        self, launcher: AppLauncher, services: dict[str, Service], frontdoor: FrontDoor | None, *,
+        self, launcher: AppLauncher, services: dict[str, Service], frontdoor: Door | None, *,
         version: str, ready_timeout: float, first_canary_weight: int = 5,
         after_service_start: Callable[[str, bool], None] | None = None,
     ) -> None:
@@ -251,7 +251,7 @@ class LocalControl:
             return
         stable = [("127.0.0.1", r.port) for r in self._live(self.groups["api"])]
         canary = [("127.0.0.1", r.port) for r in self._live(self.canary)]
-        self.frontdoor.canary_weight = self.canary_weight
+        self.frontdoor.set_weight(self.canary_weight)
         self.frontdoor.set_backends(stable, canary)
 
     def watch(self, interval: float = 0.25) -> None:

@@ -1,8 +1,9 @@
-"""The API's stable front door: one port on 127.0.0.1 spreading connections over live replicas.
+"""The API's stable front door: one port on 127.0.0.1 in front of the live API replicas.
 
-A weighted TCP balancer built on the services' switchable :class:`TcpProxy`: each new connection
-goes to the stable or the canary pool by weight, then round-robin inside the pool. It stands in
-until ``harness.controlplane.router`` (HTTP-level, per-request weights) is wired in.
+The local target uses ``harness.controlplane.router.Router`` (HTTP, per-request canary weights,
+streaming both ways). :class:`FrontDoor` is the fallback (``--target local?router=tcp``, or when the
+router cannot be imported): a weighted TCP balancer on the services' switchable :class:`TcpProxy`,
+choosing stable or canary per *connection*, round-robin inside the pool.
 """
 
 from __future__ import annotations
@@ -10,10 +11,39 @@ from __future__ import annotations
 import itertools
 import random
 import threading
+from typing import Protocol
 
 from harness.services import TcpProxy, free_port
 
 Address = tuple[str, int]
+
+
+class Door(Protocol):
+    """What the control handle needs from a front door (FrontDoor and the control plane's Router)."""
+
+    @property
+    def url(self) -> str: ...
+
+    def enable(self) -> None: ...
+
+    def disable(self) -> None: ...
+
+    def set_weight(self, weight: float) -> None: ...
+
+    def set_backends(self, stable: list[Address], canary: list[Address] | None = None) -> None: ...
+
+    def backends(self) -> dict[str, list[Address]]: ...
+
+
+def make_door(kind: str = "http") -> Door:
+    """The per-request HTTP router when available (``kind="http"``), else the TCP front door."""
+    if kind == "http":
+        try:
+            from harness.controlplane.router import Router
+        except ImportError:
+            return FrontDoor()
+        return Router()
+    return FrontDoor()
 
 
 class FrontDoor(TcpProxy):
@@ -24,7 +54,7 @@ class FrontDoor(TcpProxy):
         self._pool_lock = threading.Lock()
         self._turn = itertools.count()
         self._random = random.Random()
-        self.canary_weight = 0
+        self.canary_weight = 0.0
         super().__init__(("127.0.0.1", 9), port=port or free_port())
 
     @property
@@ -44,6 +74,9 @@ class FrontDoor(TcpProxy):
     def upstream(self, value: Address) -> None:
         del value  # pools are set with set_backends(); the base class assigns a placeholder
 
+    def set_weight(self, weight: float) -> None:
+        self.canary_weight = float(weight)
+
     def set_backends(self, stable: list[Address], canary: list[Address] | None = None) -> None:
         with self._pool_lock:
             self._pools = {"stable": list(stable), "canary": list(canary or [])}
@@ -53,4 +86,4 @@ class FrontDoor(TcpProxy):
             return {k: list(v) for k, v in self._pools.items()}
 
 
-__all__ = ["FrontDoor"]
+__all__ = ["Door", "FrontDoor", "make_door"]

@@ -21,7 +21,7 @@ from harness.targets.lifecycle import shielded, signals_as_exceptions
 from harness.targets.local.app import AppLauncher, app_pythonpath
 from harness.targets.local.aws import AwsAccess, apply_plan, delete_plan, external_endpoint, localstack_access
 from harness.targets.local.control import LocalControl
-from harness.targets.local.frontdoor import FrontDoor
+from harness.targets.local.frontdoor import Door, make_door
 from harness.targets.local.manifests import AppManifests, load_app_manifests
 from harness.targets.local.provision import ProvisionPlan, generate_secret_values, load_plan
 from harness.targets.settings import TargetSettings
@@ -37,11 +37,13 @@ class LocalTarget:
     def __init__(
         self, settings: TargetSettings, *, with_app: bool = True,
         users: tuple[str, ...] = DEFAULT_USERS, version: str = "stable", run_id: str | None = None,
+        router: str = "http",
     ) -> None:
         self.settings = settings
         self.with_app = with_app
         self.user_names = users
         self.version = version
+        self.router = router  # "http": the control plane's per-request Router; "tcp": FrontDoor
         self.run_id = run_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.run_dir = settings.run_dir or settings.root / ".harness" / "runs" / self.run_id
         self.logs_dir = self.run_dir / "logs"
@@ -54,7 +56,7 @@ class LocalTarget:
         self._plan: ProvisionPlan | None = None
         self._secret_values: dict[str, str] = {}
         self._launcher: AppLauncher | None = None
-        self._frontdoor: FrontDoor | None = None
+        self._frontdoor: Door | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._signals: contextlib.ExitStack | None = None
 
@@ -116,7 +118,7 @@ class LocalTarget:
         if self.with_app:
             # The API opens its pools lazily and /readyz waits for its dependencies, so replicas
             # import (the slow part) while the services start; workers wait for Redis (their queue).
-            self._frontdoor = self.control.frontdoor = FrontDoor()
+            self._frontdoor = self.control.frontdoor = make_door(self.router)
             self.control.spawn("api", manifests.replicas.get("api", 1))
             pending[1].result()
             self.control.spawn("worker", manifests.replicas.get("worker", 1))
@@ -206,7 +208,8 @@ class LocalTarget:
             extra={
                 "run_id": self.run_id, "logs_dir": str(self.logs_dir), "replicas": dict(manifests.replicas),
                 "manifests": manifests.source, "secrets": {s.setting: s.name for s in self._plan.secrets},
-                "timings_s": self.timings, "router": "harness.targets.local.frontdoor (TCP, per connection)",
+                "timings_s": self.timings,
+                "router": type(self._frontdoor).__name__ if self._frontdoor else None,
             },
         )
         if self.control is not None:

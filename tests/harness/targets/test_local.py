@@ -51,6 +51,7 @@ def test_up_serves_the_app_on_loopback_and_down_leaves_nothing(local_settings: T
         assert rules[0]["Expiration"]["Days"] == 7
         assert json.loads(json.dumps(env.to_dict()))["users"][0]["name"] == "alice"
         assert len(footprint.pids) >= 7 and footprint.dirs
+        assert env.extra["router"] == "Router"  # the control plane's per-request HTTP router
     assert footprint.leftovers() == CLEAN
     _footprint_clean(target, marker, footprint.ports)
     logs = {p.name for p in (local_settings.run_dir or ROOT).joinpath("logs").iterdir()}

@@ -55,6 +55,13 @@ def test_local_options_from_the_spec(settings: TargetSettings) -> None:
     assert (target.with_app, target.user_names) == (False, ("carol",))
 
 
+def test_local_router_option(settings: TargetSettings) -> None:
+    target = get_target("local?router=tcp", settings)
+    assert isinstance(target, LocalTarget) and target.router == "tcp"
+    with pytest.raises(ConfigError, match="router must be http or tcp, not 'udp'"):
+        get_target("local?router=udp", settings)
+
+
 def test_register_target_adds_a_name(settings: TargetSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(targets, "_extra", {})
     made: list[str] = []
