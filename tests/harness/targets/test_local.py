@@ -216,3 +216,12 @@ def psycopg_ok(url: str) -> bool:
         return True
     except psycopg.Error:
         return False
+
+
+def test_tcp_front_door_fallback(local_settings: TargetSettings, marker: str) -> None:
+    target = LocalTarget(local_settings, router="tcp")
+    with running(target) as env:
+        assert env.extra["router"] == "FrontDoor"
+        pids = {httpx.get(env.api_url, timeout=5).text.split()[-1] for _ in range(4)}
+        assert len(pids) == 2  # new connections alternate between the two replicas
+    _footprint_clean(target, marker, set())
