@@ -32,6 +32,10 @@ log = logging.getLogger("easy_upload.worker")
 SPOOL_BYTES = 16 * 1024 * 1024
 
 
+class RowNotVisible(Exception):
+    """The job arrived before its row was committed (or the row never will be): retry later."""
+
+
 class Processor:
     """The BullMQ processor: one call per job attempt."""
 
@@ -46,8 +50,13 @@ class Processor:
         upload = await db.start_processing(self.pool, upload_id)
         if upload is None:
             existing = await db.get_upload(self.pool, upload_id)
-            log.info("job skipped", extra={"upload_id": upload_id, "state": existing and existing.state})
-            return {"skipped": existing.state if existing else "no such upload"}
+            if existing is None or existing.state == "queued":
+                # The API enqueues inside the transaction that inserts the row: the job can arrive
+                # a moment before the commit. Retrying (with backoff) waits for it; a row that never
+                # commits leaves a job that fails after its attempts, and nothing a user can see.
+                raise RowNotVisible(f"upload {upload_id} is not committed yet")
+            log.info("job skipped", extra={"upload_id": upload_id, "state": existing.state})
+            return {"skipped": existing.state}
         await self._emit(upload_id, upload.event_seq, "progress", 0, "started")
         family = upload.content_type.split("/")[0]
         try:

@@ -107,7 +107,7 @@ class Client:
         with self.http.stream("GET", f"/api/uploads/{upload_id}/events", headers=headers,
                               timeout=timeout) as response:
             assert response.status_code == 200, response.read()
-            yield from parse_sse(response.iter_lines())
+            yield from parse_sse(response.iter_lines(), deadline=time.monotonic() + timeout)
 
     def wait_final(self, upload_id: str, timeout: float = 60) -> list[SseEvent]:
         deadline, seen = time.monotonic() + timeout, []
@@ -121,10 +121,12 @@ class Client:
         self.http.close()
 
 
-def parse_sse(lines: Iterator[str]) -> Iterator[SseEvent]:
-    """Parse a text/event-stream; comments (heartbeats) are skipped."""
+def parse_sse(lines: Iterator[str], deadline: float = float("inf")) -> Iterator[SseEvent]:
+    """Parse a text/event-stream; comments (heartbeats) are skipped but bound the wait by ``deadline``."""
     event, ident, data = "message", None, list[str]()
     for line in lines:
+        if time.monotonic() > deadline:
+            raise TimeoutError("event stream did not finish in time")
         if not line:
             if data:
                 yield SseEvent(event, ident, json.loads("\n".join(data)))

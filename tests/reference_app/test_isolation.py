@@ -63,5 +63,6 @@ def test_a_valid_token_of_the_wrong_user_is_404(bob: Client, alices_upload: str,
     key = easy_upload.env["TOKEN_SIGNING_KEY"].encode()
     bob_id = "00000000-0000-4000-8000-000000000001"
     token = sign_stream_token(key, bob_id, alices_upload, 60)
-    response = httpx.get(f"{easy_upload.base_url}/api/uploads/{alices_upload}/events", params={"token": token})
+    url = f"{easy_upload.base_url}/api/uploads/{alices_upload}/events"
+    response = httpx.get(url, params={"token": token})
     assert response.status_code == 404
