@@ -42,3 +42,9 @@ variable "eks_public_access_cidrs" {
   type        = list(string)
   default     = []
 }
+
+variable "github_repository" {
+  description = "owner/name of the repository whose workflows deploy this environment."
+  type        = string
+  default     = "example-org/easy-upload"
+}

@@ -109,6 +109,9 @@ module "workload_iam" {
 module "ecr" {
   source      = "../../modules/ecr"
   kms_key_arn = module.kms.key_arns["ecr"]
+
+  # release.yml's promote job copies images by digest into production's registry.
+  pull_principal_arns = var.production_promote_role_arns
 }
 
 module "dns" {

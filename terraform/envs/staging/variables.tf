@@ -42,3 +42,15 @@ variable "eks_public_access_cidrs" {
   type        = list(string)
   default     = []
 }
+
+variable "github_repository" {
+  description = "owner/name of the repository whose workflows deploy this environment."
+  type        = string
+  default     = "example-org/easy-upload"
+}
+
+variable "production_promote_role_arns" {
+  description = "Production CI role(s) allowed to pull release images from this registry (gha-production-ecr)."
+  type        = list(string)
+  default     = []
+}

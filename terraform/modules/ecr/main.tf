@@ -79,3 +79,29 @@ resource "aws_ecr_registry_scanning_configuration" "this" {
     }
   }
 }
+
+data "aws_iam_policy_document" "cross_account_pull" {
+  statement {
+    sid     = "CrossAccountPull"
+    actions = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+
+    principals {
+      type        = "AWS"
+      identifiers = length(var.pull_principal_arns) > 0 ? var.pull_principal_arns : ["arn:aws:iam::000000000000:root"]
+    }
+  }
+}
+
+resource "aws_ecr_repository_policy" "api" {
+  count = length(var.pull_principal_arns) > 0 ? 1 : 0
+
+  repository = aws_ecr_repository.api.name
+  policy     = data.aws_iam_policy_document.cross_account_pull.json
+}
+
+resource "aws_ecr_repository_policy" "worker" {
+  count = length(var.pull_principal_arns) > 0 ? 1 : 0
+
+  repository = aws_ecr_repository.worker.name
+  policy     = data.aws_iam_policy_document.cross_account_pull.json
+}

@@ -8,3 +8,9 @@ variable "keep_tagged_images" {
   type        = number
   default     = 100
 }
+
+variable "pull_principal_arns" {
+  description = "Other accounts' roles that may pull (production's promote role copies staging images by digest)."
+  type        = list(string)
+  default     = []
+}
