@@ -20,6 +20,7 @@ from harness.stages.policy.rules import (
 
 _VAR = re.compile(r"\$\{\s*var\.([A-Za-z0-9_]+)\s*\}|^var\.([A-Za-z0-9_]+)$")
 _INTERPOLATION = re.compile(r"\$\{[^}]*\}")
+_HELM_SA = re.compile(r"serviceAccount['\"]?\s*[:=]\s*\{[^{}]*?['\"]?name['\"]?\s*[:=]\s*['\"]([\w.-]+)")
 _ECR = re.compile(r"^(\d{12})\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/(?P<repo>[^:@]+)")
 
 
@@ -34,9 +35,23 @@ def _resolve(inputs: Inputs, block: TfResource, value: Any) -> str:
     return text
 
 
+def _helm_accounts(inputs: Inputs) -> set[tuple[str, str]]:
+    """ServiceAccounts a Terraform ``helm_release`` creates: ``serviceAccount.name`` from its values
+    or ``set`` blocks, else the chart's usual default, the release name."""
+    found = set()
+    for release in inputs.resources("helm_release"):
+        namespace = str(get(release.body, "namespace", default="default"))
+        sets = [s for s in release.body.get("set") or [] if isinstance(s, dict)]
+        named = [str(get(s, "value")) for s in sets if get(s, "name") == "serviceAccount.name"]
+        match = _HELM_SA.search(repr(release.body.get("values")))
+        name = named[0] if named else match.group(1) if match else str(get(release.body, "name"))
+        found.add((namespace, name))
+    return found
+
+
 @rule("EU-XB-001", "Pod Identity associations name ServiceAccounts that exist in the manifests")
 def pod_identity_service_accounts(inputs: Inputs) -> Iterator[Verdict]:
-    accounts = {(d.namespace, d.name) for d in inputs.docs("ServiceAccount")}
+    accounts = {(d.namespace, d.name) for d in inputs.docs("ServiceAccount")} | _helm_accounts(inputs)
     for assoc in inputs.resources("aws_eks_pod_identity_association"):
         namespace = _resolve(inputs, assoc, get(assoc.body, "namespace"))
         account = _resolve(inputs, assoc, get(assoc.body, "service_account"))
@@ -44,7 +59,8 @@ def pod_identity_service_accounts(inputs: Inputs) -> Iterator[Verdict]:
             yield Verdict(assoc)  # decided by the caller's values; the root module's rule sees them
             continue
         ok = (namespace, account) in accounts
-        yield Verdict(assoc, None if ok else f"ServiceAccount {namespace}/{account} is not in any manifest")
+        yield Verdict(assoc, None if ok else f"ServiceAccount {namespace}/{account} is neither in a manifest "
+                      "nor created by a helm_release")
 
 
 def _repo_patterns(inputs: Inputs) -> list[re.Pattern[str]]:
