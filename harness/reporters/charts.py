@@ -66,7 +66,7 @@ def latency_chart(samples: Sequence[Sample], thresholds: Mapping[str, Any]) -> C
         for colour, key in zip(_PALETTE, keys, strict=False):
             ts, vs = _series(samples, key)
             lat_ax.plot(ts, vs, color=colour, linewidth=1.6, label=key.removesuffix("_ms"))
-            limit = _number(thresholds.get(key))
+            limit = number(thresholds.get(key))
             if limit is not None:
                 lat_ax.axhline(limit, color=colour, linestyle="--", linewidth=1)
                 lat_ax.annotate(
@@ -133,7 +133,7 @@ def replicas_chart(samples: Sequence[Sample]) -> Chart | None:
 def canary_chart(samples: Sequence[Sample], analysis: Sequence[Sample]) -> Chart | None:
     """Canary weight over time, and each analysis measurement coloured by its phase."""
     weight_t, weight_v = _series(samples, "canary_weight")
-    metrics = sorted({str(a.get("metric")) for a in analysis if _number(a.get("value")) is not None})
+    metrics = sorted({str(a.get("metric")) for a in analysis if number(a.get("value")) is not None})
     if not weight_t and not metrics:
         return None
     with rc_context(_RC):
@@ -213,7 +213,7 @@ def _plot_analysis(ax: Any, points: Sequence[Sample], metric: str) -> None:
     """One marker style per phase; anything not Successful/Failed/Error (Inconclusive) in grey."""
     groups: dict[str, list[tuple[float, float]]] = {}
     for point in points:
-        t, value = _number(point.get("t")), _number(point.get("value"))
+        t, value = number(point.get("t")), number(point.get("value"))
         if t is not None and value is not None:
             groups.setdefault(str(point.get("phase") or "Unknown"), []).append((t, value))
     for phase, pairs in sorted(groups.items()):
@@ -232,8 +232,8 @@ def _series(
     previous: Any = None
     for sample in samples:
         holder = sample.get(within) if within else sample
-        t = _number(sample.get("t"))
-        v = _number(holder.get(key)) if isinstance(holder, Mapping) else None
+        t = number(sample.get("t"))
+        v = number(holder.get(key)) if isinstance(holder, Mapping) else None
         if t is not None and v is not None:
             if ts and sample.get("scenario") != previous:
                 ts.append(t)
@@ -252,7 +252,7 @@ def _spans(samples: Sequence[Sample]) -> list[tuple[str, float, float]]:
     """(scenario, first t, last t) for consecutive samples of one scenario (load stage extension)."""
     spans: list[tuple[str, float, float]] = []
     for sample in samples:
-        t, name = _number(sample.get("t")), sample.get("scenario")
+        t, name = number(sample.get("t")), sample.get("scenario")
         if t is None or not isinstance(name, str):
             continue
         if spans and spans[-1][0] == name:
@@ -279,7 +279,8 @@ def _mark_scenarios(ax: Any, spans: Sequence[tuple[str, float, float]], *, label
             )
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
+    """The value as a finite float, or None (bools, strings, lists, NaN and infinities are not data)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     return float(value)
@@ -293,4 +294,12 @@ def _chart(fig: Figure, title: str, alt: str, *, compact: bool = False) -> Chart
     return Chart(title, f"data:image/svg+xml;base64,{encoded}", alt, compact)
 
 
-__all__ = ["SEVERITIES", "Chart", "canary_chart", "latency_chart", "replicas_chart", "severity_chart"]
+__all__ = [
+    "SEVERITIES",
+    "Chart",
+    "canary_chart",
+    "latency_chart",
+    "number",
+    "replicas_chart",
+    "severity_chart",
+]

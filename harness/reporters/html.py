@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -50,7 +51,7 @@ class StageView:
     results: list[ResultView]
     charts: list[charts.Chart] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    figures: list[tuple[ResultView, str, str]] = field(default_factory=list)
+    figures: list[tuple[ResultView, list[tuple[str, str]]]] = field(default_factory=list)
     findings: dict[str, dict[str, int]] | None = None  # DAST: severity -> status -> count
 
     @property
@@ -270,7 +271,11 @@ def _stage_views(record: RunRecord, views: list[ResultView], run_dir: Path) -> l
             duration_s=summary.duration_s if summary else 0.0,
             counts=counts,
             results=own,
-            figures=[(v, k, _figure(val)) for v in own for k, val in v.result.measured.items()],
+            figures=[
+                (v, [(k, _figure(val)) for k, val in v.result.measured.items()])
+                for v in own
+                if v.result.measured
+            ],
         )
         _add_pictures(stage, run_dir)
         stages.append(stage)
@@ -296,9 +301,9 @@ def _add_pictures(stage: StageView, run_dir: Path) -> None:
         if isinstance(timeline, str):
             stage.notes.append(timeline)
             return
-        samples = [s for s in timeline.get("samples", []) if isinstance(s, dict)]
-        analysis = [a for a in timeline.get("analysis", []) if isinstance(a, dict)]
-        thresholds = timeline.get("thresholds") or {}
+        samples, analysis = _records(timeline.get("samples")), _records(timeline.get("analysis"))
+        thresholds = timeline.get("thresholds")
+        thresholds = thresholds if isinstance(thresholds, dict) else {}
         for title, chart in (
             ("Latency percentiles over time", charts.latency_chart(samples, thresholds)),
             ("Replicas against load", charts.replicas_chart(samples)),
@@ -308,6 +313,9 @@ def _add_pictures(stage: StageView, run_dir: Path) -> None:
                 stage.notes.append(f"{title}: no data in this run.")
             else:
                 stage.charts.append(chart)
+        undrawn = _undrawn_measurements(analysis)
+        if undrawn:
+            stage.notes.append(undrawn)
     elif stage.name == "dast":
         stage.findings = _findings_by_severity(stage.results)
         chart = charts.severity_chart(stage.findings)
@@ -319,6 +327,26 @@ def _add_pictures(stage: StageView, run_dir: Path) -> None:
             )
         else:
             stage.charts.append(chart)
+
+
+def _records(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _undrawn_measurements(analysis: list[dict[str, Any]]) -> str | None:
+    """Analysis measurements without a numeric value are not drawn; say how many and why."""
+    missing = [a for a in analysis if charts.number(a.get("value")) is None]
+    if not missing:
+        return None
+    phases = Counter(str(a.get("phase") or "unknown") for a in missing)
+    reasons = sorted({str(a["message"]) for a in missing if a.get("message")})[:3]
+    return (
+        f"Canary analysis: {len(missing)} measurement(s) had no numeric value and are not drawn ("
+        + ", ".join(f"{n} {phase}" for phase, n in sorted(phases.items()))
+        + ")"
+        + (f"; reported: {'; '.join(reasons)}" if reasons else "")
+        + "."
+    )
 
 
 def _read_timeline(path: Path) -> dict[str, Any] | str:
@@ -452,7 +480,7 @@ def _evidence_links(result: Result, run_dir: Path) -> list[tuple[str, str | None
 def _figure(value: float | int | str) -> str:
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{value:,}" if isinstance(value, int) else str(value)
+    return str(value)  # ints verbatim: ids, seeds and byte counts must read exactly
 
 
 def _run_date(record: RunRecord) -> date:

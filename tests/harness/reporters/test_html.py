@@ -246,3 +246,18 @@ def test_a_results_json_that_disagrees_is_flagged(sample_run: SampleRun) -> None
     html = (sample_run.run_dir / "index.html").read_text(encoding="utf-8")
     assert 'data-integrity="mismatch"' in html
     assert "results.json says counts" in html
+
+
+def test_analysis_without_numbers_is_counted_not_hidden(tmp_path: Path) -> None:
+    run = write_sample_run(tmp_path, sample_record(), with_timeline=False)
+    timeline = {
+        "samples": [{"t": 0, "canary_weight": 0}, {"t": 10, "canary_weight": 20}],
+        "analysis": [
+            {"t": 5, "metric": "success-rate", "value": [], "phase": "Error", "message": "no data"},
+            {"t": 5, "metric": "latency-p95", "value": 0.2, "phase": "Successful"},
+        ],
+    }
+    (run.run_dir / "evidence/load").mkdir(parents=True)
+    (run.run_dir / "evidence/load/timeline.json").write_text(json.dumps(timeline), encoding="utf-8")
+    load = render_text(run).split('id="stage-load"')[1].split("</section>")[0]
+    assert "1 measurement(s) had no numeric value and are not drawn (1 Error); reported: no data." in load
