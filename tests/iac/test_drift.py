@@ -55,7 +55,7 @@ def test_local_buckets_and_secret_are_literal() -> None:
 def test_local_overlay_points_at_the_local_buckets_and_secret() -> None:
     docs = render_overlay(MANIFESTS / "overlays" / "local")
     config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "app-config")
-    assert (config["data"]["S3_RAW_BUCKET"], config["data"]["S3_PROCESSED_BUCKET"]) == (
+    assert (config["data"]["RAW_BUCKET"], config["data"]["PROCESSED_BUCKET"]) == (
         "raw-uploads",
         "processed-uploads",
     )
