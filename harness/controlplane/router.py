@@ -21,6 +21,7 @@ Responses carry ``X-Routed-Track: stable|canary``. With no backend in a pool the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 import threading
@@ -139,7 +140,9 @@ class Router:
         """Stop serving and close upstream connections; safe to call twice."""
         loop, thread = self._loop, self._thread
         if loop is not None and thread is not None and loop.is_running():
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=10)
+            # open SSE streams are cut after the grace period, not waited for
+            with contextlib.suppress(TimeoutError, RuntimeError):
+                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=15)
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=10)
         self._thread = self._loop = None
@@ -168,12 +171,13 @@ class Router:
             connector=aiohttp.TCPConnector(limit=0),
             auto_decompress=False,
         )
-        self._runner = web.ServerRunner(web.Server(self._handle), handle_signals=False)
+        self._runner = web.ServerRunner(web.Server(self._handle), handle_signals=False, shutdown_timeout=2.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port, backlog=1024).start()
 
     async def _shutdown(self) -> None:
         if self._runner is not None:
+            await self._runner.shutdown()  # stop accepting; handlers get a short grace period
             await self._runner.cleanup()
         if self._session is not None:
             await self._session.close()

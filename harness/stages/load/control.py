@@ -46,11 +46,13 @@ class ControlSession:
         router: Router | None,
         previous_frontdoor: Any,
         out_dir: Path,
+        owns_router: bool = True,
     ) -> None:
         self.env, self.scenario, self.plane = env, scenario, plane
+        self.owns_router = owns_router
         self.owns_plane, self.router, self.previous_frontdoor = owns_plane, router, previous_frontdoor
         self.out_dir = out_dir
-        self.api_url = router.url if router is not None else None
+        self.api_url = router.url if router is not None and owns_router else None
         self.speedup = plane.speedup
         self.wall_start = time.time()
         self.canary_version: str | None = None
@@ -164,7 +166,7 @@ class ControlSession:
         control = self.control
         if self.plane.rollout is not None and not self.plane.rollout.done:
             control.abort()
-        if self.router is not None:
+        if self.router is not None and self.owns_router:
             control.frontdoor = self.previous_frontdoor
             control.set_weight(0)
             self.router.disable()

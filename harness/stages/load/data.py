@@ -44,7 +44,9 @@ def data_loss_check(
         tally[state] = tally.get(state, 0) + 1
     unfinished = sorted(i for i, s in states.items() if s != "completed")
     result = data_loss_result(rid, len(accepted), processed, rows, how, evidence)
-    result.message += f"; states {tally}" + (f"; not completed: {', '.join(unfinished[:10])}" if unfinished else "")
+    result.message += f"; states {tally}" + (
+        f"; not completed: {', '.join(unfinished[:10])}" if unfinished else ""
+    )
     for state, count in tally.items():
         result.measured[f"state_{state}"] = count
     return result

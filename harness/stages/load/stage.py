@@ -205,6 +205,17 @@ class Timeline:
         }
 
 
+def _error(scenario: LoadScenario, message: str) -> Result:
+    return Result(
+        id=f"LOAD-{scenario.id}",
+        stage="load",
+        title=scenario.title,
+        status=Status.ERROR,
+        message=message,
+        location=scenario.source,
+    )
+
+
 def _skipped(rid: str, why: str) -> Result:
     return Result(id=rid, stage="load", title=rid, status=Status.SKIPPED, message=why, severity=Severity.INFO)
 
