@@ -234,14 +234,19 @@ def _problem_order(view: ResultView) -> tuple[int, int, int]:
     return (0 if view.result.status is Status.ERROR else 1, severity, view.index)
 
 
+def _applied(waiver: catalog.Waiver, result: Result) -> bool:
+    """Whether this waiver is the one the stage applied to the result (its recorded waiver), or,
+    when the stage recorded none, whether the waiver's patterns cover the result."""
+    if result.waiver:
+        recorded = (result.waiver.get("id"), result.waiver.get("resource", waiver.resource))
+        return recorded == (waiver.id, waiver.resource)
+    return waiver.covers(result)
+
+
 def _waiver_rows(waivers: catalog.Loaded, results: list[Result], as_of: date) -> list[dict[str, Any]]:
     rows = []
     for waiver in waivers.waivers:
-        used = [
-            r
-            for r in results
-            if r.status is Status.WAIVED and ((r.waiver or {}).get("id") == waiver.id or waiver.covers(r))
-        ]
+        used = [r for r in results if r.status is Status.WAIVED and _applied(waiver, r)]
         rows.append(
             {
                 "waiver": waiver,

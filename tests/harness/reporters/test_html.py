@@ -149,6 +149,8 @@ def test_waivers_expiring_within_30_days_are_flagged(sample_run: SampleRun) -> N
     page = render(sample_run)
     states = {a["data-waiver"]: a["data-waiver-state"] for a in page.with_attribute("data-waiver")}
     assert states == {"CKV_AWS_144": "expiring", "ZAP-10021": "active", "EU-TAG-002": "expired"}
+    used = {a["data-waiver"]: a["data-waiver-used"] for a in page.with_attribute("data-waiver")}
+    assert used == {"CKV_AWS_144": "1", "ZAP-10021": "1", "EU-TAG-002": "0"}
     html = (sample_run.run_dir / "index.html").read_text(encoding="utf-8")
     assert "expires in 20 day(s)" in html
     assert "expired 6 day(s) ago" in html
