@@ -23,6 +23,11 @@ CRD_KINDS = [
                                                                           "region": "eu-west-1"}}}),
     ("monitoring.coreos.com/v1", "ServiceMonitor", {"selector": {}, "endpoints": [{"port": "http"}]}),
     ("argoproj.io/v1alpha1", "AppProject", {"sourceRepos": ["*"]}),
+    ("argoproj.io/v1alpha1", "Application", {"project": "shop"}),
+    ("argoproj.io/v1alpha1", "ApplicationSet", {"generators": []}),
+    ("external-secrets.io/v1beta1", "ExternalSecret", {"secretStoreRef": {"name": "aws"}}),
+    ("monitoring.coreos.com/v1", "PrometheusRule", {"groups": []}),
+    ("karpenter.sh/v1", "NodePool", {"template": {"spec": {}}}),
 ]
 
 
