@@ -83,6 +83,11 @@ def test_analysis_templates_use_real_promql_with_limits(name: str, needle: str) 
     assert {"successCondition", "failureCondition", "failureLimit", "interval", "count"} <= set(metric)
 
 
+def test_success_rate_is_defined_when_the_canary_has_no_5xx() -> None:
+    (metric,) = _one(LOCAL, "AnalysisTemplate", "success-rate")["spec"]["metrics"]
+    assert "or vector(0)" in metric["provider"]["prometheus"]["query"]
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda p: p.name)
 def test_pods_are_hardened(overlay: Path) -> None:
     for name, pod in _pods(overlay):
