@@ -26,6 +26,7 @@ from harness.reporters import catalog, charts, write_atomic
 from harness.results import Result, RunRecord, Status
 
 TIMELINE_PATH = "evidence/load/timeline.json"
+APPENDIX_LIMIT = 300  # above this many results, passed rows of "All results" fold away
 INLINE_LIMIT = 12  # more passed results than this fold away (still in the page, one click away)
 STATUS_ORDER = ("failed", "error", "waived", "skipped", "passed")
 
@@ -187,6 +188,7 @@ def build_context(
             for a in assessments
         ],
         "inline_limit": INLINE_LIMIT,
+        "appendix_limit": APPENDIX_LIMIT,
         "control_counts": _control_counts(assessments),
         "frameworks": _frameworks(assessments, controls.frameworks),
         "unknown_controls": _unknown_controls(record.results, controls),
