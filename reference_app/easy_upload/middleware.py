@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,16 +29,27 @@ UNFAULTED = ("/healthz", "/readyz", "/metrics")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 
 PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: {storage}; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 
-def security_headers(path: str, version: str) -> list[tuple[bytes, bytes]]:
-    page = path == "/" or path.startswith("/static/") or path == "/docs"
+def storage_origin(settings: Settings) -> str:
+    """Where presigned links point (the page shows the thumbnail from there)."""
+    if settings.s3_endpoint_url:
+        parts = urlsplit(settings.s3_endpoint_url)
+        return f"{parts.scheme}://{parts.netloc}"
+    return (
+        f"https://{settings.processed_bucket}.s3.{settings.aws_region}.amazonaws.com "
+        f"https://s3.{settings.aws_region}.amazonaws.com"
+    )
+
+
+def security_headers(path: str, version: str, storage: str) -> list[tuple[bytes, bytes]]:
+    page = path == "/" or path.startswith("/static/")
     headers = {
-        "content-security-policy": PAGE_CSP if page else API_CSP,
+        "content-security-policy": PAGE_CSP.format(storage=storage) if page else API_CSP,
         "x-content-type-options": "nosniff",
         "x-frame-options": "DENY",
         "referrer-policy": "no-referrer",
@@ -67,6 +79,7 @@ class EdgeMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics) -> None:
         self.app, self.settings, self.metrics = app, settings, metrics
         self.random = random.Random()
+        self.storage = storage_origin(settings)
 
     def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
         headers: list[tuple[bytes, bytes]] = scope["headers"]
@@ -97,7 +110,7 @@ class EdgeMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started, status = time.perf_counter(), [500]
         extra = [
-            *security_headers(scope["path"], self.settings.app_version),
+            *security_headers(scope["path"], self.settings.app_version, self.storage),
             (b"x-request-id", request_id.encode()),
         ]
 
