@@ -5,6 +5,7 @@ Set ``HARNESS_REPORT_SCREENSHOT=/some/dir`` to keep the screenshots for a human 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -99,3 +100,32 @@ def _keep(source: Path, names: list[str]) -> None:
         Path(target).mkdir(parents=True, exist_ok=True)
         for name in names:
             shutil.copy(source / name, Path(target) / name)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("HARNESS_REPORT_RUN_DIR"), reason="set HARNESS_REPORT_RUN_DIR=<run dir>"
+)
+def test_a_real_run_report(tmp_path: Path) -> None:
+    """After `harness verify`: HARNESS_REPORT_RUN_DIR=reports/latest pytest -m browser -k real_run."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    run_dir = Path(os.environ["HARNESS_REPORT_RUN_DIR"]).resolve()
+    index = run_dir / "index.html"
+    counts = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))["counts"]
+    problems: list[str] = []
+    requests: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1300})
+            page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(index.as_uri(), wait_until="load")
+            shown = {s: page.locator(f'[data-count="{s}"]').inner_text() for s in counts}
+            page.screenshot(path=str(tmp_path / "real-run-top.png"))
+        finally:
+            browser.close()
+    assert problems == []
+    assert requests == [index.as_uri()]
+    assert shown == {s: str(n) for s, n in counts.items()}
+    _keep(tmp_path, ["real-run-top.png"])
