@@ -161,11 +161,16 @@ def build_context(
     waivers = catalog.load_waivers(waivers_path)
     assessments = catalog.assess_controls(controls.controls, record.results)
     stages = _stage_views(record, views, run_dir)
-    comparison = None
+    comparison, verdict = None, _verdict(record, stages, assessments, controls, waivers, as_of)
     if baseline is not None:
         from harness.reporters import compare
 
-        comparison = Markup(compare.render_html(compare.compare_runs(baseline, record)))
+        diff = compare.compare_runs(baseline, record)
+        comparison = Markup(compare.render_html(diff))
+        verdict["reasons"].append(
+            f"compared with run {baseline.run_id}: {len(diff.new_failures)} new failure(s), "
+            f"{len(diff.fixed)} fixed, {len(diff.figures)} changed figure(s)"
+        )
     return {
         "record": record,
         "prov": record.provenance,
@@ -173,7 +178,7 @@ def build_context(
         "total": len(record.results),
         "status_order": STATUS_ORDER,
         "severities": charts.SEVERITIES,
-        "verdict": _verdict(record, stages, assessments, controls, waivers, as_of),
+        "verdict": verdict,
         "integrity": _integrity(record, run_dir / "results.json"),
         "results": views,
         "stages": stages,

@@ -104,6 +104,9 @@ def test_html_fragment_is_escaped_and_in_the_report(tmp_path: Path) -> None:
     run = write_sample_run(tmp_path, new)
     html = write_html(run.run_dir, controls_path=None, waivers_path=None, baseline=old).read_text("utf-8")
     assert 'id="comparison"' in html
+    assert (
+        "compared with run 20261126T044000Z-3f9c2ab: 1 new failure(s), 1 fixed, 1 changed figure(s)" in html
+    )
     assert 'data-comparison="new-failures"' in html and 'data-comparison="fixed"' in html
 
 
