@@ -37,8 +37,8 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 def storage_origin(settings: Settings) -> str:
     """Where presigned links point (the page shows the thumbnail from there)."""
-    if settings.s3_endpoint_url:
-        parts = urlsplit(settings.s3_endpoint_url)
+    if settings.presign_endpoint_url:
+        parts = urlsplit(settings.presign_endpoint_url)
         return f"{parts.scheme}://{parts.netloc}"
     return (
         f"https://{settings.processed_bucket}.s3.{settings.aws_region}.amazonaws.com "

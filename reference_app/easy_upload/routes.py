@@ -325,7 +325,7 @@ async def download(upload_id: str, services: ServicesDep, user: UserDep) -> Down
     names = [e["name"] for e in (upload.manifest or {}).get("extras", [])]
 
     def sign(key: str) -> str:
-        url: str = services.s3.generate_presigned_url(
+        url: str = services.s3_public.generate_presigned_url(
             "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=ttl
         )
         return url

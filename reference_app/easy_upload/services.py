@@ -102,6 +102,7 @@ class Services:
     redis: Redis
     queue: Queue
     s3: Any
+    s3_public: Any
 
     @classmethod
     def create(cls, settings: Settings, metrics: Metrics) -> Services:
@@ -114,6 +115,7 @@ class Services:
             client,
             queue,
             storage.make_client(settings),
+            storage.make_client(settings, public=True),
         )
 
     async def open(self) -> None:

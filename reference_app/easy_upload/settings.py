@@ -38,6 +38,7 @@ class Settings:
     database_url: str = "postgresql://postgres@127.0.0.1:5432/easy_upload"
     redis_url: str = "redis://127.0.0.1:6379/0"
     s3_endpoint_url: str | None = None
+    s3_public_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
     raw_bucket: str = "raw-uploads"
     processed_bucket: str = "processed-uploads"
@@ -70,6 +71,7 @@ class Settings:
             database_url=env.get("DATABASE_URL", cls.database_url),
             redis_url=env.get("REDIS_URL", cls.redis_url),
             s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+            s3_public_endpoint_url=env.get("S3_PUBLIC_ENDPOINT_URL") or None,
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or cls.aws_region,
             raw_bucket=env.get("RAW_BUCKET", cls.raw_bucket),
             processed_bucket=env.get("PROCESSED_BUCKET", cls.processed_bucket),
@@ -107,6 +109,11 @@ class Settings:
             raise ConfigError("MAX_UPLOAD_BYTES must be positive")
         if self.fault_latency_ms < 0:
             raise ConfigError("FAULT_LATENCY_MS must not be negative")
+
+    @property
+    def presign_endpoint_url(self) -> str | None:
+        """The S3 endpoint browsers reach (differs from the app's inside a compose network)."""
+        return self.s3_public_endpoint_url or self.s3_endpoint_url
 
     def signing_key(self) -> bytes:
         """The key for short-lived SSE tokens; an unset key is refused where tokens are made."""

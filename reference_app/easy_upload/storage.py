@@ -19,7 +19,7 @@ from easy_upload.settings import Settings
 S3Client = Any  # boto3's client type is generated at run time
 
 
-def make_client(settings: Settings) -> S3Client:
+def make_client(settings: Settings, *, public: bool = False) -> S3Client:
     """An S3 client that gives up quickly when the store is unreachable (the API answers 503)."""
     config = Config(
         region_name=settings.aws_region,
@@ -30,7 +30,11 @@ def make_client(settings: Settings) -> S3Client:
         signature_version="s3v4",
         s3={"addressing_style": "path"},
     )
-    return boto3.session.Session().client("s3", endpoint_url=settings.s3_endpoint_url, config=config)
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=settings.presign_endpoint_url if public else settings.s3_endpoint_url,
+        config=config,
+    )
 
 
 def ensure_buckets(client: S3Client, *buckets: str) -> None:
