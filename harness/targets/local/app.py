@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,8 @@ from harness.errors import TargetError
 from harness.services import ManagedProcess, free_port
 
 APP_PACKAGE = "easy_upload"
+PORT_RETRIES = 2
+Rebind = Callable[["Replica"], None]
 INSTALL_HINT = "pip install -e reference_app"
 
 
@@ -42,6 +44,9 @@ def http_ok(url: str) -> bool:
         return httpx.get(url, timeout=1.0).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+_UNBOUND = ManagedProcess("unbound", ["true"], log_path=Path("/dev/null"))  # never started
 
 
 @dataclass(slots=True)
@@ -85,22 +90,32 @@ class AppLauncher:
     def replica(self, component: str, index: int, *, version: str, track: str = "stable",
                 settings: Mapping[str, str] | None = None) -> Replica:
         """A replica ready to ``process.start()`` (not started)."""
+        if component not in ("api", "worker"):
+            raise TargetError(f"unknown app component {component!r} (expected api or worker)")
+        replica = Replica(component, index, version, track, _UNBOUND, 0, dict(settings or {}))
+        replica.port, replica.process = self._bind(replica)
+        return replica
+
+    def rebind(self, replica: Replica) -> None:
+        """Start ``replica`` again on a fresh port (another process took the one it was given)."""
+        replica.process.stop()
+        replica.port, replica.process = self._bind(replica)
+        replica.process.start()
+
+    def _bind(self, replica: Replica) -> tuple[int, ManagedProcess]:
         port = free_port()
-        extra = dict(settings or {})
-        env = {**self.base_env, "APP_VERSION": version, **extra}
-        if component == "api":
+        env = {**self.base_env, "APP_VERSION": replica.version, **replica.settings}
+        if replica.component == "api":
             argv = ["api", "--host", "127.0.0.1", "--port", str(port)]
-        elif component == "worker":
+        else:
             argv = ["worker"]
             env["WORKER_METRICS_PORT"] = str(port)
-        else:
-            raise TargetError(f"unknown app component {component!r} (expected api or worker)")
-        name = f"{component}-{track}-{index}" if track != "stable" else f"{component}-{index}"
-        process = ManagedProcess(
+        track, index = replica.track, replica.index
+        name = f"{replica.component}-{track}-{index}" if track != "stable" else f"{replica.component}-{index}"
+        return port, ManagedProcess(
             name, [sys.executable, "-m", APP_PACKAGE, *argv], env=env, cwd=self.cwd,
             log_path=self.logs_dir / f"{name}.log",
         )
-        return Replica(component, index, version, track, process, port, extra)
 
     def run(self, name: str, args: list[str], *, timeout: float) -> str:
         """Run ``python -m easy_upload ARGS`` to completion; stdout, or a TargetError with the log."""
@@ -135,21 +150,29 @@ class AppLauncher:
             _kill_group(proc)
 
 
-def start_all(replicas: Iterable[Replica], *, timeout: float) -> None:
+def start_all(replicas: Iterable[Replica], *, timeout: float, rebind: Rebind | None = None) -> None:
     """Start every replica at once, then wait until all are ready (one deadline for all)."""
     pending = list(replicas)
     for replica in pending:
         replica.process.start()
-    wait_ready(pending, timeout=timeout)
+    wait_ready(pending, timeout=timeout, rebind=rebind)
 
 
-def wait_ready(replicas: Iterable[Replica], *, timeout: float) -> None:
-    """Wait until every (started) replica passes its probe; a dead one fails at once, with its log."""
+def wait_ready(replicas: Iterable[Replica], *, timeout: float, rebind: Rebind | None = None) -> None:
+    """Wait until every (started) replica passes its probe; a dead one fails at once, with its log.
+
+    A replica that lost the race for its port (another process bound it between our pick and its
+    bind: "address already in use") is started again on a fresh port via ``rebind``, twice at most.
+    """
     pending = list(replicas)
+    retries = dict.fromkeys((id(r) for r in pending), PORT_RETRIES)
     deadline = time.monotonic() + timeout
     while pending:
         for replica in list(pending):
-            if not replica.process.is_running():
+            if not replica.process.is_running() and rebind and retries[id(replica)] and _lost_port(replica):
+                retries[id(replica)] -= 1
+                rebind(replica)
+            elif not replica.process.is_running():
                 raise TargetError(f"{replica.process.name} exited before it became ready "
                                   f"(log: {replica.process.log_path}){_tail(replica.process.log_path)}")
             if http_ok(replica.probe_url):
@@ -160,6 +183,10 @@ def wait_ready(replicas: Iterable[Replica], *, timeout: float) -> None:
                               f"(probe {pending[0].probe_url}; log: {pending[0].process.log_path})")
         if pending:
             time.sleep(0.05)
+
+
+def _lost_port(replica: Replica) -> bool:
+    return "address already in use" in _tail(replica.process.log_path, 40).lower()
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

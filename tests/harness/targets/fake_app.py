@@ -2,7 +2,8 @@
 
 Copied to ``<tmp>/easy_upload/__main__.py`` by the fixtures, so the local target's orchestration
 (migrate, create-user, api/worker replicas, readiness, teardown) is tested fast and on its own.
-``FAKE_MIGRATE_FAIL=1`` makes ``migrate`` fail; ``FAKE_API_NEVER_READY=1`` keeps ``/readyz`` at 503.
+``FAKE_MIGRATE_FAIL=1`` makes ``migrate`` fail; ``FAKE_API_NEVER_READY=1`` keeps ``/readyz`` at 503;
+``FAKE_PORT_TAKEN_ONCE=PATH`` makes the first API process fail as if its port had been taken.
 """
 
 from __future__ import annotations
@@ -59,6 +60,20 @@ def serve(port: int) -> int:
     return 0
 
 
+def api(port: int) -> int:
+    flag = os.environ.get("FAKE_PORT_TAKEN_ONCE")
+    if flag:
+        try:
+            os.close(os.open(flag, os.O_CREAT | os.O_EXCL))  # the first API process "loses" its port
+        except FileExistsError:
+            pass
+        else:
+            print(f"OSError: [Errno 98] error while attempting to bind on address ('127.0.0.1', {port}): "
+                  "address already in use", file=sys.stderr)
+            return 1
+    return serve(port)
+
+
 def worker() -> int:
     import redis
 
@@ -73,7 +88,7 @@ def main(argv: list[str]) -> int:
     if command == "create-user":
         return create_user(argv[1])
     if command == "api":
-        return serve(int(argv[argv.index("--port") + 1]))
+        return api(int(argv[argv.index("--port") + 1]))
     if command == "worker":
         return worker()
     print(f"unknown command {command!r}", file=sys.stderr)

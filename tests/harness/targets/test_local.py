@@ -78,6 +78,17 @@ def test_readiness_timeout_names_the_replicas(local_settings: TargetSettings, ma
     _footprint_clean(target, marker, set())
 
 
+def test_a_replica_that_lost_its_port_is_started_on_another(local_settings: TargetSettings, tmp_path: Path,
+                                                            marker: str) -> None:
+    settings = dataclasses.replace(local_settings, env={"FAKE_PORT_TAKEN_ONCE": str(tmp_path / "taken")})
+    target = LocalTarget(settings)
+    with running(target) as env:
+        assert env.control is not None and env.control.replicas("api") == 2
+        logs = "".join(p.read_text() for p in target.logs_dir.glob("api-*.log"))
+        assert "address already in use" in logs
+    _footprint_clean(target, marker, set())
+
+
 def test_missing_app_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, marker: str) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None)
     target = LocalTarget(TargetSettings.for_root(tmp_path, run_dir=tmp_path / "run"))
