@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 import uuid
 from typing import Any
@@ -11,10 +12,12 @@ from aiohttp import web
 
 
 class FakeApp:
-    """Serves in a daemon thread; ``error_every`` makes every n-th upload answer 500."""
+    """Serves in a daemon thread; ``error_every``: every n-th upload is a 500; ``error_rate``: any route."""
 
-    def __init__(self, version: str = "v1", error_every: int = 0) -> None:
+    def __init__(self, version: str = "v1", error_every: int = 0, error_rate: float = 0.0) -> None:
         self.version = version
+        self.error_rate = error_rate  # any route but /metrics, like FAULT_ERROR_RATE
+        self._random = random.Random(3)
         self.error_every = error_every
         self.uploads: dict[str, str] = {}
         self.port = 0
@@ -22,6 +25,7 @@ class FakeApp:
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._count = 0
+        self.statuses: dict[int, int] = {}
 
     @property
     def url(self) -> str:
@@ -60,8 +64,14 @@ class FakeApp:
 
     @web.middleware
     async def _version(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        response: web.StreamResponse = await handler(request)
-        response.headers["X-App-Version"] = self.version
+        if request.path != "/metrics" and self._random.random() < self.error_rate:
+            response: web.StreamResponse = web.json_response({"detail": "fault"}, status=500)
+        else:
+            response = await handler(request)
+        if not response.prepared:
+            response.headers["X-App-Version"] = self.version
+        if request.path != "/metrics":
+            self.statuses[response.status] = self.statuses.get(response.status, 0) + 1
         return response
 
     async def _upload(self, request: web.Request) -> web.Response:
@@ -89,4 +99,20 @@ class FakeApp:
         return web.json_response({"url": "http://127.0.0.1/x"})
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        return web.Response(text=f'http_requests_total{{version="{self.version}"}} {self._count}\n')
+        """The reference app's series: requests by status, a latency histogram (all fast)."""
+        total = sum(self.statuses.values())
+        lines = ["# TYPE http_requests_total counter"]
+        lines += [
+            f'http_requests_total{{route="/x",method="GET",status="{s}",version="{self.version}"}} {n}'
+            for s, n in self.statuses.items()
+        ]
+        lines += ["# TYPE http_request_duration_seconds histogram"]
+        lines += [
+            f'http_request_duration_seconds_bucket{{version="{self.version}",le="{le}"}} {total}'
+            for le in ("0.05", "+Inf")
+        ]
+        lines += [
+            f'http_request_duration_seconds_count{{version="{self.version}"}} {total}',
+            f'http_request_duration_seconds_sum{{version="{self.version}"}} {total * 0.01}',
+        ]
+        return web.Response(text="\n".join(lines) + "\n")
