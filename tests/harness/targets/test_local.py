@@ -21,6 +21,7 @@ import psutil
 import pytest
 
 from harness.errors import TargetError
+from harness.services import MotoService
 from harness.targets import TargetSettings, running
 from harness.targets.local import LocalTarget
 from tests.harness.targets.conftest import CLEAN, ROOT, Footprint, listening_addresses, run_leftovers
@@ -235,4 +236,25 @@ def test_tcp_front_door_fallback(local_settings: TargetSettings, marker: str) ->
         assert env.extra["router"] == "FrontDoor"
         pids = {httpx.get(env.api_url, timeout=5).text.split()[-1] for _ in range(4)}
         assert len(pids) == 2  # new connections alternate between the two replicas
+    _footprint_clean(target, marker, set())
+
+
+def test_external_emulator_gets_unique_names_and_is_cleaned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_service: MotoService, marker: str
+) -> None:
+    """LOCALSTACK_ENDPOINT set: no emulator is started; this run's buckets/secrets are its own."""
+    monkeypatch.setenv("LOCALSTACK_ENDPOINT", moto_service.endpoint_url)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    target = LocalTarget(TargetSettings.for_root(ROOT, run_dir=tmp_path / "run"), with_app=False)
+    with running(target) as env:
+        assert env.aws.endpoint_url == moto_service.endpoint_url
+        suffix = target.run_id.rsplit("-", 1)[-1]
+        assert env.aws.buckets == {"raw": f"raw-uploads-{suffix}", "processed": f"processed-uploads-{suffix}"}
+        s3 = boto3.client("s3", endpoint_url=env.aws.endpoint_url, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+        assert set(env.aws.buckets.values()) <= {b["Name"] for b in s3.list_buckets()["Buckets"]}
+        assert env.control is not None
+        with pytest.raises(TargetError, match="not controlled by this run"):
+            env.control.stop("s3")
+    assert not set(env.aws.buckets.values()) & {b["Name"] for b in s3.list_buckets()["Buckets"]}
     _footprint_clean(target, marker, set())
