@@ -1,0 +1,211 @@
+"""Run one scenario against an Environment: steps in order, evidence for every step.
+
+Outcome: ``passed``; ``failed`` (an expectation was not met: the system broke a rule); ``skipped``
+(a step needs what the target lacks, e.g. the control handle); ``error`` (the scenario or the harness
+is wrong). Fault actions are undone afterwards whatever happened (:func:`steps_env.heal`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.redact import default_redactor
+from harness.stages.functional import steps_data, steps_env, steps_http
+from harness.stages.functional.backends import Backends, UserHandle
+from harness.stages.functional.client import Api, Recorder, SseStream
+from harness.stages.functional.context import Context, ScenarioError, StepFailed, StepSkipped, Upload
+from harness.stages.functional.scenario import Scenario, action_of
+from harness.targets.base import Environment
+
+StepFn = Callable[[Context, dict[str, Any], dict[str, Any], dict[str, Any] | None], Any]
+DEFAULT_LIMITS: dict[str, Any] = {"max_upload_bytes": 25 * 1024 * 1024, "pad_9k": "p" * 9 * 1024,
+                                  "pad_70k": "p" * 70 * 1024}
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a scenario run produced (the stage turns it into a Result)."""
+
+    status: str  # passed | failed | skipped | error
+    message: str
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    measured: dict[str, float | int | str] = field(default_factory=dict)
+    duration_s: float = 0.0
+    failed_step: int | None = None
+
+
+@dataclass(slots=True)
+class RunnerOptions:
+    isolated_users: bool = True
+    limits: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    channel: str = "easy-upload:events:{id}"
+    evidence_dir: str | None = None
+    timeout_s: float = 60.0
+
+    @classmethod
+    def from_config(cls, options: dict[str, Any]) -> RunnerOptions:
+        return cls(
+            isolated_users=bool(options.get("isolated_users", True)),
+            limits={**DEFAULT_LIMITS, **(options.get("limits") or {})},
+            channel=str(options.get("events_channel", "easy-upload:events:{id}")),
+            timeout_s=float(options.get("http_timeout_s", 60.0)),
+        )
+
+
+class ScenarioRunner:
+    """Executes scenarios against one environment (thread-safe: one Context per run)."""
+
+    def __init__(self, env: Environment, options: RunnerOptions | None = None) -> None:
+        self.env = env
+        self.options = options or RunnerOptions()
+        self.steps: dict[str, StepFn] = {
+            "upload": steps_http.upload, "request": steps_http.request, "events": steps_http.events,
+            "wait": steps_http.wait, "download": steps_http.download, "processed": steps_data.processed,
+            "db": steps_data.db, "subscribers": steps_data.subscribers, "until": steps_data.until,
+            "invariants": steps_data.invariants, "action": steps_env.action, "ready": steps_env.ready,
+            "repeat": self._repeat, "browser": _browser, "posture": _posture,
+        }
+
+    def run(self, scenario: Scenario) -> Outcome:
+        began = time.monotonic()
+        recorder = Recorder()
+        api = Api(self.env.api_url, recorder, timeout=self.options.timeout_s)
+        backends = Backends(self.env, channel=self.options.channel)
+        outcome = Outcome("passed", "")
+        ctx: Context | None = None
+        try:
+            ctx = self._context(scenario, api, backends)
+            ctx.healing["exclusive"] = scenario.exclusive
+            self._steps(ctx, scenario, outcome)
+        except ScenarioError as exc:
+            outcome.status, outcome.message = "error", f"{scenario.source}: {exc}"
+        except StepSkipped as exc:
+            outcome.status, outcome.message = "skipped", str(exc)
+        except Exception as exc:  # the harness broke: say where
+            outcome.status = "error"
+            outcome.message = f"harness error: {type(exc).__name__}: {exc}"
+            outcome.steps.append({"traceback": traceback.format_exc(limit=8)})
+        finally:
+            if ctx is not None:
+                notes = steps_env.heal(ctx)
+                if notes:
+                    outcome.steps.append({"healing": notes})
+                outcome.measured = dict(ctx.measured)
+            api.close()
+        outcome.duration_s = time.monotonic() - began
+        outcome.measured.update({"steps": len(scenario.steps), "http_exchanges": len(recorder.exchanges)})
+        return outcome
+
+    def _context(self, scenario: Scenario, api: Api, backends: Backends) -> Context:
+        users = self._users(scenario, backends)
+        isolated = all(u.id for u in users.values()) and self.options.isolated_users
+        limits = {**self.options.limits, "evidence_dir": self.options.evidence_dir}
+        return Context(self.env, api, backends, users, isolated, limits)
+
+    def _users(self, scenario: Scenario, backends: Backends) -> dict[str, UserHandle]:
+        if self.options.isolated_users and backends.has_database:
+            made = {name: backends.create_user(name) for name in scenario.users}
+            default_redactor().register(*(u.token for u in made.values()))
+            return made
+        if len(self.env.users) < len(scenario.users):
+            raise StepSkipped(f"needs {len(scenario.users)} users; target {self.env.target!r} "
+                              f"offers {len(self.env.users)}")
+        return {name: UserHandle(name, user.token) for name, user in zip(scenario.users, self.env.users,
+                                                                         strict=False)}
+
+    def _steps(self, ctx: Context, scenario: Scenario, outcome: Outcome) -> None:
+        for index, step in enumerate(scenario.steps):
+            record = self._step(ctx, step, index, None)
+            outcome.steps.append(record)
+            if record["status"] != "passed":
+                outcome.status, outcome.failed_step = record["status"], index
+                label = step.get("name") or action_of(step)
+                outcome.message = f"steps[{index}] ({label}): {record['message']}"
+                return
+        outcome.message = f"{len(scenario.steps)} steps passed"
+
+    def _step(self, ctx: Context, step: dict[str, Any], index: int, scope: dict[str, Any] | None) -> dict[str, Any]:
+        kind = action_of(step)
+        record: dict[str, Any] = {"index": index, "action": kind, "name": step.get("name"),
+                                  "t": round(time.monotonic() - ctx.started, 4)}
+        recorder = ctx.api.recorder
+        first = len(recorder.exchanges)
+        began = time.monotonic()
+        try:
+            spec = ctx.render(step[kind], scope) if kind != "repeat" else step[kind]
+            expect = ctx.render(step.get("expect") or {}, scope)
+            value = self.steps[kind](ctx, spec, expect, scope)
+            ctx.remember(step.get("as"), value, scope)
+            record.update(status="passed", message="", detail=_detail(value))
+        except StepFailed as exc:
+            record.update(status="failed", message=str(exc))
+        except StepSkipped as exc:
+            record.update(status="skipped", message=str(exc))
+        record["duration_s"] = round(time.monotonic() - began, 4)
+        if scope is None:
+            record["exchanges"] = [e.to_dict() for e in recorder.exchanges[first:]]
+        return record
+
+    def _repeat(self, ctx: Context, spec: dict[str, Any], expect: dict[str, Any],
+                scope: dict[str, Any] | None) -> dict[str, Any]:
+        times, workers = int(spec["times"]), int(spec.get("concurrency", 1))
+        ctx.concurrent = workers > 1
+
+        def iteration(i: int) -> list[dict[str, Any]]:
+            local: dict[str, Any] = {"i": i}
+            records = []
+            for index, step in enumerate(spec["steps"]):
+                records.append(self._step(ctx, step, index, local))
+                if records[-1]["status"] != "passed":
+                    break
+            return records
+
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scn-repeat") as pool:
+                runs = list(pool.map(iteration, range(times)))
+        finally:
+            ctx.concurrent = False
+        bad = [(i, r) for i, rs in enumerate(runs) for r in rs if r["status"] != "passed"]
+        ctx.measure("repeat_iterations", times)
+        if bad:
+            i, record = bad[0]
+            message = f"{len(bad)} of {times} iterations broke; first (i={i}, step {record['index']}): " \
+                      f"{record['message']}"
+            raise (StepSkipped if record["status"] == "skipped" else StepFailed)(message)
+        return {"iterations": times, "concurrency": workers}
+
+
+def _detail(value: Any) -> Any:
+    if isinstance(value, SseStream):
+        return {"sse": [e.to_dict() for e in value.events], "heartbeats": value.comments,
+                "ended_by": value.ended_by, "status": value.exchange.status}
+    if isinstance(value, Upload):
+        return {"upload_id": value.id, "sha256": value.sha256, "size": value.size, "kind": value.kind}
+    if isinstance(value, list) and all(isinstance(v, Upload) for v in value):
+        return {"uploads": [v.id for v in value]}
+    if isinstance(value, dict | int | float | str) or value is None:
+        return value
+    with contextlib.suppress(Exception):
+        return {"status": value.status}
+    return str(value)
+
+
+def _browser(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: dict[str, Any] | None) -> Any:
+    from harness.stages.functional.browser import browser_step
+
+    return browser_step(ctx, spec, expect)
+
+
+def _posture(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: dict[str, Any] | None) -> Any:
+    from harness.stages.functional.posture import posture_step
+
+    return posture_step(ctx, spec, expect)
+
+
+__all__ = ["Outcome", "RunnerOptions", "ScenarioRunner"]

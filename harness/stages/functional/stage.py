@@ -1,0 +1,121 @@
+"""The functional stage: every scenario of ``scenarios/functional`` against the Environment.
+
+Ordinary scenarios run concurrently (``[functional] concurrency``, default 4): each has its own
+users, so they cannot see each other's rows. Scenarios that act on the environment (fault drills)
+are ``exclusive`` and run afterwards, one at a time. Evidence: ``evidence/functional/<name>.json``
+(steps, HTTP exchanges, SSE transcripts with timestamps, timings) and browser screenshots.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError
+from harness.redact import default_redactor
+from harness.results import Result, Severity, Status
+from harness.stages.base import StageContext
+from harness.stages.functional.runner import Outcome, RunnerOptions, ScenarioRunner
+from harness.stages.functional.scenario import Scenario, load_scenarios
+from harness.targets.base import Environment
+
+STAGE = "functional"
+DEFAULT_CONCURRENCY = 4
+
+
+class FunctionalStage:
+    """Upload -> process -> SSE -> download works; bad input is refused cleanly; faults lose nothing."""
+
+    NAME = STAGE
+    NEEDS_ENVIRONMENT = True
+
+    def run(self, ctx: StageContext) -> list[Result]:
+        options = ctx.config.stage_options(STAGE)
+        if ctx.environment is None:
+            return [_skipped("SCN-environment", "the functional stage needs a running environment")]
+        scenarios = self.scenarios(ctx, options)
+        if not scenarios:
+            return [_skipped("SCN-scenarios", f"no functional scenario runs in profile {ctx.profile!r}")]
+        out = ctx.evidence_dir / STAGE
+        out.mkdir(parents=True, exist_ok=True)
+        runner_options = RunnerOptions.from_config(options)
+        runner_options.evidence_dir = str(ctx.evidence_dir)
+        runner = ScenarioRunner(ctx.environment, runner_options)
+        return run_all(runner, scenarios, int(options.get("concurrency", DEFAULT_CONCURRENCY)),
+                       lambda s, o: to_result(s, o, out, ctx.run_dir))
+
+    @staticmethod
+    def scenarios(ctx: StageContext, options: dict[str, Any]) -> list[Scenario]:
+        directory = Path(options.get("directory") or ctx.config.paths.scenarios / STAGE)
+        if not directory.is_dir():
+            raise ConfigError(f"functional: scenario directory {directory} does not exist")
+        only = set(options["scenarios"]) if options.get("scenarios") else None
+        found = load_scenarios(directory, profile=ctx.profile, only=only, root=ctx.config.root)
+        skip = set(options.get("skip") or ())
+        return [s for s in found if s.name not in skip]
+
+
+def run_all(runner: ScenarioRunner, scenarios: list[Scenario], concurrency: int,
+            report: Callable[[Scenario, Outcome], Result]) -> list[Result]:
+    """Shared scenarios in a pool, then exclusive ones alone; results in scenario order."""
+    shared = [s for s in scenarios if not s.exclusive]
+    alone = [s for s in scenarios if s.exclusive]
+    results: dict[str, Result] = {}
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="scn") as pool:
+        for scenario, outcome in zip(shared, pool.map(runner.run, shared), strict=True):
+            results[scenario.name] = report(scenario, outcome)
+    for scenario in alone:
+        results[scenario.name] = report(scenario, runner.run(scenario))
+    return [results[s.name] for s in scenarios]
+
+
+def to_result(scenario: Scenario, outcome: Outcome, out: Path, run_dir: Path) -> Result:
+    evidence = write_evidence(scenario, outcome, out)
+    shots = sorted(str(p.relative_to(run_dir)) for p in (out / "screenshots").glob("*.png")) \
+        if scenario.needs_browser and (out / "screenshots").is_dir() else []
+    return Result(
+        id=scenario.result_id, stage=STAGE, title=scenario.title, status=Status(outcome.status),
+        severity=Severity(scenario.severity), controls=list(scenario.controls),
+        location=scenario.source + (f" steps[{outcome.failed_step}]" if outcome.failed_step is not None else ""),
+        message=outcome.message, evidence=[str(evidence.relative_to(run_dir)), *shots],
+        duration_s=outcome.duration_s, measured=dict(outcome.measured),
+        remediation=None if outcome.status != "failed" else f"see {evidence.name}: the failing step's exchanges",
+    )
+
+
+def write_evidence(scenario: Scenario, outcome: Outcome, out: Path) -> Path:
+    document = {
+        "scenario": scenario.name, "title": scenario.title, "source": scenario.source,
+        "category": scenario.category, "status": outcome.status, "message": outcome.message,
+        "duration_s": round(outcome.duration_s, 4), "measured": outcome.measured,
+        "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "steps": outcome.steps,
+    }
+    path = out / f"{scenario.name}.json"
+    path.write_text(json.dumps(default_redactor().redact_data(document), indent=1, default=str))
+    return path
+
+
+def run_scenarios(env: Environment, scenarios: list[Scenario], *, concurrency: int = DEFAULT_CONCURRENCY,
+                  options: RunnerOptions | None = None) -> dict[str, Outcome]:
+    """Scenarios' outcomes without writing results (tests, benchmarks)."""
+    runner = ScenarioRunner(env, options)
+    outcomes: dict[str, Outcome] = {}
+
+    def keep(scenario: Scenario, outcome: Outcome) -> Result:
+        outcomes[scenario.name] = outcome
+        return _skipped(scenario.result_id, "not reported")
+
+    run_all(runner, scenarios, concurrency, keep)
+    return outcomes
+
+
+def _skipped(result_id: str, why: str) -> Result:
+    return Result(id=result_id, stage=STAGE, title=why, status=Status.SKIPPED, severity=Severity.INFO,
+                  message=why)
+
+
+__all__ = ["FunctionalStage", "run_all", "run_scenarios", "to_result", "write_evidence"]
