@@ -204,6 +204,7 @@ def build_context(
         "problems": sorted(
             (v for v in views if v.result.status in (Status.FAILED, Status.ERROR)), key=_problem_order
         ),
+        "problem_groups": _problem_groups(views),
         "skipped": [v for v in views if v.result.status is Status.SKIPPED],
         "skipped_stages": [s for s in stages if s.status == "skipped"],
         "comparison": comparison,
@@ -233,6 +234,31 @@ def _integrity(record: RunRecord, path: Path) -> list[str]:
         for key, value in expected.items()
         if found[key] != value
     ]
+
+
+def _problem_groups(views: list[ResultView]) -> list[dict[str, Any]]:
+    """Failed/errored results grouped by check (status, id, remediation), in problem order."""
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    problems = [v for v in views if v.result.status in (Status.FAILED, Status.ERROR)]
+    for view in sorted(problems, key=_problem_order):
+        result = view.result
+        key = (result.status.value, result.id, result.remediation or "")
+        group = groups.setdefault(
+            key,
+            {
+                "status": result.status.value,
+                "id": result.id,
+                "title": result.title,
+                "stage": result.stage,
+                "severity": result.severity.value,
+                "remediation": result.remediation,
+                "controls": [],
+                "occurrences": [],
+            },
+        )
+        group["occurrences"].append(view)
+        group["controls"] += [c for c in result.controls if c not in group["controls"]]
+    return list(groups.values())
 
 
 def _problem_order(view: ResultView) -> tuple[int, int, int]:
@@ -398,7 +424,9 @@ def _verdict(
             f"{counts['error']} result(s) errored: the harness or a tool broke, so the run is incomplete"
         )
     if counts["failed"]:
-        reasons.append(f"{counts['failed']} result(s) failed: the system broke a rule")
+        by_severity = Counter(r.severity.value for r in record.results if r.status is Status.FAILED)
+        breakdown = ", ".join(f"{by_severity[s]} {s}" for s in charts.SEVERITIES if by_severity[s])
+        reasons.append(f"{counts['failed']} result(s) failed ({breakdown}): the system broke a rule")
     gaps = _gaps(stages, assessments, controls, waivers, as_of, counts)
     code = record.exit_code
     verified = counts["passed"] + counts["waived"] > 0
