@@ -104,7 +104,7 @@ def zap_daemon(zap_sh: str, log_dir: Path, *, timeout_s: float = 180.0) -> Itera
             "-config", "api.addrs.addr.name=127.0.0.1", "-config", "api.addrs.addr.regex=false"]
     process = ManagedProcess("zap", argv, log_path=log_dir / "zap.log", ready=lambda: port_is_open(port))
     process.start(timeout=timeout_s)
-    endpoint = ZapEndpoint(f"http://127.0.0.1:{port}", key, "zap.sh")
+    endpoint = ZapEndpoint(f"http://127.0.0.1:{port}", key, f"{zap_sh} -daemon on 127.0.0.1:{port}")
     try:
         yield endpoint
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,3 +113,20 @@ def test_zap_when_reachable_is_driven_and_its_alerts_gate(tmp_path: Path,
     assert results["ZAP-40018"].status is Status.FAILED
     assert "replacer/action/addRule" in standin.names()
     assert any(e.endswith("zap-report.html") for e in results["DAST-zap"].evidence)
+
+
+def test_zap_sh_on_path_is_started_as_a_local_daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ZAP_API_URL", raising=False)
+    fake = tmp_path / "zap.sh"
+    fake.write_text(f"#!/bin/sh\nexec {sys.executable} {Path(__file__).with_name('fake_zap.py')} \"$@\"\n")
+    fake.chmod(0o755)
+    log = tmp_path / "zap-calls.jsonl"
+    monkeypatch.setenv("FAKE_ZAP_LOG", str(log))
+    with serve(build_app(weak=False)) as url:
+        results = _run(url, tmp_path / "run", dast={"zap_path": str(fake), "max_examples": 2,
+                                                    "zap_poll_interval_s": 0.05})
+    assert results["DAST-zap"].status is Status.PASSED, results["DAST-zap"].message
+    assert results["DAST-zap"].message.startswith(f"ZAP via {fake} -daemon on 127.0.0.1:")
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert calls[0]["name"] == "core/action/newSession" and calls[-1]["name"] == "core/action/shutdown"
+    assert all(call["key_ok"] for call in calls)

@@ -103,6 +103,9 @@ class ZapStandIn:
     def _openapi_action_importUrl(self, p: dict[str, str]) -> tuple[int, Any]:
         return 200, {"importUrl": []}
 
+    def _core_action_shutdown(self, p: dict[str, str]) -> tuple[int, Any]:
+        return 200, OK
+
     def _reports_action_generate(self, p: dict[str, str]) -> tuple[int, Any]:
         path = Path(p["reportDir"]) / p["reportFileName"]
         path.write_text(json.dumps({"version": "2.1.0", "runs": []}), encoding="utf-8")
@@ -117,7 +120,7 @@ class ZapStandIn:
 
 
 @contextmanager
-def serve_standin(standin: ZapStandIn) -> Iterator[ZapStandIn]:
+def serve_standin(standin: ZapStandIn, port: int = 0) -> Iterator[ZapStandIn]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
@@ -134,7 +137,7 @@ def serve_standin(standin: ZapStandIn) -> Iterator[ZapStandIn]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     standin.url = f"http://127.0.0.1:{server.server_address[1]}"
