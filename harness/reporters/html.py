@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -342,29 +344,33 @@ def _add_pictures(stage: StageView, run_dir: Path) -> None:
         samples, analysis = _records(timeline.get("samples")), _records(timeline.get("analysis"))
         thresholds = timeline.get("thresholds")
         thresholds = thresholds if isinstance(thresholds, dict) else {}
-        for title, chart in (
-            ("Latency percentiles over time", charts.latency_chart(samples, thresholds)),
-            ("Replicas against load", charts.replicas_chart(samples)),
-            ("Canary weight and analysis", charts.canary_chart(samples, analysis)),
-        ):
-            if chart is None:
-                stage.notes.append(f"{title}: no data in this run.")
-            else:
-                stage.charts.append(chart)
+        _draw(stage, "Latency percentiles over time", lambda: charts.latency_chart(samples, thresholds))
+        _draw(stage, "Replicas against load", lambda: charts.replicas_chart(samples))
+        _draw(stage, "Canary weight and analysis", lambda: charts.canary_chart(samples, analysis))
         undrawn = _undrawn_measurements(analysis)
         if undrawn:
             stage.notes.append(undrawn)
     elif stage.name == "dast":
-        stage.findings = _findings_by_severity(stage.results)
-        chart = charts.severity_chart(stage.findings)
-        if chart is None:
-            stage.notes.append(
-                "DAST findings by severity: no findings (failed, errored or waived) in this run."
-                if stage.results
-                else "DAST findings: no data in this run."
-            )
-        else:
-            stage.charts.append(chart)
+        findings = stage.findings = _findings_by_severity(stage.results)
+        empty = "no findings (failed, errored or waived) in this run" if stage.results else None
+        _draw(stage, "DAST findings by severity", lambda: charts.severity_chart(findings), empty=empty)
+
+
+def _draw(
+    stage: StageView, title: str, draw: Callable[[], charts.Chart | None], *, empty: str | None = None
+) -> None:
+    """Add a chart, or say why there is none; a chart that cannot be drawn never sinks the report."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # layout hints must not fail a run under -W error
+            chart = draw()
+    except Exception as exc:  # the page must still be written; say what broke instead
+        stage.notes.append(f"{title}: could not be drawn ({type(exc).__name__}: {exc}).")
+        return
+    if chart is None:
+        stage.notes.append(f"{title}: {empty or 'no data in this run'}.")
+    else:
+        stage.charts.append(chart)
 
 
 def _records(value: Any) -> list[dict[str, Any]]:

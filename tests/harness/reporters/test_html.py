@@ -274,3 +274,17 @@ def test_large_runs_fold_passed_results_but_list_every_one(tmp_path: Path) -> No
     rows = page.with_attribute("data-result-index")
     assert sorted(int(r["data-result-index"]) for r in rows) == list(range(len(record.results)))
     assert Counter(r["data-status"] for r in rows) == Counter({k: v for k, v in record.counts().items() if v})
+
+
+def test_a_chart_that_breaks_is_reported_not_fatal(
+    sample_run: SampleRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.reporters import charts
+
+    def broken(*_: object) -> None:
+        raise ValueError("bad sample")
+
+    monkeypatch.setattr(charts, "replicas_chart", broken)
+    load = render_text(sample_run).split('id="stage-load"')[1].split("</section>")[0]
+    assert "Replicas against load: could not be drawn (ValueError: bad sample)." in load
+    assert load.count("data:image/svg") == 2
