@@ -1,4 +1,21 @@
-"""The ``local`` target: real services and the app's replicas as child processes on 127.0.0.1."""
+"""The ``local`` target: real services and the app's replicas as child processes on 127.0.0.1.
+
+``up()``, in the order that keeps the critical path short (PostgreSQL's initdb is the long pole):
+
+1. read ``terraform/envs/local`` (buckets, lifecycle, secrets) and the rendered local overlay
+   (replicas = HPA minReplicas, the app ConfigMap, the Rollout's first canary weight);
+2. start PostgreSQL, Redis and moto in parallel (or use LOCALSTACK_ENDPOINT/AWS_ENDPOINT_URL),
+   then provision the emulator; meanwhile spawn the API replicas (they wait in ``/readyz``) and,
+   once Redis answers, the workers;
+3. ``migrate``, then ``create-user`` per test user (in parallel), then wait for every replica's
+   probe and open the front door (the control plane's per-request Router).
+
+Every process is a :class:`~harness.services.ManagedProcess` in its own process group with its
+log under ``<run_dir>/logs`` (kept as evidence). ``down()`` runs on failure of ``up()``, at
+interpreter exit and through SIGTERM/SIGHUP (turned into :class:`~harness.targets.SignalExit`
+when nobody else handles them); it is shielded from further signals and leaves no process,
+listening port or temp dir behind.
+"""
 
 from __future__ import annotations
 
