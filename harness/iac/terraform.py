@@ -164,7 +164,7 @@ def _wrap_body(body: dict[str, Any]) -> dict[str, Any]:
         is_blocks = isinstance(value, list) and value and all(isinstance(v, dict) for v in value)
         if key in _META_KEYS:
             wrapped[key] = value
-        elif is_blocks and key not in {"tags", "default_tags"}:
+        elif is_blocks:  # a list of objects: repeated blocks (attribute lists of objects are rare)
             wrapped[key] = [_wrap_body(v) for v in value]
         else:
             wrapped[key] = [value]
