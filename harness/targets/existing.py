@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.redact import register_secret
 from harness.targets.base import Environment
 from harness.targets.settings import TargetSettings
 from harness.targets.spec import TargetSpec
@@ -56,6 +57,7 @@ class ExistingTarget:
     def up(self) -> Environment:
         env = load_environment(self.path)
         env.control = None  # never ours to scale, kill or deploy
+        register_secret(*(u.token for u in env.users), env.aws.secret_access_key)
         self.environment = env
         return env
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ConfigError, TargetError
+from harness.redact import redact
 from harness.targets.base import AwsEndpoint, Environment, TestUser
 from harness.targets.existing import ExistingTarget, load_environment, write_environment
 
@@ -31,6 +32,7 @@ def test_round_trip_through_the_up_json(tmp_path: Path) -> None:
     assert env.aws.buckets == {"raw": "raw-uploads"}
     assert env.metrics_urls == {"api": ["http://127.0.0.1:8000/metrics"]}
     assert env.extra["origin_target"] == "local"
+    assert "tok-a" not in redact("Authorization: token tok-a")  # tokens are registered secrets
 
 
 def test_no_control_handle_and_a_reason(tmp_path: Path) -> None:
