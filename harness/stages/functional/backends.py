@@ -50,7 +50,7 @@ class Backends:
 
         assert self.env.database_url is not None
         with psycopg.connect(self.env.database_url, connect_timeout=5, autocommit=True) as conn:
-            cur = conn.execute(query, params)  # type: ignore[arg-type]
+            cur = conn.execute(query, params)
             return list(cur.fetchall()) if cur.description else []
 
     # -- users ---------------------------------------------------------------------------------
@@ -123,7 +123,8 @@ class Backends:
 
     def keys(self, logical: str, prefix: str = "") -> list[str]:
         keys: list[str] = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket(logical), Prefix=prefix):
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket(logical), Prefix=prefix)
+        for page in pages:
             keys += [item["Key"] for item in page.get("Contents", [])]
         return keys
 

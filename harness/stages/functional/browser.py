@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from harness.stages.functional.backends import sha256
-from harness.stages.functional.context import Context, StepFailed, StepSkipped
+from harness.stages.functional.context import Context, StepFailed, StepSkipped, Upload
 from harness.stages.functional.payloads import make_payload
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
@@ -89,8 +89,22 @@ def _one_file(ctx: Context, page: Any, file_spec: dict[str, Any], tmp: Path, sho
     manifest = page.inner_text("#manifest")
     if sha256(body) not in manifest:
         raise StepFailed(f"browser: the downloaded {payload.kind} does not match the manifest the page shows")
+    _register(ctx, payload.sha256, payload.size, payload.kind, path.name)
     return {"kind": payload.kind, "states_seen": seen, "progress": progress, "downloaded_bytes": len(body),
             "seconds": round(time.monotonic() - began, 3), "screenshot": str(shot)}
+
+
+def _register(ctx: Context, digest: str, size: int, kind: str, filename: str) -> None:
+    """Make the page's upload known to the scenario (so invariants count it)."""
+    user = next(iter(ctx.users))
+    headers = {"Authorization": f"Bearer {ctx.users[user].token}"}
+    listing = ctx.api.send("GET", "/api/uploads", headers=headers, params={"limit": 100})
+    items = (listing.json() or {}).get("items", [])
+    for item in items:
+        if item.get("sha256") == digest and item["id"] not in ctx.uploads:
+            ctx.accept(Upload(item["id"], user, digest, size, kind, filename, item))
+            return
+    raise StepFailed(f"browser: the {kind} upload is not in the user's list")
 
 
 __all__ = ["CHROMIUM_ARGS", "browser_step", "find_chromium"]

@@ -129,10 +129,11 @@ def _disposition(part: dict[str, Any]) -> str:
 class Api:
     """A recording client for one environment's API."""
 
-    def __init__(self, base_url: str, recorder: Recorder, *, timeout: float = 60.0) -> None:
+    def __init__(self, base_url: str, recorder: Recorder, *, timeout: float = 60.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.recorder = recorder
-        self.client = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self.client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
 
     def close(self) -> None:
         self.client.close()

@@ -20,6 +20,8 @@ _PART = re.compile(r"\$\{([^}]+)\}")
 class StepFailed(Exception):
     """An expectation was not met: the system under test broke a rule."""
 
+    detail: Any = None  # what the step saw (e.g. the SSE transcript), kept as evidence
+
 
 class StepSkipped(Exception):
     """The step needs something this environment does not offer (control handle, database, ...)."""

@@ -74,7 +74,8 @@ def _small(kind: str, spec: dict[str, Any]) -> bytes:
         return image(kind, width, height)
     makers: dict[str, Callable[[], bytes]] = {
         "pdf": pdf, "text": lambda: b"hello from the harness\nsecond line\n",
-        "csv": lambda: b"id,name,score\n1,ada,10\n2,grace,12\n", "json": lambda: b'{"hello": ["harness", 1]}\n',
+        "csv": lambda: b"id,name,score\n1,ada,10\n2,grace,12\n",
+        "json": lambda: b'{"hello": ["harness", 1]}\n',
         "bytes": lambda: b"\x00\x01\x02\x03 not a known format \xfe\xff", "empty": lambda: b"",
     }
     return makers[kind]()
@@ -94,7 +95,8 @@ def _text_lines(kind: str, total: int, start: int) -> Iterator[bytes]:
     """Deterministic lines filling exactly ``total`` bytes."""
     sent, row = 0, start
     while sent < total:
-        line = (f"{row},row {row},{row * 7 % 1000}\n" if kind == "csv" else f"line {row} of the harness\n").encode()
+        text = f"{row},row {row},{row * 7 % 1000}\n" if kind == "csv" else f"line {row} of the harness\n"
+        line = text.encode()
         line = line[: total - sent]
         if len(line) < total - sent or line.endswith(b"\n"):
             yield line
@@ -156,7 +158,8 @@ def png_raw(width: int = 2, height: int = 2) -> bytes:
 
     raw = b"".join(b"\x00" + b"\x80\x40\x20" * width for _ in range(height))
     header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b""))
 
 
 def pdf(text: str = "Hello from the harness") -> bytes:

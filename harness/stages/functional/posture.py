@@ -118,7 +118,8 @@ def posture_step(ctx: Context, spec: dict[str, Any], expect: dict[str, Any]) -> 
     check = spec.get("check", "listening" if ctx.env.target == "local" else "pods")
     if check == "listening":
         if ctx.env.target != "local":
-            raise StepSkipped(f"listening-socket posture runs on the local target (this is {ctx.env.target!r})")
+            raise StepSkipped(f"listening-socket posture runs on the local target "
+                              f"(this is {ctx.env.target!r})")
         return local_listening()
     if ctx.env.target not in ("kind", "aws"):
         raise StepSkipped(f"pod posture needs a cluster target (kind/aws); this is {ctx.env.target!r}")

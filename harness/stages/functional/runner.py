@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from harness.redact import default_redactor
 from harness.stages.functional import steps_data, steps_env, steps_http
 from harness.stages.functional.backends import Backends, UserHandle
@@ -25,7 +27,7 @@ from harness.targets.base import Environment
 
 StepFn = Callable[[Context, dict[str, Any], dict[str, Any], dict[str, Any] | None], Any]
 DEFAULT_LIMITS: dict[str, Any] = {"max_upload_bytes": 25 * 1024 * 1024, "pad_9k": "p" * 9 * 1024,
-                                  "pad_70k": "p" * 70 * 1024}
+                                  "pad_70k": "p" * 70 * 1024, "pad_300": "p" * 300}
 
 
 @dataclass(slots=True)
@@ -47,6 +49,7 @@ class RunnerOptions:
     channel: str = "easy-upload:events:{id}"
     evidence_dir: str | None = None
     timeout_s: float = 60.0
+    transport: httpx.BaseTransport | None = None  # tests: an httpx.MockTransport
 
     @classmethod
     def from_config(cls, options: dict[str, Any]) -> RunnerOptions:
@@ -75,7 +78,8 @@ class ScenarioRunner:
     def run(self, scenario: Scenario) -> Outcome:
         began = time.monotonic()
         recorder = Recorder()
-        api = Api(self.env.api_url, recorder, timeout=self.options.timeout_s)
+        api = Api(self.env.api_url, recorder, timeout=self.options.timeout_s,
+                  transport=self.options.transport)
         backends = Backends(self.env, channel=self.options.channel)
         outcome = Outcome("passed", "")
         ctx: Context | None = None
@@ -130,7 +134,8 @@ class ScenarioRunner:
                 return
         outcome.message = f"{len(scenario.steps)} steps passed"
 
-    def _step(self, ctx: Context, step: dict[str, Any], index: int, scope: dict[str, Any] | None) -> dict[str, Any]:
+    def _step(self, ctx: Context, step: dict[str, Any], index: int,
+              scope: dict[str, Any] | None) -> dict[str, Any]:
         kind = action_of(step)
         record: dict[str, Any] = {"index": index, "action": kind, "name": step.get("name"),
                                   "t": round(time.monotonic() - ctx.started, 4)}
@@ -145,6 +150,8 @@ class ScenarioRunner:
             record.update(status="passed", message="", detail=_detail(value))
         except StepFailed as exc:
             record.update(status="failed", message=str(exc))
+            if exc.detail is not None:
+                record["detail"] = _detail(exc.detail)
         except StepSkipped as exc:
             record.update(status="skipped", message=str(exc))
         record["duration_s"] = round(time.monotonic() - began, 4)

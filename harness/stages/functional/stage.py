@@ -80,10 +80,10 @@ def to_result(scenario: Scenario, outcome: Outcome, out: Path, run_dir: Path) ->
     return Result(
         id=scenario.result_id, stage=STAGE, title=scenario.title, status=Status(outcome.status),
         severity=Severity(scenario.severity), controls=list(scenario.controls),
-        location=scenario.source + (f" steps[{outcome.failed_step}]" if outcome.failed_step is not None else ""),
+        location=scenario.source + ("" if outcome.failed_step is None else f" steps[{outcome.failed_step}]"),
         message=outcome.message, evidence=[str(evidence.relative_to(run_dir)), *shots],
         duration_s=outcome.duration_s, measured=dict(outcome.measured),
-        remediation=None if outcome.status != "failed" else f"see {evidence.name}: the failing step's exchanges",
+        remediation=None if outcome.status != "failed" else f"see {evidence.name}: the failing step",
     )
 
 

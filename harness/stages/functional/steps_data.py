@@ -122,8 +122,8 @@ def invariants(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope
     problems += [f"rows nobody was told about: {', '.join(extra[:5])}"] if extra else []
     orphans = _orphans(ctx) if spec.get("orphans", True) else []
     problems += [f"orphaned objects: {', '.join(orphans[:5])}"] if orphans else []
-    figures = {"accepted": len(uploads), "rows": len(rows), "completed": completed, "processed_objects": objects,
-               "duplicates": len(duplicates), "orphans": len(orphans),
+    figures = {"accepted": len(uploads), "rows": len(rows), "completed": completed,
+               "processed_objects": objects, "duplicates": len(duplicates), "orphans": len(orphans),
                "max_attempts": max((int(r["attempts"]) for r in rows.values()), default=0)}
     for name, value in figures.items():
         ctx.measure(f"invariant_{name}", value)

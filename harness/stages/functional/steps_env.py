@@ -75,7 +75,7 @@ def _kill(ctx: Context, control: Control, name: str, replica: Any) -> None:
 
 def heal(ctx: Context) -> list[str]:
     """Put back what the scenario's actions took away (also when it failed half-way)."""
-    control, notes = ctx.env.control, []
+    control, notes = ctx.env.control, list[str]()
     if control is None:
         return notes
     if ctx.healing.get("deployed"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import re
 import time
@@ -161,8 +162,8 @@ def request(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: S
     exchange = ctx.api.send(spec["method"], spec["path"], headers=headers, content=content,
                             params=query or None, preview=preview)
     check_http(ctx, exchange, expect, None)
-    if spec["method"] == "POST" and spec["path"].rstrip("/") == "/api/uploads" and (exchange.status or 0) >= 400 \
-            and expect.get("no_row_left", True):
+    is_upload = spec["method"] == "POST" and spec["path"].rstrip("/") == "/api/uploads"
+    if is_upload and (exchange.status or 0) >= 400 and expect.get("no_row_left", True):
         no_row_left(ctx)
     return exchange
 
@@ -190,9 +191,13 @@ def events(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Sc
     deadline = float(expect.get("deadline_s", 60))
     stream = ctx.api.events(f"/api/uploads/{target.id}/events", headers=headers, params=params or None,
                             stop_after=spec.get("stop_after"), deadline_s=deadline)
-    check_http(ctx, stream.exchange, expect, 200)
-    if stream.exchange.status == 200:
-        check_sse(stream, expect, stopped_early=spec.get("stop_after") is not None)
+    try:
+        check_http(ctx, stream.exchange, expect, 200)
+        if stream.exchange.status == 200:
+            check_sse(stream, expect, stopped_early=spec.get("stop_after") is not None)
+    except StepFailed as exc:
+        exc.detail = stream  # the transcript is the evidence of what went wrong
+        raise
         ctx.measure(f"sse_events_{spec['of']}", len(stream.events))
         if stream.events:
             ctx.measure(f"sse_last_event_s_{spec['of']}", stream.events[-1].t)
@@ -234,7 +239,7 @@ def check_sse(stream: SseStream, expect: dict[str, Any], *, stopped_early: bool)
     ids = [int(e.id) if e.id and e.id.isdigit() else None for e in stream.events]
     if any(i is None for i in ids):
         raise StepFailed(f"SSE: every event needs a numeric id; got {[e.id for e in stream.events]}")
-    if any(b is not None and a is not None and b <= a for a, b in zip(ids, ids[1:], strict=False)):
+    if any(b is not None and a is not None and b <= a for a, b in itertools.pairwise(ids)):
         raise StepFailed(f"SSE: event ids must increase; got {ids}")
     if "ids_after" in expect and ids and min(i for i in ids if i is not None) <= int(expect["ids_after"]):
         raise StepFailed(f"SSE: resumed after id {expect['ids_after']} but got ids {ids}")
@@ -253,7 +258,8 @@ def wait(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scop
     target = ctx.upload(spec["of"], scope)
     state, timeout = spec.get("state", "completed"), float(spec.get("timeout_s", 90))
     headers = auth_headers(ctx, spec.get("user", target.user))
-    deadline, last = time.monotonic() + timeout, {}
+    deadline = time.monotonic() + timeout
+    last: dict[str, Any] = {}
     while time.monotonic() < deadline:
         response = ctx.api.client.get(f"/api/uploads/{target.id}", headers=headers)
         last = response.json() if response.status_code == 200 else {"status": response.status_code}
@@ -280,7 +286,8 @@ def download(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: 
     manifest = links.get("manifest") or {}
     compare = spec.get("compare", "manifest")
     if compare == "manifest" and got != dig(manifest, "result.sha256")[1]:
-        raise StepFailed(f"download {target.id}: sha256 {got} != manifest result {dig(manifest, 'result.sha256')[1]}")
+        raise StepFailed(f"download {target.id}: sha256 {got} != the manifest's result "
+                         f"{dig(manifest, 'result.sha256')[1]}")
     if compare == "identical" and got != target.sha256:
         raise StepFailed(f"download {target.id}: the result differs from the uploaded file")
     if compare == "differs" and got == target.sha256:

@@ -1,0 +1,195 @@
+"""The runner against an in-memory API (no services): steps, expectations, evidence, outcomes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.config import HarnessConfig
+from harness.results import Status
+from harness.stages.base import StageContext
+from harness.stages.functional import FunctionalStage, RunnerOptions, Scenario, ScenarioRunner
+from harness.stages.functional.client import Exchange
+from harness.stages.functional.context import Context, ScenarioError, StepFailed
+from harness.stages.functional.steps_http import check_http, sequence_regex
+from harness.targets.base import AwsEndpoint, Environment, TestUser
+from tests.harness.stages.functional.fake_api import TOKENS, FakeApi
+
+HAPPY: list[dict[str, Any]] = [
+    {"upload": {"file": {"type": "png"}}, "as": "up",
+     "expect": {"status": 201, "json": {"state": "completed"}}},
+    {"events": {"of": "up"}, "expect": {"sequence": ["state?", "progress*", "completed"],
+                                        "fields": {"progress": ["stage"]}, "deadline_s": 5}},
+    {"request": {"method": "GET", "path": "/api/uploads/${up.id}", "user": "bob"},
+     "expect": {"status": 404, "error": {"code": "not_found"}}},
+]
+
+
+def env(control: Any = None, target: str = "fake") -> Environment:
+    return Environment(target=target, api_url="http://fake.test", web_url="http://fake.test",
+                       aws=AwsEndpoint(None, "us-east-1", "x", "y"),
+                       users=[TestUser(name, token) for token, name in TOKENS.items()], control=control)
+
+
+def scenario(steps: list[dict[str, Any]], name: str = "t") -> Scenario:
+    return Scenario.from_dict({"name": name, "steps": steps}, f"{name}.yaml")
+
+
+def run(steps: list[dict[str, Any]], *flaws: str, control: Any = None) -> Any:
+    api = FakeApi(set(flaws))
+    runner = ScenarioRunner(env(control), RunnerOptions(transport=api.transport()))
+    return runner.run(scenario(steps))
+
+
+def test_happy_path_passes_and_records_sse_and_exchanges() -> None:
+    outcome = run(HAPPY)
+    assert outcome.status == "passed", outcome.message
+    sse = outcome.steps[1]["detail"]["sse"]
+    assert [e["event"] for e in sse] == ["state", "progress", "completed"]
+    assert all(isinstance(e["t"], float) for e in sse)
+    assert outcome.steps[0]["exchanges"][0]["status"] == 201
+    assert outcome.measured["http_exchanges"] == 3
+
+
+def test_a_broken_ownership_check_fails_the_named_step() -> None:
+    outcome = run(HAPPY, "ownership")
+    assert outcome.status == "failed" and outcome.failed_step == 2
+    assert "status 200, expected 404" in outcome.message
+
+
+def test_a_stream_without_completed_fails() -> None:
+    outcome = run(HAPPY, "no_completed")
+    assert outcome.status == "failed" and outcome.failed_step == 1
+    assert "do not match" in outcome.message
+
+
+def test_refusals_must_use_the_json_error_shape() -> None:
+    steps = [{"request": {"method": "GET", "path": "/api/uploads", "auth": "none"},
+              "expect": {"status": 401}}]
+    assert run(steps).status == "passed"
+    outcome = run(steps, "error_shape")
+    assert outcome.status == "failed" and "without the JSON error shape" in outcome.message
+
+
+def test_a_5xx_fails_even_without_an_expected_status() -> None:
+    outcome = run([{"request": {"method": "GET", "path": "/api/uploads"}}], "crash")
+    assert outcome.status == "failed" and "server error 500" in outcome.message
+
+
+def test_fault_steps_are_skipped_without_a_control_handle() -> None:
+    outcome = run([{"action": {"kill": "worker"}}])
+    assert outcome.status == "skipped"
+    assert outcome.message.endswith("needs the control handle (target 'fake' has none)")
+
+
+class FakeControl:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+        self.count = 2
+
+    def replicas(self, component: str) -> int:
+        return self.count
+
+    def kill(self, component: str, replica: int) -> None:
+        self.calls.append(("kill", component, str(replica)))
+
+    def stop(self, service: str) -> None:
+        self.calls.append(("stop", service))
+
+    def start(self, service: str) -> None:
+        self.calls.append(("start", service))
+
+    def scale(self, component: str, n: int) -> None:
+        self.calls.append(("scale", component, str(n)))
+
+
+def test_actions_reach_the_control_handle_and_are_healed_after_a_failure() -> None:
+    control = FakeControl()
+    steps: list[dict[str, Any]] = [{"action": {"kill": "worker", "replica": "all"}},
+                                   {"action": {"stop": "s3"}},
+             {"request": {"method": "GET", "path": "/api/uploads"}, "expect": {"status": 503}}]
+    outcome = run(steps, control=control)
+    assert outcome.status == "failed" and outcome.failed_step == 2
+    assert control.calls == [("kill", "worker", "0"), ("kill", "worker", "1"), ("stop", "s3"),
+                             ("start", "s3")]
+    assert outcome.steps[-1] == {"healing": ["started s3"]}
+
+
+def test_repeat_collects_a_list_and_runs_concurrently() -> None:
+    api = FakeApi()
+    steps = [{"repeat": {"times": 6, "concurrency": 3, "steps": [
+        {"upload": {"file": {"type": "text", "text": "n ${i}"}}, "as": "ups"}]}}]
+    outcome = ScenarioRunner(env(), RunnerOptions(transport=api.transport())).run(scenario(steps))
+    assert outcome.status == "passed", outcome.message
+    assert len(api.uploads) == 6 and outcome.measured["repeat_iterations"] == 6
+    assert {u["body"]["size_bytes"] for u in api.uploads.values()} == {3}
+
+
+def test_unknown_variables_are_errors_not_failures() -> None:
+    outcome = run([{"request": {"method": "GET", "path": "/api/uploads/${nope.id}"}}])
+    assert outcome.status == "error" and "unknown variable ${nope.id}" in outcome.message
+
+
+def test_multipart_and_raw_requests_are_sent_as_written() -> None:
+    api = FakeApi()
+    steps = [{"request": {"method": "POST", "path": "/api/uploads", "boundary": "BND",
+                          "multipart": [{"name": "file", "filename": "a.txt", "text": "x"},
+                                        {"name": "file", "filename": "b.txt", "text": "y"}]},
+              "expect": {"status": 201}},
+             {"request": {"method": "GET", "path": "/api/uploads", "pad_headers": {"count": 3, "size": 5},
+                          "content_type": "multipart/form-data"}, "expect": {"status": 404}}]
+    outcome = ScenarioRunner(env(), RunnerOptions(transport=api.transport())).run(scenario(steps))
+    assert outcome.status == "passed", outcome.message
+    body = api.requests[0].read()
+    assert body.count(b'name="file"') == 2 and body.endswith(b"--BND--\r\n")
+    assert api.requests[1].headers["x-pad-2"] == "ppppp"
+
+
+def test_sequence_patterns() -> None:
+    pattern = sequence_regex(["state?", "progress*", "completed"])
+    assert pattern.match("state progress progress completed ")
+    assert pattern.match("completed ")
+    assert not pattern.match("state completed progress ")
+    assert not sequence_regex(["progress+", "completed"]).match("completed ")
+
+
+def test_check_http_expectations() -> None:
+    ok = Exchange("GET", "http://x/a", {}, "", status=200, body=b'{"items": [1, 2], "next": "abc"}')
+    check_http(None, ok, {"lengths": {"items": 2}, "match": {"next": "^a"}, "json": {"items": [1, 2]}}, 200)  # type: ignore[arg-type]
+    with pytest.raises(StepFailed, match="items has 2 items, expected 3"):
+        check_http(None, ok, {"lengths": {"items": 3}}, 200)  # type: ignore[arg-type]
+    refused = Exchange("GET", "http://x/a", {}, "", status=413,
+                       body=b'{"error": {"code": "payload_too_large", "message": "too big"}}')
+    with pytest.raises(StepFailed, match=r"error\.code 'payload_too_large', expected 'x'"):
+        check_http(None, refused, {"status": 413, "error": {"code": "x"}}, None)  # type: ignore[arg-type]
+
+
+def test_templates_render_numbers_and_strings() -> None:
+    ctx = Context.__new__(Context)
+    ctx.vars, ctx.users, ctx.marker, ctx.limits = {"a": {"b": 5}}, {}, "m1", {"max": 10}
+    assert ctx.render("${limits.max}+1") == 11
+    assert ctx.render({"p": "/x/${a.b}/${marker}", "steps": ["${untouched}"]}) == {"p": "/x/5/m1",
+                                                                                    "steps": ["${untouched}"]}
+    with pytest.raises(ScenarioError):
+        ctx.render("${a.c}")
+
+
+def test_the_stage_writes_results_and_redacted_evidence(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    directory = tmp_path / "scenarios" / "functional"
+    directory.mkdir(parents=True)
+    (directory / "happy.yaml").write_text('name: happy\nsteps:\n  - upload: {file: {type: png}}\n')
+    (directory / "drill.yaml").write_text('name: drill\nsteps:\n  - action: {restart: redis}\n')
+    config = HarnessConfig.defaults(tmp_path)
+    stage_env = env()
+    api = FakeApi()
+    monkeypatch.setattr(RunnerOptions, "from_config", classmethod(
+        lambda cls, options: RunnerOptions(transport=api.transport())))
+    results = FunctionalStage().run(StageContext(config, stage_env, tmp_path / "run", "pr"))
+    by_id = {r.id: r for r in results}
+    assert by_id["SCN-happy"].status is Status.PASSED
+    assert by_id["SCN-drill"].status is Status.SKIPPED
+    evidence = (tmp_path / "run" / by_id["SCN-happy"].evidence[0]).read_text()
+    assert "tok-alice" not in evidence and "[REDACTED]" in evidence
