@@ -137,7 +137,8 @@ def test_upstream_shape_is_brought_to_the_wrapped_shape() -> None:
                 "aws_s3_bucket": {
                     "raw": {
                         "bucket": "raw-uploads",
-                        "tags": [{"A": "b"}],
+                        "tags": {"A": "b"},
+                        "default_tags": [{"tags": {"A": "b"}}],
                         "rule": [{"days": 7}],
                         "__start_line__": 1,
                         "__end_line__": 3,
@@ -148,6 +149,7 @@ def test_upstream_shape_is_brought_to_the_wrapped_shape() -> None:
     }
     body = _wrap_upstream(upstream)["resource"][0]["aws_s3_bucket"]["raw"]
     assert body["bucket"] == ["raw-uploads"]
-    assert body["tags"] == [[{"A": "b"}]]
+    assert body["tags"] == [{"A": "b"}]
+    assert body["default_tags"] == [{"tags": [{"A": "b"}]}]
     assert body["rule"] == [{"days": [7]}]
     assert body["__start_line__"] == 1
