@@ -155,9 +155,9 @@ def test_worker_killed_mid_job_completes_exactly_once(slow_worker_only: AppProce
 def test_transient_s3_failure_in_the_worker_is_retried(slow_worker_only: AppProcesses, alice: Client,
                                                        moto_service: MotoService,
                                                        postgres_service: PostgresService) -> None:
-    slow_worker_only.start_worker(WORKER_STEP_DELAY_MS="800")
+    slow_worker_only.start_worker(WORKER_STEP_DELAY_MS="2000")
     upload_id = alice.upload("t.csv", samples.csv_bytes(), "text/csv").json()["id"]
-    # The worker announces the job, then waits 0.8 s before downloading: S3 is gone by then.
+    # The worker announces the job, then waits 2 s before downloading: S3 is gone by then.
     rest = first_progress(alice, upload_id)
     moto_service.stop()
     time.sleep(5.0)  # longer than botocore's own retries, so the job attempt itself fails
