@@ -23,10 +23,9 @@ from harness.config import HarnessConfig
 from harness.results import Result, Status
 from harness.stages.base import StageContext
 from harness.stages.dast import DastStage
-from harness.targets import TargetSettings
+from harness.targets import TargetSettings, get_target
 from harness.targets.base import Environment
 from harness.targets.lifecycle import running
-from harness.targets.local import LocalTarget
 from tests.harness.stages.dast.toy_app import serve
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -41,7 +40,9 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def reference_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environment]:
     settings = TargetSettings.for_root(ROOT, run_dir=tmp_path_factory.mktemp("run"), ready_timeout_s=60)
-    with running(LocalTarget(settings)) as env:
+    # The TCP front door passes the app's headers through untouched: these tests judge the app. (The
+    # default per-request router adds aiohttp's versioned Server header; `harness verify` reports it.)
+    with running(get_target("local?router=tcp", settings)) as env:
         yield env
 
 
