@@ -20,6 +20,7 @@ KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 PRUNED_DIRS = frozenset({".git", ".venv", "venv", "node_modules", ".tox", "__pycache__", ".mypy_cache",
                          ".ruff_cache", ".pytest_cache", ".terraform", "reports", ".harness"})
 YAML_SUFFIXES = (".yaml", ".yml")
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present
 
 
 @dataclass(slots=True)
@@ -41,11 +42,15 @@ class Sources:
             return path.as_posix()
 
 
-def discover(root: Path, terraform: Path, manifests: Path, exclude: tuple[str, ...] = ()) -> Sources:
-    """Load everything under ``root``; ``exclude`` are folder paths relative to ``root``."""
+def discover(root: Path, terraform: Path, manifests: Path, exclude: tuple[str, ...] = (),
+             *, parse_terraform: bool = True) -> Sources:
+    """Load everything under ``root``; ``exclude`` are folder paths relative to ``root``. With
+    ``parse_terraform=False`` only the Terraform folders are listed (see :func:`parse_terraform`)."""
     sources = Sources(root=root.resolve())
     files = list(walk(sources.root, exclude))
-    _load_terraform(sources, terraform)
+    sources.tf_dirs = list(iter_tf_dirs(terraform)) if terraform.is_dir() else []
+    if parse_terraform:
+        load_terraform_blocks(sources)
     _load_manifests(sources, manifests)
     sources.dockerfiles = [p for p in files if _is_dockerfile(p)]
     sources.workflows = [p for p in files if p.parent.as_posix().endswith(".github/workflows")
@@ -64,7 +69,7 @@ def walk(root: Path, exclude: tuple[str, ...] = ()) -> Iterator[Path]:
 
 def load_yaml_docs(path: Path) -> list[tuple[int, Any]]:
     """``[(first line, document)]`` of a multi-document YAML file (empty documents dropped)."""
-    loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+    loader = _LOADER(path.read_text(encoding="utf-8"))
     try:
         found: list[tuple[int, Any]] = []
         while loader.check_node():
@@ -83,17 +88,15 @@ def _is_dockerfile(path: Path) -> bool:
 # --- Terraform ------------------------------------------------------------------------------------
 
 
-def _load_terraform(sources: Sources, terraform: Path) -> None:
-    if not terraform.is_dir():
-        return
-    for directory in iter_tf_dirs(terraform):
+def load_terraform_blocks(sources: Sources) -> None:
+    """Parse every listed Terraform folder into ``sources.inputs`` (the slow part of discovery)."""
+    for directory in sources.tf_dirs:
         rel = sources.rel(directory)
         try:
             tf = load_terraform(directory)
         except Exception as exc:  # a parse error names its file; keep checking the rest
             sources.problems.append((rel, str(exc)))
             continue
-        sources.tf_dirs.append(directory)
         sources.inputs.terraform[rel] = list(_blocks(tf, rel, "resource", two_labels=True))
         sources.inputs.terraform[rel] += list(_blocks(tf, rel, "data", two_labels=True, prefix="data."))
         sources.inputs.providers[rel] = list(_blocks(tf, rel, "provider", two_labels=False))
@@ -217,4 +220,4 @@ def _renderer() -> Callable[[Path], list[dict[str, Any]]]:
     return cast(Callable[[Path], list[dict[str, Any]]], module.render_overlay)
 
 
-__all__ = ["Sources", "discover", "load_yaml_docs", "tf_line_range", "walk"]
+__all__ = ["Sources", "discover", "load_terraform_blocks", "load_yaml_docs", "tf_line_range", "walk"]

@@ -46,6 +46,6 @@ def test_run_writes_evidence_and_links_it(tmp_path: Path, monkeypatch: pytest.Mo
     results = PolicyStage().run(ctx)
     evidence = json.loads((tmp_path / "evidence/policy/findings.json").read_text())
     assert evidence["checkov_version"] == "3.3.30"
-    assert set(evidence["timings_s"]) == {"load", "harness_rules", "schema", "checkov"}
+    assert set(evidence["timings_s"]) == {"render", "terraform", "harness_rules", "schema", "checkov"}
     failed = [r for r in results if r.status is Status.FAILED]
     assert failed and all("evidence/policy/findings.json" in r.evidence for r in failed)
