@@ -151,6 +151,8 @@ def run_schemathesis(schema_url: str, users: Sequence[TestUser], options: Schema
     if done.returncode not in (0, 1) or run.junit is None:
         tail = "\n".join(output.strip().splitlines()[-15:])
         raise StageError(f"schemathesis exited with {done.returncode} and no usable report:\n{tail}")
+    if not any(True for _ in ET.parse(run.junit).getroot().iter("testcase")):
+        raise StageError("schemathesis tested no operation (check the OpenAPI document and the filters)")
     return run
 
 

@@ -27,8 +27,12 @@ def _without(name: str, **extra: str) -> dict[str, str]:
     [
         ("http://app/api/uploads", 200, GOOD, set()),
         ("http://app/api/uploads", 200, _without("Content-Security-Policy"), {"10038"}),  # XFO still there
-        ("http://app/api/uploads", 200,
-         _without("Content-Security-Policy", **{"X-Frame-Options": "ALLOWALL"}), {"10038", "10020"}),
+        (
+            "http://app/api/uploads",
+            200,
+            _without("Content-Security-Policy", **{"X-Frame-Options": "ALLOWALL"}),
+            {"10038", "10020"},
+        ),
         ("http://app/api/uploads", 200, _without("X-Frame-Options"), set()),  # CSP frame-ancestors suffices
         ("http://app/api/uploads", 200, _without("X-Content-Type-Options"), {"10021"}),
         ("http://app/api/uploads", 200, {**GOOD, "X-Content-Type-Options": "sniff"}, {"10021"}),
@@ -65,14 +69,19 @@ def test_findings_are_aggregated_per_plugin_and_gated_by_the_rules_file() -> Non
 
 
 def test_warn_is_reported_as_waived_and_ignore_needs_its_url() -> None:
-    responses = [SeenResponse("GET", "http://app/api/a", 200, _without("Cache-Control")),
-                 SeenResponse("GET", "http://app/api/b", 200, _without("X-Content-Type-Options"))]
+    responses = [
+        SeenResponse("GET", "http://app/api/a", 200, _without("Cache-Control")),
+        SeenResponse("GET", "http://app/api/b", 200, _without("X-Content-Type-Options")),
+    ]
     checks, findings = check_responses(responses)
     rules = parse_rules("10015\tWARN\t(cache)\n10021\tIGNORE\t(nosniff) reason: legacy\t/api/b$\n")
     results = {r.id: r for r in judge(checks, findings, rules)}
     assert results["DAST-HDR-10015"].status is Status.WAIVED
-    assert results["DAST-HDR-10015"].waiver == {"reason": "WARN: reported, not gating", "source": "<rules>:1",
-                                                "action": "WARN"}
+    assert results["DAST-HDR-10015"].waiver == {
+        "reason": "WARN: reported, not gating",
+        "source": "<rules>:1",
+        "action": "WARN",
+    }
     ignored = results["DAST-HDR-10021"]
     assert ignored.status is Status.WAIVED
     assert ignored.waiver is not None and ignored.waiver["reason"] == "legacy"

@@ -20,7 +20,12 @@ def test_registered_stage_loads() -> None:
 @pytest.mark.parametrize("name", MODULES)
 def test_all_is_complete(name: str) -> None:
     module = importlib.import_module(f"harness.stages.dast.{name}")
-    public = {n for n, v in vars(module).items() if not n.startswith("_") and getattr(v, "__module__", None)
-              == module.__name__ and (inspect.isclass(v) or inspect.isfunction(v))}
+    public = {
+        n
+        for n, v in vars(module).items()
+        if not n.startswith("_")
+        and getattr(v, "__module__", None) == module.__name__
+        and (inspect.isclass(v) or inspect.isfunction(v))
+    }
     assert public <= set(module.__all__), sorted(public - set(module.__all__))
     assert all(hasattr(module, n) for n in module.__all__)

@@ -48,16 +48,24 @@ def reference_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environm
 
 def planted_idor(upstream: str, owner_token: str, peer_token: str) -> Starlette:
     """The real app, except that the peer reads single uploads with the owner's identity."""
+
     async def forward(request: Request) -> Response:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-        if (request.method == "GET" and re.fullmatch(r"/api/uploads/[^/]+", request.url.path)
-                and headers.get("authorization") == f"Bearer {peer_token}"):
+        if (
+            request.method == "GET"
+            and re.fullmatch(r"/api/uploads/[^/]+", request.url.path)
+            and headers.get("authorization") == f"Bearer {peer_token}"
+        ):
             headers["authorization"] = f"Bearer {owner_token}"
         try:
             async with httpx.AsyncClient(base_url=upstream, timeout=30.0) as client:
-                upstream_response = await client.request(request.method, request.url.path,
-                                                         params=request.url.query, headers=headers,
-                                                         content=await request.body())
+                upstream_response = await client.request(
+                    request.method,
+                    request.url.path,
+                    params=request.url.query,
+                    headers=headers,
+                    content=await request.body(),
+                )
         except httpx.InvalidURL:  # fuzzed paths httpx will not send; the app would refuse them too
             return Response(status_code=404)
         kept = {k: v for k, v in upstream_response.headers.items() if k.lower() not in HOP_BY_HOP}
@@ -67,13 +75,15 @@ def planted_idor(upstream: str, owner_token: str, peer_token: str) -> Starlette:
 
 
 def _run(env: Environment, run_dir: Path, **dast: object) -> dict[str, Result]:
-    config = HarnessConfig(root=ROOT, paths=HarnessConfig.defaults(ROOT).paths,
-                           dast={"zap_path": "/nonexistent/zap.sh", **dast})
+    config = HarnessConfig(
+        root=ROOT, paths=HarnessConfig.defaults(ROOT).paths, dast={"zap_path": "/nonexistent/zap.sh", **dast}
+    )
     return {r.id: r for r in DastStage().run(StageContext(config, env, run_dir, "pr"))}
 
 
-def test_reference_app_really_runs_schemathesis_and_header_checks(reference_env: Environment,
-                                                                  tmp_path: Path) -> None:
+def test_reference_app_really_runs_schemathesis_and_header_checks(
+    reference_env: Environment, tmp_path: Path
+) -> None:
     results = _run(reference_env, tmp_path)
     st = results["DAST-schemathesis"]
     assert st.status is Status.PASSED, st.message
@@ -85,12 +95,14 @@ def test_reference_app_really_runs_schemathesis_and_header_checks(reference_env:
     assert results["DAST-zap"].status is Status.SKIPPED
 
 
-def test_planted_idor_in_front_of_the_reference_app_fails_naming_it(reference_env: Environment,
-                                                                   tmp_path: Path) -> None:
+def test_planted_idor_in_front_of_the_reference_app_fails_naming_it(
+    reference_env: Environment, tmp_path: Path
+) -> None:
     owner, peer = reference_env.users[0], reference_env.users[1]
     with serve(planted_idor(reference_env.api_url, owner.token, peer.token)) as url:
-        planted = Environment(target="local", api_url=url, web_url=url, aws=reference_env.aws,
-                              users=reference_env.users)
+        planted = Environment(
+            target="local", api_url=url, web_url=url, aws=reference_env.aws, users=reference_env.users
+        )
         results = _run(planted, tmp_path, max_examples=5)
     idor = results["ST-object_level_authorization"]
     assert idor.status is Status.FAILED

@@ -23,8 +23,10 @@ def test_shipped_rules_file_is_valid_and_covers_header_and_schemathesis_checks()
 
 
 def test_baseline_line_with_and_without_url_regex() -> None:
-    rules = parse_rules("10038\tFAIL\t(CSP Header Not Set)\n"
-                        "10038\tIGNORE\t(CSP) reason: the docs page is third-party\t.*/docs$\n")
+    rules = parse_rules(
+        "10038\tFAIL\t(CSP Header Not Set)\n"
+        "10038\tIGNORE\t(CSP) reason: the docs page is third-party\t.*/docs$\n"
+    )
     assert rules.decide("10038", "http://x/api/uploads").action is Action.FAIL
     decision = rules.decide("10038", "http://x/docs")
     assert decision.action is Action.IGNORE

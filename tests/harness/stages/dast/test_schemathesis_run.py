@@ -4,6 +4,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from harness.stages.dast.schemathesis_run import (
     CHECKS,
     FAILURE_CHECKS,
@@ -11,6 +13,7 @@ from harness.stages.dast.schemathesis_run import (
     build_command,
     har_responses,
     junit_findings,
+    run_schemathesis,
     write_auth,
 )
 from harness.targets.base import TestUser
@@ -56,8 +59,11 @@ Reproduce with:
 def test_failure_codes_match_the_installed_schemathesis() -> None:
     from schemathesis.failure_codes import FAILURE_CLASSES
 
-    installed = {cls.code: cls.checks[0] if cls.checks else "custom" for cls in FAILURE_CLASSES
-                 if not cls.code.startswith(("ST113", "ST114", "ST115", "ST206"))}  # GraphQL only
+    installed = {
+        cls.code: cls.checks[0] if cls.checks else "custom"
+        for cls in FAILURE_CLASSES
+        if not cls.code.startswith(("ST113", "ST114", "ST115", "ST206"))
+    }  # GraphQL only
     assert {code: FAILURE_CHECKS[code] for code in installed} == installed
     assert set(FAILURE_CHECKS.values()) - {"custom"} <= set(CHECKS)
 
@@ -66,8 +72,11 @@ def test_junit_failures_become_findings_per_code(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
     junit.write_text(JUNIT)
     findings, errors = junit_findings(junit, "http://127.0.0.1:1/")
-    assert [f.result_id for f in findings] == ["ST-object_level_authorization", "ST-not_a_server_error",
-                                               "ST-not_a_server_error"]
+    assert [f.result_id for f in findings] == [
+        "ST-object_level_authorization",
+        "ST-not_a_server_error",
+        "ST-not_a_server_error",
+    ]
     assert findings[2].url == "http://127.0.0.1:1/api/uploads"  # stateful: from the reproduction
     assert findings[0].url == "http://127.0.0.1:1/api/uploads/{upload_id}"
     assert "`bob` received" in findings[0].evidence and "Test Case ID: Ab12Cd" not in findings[0].evidence
@@ -79,12 +88,21 @@ def test_command_has_all_checks_seed_budget_and_no_secrets(tmp_path: Path) -> No
     users = [TestUser("alice", "secret-token-a"), TestUser("bob", "secret-token-b")]
     config = write_auth(tmp_path, users)
     assert config is not None
-    command = build_command("http://app/openapi.json", SchemathesisOptions(max_examples=7, seed=99), tmp_path,
-                            config)
+    command = build_command(
+        "http://app/openapi.json", SchemathesisOptions(max_examples=7, seed=99), tmp_path, config
+    )
     assert command[:3] == [sys.executable, "-m", "schemathesis.cli"]
     joined = " ".join(command)
-    for part in ("--checks all", "--seed 99", "--max-examples 7", "--report junit,har", "--mode all",
-                 "stateful", "--exclude-path-regex /events$", "--generation-database none"):
+    for part in (
+        "--checks all",
+        "--seed 99",
+        "--max-examples 7",
+        "--report junit,har",
+        "--mode all",
+        "stateful",
+        "--exclude-path-regex /events$",
+        "--generation-database none",
+    ):
         assert part in joined
     assert "secret-token" not in joined
     assert 'peers = ["alice", "bob"]' in config.read_text()
@@ -101,8 +119,19 @@ def test_single_user_has_no_peers_and_no_user_no_auth(tmp_path: Path) -> None:
 
 def test_har_responses(tmp_path: Path) -> None:
     har = tmp_path / "har.json"
-    entry = {"request": {"method": "GET", "url": "http://app/api/uploads"},
-             "response": {"status": 200, "headers": [{"name": "x-content-type-options", "value": "nosniff"}]}}
+    entry = {
+        "request": {"method": "GET", "url": "http://app/api/uploads"},
+        "response": {"status": 200, "headers": [{"name": "x-content-type-options", "value": "nosniff"}]},
+    }
     har.write_text(json.dumps({"log": {"entries": [entry, {"request": {}, "response": {}}]}}))
     [seen] = har_responses(har)
     assert seen.status == 200 and seen.header("X-Content-Type-Options") == "nosniff"
+
+
+def test_an_unreachable_schema_is_a_tool_error_not_a_pass(tmp_path: Path) -> None:
+    from harness.errors import StageError
+    from harness.services.process import free_port
+
+    options = SchemathesisOptions(max_examples=1, wait_for_schema_s=1.0, timeout_s=120)
+    with pytest.raises(StageError, match="schemathesis exited with"):
+        run_schemathesis(f"http://127.0.0.1:{free_port()}/openapi.json", [], options, tmp_path)

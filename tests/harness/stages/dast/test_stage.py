@@ -21,11 +21,17 @@ ROOT = Path(__file__).resolve().parents[4]
 pytestmark = pytest.mark.slow
 
 
-def _run(url: str, run_dir: Path, *, target: str = "local", dast: dict[str, object] | None = None,
-         ) -> dict[str, Result]:
+def _run(
+    url: str,
+    run_dir: Path,
+    *,
+    target: str = "local",
+    dast: dict[str, object] | None = None,
+) -> dict[str, Result]:
     users = [TestUser(name, token) for token, name in TOKENS.items()]
-    env = Environment(target=target, api_url=url, web_url=url, aws=AwsEndpoint(None, "us-east-1", "", ""),
-                      users=users)
+    env = Environment(
+        target=target, api_url=url, web_url=url, aws=AwsEndpoint(None, "us-east-1", "", ""), users=users
+    )
     config = HarnessConfig.defaults(ROOT)
     if dast is not None:
         config = HarnessConfig(root=config.root, paths=config.paths, dast=dict(dast))
@@ -42,7 +48,8 @@ def weak_results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dic
 
 
 def test_good_app_passes_with_schemathesis_and_header_checks_really_run(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("ZAP_API_URL", raising=False)
     with serve(build_app(weak=False)) as url:
         results = _run(url, tmp_path, dast={"zap_path": "/nonexistent/zap.sh"})
@@ -101,8 +108,9 @@ def test_existing_target_defaults_to_passive(tmp_path: Path) -> None:
     assert methods and methods <= {"GET", "HEAD", "OPTIONS"}
 
 
-def test_zap_when_reachable_is_driven_and_its_alerts_gate(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_zap_when_reachable_is_driven_and_its_alerts_gate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     alert = {"pluginId": "40018", "name": "SQL Injection", "riskcode": "3", "url": "", "method": "GET"}
     with serve(build_app(weak=False)) as url, serve_standin(ZapStandIn()) as standin:
         standin.alerts = [{**alert, "url": f"{url}/api/uploads"}]
@@ -118,13 +126,16 @@ def test_zap_when_reachable_is_driven_and_its_alerts_gate(tmp_path: Path,
 def test_zap_sh_on_path_is_started_as_a_local_daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ZAP_API_URL", raising=False)
     fake = tmp_path / "zap.sh"
-    fake.write_text(f"#!/bin/sh\nexec {sys.executable} {Path(__file__).with_name('fake_zap.py')} \"$@\"\n")
+    fake.write_text(f'#!/bin/sh\nexec {sys.executable} {Path(__file__).with_name("fake_zap.py")} "$@"\n')
     fake.chmod(0o755)
     log = tmp_path / "zap-calls.jsonl"
     monkeypatch.setenv("FAKE_ZAP_LOG", str(log))
     with serve(build_app(weak=False)) as url:
-        results = _run(url, tmp_path / "run", dast={"zap_path": str(fake), "max_examples": 2,
-                                                    "zap_poll_interval_s": 0.05})
+        results = _run(
+            url,
+            tmp_path / "run",
+            dast={"zap_path": str(fake), "max_examples": 2, "zap_poll_interval_s": 0.05},
+        )
     assert results["DAST-zap"].status is Status.PASSED, results["DAST-zap"].message
     assert results["DAST-zap"].message.startswith(f"ZAP via {fake} -daemon on 127.0.0.1:")
     calls = [json.loads(line) for line in log.read_text().splitlines()]

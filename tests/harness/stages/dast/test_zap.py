@@ -25,9 +25,17 @@ TOKEN = "tok-alice-0123456789"
 
 
 def _alert(i: int, plugin: str = "10038", risk: str = "2") -> dict[str, Any]:
-    return {"pluginId": plugin, "name": "Content Security Policy (CSP) Header Not Set", "riskcode": risk,
-            "url": f"{APP}/api/uploads/{i}", "method": "GET", "evidence": f"Authorization: Bearer {TOKEN}",
-            "cweid": "693", "wascid": "15", "solution": "Send a CSP."}
+    return {
+        "pluginId": plugin,
+        "name": "Content Security Policy (CSP) Header Not Set",
+        "riskcode": risk,
+        "url": f"{APP}/api/uploads/{i}",
+        "method": "GET",
+        "evidence": f"Authorization: Bearer {TOKEN}",
+        "cweid": "693",
+        "wascid": "15",
+        "solution": "Send a CSP.",
+    }
 
 
 def _scan(standin: ZapStandIn, tmp_path: Path, *, active: bool = True, page_size: int = 200) -> Any:
@@ -40,24 +48,44 @@ def test_full_scan_calls_zap_in_order(tmp_path: Path) -> None:
     with serve_standin(ZapStandIn(alerts=[_alert(1)])) as standin:
         outcome = _scan(standin, tmp_path)
     names = standin.names()
-    order = ["core/action/newSession", "context/action/newContext", "context/action/excludeFromContext",
-             "replacer/action/addRule", "openapi/action/importUrl", "spider/action/scan",
-             "spider/view/status", "pscan/view/recordsToScan", "ascan/action/addScanPolicy",
-             "ascan/action/disableAllScanners", "ascan/action/enableScanners",
-             "ascan/action/setOptionMaxScanDurationInMins", "ascan/action/scan", "ascan/view/status",
-             "alert/view/alerts", "core/other/htmlreport", "core/other/jsonreport", "reports/action/generate"]
+    order = [
+        "core/action/newSession",
+        "context/action/newContext",
+        "context/action/excludeFromContext",
+        "replacer/action/addRule",
+        "openapi/action/importUrl",
+        "spider/action/scan",
+        "spider/view/status",
+        "pscan/view/recordsToScan",
+        "ascan/action/addScanPolicy",
+        "ascan/action/disableAllScanners",
+        "ascan/action/enableScanners",
+        "ascan/action/setOptionMaxScanDurationInMins",
+        "ascan/action/scan",
+        "ascan/view/status",
+        "alert/view/alerts",
+        "core/other/htmlreport",
+        "core/other/jsonreport",
+        "reports/action/generate",
+    ]
     positions = [names.index(name) for name in order]
     assert positions == sorted(positions), names
     assert names.count("spider/view/status") == 2 and names.count("ascan/view/status") == 3
     # passive scanning is drained after the spider and again after the active scan
-    assert names.index("spider/view/status") < names.index("pscan/view/recordsToScan") < names.index(
-        "ascan/action/scan")
+    assert (
+        names.index("spider/view/status")
+        < names.index("pscan/view/recordsToScan")
+        < names.index("ascan/action/scan")
+    )
     last_drain = max(i for i, n in enumerate(names) if n == "pscan/view/recordsToScan")
     assert last_drain > names.index("ascan/view/status")
     assert all(c.api_key == standin.api_key for c in standin.calls)
     assert len(outcome.alerts) == 1 and outcome.measured["zap_messages"] == 42
-    assert sorted(p.name for p in outcome.reports) == ["zap-report.html", "zap-report.json",
-                                                        "zap-report.sarif.json"]
+    assert sorted(p.name for p in outcome.reports) == [
+        "zap-report.html",
+        "zap-report.json",
+        "zap-report.sarif.json",
+    ]
 
 
 def test_auth_header_sse_exclusion_and_api_policy(tmp_path: Path) -> None:
@@ -66,10 +94,15 @@ def test_auth_header_sse_exclusion_and_api_policy(tmp_path: Path) -> None:
     rule = standin.params("replacer/action/addRule")[0]
     assert rule["matchType"] == "REQ_HEADER" and rule["matchString"] == "Authorization"
     assert rule["replacement"] == f"Bearer {TOKEN}"
-    for name in ("context/action/excludeFromContext", "spider/action/excludeFromScan",
-                 "ascan/action/excludeFromScan"):
+    for name in (
+        "context/action/excludeFromContext",
+        "spider/action/excludeFromScan",
+        "ascan/action/excludeFromScan",
+    ):
         assert SSE_EXCLUDE in [p.get("regex") for p in standin.params(name)], name
-    assert standin.params("context/action/includeInContext")[0]["regex"].startswith("http://127\\.0\\.0\\.1:8000")
+    assert standin.params("context/action/includeInContext")[0]["regex"].startswith(
+        "http://127\\.0\\.0\\.1:8000"
+    )
     assert standin.params("openapi/action/importUrl")[0] == {"url": f"{APP}/openapi.json", "contextId": "1"}
     scan = standin.params("ascan/action/scan")[0]
     assert scan["scanPolicyName"] == "harness-api" and scan["contextId"] == "1"
@@ -109,8 +142,9 @@ def test_a_stuck_spider_is_a_tool_error(tmp_path: Path) -> None:
     clock = iter(range(0, 10_000, 30))
     with serve_standin(ZapStandIn(spider_status=["10"])) as standin:
         zap = client(ZapEndpoint(standin.url, standin.api_key, "test"))
-        scan = ZapScan(zap, ZapOptions(poll_interval_s=0), sleep=lambda _: None,
-                       clock=lambda: float(next(clock)))
+        scan = ZapScan(
+            zap, ZapOptions(poll_interval_s=0), sleep=lambda _: None, clock=lambda: float(next(clock))
+        )
         with pytest.raises(StageError, match="spider did not finish"):
             scan.run(APP, f"{APP}/openapi.json", TOKEN, tmp_path)
 
@@ -138,8 +172,10 @@ def test_locate_zap_prefers_env_then_config_then_path_else_skips(tmp_path: Path)
 
 
 def test_alerts_become_results_with_redacted_evidence() -> None:
-    findings = alert_findings([_alert(1), _alert(2), _alert(3, plugin="10096", risk="0")],
-                              lambda text: text.replace(TOKEN, "[REDACTED]"))
+    findings = alert_findings(
+        [_alert(1), _alert(2), _alert(3, plugin="10096", risk="0")],
+        lambda text: text.replace(TOKEN, "[REDACTED]"),
+    )
     rules = parse_rules("10038\tFAIL\t(CSP)\n10096\tIGNORE\t(ts) reason: epoch values are data\n")
     results = {r.id: r for r in judge([], findings, rules)}
     csp = results["ZAP-10038"]

@@ -65,7 +65,8 @@ def build_app(*, weak: bool = False) -> FastAPI:
     auth_errors: dict[int | str, dict[str, object]] = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}}
     json_error = {"application/json": {"schema": {"type": "object", "properties": {"detail": {}}}}}
     html_errors: dict[int | str, dict[str, object]] = {
-        code: {"description": "error", "content": json_error} for code in (401, 422)}
+        code: {"description": "error", "content": json_error} for code in (401, 422)
+    }
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -100,10 +101,12 @@ def build_app(*, weak: bool = False) -> FastAPI:
         return StreamingResponse(stream(), media_type="text/event-stream")
 
     if weak:
+
         @app.get("/api/search", response_class=HTMLResponse, responses=html_errors)
         async def search(user: User, q: Annotated[str, Query(max_length=100)] = "") -> str:
             return f"<html><body>Results for {q}</body></html>"  # planted: no escaping
     else:
+
         @app.get("/api/search", response_class=HTMLResponse, responses=html_errors)
         async def search(user: User, q: Annotated[str, Query(max_length=100)] = "") -> str:
             return f"<html><body>Results for {html.escape(q)}</body></html>"
@@ -125,8 +128,9 @@ def free_port() -> int:
 @contextmanager
 def serve(app: Any) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1:<free port> in a thread; yields the base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="off",
-                            loop="asyncio")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="off", loop="asyncio"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -95,7 +95,7 @@ class ZapStandIn:
 
     def _alert_view_alerts(self, p: dict[str, str]) -> tuple[int, Any]:
         start, count = int(p.get("start", 0)), int(p.get("count", 0) or len(self.alerts))
-        return 200, {"alerts": self.alerts[start:start + count]}
+        return 200, {"alerts": self.alerts[start : start + count]}
 
     def _core_view_numberOfMessages(self, p: dict[str, str]) -> tuple[int, Any]:
         return 200, {"numberOfMessages": "42"}
@@ -113,8 +113,11 @@ class ZapStandIn:
 
     def __getattr__(self, name: str) -> Any:
         # Every other action the harness calls just succeeds (setters, include/exclude, replacer...).
-        if name.startswith("_") and "_action_" in name and name.split("_action_")[0][1:] in (
-                "context", "spider", "ascan", "replacer", "core", "pscan"):
+        if (
+            name.startswith("_")
+            and "_action_" in name
+            and name.split("_action_")[0][1:] in ("context", "spider", "ascan", "replacer", "core", "pscan")
+        ):
             return lambda p: (200, OK)
         raise AttributeError(name)
 
