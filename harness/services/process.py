@@ -25,6 +25,19 @@ _LIVE: set[ManagedProcess] = set()
 _LIVE_LOCK = threading.Lock()
 
 
+def _sigterm_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _ensure_sigterm_unwinds() -> None:
+    """Make SIGTERM unwind the stack (finally blocks, fixture teardowns, atexit) instead of killing
+    the interpreter outright, unless someone (e.g. the engine) already handles it."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that is free on ``host`` right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -95,6 +108,7 @@ class ManagedProcess:
         """Start the process and wait until its readiness probe passes."""
         if self.is_running():
             return self
+        _ensure_sigterm_unwinds()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap()
         try:

@@ -71,8 +71,11 @@ def test_redis_requires_its_password_and_keeps_data_across_a_restart(tmp_path: P
 
 def test_s3_outage_refuses_connections_and_recovery_keeps_objects(moto_service: MotoService) -> None:
     s3 = boto3.client(
-        "s3", endpoint_url=moto_service.endpoint_url, region_name=moto_service.region,
-        aws_access_key_id=moto_service.access_key_id, aws_secret_access_key=moto_service.secret_access_key,
+        "s3",
+        endpoint_url=moto_service.endpoint_url,
+        region_name=moto_service.region,
+        aws_access_key_id=moto_service.access_key_id,
+        aws_secret_access_key=moto_service.secret_access_key,
         config=Config(retries={"max_attempts": 1}, connect_timeout=2),
     )
     s3.create_bucket(Bucket="outage-drill")
@@ -109,8 +112,10 @@ def test_proxy_disable_drops_open_connections(tmp_path: Path) -> None:
 
 def test_managed_process_that_dies_early_reports_its_log(tmp_path: Path) -> None:
     proc = ManagedProcess(
-        "doomed", ["sh", "-c", "echo 'bad config line 3' >&2; exit 3"],
-        log_path=tmp_path / "doomed.log", ready=lambda: False,
+        "doomed",
+        ["sh", "-c", "echo 'bad config line 3' >&2; exit 3"],
+        log_path=tmp_path / "doomed.log",
+        ready=lambda: False,
     )
     expected = r"(?s)doomed: the process exited before it became ready.*bad config line 3"
     with pytest.raises(TargetError, match=expected):
@@ -119,8 +124,9 @@ def test_managed_process_that_dies_early_reports_its_log(tmp_path: Path) -> None
 
 
 def test_stop_reaches_the_whole_process_group(tmp_path: Path) -> None:
-    proc = ManagedProcess("tree", ["sh", "-c", "sleep 300 & sleep 300 & wait"],
-                          log_path=tmp_path / "tree.log").start()
+    proc = ManagedProcess(
+        "tree", ["sh", "-c", "sleep 300 & sleep 300 & wait"], log_path=tmp_path / "tree.log"
+    ).start()
     assert proc.pid is not None
     children = psutil.Process(proc.pid).children(recursive=True)
     assert len(children) == 2
@@ -137,3 +143,33 @@ def test_postgres_cleanup_leaves_no_process_or_port(tmp_path: Path) -> None:
     assert not port_is_open(service.port)
     assert pid is not None
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_sigterm_to_a_process_holding_services_leaves_nothing(tmp_path: Path) -> None:
+    """A plain script (no engine, no handlers of its own) that is SIGTERMed still stops its children."""
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "holder.py"
+    script.write_text(
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from harness.services import RedisService\n"
+        f"s = RedisService(Path({str(tmp_path)!r}) / 'r').start()\n"
+        "print(s.process.pid, s.port, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    with subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True) as holder:
+        assert holder.stdout is not None
+        pid_text, port_text = holder.stdout.readline().split()
+        holder.terminate()
+        holder.wait(timeout=20)
+    redis_pid, port = int(pid_text), int(port_text)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and psutil.pid_exists(redis_pid):
+        if psutil.Process(redis_pid).status() == psutil.STATUS_ZOMBIE:
+            break
+        time.sleep(0.1)
+    assert not psutil.pid_exists(redis_pid) or psutil.Process(redis_pid).status() == psutil.STATUS_ZOMBIE
+    assert not port_is_open(port)
