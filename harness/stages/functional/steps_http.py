@@ -221,11 +221,12 @@ def _stream_token(ctx: Context, target: Upload, user: str) -> str:
 
 
 def sequence_regex(pattern: list[str]) -> re.Pattern[str]:
-    """``[state, progress*, completed]`` -> a regex over space-terminated event names."""
+    """``[state, progress*, completed]`` -> a regex over space-terminated event names (``a|b``: either)."""
     parts = []
     for item in pattern:
         name, quantifier = (item[:-1], item[-1]) if item[-1] in "*+?" else (item, "")
-        parts.append(f"(?:{re.escape(name)} ){quantifier}")
+        names = "|".join(re.escape(n) for n in name.split("|"))
+        parts.append(f"(?:(?:{names}) ){quantifier}")
     return re.compile("^" + "".join(parts) + "$")
 
 

@@ -18,19 +18,35 @@ from harness.targets.base import AwsEndpoint, Environment, TestUser
 from tests.harness.stages.functional.fake_api import TOKENS, FakeApi
 
 HAPPY: list[dict[str, Any]] = [
-    {"upload": {"file": {"type": "png"}}, "as": "up",
-     "expect": {"status": 201, "json": {"state": "completed"}}},
-    {"events": {"of": "up"}, "expect": {"sequence": ["state?", "progress*", "completed"],
-                                        "fields": {"progress": ["stage"]}, "deadline_s": 5}},
-    {"request": {"method": "GET", "path": "/api/uploads/${up.id}", "user": "bob"},
-     "expect": {"status": 404, "error": {"code": "not_found"}}},
+    {
+        "upload": {"file": {"type": "png"}},
+        "as": "up",
+        "expect": {"status": 201, "json": {"state": "completed"}},
+    },
+    {
+        "events": {"of": "up"},
+        "expect": {
+            "sequence": ["state?", "progress*", "completed"],
+            "fields": {"progress": ["stage"]},
+            "deadline_s": 5,
+        },
+    },
+    {
+        "request": {"method": "GET", "path": "/api/uploads/${up.id}", "user": "bob"},
+        "expect": {"status": 404, "error": {"code": "not_found"}},
+    },
 ]
 
 
 def env(control: Any = None, target: str = "fake") -> Environment:
-    return Environment(target=target, api_url="http://fake.test", web_url="http://fake.test",
-                       aws=AwsEndpoint(None, "us-east-1", "x", "y"),
-                       users=[TestUser(name, token) for token, name in TOKENS.items()], control=control)
+    return Environment(
+        target=target,
+        api_url="http://fake.test",
+        web_url="http://fake.test",
+        aws=AwsEndpoint(None, "us-east-1", "x", "y"),
+        users=[TestUser(name, token) for token, name in TOKENS.items()],
+        control=control,
+    )
 
 
 def scenario(steps: list[dict[str, Any]], name: str = "t") -> Scenario:
@@ -66,8 +82,9 @@ def test_a_stream_without_completed_fails() -> None:
 
 
 def test_refusals_must_use_the_json_error_shape() -> None:
-    steps = [{"request": {"method": "GET", "path": "/api/uploads", "auth": "none"},
-              "expect": {"status": 401}}]
+    steps = [
+        {"request": {"method": "GET", "path": "/api/uploads", "auth": "none"}, "expect": {"status": 401}}
+    ]
     assert run(steps).status == "passed"
     outcome = run(steps, "error_shape")
     assert outcome.status == "failed" and "without the JSON error shape" in outcome.message
@@ -107,20 +124,33 @@ class FakeControl:
 
 def test_actions_reach_the_control_handle_and_are_healed_after_a_failure() -> None:
     control = FakeControl()
-    steps: list[dict[str, Any]] = [{"action": {"kill": "worker", "replica": "all"}},
-                                   {"action": {"stop": "s3"}},
-             {"request": {"method": "GET", "path": "/api/uploads"}, "expect": {"status": 503}}]
+    steps: list[dict[str, Any]] = [
+        {"action": {"kill": "worker", "replica": "all"}},
+        {"action": {"stop": "s3"}},
+        {"request": {"method": "GET", "path": "/api/uploads"}, "expect": {"status": 503}},
+    ]
     outcome = run(steps, control=control)
     assert outcome.status == "failed" and outcome.failed_step == 2
-    assert control.calls == [("kill", "worker", "0"), ("kill", "worker", "1"), ("stop", "s3"),
-                             ("start", "s3")]
+    assert control.calls == [
+        ("kill", "worker", "0"),
+        ("kill", "worker", "1"),
+        ("stop", "s3"),
+        ("start", "s3"),
+    ]
     assert outcome.steps[-1] == {"healing": ["started s3"]}
 
 
 def test_repeat_collects_a_list_and_runs_concurrently() -> None:
     api = FakeApi()
-    steps = [{"repeat": {"times": 6, "concurrency": 3, "steps": [
-        {"upload": {"file": {"type": "text", "text": "n ${i}"}}, "as": "ups"}]}}]
+    steps = [
+        {
+            "repeat": {
+                "times": 6,
+                "concurrency": 3,
+                "steps": [{"upload": {"file": {"type": "text", "text": "n ${i}"}}, "as": "ups"}],
+            }
+        }
+    ]
     outcome = ScenarioRunner(env(), RunnerOptions(transport=api.transport())).run(scenario(steps))
     assert outcome.status == "passed", outcome.message
     assert len(api.uploads) == 6 and outcome.measured["repeat_iterations"] == 6
@@ -134,12 +164,29 @@ def test_unknown_variables_are_errors_not_failures() -> None:
 
 def test_multipart_and_raw_requests_are_sent_as_written() -> None:
     api = FakeApi()
-    steps = [{"request": {"method": "POST", "path": "/api/uploads", "boundary": "BND",
-                          "multipart": [{"name": "file", "filename": "a.txt", "text": "x"},
-                                        {"name": "file", "filename": "b.txt", "text": "y"}]},
-              "expect": {"status": 201}},
-             {"request": {"method": "GET", "path": "/api/uploads", "pad_headers": {"count": 3, "size": 5},
-                          "content_type": "multipart/form-data"}, "expect": {"status": 404}}]
+    steps = [
+        {
+            "request": {
+                "method": "POST",
+                "path": "/api/uploads",
+                "boundary": "BND",
+                "multipart": [
+                    {"name": "file", "filename": "a.txt", "text": "x"},
+                    {"name": "file", "filename": "b.txt", "text": "y"},
+                ],
+            },
+            "expect": {"status": 201},
+        },
+        {
+            "request": {
+                "method": "GET",
+                "path": "/api/uploads",
+                "pad_headers": {"count": 3, "size": 5},
+                "content_type": "multipart/form-data",
+            },
+            "expect": {"status": 404},
+        },
+    ]
     outcome = ScenarioRunner(env(), RunnerOptions(transport=api.transport())).run(scenario(steps))
     assert outcome.status == "passed", outcome.message
     body = api.requests[0].read()
@@ -153,6 +200,8 @@ def test_sequence_patterns() -> None:
     assert pattern.match("completed ")
     assert not pattern.match("state completed progress ")
     assert not sequence_regex(["progress+", "completed"]).match("completed ")
+    either = sequence_regex(["state?", "state|progress*", "completed"])
+    assert either.match("state state progress state completed ") and not either.match("state failed ")
 
 
 def test_check_http_expectations() -> None:
@@ -160,8 +209,14 @@ def test_check_http_expectations() -> None:
     check_http(None, ok, {"lengths": {"items": 2}, "match": {"next": "^a"}, "json": {"items": [1, 2]}}, 200)  # type: ignore[arg-type]
     with pytest.raises(StepFailed, match="items has 2 items, expected 3"):
         check_http(None, ok, {"lengths": {"items": 3}}, 200)  # type: ignore[arg-type]
-    refused = Exchange("GET", "http://x/a", {}, "", status=413,
-                       body=b'{"error": {"code": "payload_too_large", "message": "too big"}}')
+    refused = Exchange(
+        "GET",
+        "http://x/a",
+        {},
+        "",
+        status=413,
+        body=b'{"error": {"code": "payload_too_large", "message": "too big"}}',
+    )
     with pytest.raises(StepFailed, match=r"error\.code 'payload_too_large', expected 'x'"):
         check_http(None, refused, {"status": 413, "error": {"code": "x"}}, None)  # type: ignore[arg-type]
 
@@ -170,23 +225,29 @@ def test_templates_render_numbers_and_strings() -> None:
     ctx = Context.__new__(Context)
     ctx.vars, ctx.users, ctx.marker, ctx.limits = {"a": {"b": 5}}, {}, "m1", {"max": 10}
     assert ctx.render("${limits.max}+1") == 11
-    assert ctx.render({"p": "/x/${a.b}/${marker}", "steps": ["${untouched}"]}) == {"p": "/x/5/m1",
-                                                                                    "steps": ["${untouched}"]}
+    assert ctx.render({"p": "/x/${a.b}/${marker}", "steps": ["${untouched}"]}) == {
+        "p": "/x/5/m1",
+        "steps": ["${untouched}"],
+    }
     with pytest.raises(ScenarioError):
         ctx.render("${a.c}")
 
 
-def test_the_stage_writes_results_and_redacted_evidence(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_stage_writes_results_and_redacted_evidence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     directory = tmp_path / "scenarios" / "functional"
     directory.mkdir(parents=True)
-    (directory / "happy.yaml").write_text('name: happy\nsteps:\n  - upload: {file: {type: png}}\n')
-    (directory / "drill.yaml").write_text('name: drill\nsteps:\n  - action: {restart: redis}\n')
+    (directory / "happy.yaml").write_text("name: happy\nsteps:\n  - upload: {file: {type: png}}\n")
+    (directory / "drill.yaml").write_text("name: drill\nsteps:\n  - action: {restart: redis}\n")
     config = HarnessConfig.defaults(tmp_path)
     stage_env = env()
     api = FakeApi()
-    monkeypatch.setattr(RunnerOptions, "from_config", classmethod(
-        lambda cls, options: RunnerOptions(transport=api.transport())))
+    monkeypatch.setattr(
+        RunnerOptions,
+        "from_config",
+        classmethod(lambda cls, options: RunnerOptions(transport=api.transport())),
+    )
     results = FunctionalStage().run(StageContext(config, stage_env, tmp_path / "run", "pr"))
     by_id = {r.id: r for r in results}
     assert by_id["SCN-happy"].status is Status.PASSED
