@@ -54,6 +54,7 @@ class DastRun:
         self.api_url = env.api_url.rstrip("/")
         self.responses: list[SeenResponse] = []
         self.templates = PathTemplates({})
+        self.har_evidence: list[str] = []  # the responses the header check read
         self.results: list[Result] = []
 
     def execute(self) -> list[Result]:
@@ -67,7 +68,7 @@ class DastRun:
         self.results += self._zap()
         checks, findings = check_responses(self.responses, api_prefix=self.options.api_prefix,
                                            location=self.templates.template)
-        self.results += judge(checks, findings, self.rules)
+        self.results += judge(checks, findings, self.rules, evidence=self.har_evidence)
         default_redactor().redact_tree(self.dir)
         return self.results
 
@@ -101,6 +102,7 @@ class DastRun:
             finding.url = self.templates.template(finding.url) if finding.url else None
         evidence = [self._rel(p) for p in (run.junit, run.har) if p is not None]
         seen = har_responses(run.har) if run.har else []
+        self.har_evidence = [self._rel(run.har)] if run.har else []
         self.responses += seen
         st = self.options.schemathesis
         message = "\n".join(errors) if errors else f"ran all checks ({st.phases}; mode {st.mode})"

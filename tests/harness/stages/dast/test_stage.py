@@ -86,6 +86,7 @@ def test_weak_app_fails_the_header_checks(weak_results: tuple[dict[str, Result],
     results, _ = weak_results
     for plugin in ("10038", "10021", "10020", "10015"):
         assert results[f"DAST-HDR-{plugin}"].status is Status.FAILED, plugin
+        assert results[f"DAST-HDR-{plugin}"].evidence[0].endswith(".json")  # the HAR it read
 
 
 def test_no_token_reaches_results_or_evidence(weak_results: tuple[dict[str, Result], Path]) -> None:
