@@ -181,9 +181,18 @@ def open_session(
 ) -> ControlSession | str:
     """A session for ``scenario``, or the reason it cannot have one (the scenario is then skipped)."""
     published = env.extra.get("controlplane")
+    door = getattr(env.control, "frontdoor", None)
+    target_router = door if isinstance(door, Router) else None
     if isinstance(published, LocalControlPlane):
         return ControlSession(
-            env, scenario, published, owns_plane=False, router=None, previous_frontdoor=None, out_dir=out_dir
+            env,
+            scenario,
+            published,
+            owns_plane=False,
+            router=target_router,
+            previous_frontdoor=door,
+            out_dir=out_dir,
+            owns_router=False,
         )
     try:
         cluster = local_cluster(env.control)
@@ -204,6 +213,17 @@ def open_session(
         speedup=scenario.speedup,
         evaluator=PrometheusEvaluator(prometheus) if prometheus else None,
     )
+    if target_router is not None:  # the target already routes per request: read its counts
+        return ControlSession(
+            env,
+            scenario,
+            plane,
+            owns_plane=True,
+            router=target_router,
+            previous_frontdoor=door,
+            out_dir=out_dir,
+            owns_router=False,
+        )
     router, previous = _swap_router(env.control)
     return ControlSession(
         env, scenario, plane, owns_plane=True, router=router, previous_frontdoor=previous, out_dir=out_dir
@@ -211,8 +231,9 @@ def open_session(
 
 
 def _swap_router(control: Any) -> tuple[Router | None, Any]:
+    """A per-connection TCP front door -> our per-request Router for the scenario (restored on close)."""
     previous = getattr(control, "frontdoor", None)
-    if previous is None or isinstance(previous, Router):
+    if previous is None:
         return None, previous
     router = Router()
     router.enable()

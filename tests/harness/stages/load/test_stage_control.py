@@ -28,12 +28,12 @@ spec:
     canary:
       steps:
         - setWeight: 20
-        - pause: {duration: 40s}
+        - pause: {duration: 60s}
         - analysis:
             templates: [{templateName: success-rate}]
             args: [{name: service-name, value: api-canary}]
         - setWeight: 50
-        - pause: {duration: 40s}
+        - pause: {duration: 20s}
 ---
 apiVersion: argoproj.io/v1alpha1
 kind: AnalysisTemplate
@@ -42,10 +42,10 @@ spec:
   args: [{name: service-name}, {name: canary-hash}]
   metrics:
     - name: success-rate
-      interval: 20s
+      interval: 40s
       count: 3
-      successCondition: "len(result) == 0 || result[0] >= 0.95"
-      failureCondition: "len(result) > 0 && result[0] < 0.9"
+      successCondition: "result[0] >= 0.95"
+      failureCondition: "result[0] < 0.9"
       provider:
         prometheus:
           query: >-
@@ -61,7 +61,7 @@ SCENARIOS = {
     "shape: {type: soak, users: 4, spawn_rate: 4, duration_s: 12}\nwait_s: [0.02, 0.05]\n"
     "mix: {upload: 0, list: 1, download: 0}\n",
     "promotion": "id: promotion\nkind: canary-promotion\nspeedup: 20\ncanary: {version: v2}\n"
-    "shape: {type: soak, users: 4, spawn_rate: 4, duration_s: 14}\nwait_s: [0.02, 0.05]\n"
+    "shape: {type: soak, users: 4, spawn_rate: 4, duration_s: 18}\nwait_s: [0.02, 0.05]\n"
     "mix: {upload: 0, list: 1, download: 0}\n"
     "slos: [{id: SLO-promotion-error-ratio, error_ratio: 0.01}]\n",
 }
@@ -117,4 +117,5 @@ def test_healthy_canary_is_promoted_through_every_step(tmp_path: Path, control: 
     assert control.calls.count("promote") == 1 and "weight 50" in control.calls
     timeline = json.loads((tmp_path / "run" / "evidence" / "load" / "timeline.json").read_text())
     assert {s["canary_weight"] for s in timeline["samples"]} >= {20, 50}
-    assert timeline["analysis"] and {a["phase"] for a in timeline["analysis"]} == {"Successful"}
+    phases = {a["phase"] for a in timeline["analysis"]}
+    assert "Successful" in phases and "Failed" not in phases  # an early Error: no canary samples yet
