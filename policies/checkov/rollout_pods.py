@@ -83,6 +83,15 @@ class RolloutResources(_RolloutCheck):
         return True
 
 
+class RolloutImageDigest(_RolloutCheck):
+    def __init__(self) -> None:
+        super().__init__("Rollout images are pinned by digest", "EU-K8S-004")
+
+    def pod_ok(self, spec: dict[str, Any]) -> bool:
+        return all("@sha256:" in str(c.get("image", "")) for c in _containers(spec, init=True))
+
+
 security_check = RolloutSecurityContext()
+digest_check = RolloutImageDigest()
 probes_check = RolloutProbes()
 resources_check = RolloutResources()

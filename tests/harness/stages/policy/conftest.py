@@ -15,7 +15,15 @@ from harness.stages.policy.model import Finding
 from harness.stages.policy.options import BUILTIN_POLICIES
 
 CASES = Path(__file__).parent / "cases"
-CHECKOV_POLICIES = ("EU-K8S-001", "EU-K8S-002", "EU-K8S-003", "EU-AWS-030", "EU-AWS-031", "EU-AWS-032")
+CHECKOV_POLICIES = (
+    "EU-K8S-001",
+    "EU-K8S-002",
+    "EU-K8S-003",
+    "EU-K8S-004",
+    "EU-AWS-030",
+    "EU-AWS-031",
+    "EU-AWS-032",
+)
 
 
 def case_roots(policy_id: str, verdict: str) -> list[Path]:
