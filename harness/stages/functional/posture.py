@@ -126,5 +126,5 @@ def posture_step(ctx: Context, spec: dict[str, Any], expect: dict[str, Any]) -> 
     return kube_pods(str(spec.get("namespace") or ctx.env.extra.get("namespace") or "easy-upload"))
 
 
-__all__ = ["exposed", "kube_pods", "listening_addresses", "local_listening", "own_listening_ports",
-           "pod_problems", "posture_step", "still_listening"]
+__all__ = ["Host", "exposed", "kube_pods", "listening_addresses", "local_listening", "own_listening_ports",
+           "pod_problems", "posture_step", "running_pods", "still_listening"]

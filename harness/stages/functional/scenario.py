@@ -200,5 +200,15 @@ def _shown(path: Path, root: Path | None) -> str:
     return str(path)
 
 
-__all__ = ["ACTIONS", "Scenario", "action_of", "load_scenario", "load_scenarios", "scenario_schema",
-           "validate_scenario", "walk_actions"]
+__all__ = [
+    "ACTIONS",
+    "Scenario",
+    "action_of",
+    "key_path",
+    "load_scenario",
+    "load_scenarios",
+    "problem",
+    "scenario_schema",
+    "validate_scenario",
+    "walk_actions",
+]

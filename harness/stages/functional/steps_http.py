@@ -301,4 +301,15 @@ def download(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: 
     return exchange
 
 
-__all__ = ["check_http", "check_sse", "download", "events", "request", "sequence_regex", "upload", "wait"]
+__all__ = [
+    "auth_headers",
+    "check_http",
+    "check_sse",
+    "download",
+    "events",
+    "no_row_left",
+    "request",
+    "sequence_regex",
+    "upload",
+    "wait",
+]
