@@ -41,14 +41,22 @@ def _series(timeline: Sequence[Mapping[str, Any]], component: str) -> list[tuple
     ]
 
 
+SATURATED_HOST_PCT = 90.0
+
+
 def hpa_results(
     policy: HpaPolicy | None,
     component: str,
     timeline: Sequence[Mapping[str, Any]],
     load_end_t: float,
     evidence: Sequence[str] = (),
+    host_cpu_pct: float = 0.0,
 ) -> list[Result]:
-    """``LOAD-hpa-<component>-{scale-up,max,policy,scale-down}`` from the replica timeline."""
+    """``LOAD-hpa-<component>-{scale-up,max,policy,scale-down}`` from the replica timeline.
+
+    A missing scale-up is ``failed``, unless the whole machine was saturated (``host_cpu_pct``):
+    then the replicas could not use the CPU the load asked for, and the result is ``error``.
+    """
     prefix = f"LOAD-hpa-{component}"
     if policy is None:
         return [
@@ -63,8 +71,17 @@ def hpa_results(
             for name in ("scale-up", "max", "policy", "scale-down")
         ]
     series = _series(timeline, component)
+    scale_up = _scale_up(prefix, policy, series, timeline, component, load_end_t, evidence)
+    if scale_up.status is Status.FAILED and host_cpu_pct >= SATURATED_HOST_PCT:
+        # the replicas could not burn more CPU than the machine gave them: nothing was proven either way
+        scale_up.status = Status.ERROR
+        scale_up.message += (
+            f"; the host's CPU was {host_cpu_pct:.0f}% busy during the load, so the replicas "
+            "could not reach the target: rerun on a quieter machine"
+        )
+    scale_up.measured["host_cpu_pct"] = round(host_cpu_pct, 1)
     return [
-        _scale_up(prefix, policy, series, timeline, component, load_end_t, evidence),
+        scale_up,
         _max(prefix, policy, series, evidence),
         _policy(prefix, policy, series, evidence),
         _scale_down(prefix, policy, series, load_end_t, evidence),

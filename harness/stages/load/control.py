@@ -106,7 +106,14 @@ class ControlSession:
         if self.scenario.kind == "autoscaling":
             component = self.scenario.component
             policy = self.plane.spec.hpas.get(component)
-            return errors + hpa_results(policy, component, self.plane.timeline, self._load_end(run), evidence)
+            return errors + hpa_results(
+                policy,
+                component,
+                self.plane.timeline,
+                self._load_end(run),
+                evidence,
+                host_cpu_pct=run.host_cpu_mean,
+            )
         status = self.plane.status()
         rollout = self.plane.rollout
         weights = [e.weight for e in rollout.events if e.kind == "weight"] if rollout else []

@@ -42,6 +42,11 @@ class LocustRun:
     peak_process_cpu: float = 0.0
     cpu_bound: bool = False
     processes: int = 1
+    host_cpu: list[float] = field(default_factory=list)  # whole-machine CPU percent, one per tick
+
+    @property
+    def host_cpu_mean(self) -> float:
+        return sum(self.host_cpu) / len(self.host_cpu) if self.host_cpu else 0.0
 
     @property
     def rps_per_core(self) -> float | None:
@@ -178,6 +183,7 @@ def _watch(
                 run.peak_process_cpu = max(run.peak_process_cpu, tracked[p.pid].cpu_percent(None))
         except psutil.Error:
             pass
+        run.host_cpu.append(psutil.cpu_percent(None))
         if on_tick is not None:
             run.samples.append({"ts": time.time(), **on_tick()})
         time.sleep(tick_s)

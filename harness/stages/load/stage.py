@@ -156,6 +156,7 @@ def _throughput(scenario: LoadScenario, run: LocustRun, evidence: list[str]) -> 
             "locust_cpu_s": round(run.cpu_seconds, 2),
             "locust_peak_cpu_pct": round(run.peak_process_cpu, 1),
             "cpu_bound": str(run.cpu_bound).lower(),
+            "host_cpu_pct": round(run.host_cpu_mean, 1),
             "processes": run.processes,
         },
     )

@@ -94,3 +94,11 @@ def test_data_loss() -> None:
     assert data_loss_result("D", 10, 10, 10, "db").status is Status.PASSED
     assert data_loss_result("D", 10, 9, 10, "db").status is Status.FAILED
     assert data_loss_result("D", 0, 0, 0, "db").status is Status.FAILED
+
+
+def test_no_scale_up_on_a_saturated_host_is_an_error_not_a_failure() -> None:
+    flat = [(float(t), 2) for t in range(0, 600, 15)]
+    result = hpa_results(POLICY, "api", _timeline(flat, util=60.0), load_end_t=80.0, host_cpu_pct=97.0)[0]
+    assert result.status is Status.ERROR and "quieter machine" in result.message
+    quiet = hpa_results(POLICY, "api", _timeline(flat, util=60.0), load_end_t=80.0, host_cpu_pct=40.0)[0]
+    assert quiet.status is Status.FAILED and quiet.measured["host_cpu_pct"] == 40.0
