@@ -254,3 +254,35 @@ def test_the_stage_writes_results_and_redacted_evidence(
     assert by_id["SCN-drill"].status is Status.SKIPPED
     evidence = (tmp_path / "run" / by_id["SCN-happy"].evidence[0]).read_text()
     assert "tok-alice" not in evidence and "[REDACTED]" in evidence
+
+
+def test_exclusive_scenarios_run_alone_after_the_shared_ones() -> None:
+    import threading
+
+    from harness.results import Result, Severity
+    from harness.stages.functional.runner import Outcome
+    from harness.stages.functional.stage import run_all
+
+    active: list[int] = []
+    seen: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    class Recording:
+        def run(self, s: Scenario) -> Outcome:
+            with lock:
+                active.append(1)
+                seen.append((s.name, len(active)))
+            threading.Event().wait(0.05)
+            with lock:
+                active.pop()
+            return Outcome("passed", "")
+
+    shared = [scenario([{"ready": {}}], f"s{i}") for i in range(4)]
+    drills = [scenario([{"action": {"restart": "redis"}}], f"d{i}") for i in range(2)]
+    order = [drills[0], *shared, drills[1]]
+    results = run_all(Recording(), order, 4,  # type: ignore[arg-type]
+                      lambda s, o: Result(s.result_id, "functional", s.name, Status.PASSED, Severity.INFO))
+    assert [r.id for r in results] == [s.result_id for s in order]
+    assert [name for name, _ in seen[-2:]] == ["d0", "d1"]
+    assert all(concurrent == 1 for name, concurrent in seen if name.startswith("d"))
+    assert max(concurrent for _, concurrent in seen) > 1
