@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,9 @@ class FakeLocalControl:
         self.canary_version: str | None = None
         self.canary_weight = 0
         self.calls: list[str] = []
+        self.by_pid: dict[int, FakeReplica] = {}
+        self._pids = 1_000_000
+        self._last: dict[int, tuple[float, int]] = {}
         self.scale("api", api)
 
     @property
@@ -49,9 +52,19 @@ class FakeLocalControl:
         return str(self.frontdoor.url)
 
     def _replica(self, track: str, version: str, error_rate: float = 0.0) -> FakeReplica:
-        return FakeReplica(
-            "api", track, version, FakeApp(version, error_rate=error_rate).start(), _Process(os.getpid())
-        )
+        self._pids += 1
+        app = FakeApp(version, error_rate=error_rate).start()
+        replica = FakeReplica("api", track, version, app, _Process(self._pids))
+        self.by_pid[replica.process.pid] = replica
+        return replica
+
+    def busy_percent(self, pid: int) -> float:
+        """A stand-in for the CPU a replica used: 2 % of a core per request/s since the last call."""
+        replica = self.by_pid[pid]
+        now, served = time.monotonic(), sum(replica.app.statuses.values())
+        last_t, last_n = self._last.get(pid, (now, served))
+        self._last[pid] = (now, served)
+        return 0.0 if now == last_t else 2.0 * (served - last_n) / (now - last_t)
 
     def all_replicas(self) -> list[FakeReplica]:
         return self.stable + self.canary

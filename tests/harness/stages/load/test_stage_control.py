@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.config import HarnessConfig
+from harness.controlplane.plane import CpuSampler
 from harness.results import Result, Status
 from harness.stages.base import StageContext
 from harness.stages.load import LoadStage
@@ -119,3 +120,46 @@ def test_healthy_canary_is_promoted_through_every_step(tmp_path: Path, control: 
     assert {s["canary_weight"] for s in timeline["samples"]} >= {20, 50}
     phases = {a["phase"] for a in timeline["analysis"]}
     assert "Successful" in phases and "Failed" not in phases  # an early Error: no canary samples yet
+
+
+HPA = """\
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: api}
+spec:
+  scaleTargetRef: {apiVersion: argoproj.io/v1alpha1, kind: Rollout, name: api}
+  minReplicas: 2
+  maxReplicas: 4
+  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 10}}}]
+  behavior:
+    scaleUp: {stabilizationWindowSeconds: 0, policies: [{type: Pods, value: 1, periodSeconds: 15}]}
+    scaleDown: {stabilizationWindowSeconds: 60, policies: [{type: Pods, value: 1, periodSeconds: 15}]}
+"""
+
+AUTOSCALING = (
+    "id: autoscaling\nkind: autoscaling\nspeedup: 20\n"
+    "shape: {type: step, step_users: 4, steps: 2, step_s: 5, tail: {users: 0, duration_s: 12}}\n"
+    "wait_s: [0.0, 0.01]\nmix: {upload: 0, list: 1, download: 0}\n"
+)
+
+
+def test_autoscaling_scales_up_within_policy_and_back_after_the_window(
+    tmp_path: Path, control: FakeLocalControl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # fake replicas share this process: their "CPU" is their request rate (see FakeLocalControl)
+    def utilisation(self: CpuSampler, pid: int | None, request_cores: float) -> float | None:
+        return None if pid is None else control.busy_percent(pid) / request_cores
+
+    monkeypatch.setattr(CpuSampler, "utilisation", utilisation)
+    SCENARIOS["autoscaling"] = AUTOSCALING
+    global MANIFESTS
+    saved, MANIFESTS = MANIFESTS, MANIFESTS + HPA
+    try:
+        results = _run(tmp_path, control, "autoscaling")
+    finally:
+        MANIFESTS = saved
+    for rid in ("scale-up", "max", "policy", "scale-down"):
+        result = results[f"LOAD-hpa-api-{rid}"]
+        assert result.status is Status.PASSED, (rid, result.message)
+    assert any(c.startswith("scale api 3") for c in control.calls)
