@@ -17,11 +17,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
-from easy_upload import __version__
+from easy_upload import __version__, ops, routes
 from easy_upload.errors import HttpError
 from easy_upload.metrics import Metrics
 from easy_upload.middleware import EdgeMiddleware
-from easy_upload.routes import router
 from easy_upload.services import OUTAGE_EXCEPTIONS, Services, as_unavailable
 from easy_upload.settings import Settings
 
@@ -113,7 +112,8 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
     for outage in OUTAGE_EXCEPTIONS:  # handled inside the app, so they are not re-raised to the server
         app.add_exception_handler(outage, _on_unexpected)
     app.add_exception_handler(Exception, _on_unexpected)
-    app.include_router(router)
+    app.include_router(ops.router)
+    app.include_router(routes.router)
     app.mount("/static", StaticFiles(directory=str(resources.files("easy_upload") / "static")), name="static")
     app.add_middleware(
         CORSMiddleware,

@@ -8,6 +8,7 @@ import sys
 
 from easy_upload import logs
 from easy_upload.errors import AppError
+from easy_upload.memory import pin_mmap_threshold
 from easy_upload.settings import Settings
 
 
@@ -46,6 +47,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 def run(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     settings = Settings.from_env()
+    pin_mmap_threshold()
     if args.command == "api":
         _serve(settings, args.host, args.port, args.workers)
     elif args.command == "worker":

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
-from importlib import resources
 from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.responses import FileResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import JSONResponse
 
 from easy_upload import auth, db
-from easy_upload.errors import HttpError, NotFound, PayloadTooLarge, Unauthorized, UnsupportedType
+from easy_upload.deps import ServicesDep, UserDep, current_user, owned
+from easy_upload.errors import HttpError, PayloadTooLarge, Unauthorized, UnsupportedType
 from easy_upload.events import EventFeed, UploadEvent
 from easy_upload.receiver import UploadReceiver, receive
 from easy_upload.schemas import (
     Download,
     ErrorResponse,
-    Health,
     StreamToken,
     UploadList,
     UploadOut,
@@ -36,72 +34,6 @@ router = APIRouter()
 DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
 AUTH_ERRORS = error_responses(400, 401, 404, 500, 503)
 SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
-
-
-def services_of(request: Request) -> Services:
-    found: Services = request.app.state.services
-    return found
-
-
-ServicesDep = Annotated[Services, Depends(services_of)]
-
-
-async def current_user(request: Request, services: ServicesDep) -> str:
-    """The user owning the bearer token; 401 otherwise."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized()
-    user = await db.user_for_token(services.pool, auth.hash_token(token.strip()))
-    if user is None:
-        raise Unauthorized()
-    return user
-
-
-UserDep = Annotated[str, Depends(current_user)]
-
-
-async def owned(services: Services, upload_id: str, user: str) -> db.Upload:
-    upload = await db.get_upload(services.pool, upload_id, user)
-    if upload is None:
-        raise NotFound("upload not found")
-    return upload
-
-
-@router.get("/", include_in_schema=False)
-async def page() -> FileResponse:
-    return FileResponse(str(resources.files("easy_upload") / "static" / "index.html"), media_type="text/html")
-
-
-@router.get("/healthz", response_model=Health, tags=["ops"])
-async def healthz(services: ServicesDep) -> Health:
-    """The process is alive (no dependency is checked)."""
-    return Health(status="ok", version=services.settings.app_version)
-
-
-@router.get("/readyz", response_model=Health, tags=["ops"], responses=error_responses(503))
-async def readyz(services: ServicesDep) -> Any:
-    """PostgreSQL, Redis and S3 are reachable."""
-    checks = await services.check()
-    if all(v == "ok" for v in checks.values()):
-        return Health(status="ready", version=services.settings.app_version, checks=checks)
-    down = ", ".join(k for k, v in checks.items() if v != "ok")
-    body = {
-        "error": {"code": "service_unavailable", "message": f"not ready: {down} unavailable"},
-        "checks": checks,
-    }
-    return JSONResponse(body, status_code=503, headers={"Retry-After": "2"})
-
-
-@router.get(
-    "/metrics",
-    tags=["ops"],
-    response_class=PlainTextResponse,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
-)
-async def metrics(services: ServicesDep) -> Response:
-    """Prometheus exposition format."""
-    await services.refresh_queue_depth()
-    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 async def _drain(request: Request) -> None:
@@ -248,8 +180,6 @@ async def _events_user(request: Request, services: Services, upload_id: str, tok
 
 
 def _as_sse(event: UploadEvent) -> ServerSentEvent:
-    import json
-
     return ServerSentEvent(json.dumps(event.data, default=str), event=event.event, id=str(event.id))
 
 

@@ -57,7 +57,7 @@ class StreamingObjectWriter:
         part_size: int,
         content_type: str,
         metadata: dict[str, str],
-        max_in_flight: int = 2,
+        max_in_flight: int = 3,
     ) -> None:
         self.client, self.bucket, self.key = client, bucket, key
         self.part_size, self.content_type, self.metadata = part_size, content_type, metadata
@@ -75,11 +75,12 @@ class StreamingObjectWriter:
         self.size += len(data)
         self.digest.update(data)
         while len(self.buffer) >= self.part_size:
+            await self._reserve()  # before copying the part out: at most max_in_flight copies exist
             part = bytes(self.buffer[: self.part_size])
             del self.buffer[: self.part_size]
-            await self._send_part(part)
+            self._launch(part)
 
-    async def _send_part(self, part: bytes) -> None:
+    async def _reserve(self) -> None:
         if self.upload_id is None:
             started = await to_thread.run_sync(
                 lambda: self.client.create_multipart_upload(
@@ -89,6 +90,8 @@ class StreamingObjectWriter:
             self.upload_id = started["UploadId"]
         await self.slots.acquire()
         self._raise_failure()
+
+    def _launch(self, part: bytes) -> None:
         number = len(self.parts) + 1
         self.parts.append({"PartNumber": number})
         task = asyncio.create_task(self._upload_part(number, part))
@@ -132,7 +135,8 @@ class StreamingObjectWriter:
             )
             return
         if self.buffer:
-            await self._send_part(bytes(self.buffer))
+            await self._reserve()
+            self._launch(bytes(self.buffer))
             self.buffer.clear()
         await self._drain()
         if self.error is not None:

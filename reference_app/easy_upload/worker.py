@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import tempfile
@@ -127,8 +128,6 @@ class Processor:
             outcome.close()
         await self._progress(uid, 90, "stored")
         result_key = f"{uid}/{outcome.result.name}"
-        import json
-
         seq = await db.complete(self.pool, uid, result_key, json.loads(manifest))
         await self._emit(
             uid,
