@@ -50,8 +50,9 @@ def test_locust_run_records_flows_summary_and_cpu(app: FakeApp, tmp_path: Path) 
     assert run.returncode == 0 and run.wall_s < 30
     assert {"upload", "sse-first-event", "upload-to-completed", "list", "http"} <= set(run.flows)
     upload = run.flows["upload"]
-    assert upload.failures > 0 and upload.failures == run.summary["rejected"]  # every 10th upload is a 500
-    assert len(run.summary["accepted"]) == upload.requests - upload.failures
+    # every 10th upload is a 500; a request in flight when Locust stops may land in one count only
+    assert upload.failures > 0 and abs(upload.failures - run.summary["rejected"]) <= 1
+    assert abs(len(run.summary["accepted"]) - (upload.requests - upload.failures)) <= 1
     # a flow finishing while Locust stops can land in one count and not the other
     assert abs(run.summary["completed"] - run.flows["upload-to-completed"].requests) <= 1
     assert run.cpu_seconds > 0 and run.rps_per_core and run.history and run.samples
