@@ -199,6 +199,7 @@ def build_context(
         "control_counts": _control_counts(assessments),
         "frameworks": _frameworks(assessments, controls.frameworks),
         "unknown_controls": _unknown_controls(record.results, controls),
+        "unmapped_problems": _unmapped_problems(views, assessments) if controls.available else [],
         "waivers": waivers,
         "as_of": as_of,
         "waiver_rows": _waiver_rows(waivers, record.results, as_of),
@@ -507,6 +508,14 @@ def _control_counts(assessments: list[catalog.ControlAssessment]) -> dict[str, i
     for assessment in {id(a): a for a in assessments}.values():
         counts[assessment.status.value] += 1
     return counts
+
+
+def _unmapped_problems(
+    views: list[ResultView], assessments: list[catalog.ControlAssessment]
+) -> list[ResultView]:
+    """Failed or errored results that evidence no catalogued control (invisible in the control view)."""
+    mapped = {i for a in assessments for i in a.evidence}
+    return [v for v in views if v.result.status in (Status.FAILED, Status.ERROR) and v.index not in mapped]
 
 
 def _unknown_controls(results: list[Result], controls: catalog.Loaded) -> list[str]:

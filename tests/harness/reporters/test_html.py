@@ -288,3 +288,14 @@ def test_a_chart_that_breaks_is_reported_not_fatal(
     load = render_text(sample_run).split('id="stage-load"')[1].split("</section>")[0]
     assert "Replicas against load: could not be drawn (ValueError: bad sample)." in load
     assert load.count("data:image/svg") == 2
+
+
+def test_failures_outside_every_control_are_called_out(tmp_path: Path) -> None:
+    record = sample_record()
+    assert not parse(render_text(write_sample_run(tmp_path / "a", record))).with_attribute("data-unmapped")
+    orphan = Result("LOAD-queue-depth", "load", "queue drains", Status.FAILED, message="depth 900")
+    run = write_sample_run(tmp_path / "b", replace(record, results=[*record.results, orphan]))
+    html = render_text(run)
+    (notice,) = parse(html).with_attribute("data-unmapped")
+    assert notice["data-unmapped"] == "1"
+    assert "1 failed or errored result(s) evidence no control in the catalog" in html
