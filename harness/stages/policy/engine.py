@@ -25,6 +25,10 @@ from harness.stages.policy.rules import load_rules
 from harness.stages.policy.schema import validate_manifests
 from harness.stages.policy.waivers import Waiver, load_waivers
 
+# checkov custom checks live in policies/checkov_custom/ (not "checkov/": a folder of that name
+# would shadow the checkov package for anything that puts policies/ on its path, mypy included)
+CUSTOM_CHECKS = "checkov_custom"
+
 
 @dataclass(slots=True)
 class Collected:
@@ -160,7 +164,7 @@ def _schemas(options: PolicyOptions, sources: Sources, collected: Collected) -> 
 
 def _checkov(options: PolicyOptions, sources: Sources, collected: Collected) -> None:
     started = time.perf_counter()
-    external = [d / "checkov" for d in options.policy_dirs() if (d / "checkov").is_dir()]
+    external = [d / CUSTOM_CHECKS for d in options.policy_dirs() if (d / CUSTOM_CHECKS).is_dir()]
     with tempfile.TemporaryDirectory(prefix="harness-policy-") as tmp:
         staged = stage_tree(sources, Path(tmp))
         reports = run_checkov(Path(tmp), external, options.skip_checks, options.frameworks)

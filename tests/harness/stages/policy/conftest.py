@@ -10,7 +10,7 @@ import pytest
 from harness.results import Result
 from harness.stages.policy import PolicyOptions, run_policy
 from harness.stages.policy.checkov_run import Staged, run_checkov, to_findings
-from harness.stages.policy.engine import Collected
+from harness.stages.policy.engine import CUSTOM_CHECKS, Collected
 from harness.stages.policy.model import Finding
 from harness.stages.policy.options import BUILTIN_POLICIES
 
@@ -41,7 +41,7 @@ def checkov_case_findings() -> Iterator[dict[str, list[Finding]]]:
     dirs = [CASES / policy_id for policy_id in CHECKOV_POLICIES]
     # no `checks=` filter: checkov's kubernetes runner filters documents by the requested ids before it
     # loads external checks, and would then drop every Rollout
-    reports = run_checkov(CASES, [BUILTIN_POLICIES / "checkov"], frameworks=("terraform", "kubernetes"))
+    reports = run_checkov(CASES, [BUILTIN_POLICIES / CUSTOM_CHECKS], frameworks=("terraform", "kubernetes"))
     findings, errors = to_findings(reports, Staged(CASES))
     assert not errors, errors
     by_case: dict[str, list[Finding]] = {}
