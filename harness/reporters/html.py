@@ -29,6 +29,7 @@ from harness.results import Result, RunRecord, Status
 
 TIMELINE_PATH = "evidence/load/timeline.json"
 APPENDIX_LIMIT = 300  # above this many results, passed rows of "All results" fold away
+MESSAGE_LIMIT = 400  # longer messages show their start, the rest one click away
 INLINE_LIMIT = 12  # more passed results than this fold away (still in the page, one click away)
 STATUS_ORDER = ("failed", "error", "waived", "skipped", "passed")
 
@@ -195,10 +196,12 @@ def build_context(
             for a in assessments
         ],
         "inline_limit": INLINE_LIMIT,
+        "message_limit": MESSAGE_LIMIT,
         "appendix_limit": APPENDIX_LIMIT,
         "control_counts": _control_counts(assessments),
         "frameworks": _frameworks(assessments, controls.frameworks),
         "unknown_controls": _unknown_controls(record.results, controls),
+        "known_controls": {c.id for c in controls.controls},
         "unmapped_problems": _unmapped_problems(views, assessments) if controls.available else [],
         "waivers": waivers,
         "as_of": as_of,

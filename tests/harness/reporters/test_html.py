@@ -299,3 +299,13 @@ def test_failures_outside_every_control_are_called_out(tmp_path: Path) -> None:
     (notice,) = parse(html).with_attribute("data-unmapped")
     assert notice["data-unmapped"] == "1"
     assert "1 failed or errored result(s) evidence no control in the catalog" in html
+
+
+def test_every_internal_link_has_a_target(sample_run: SampleRun) -> None:
+    record = sample_record(with_error=True)
+    record.results[0].controls.append("NOT-IN-CATALOG")
+    run = write_sample_run(sample_run.run_dir.parent.parent / "links", record)
+    page = parse(render_text(run))
+    ids = {a["id"] for a in page.attributes if "id" in a}
+    targets = {a["href"][1:] for a in page.attributes if a.get("href", "").startswith("#")}
+    assert targets - ids == set()
