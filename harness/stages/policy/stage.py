@@ -58,6 +58,11 @@ def build_results(collected: Collected, prepared: Prepared, options: PolicyOptio
                                 "remove it", options) for w in outcome.unmatched]
     results += [Result(i, STAGE, "policy inputs could be read and checked", Status.ERROR, Severity.HIGH,
                        location=where, message=msg) for i, where, msg in collected.errors]
+    if not findings:
+        results.append(Result("EU-POLICY-EMPTY", STAGE, "there was something to check", Status.SKIPPED,
+                              Severity.INFO, controls=["EU-C-GOV-01"], location=str(options.root),
+                              message="no Terraform, manifests, Dockerfiles or workflows found: nothing "
+                              "was checked (see [policy] and [paths] in harness.toml)"))
     if collected.unknown_kinds:
         results.append(Result("EU-SCHEMA-UNKNOWN", STAGE, "objects without a known schema", Status.SKIPPED,
                               Severity.LOW, message="no schema (built-in or CRD) for: "

@@ -12,7 +12,8 @@ from harness.errors import ConfigError
 from harness.results import Result, Status
 from harness.stages.base import StageContext
 from harness.stages.policy import PolicyOptions, PolicyStage
-from harness.stages.policy.engine import Collected
+from harness.stages.policy.engine import Collected, prepare
+from harness.stages.policy.stage import build_results
 from tests.harness.stages.policy.conftest import PLANTED
 
 
@@ -49,3 +50,9 @@ def test_run_writes_evidence_and_links_it(tmp_path: Path, monkeypatch: pytest.Mo
     assert set(evidence["timings_s"]) == {"render", "terraform", "harness_rules", "schema", "checkov"}
     failed = [r for r in results if r.status is Status.FAILED]
     assert failed and all("evidence/policy/findings.json" in r.evidence for r in failed)
+
+
+def test_nothing_to_check_is_skipped_not_passed(tmp_path: Path) -> None:
+    options = PolicyOptions.for_root(tmp_path)
+    results = build_results(Collected(), prepare(options), options)
+    assert [(r.id, r.status) for r in results] == [("EU-POLICY-EMPTY", Status.SKIPPED)]
