@@ -145,7 +145,9 @@ def main() -> None:
     print(f"size: {args.size_mib} MiB, runs: {args.repeat}")
     print(f"API upload: {size / MIB / api_med:.1f} MiB/s (median {api_med:.1f} s)")
     print(f"boto3 upload_fileobj: {size / MIB / boto_med:.1f} MiB/s (median {boto_med:.1f} s)")
-    print(f"throughput ratio API/boto3: {boto_med / api_med:.2f}")
+    ratios = sorted(b / a for a, b in zip(api_s, boto_s, strict=True))
+    print(f"throughput ratio API/boto3: {boto_med / api_med:.2f} (medians); per run: "
+          + ", ".join(f"{r:.2f}" for r in ratios) + f"; median of runs {statistics.median(ratios):.2f}")
     print(
         f"API peak RSS growth: {growth_med / MIB:.1f} MiB (limit 64 MiB): "
         f"{'PASS' if growth_med < 64 * MIB else 'FAIL'}"

@@ -22,6 +22,7 @@ from easy_upload.storage import S3Client, StreamingObjectWriter
 
 MAX_PART_HEADER_BYTES = 8 * 1024
 MAX_FORM_FIELD_BYTES = 64 * 1024
+MAX_PARTS = 16
 FILE_FIELD = "file"
 Event = tuple[str, Any]
 
@@ -44,6 +45,7 @@ class MultipartEvents:
         self.events: list[Event] = []
         self.headers: dict[str, str] = {}
         self.header_bytes = 0
+        self.parts = 0
         self.field, self.value = bytearray(), bytearray()
         callbacks: Any = {
             "on_part_begin": self._begin,
@@ -59,6 +61,9 @@ class MultipartEvents:
 
     def _begin(self) -> None:
         self.headers, self.header_bytes = {}, 0
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise BadRequest(f"too many multipart parts (at most {MAX_PARTS})")
 
     def _on_field(self, data: bytes, start: int, end: int) -> None:
         self._count(end - start)

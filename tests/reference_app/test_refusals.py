@@ -126,6 +126,7 @@ def test_415_for_a_large_mismatch_with_many_parts(alice: Client, moto_service: M
          "one file"),
         ({"content": b"--b\r\nbroken", "headers": {"Content-Type": "multipart/form-data; boundary=b"}},
          "file"),
+        ({"files": [(f"f{n}", ("a.txt", b"x", "text/plain")) for n in range(20)]}, "too many"),
     ],
 )
 def test_400_for_malformed_uploads(alice: Client, kwargs: dict[str, object], message: str) -> None:
