@@ -80,11 +80,15 @@ def hpa_results(
             "could not reach the target: rerun on a quieter machine"
         )
     scale_up.measured["host_cpu_pct"] = round(host_cpu_pct, 1)
+    scale_down = _scale_down(prefix, policy, series, load_end_t, evidence)
+    if scale_up.status is Status.ERROR and scale_down.status is Status.FAILED:
+        scale_down.status = Status.ERROR  # it depends on a scale-up the machine could not produce
+        scale_down.message += "; see the scale-up result: the host was saturated"
     return [
         scale_up,
         _max(prefix, policy, series, evidence),
         _policy(prefix, policy, series, evidence),
-        _scale_down(prefix, policy, series, load_end_t, evidence),
+        scale_down,
     ]
 
 

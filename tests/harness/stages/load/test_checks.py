@@ -98,7 +98,8 @@ def test_data_loss() -> None:
 
 def test_no_scale_up_on_a_saturated_host_is_an_error_not_a_failure() -> None:
     flat = [(float(t), 2) for t in range(0, 600, 15)]
-    result = hpa_results(POLICY, "api", _timeline(flat, util=60.0), load_end_t=80.0, host_cpu_pct=97.0)[0]
-    assert result.status is Status.ERROR and "quieter machine" in result.message
+    results = hpa_results(POLICY, "api", _timeline(flat, util=60.0), load_end_t=80.0, host_cpu_pct=97.0)
+    assert results[0].status is Status.ERROR and "quieter machine" in results[0].message
+    assert results[3].status is Status.ERROR
     quiet = hpa_results(POLICY, "api", _timeline(flat, util=60.0), load_end_t=80.0, host_cpu_pct=40.0)[0]
     assert quiet.status is Status.FAILED and quiet.measured["host_cpu_pct"] == 40.0
