@@ -57,6 +57,49 @@ def signals_as_exceptions() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+class DeferredSignals:
+    """Hold SIGINT/SIGTERM/SIGHUP while a block runs; :meth:`check` acts on them at safe points.
+
+    An exception raised by a signal handler lands on whatever bytecode the main thread is running:
+    inside ``subprocess.Popen`` it orphans the child just forked, inside an import it can corrupt
+    the module lock other threads wait for. So ``up()`` holds signals and calls :meth:`check`
+    between steps and in its waits; the first signal is then re-delivered to the handlers that
+    were in place (KeyboardInterrupt, :class:`SignalExit`, the engine's guard) and raises there.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._previous: dict[signal.Signals, Any] = {}
+
+    def __enter__(self) -> DeferredSignals:
+        if _in_main_thread():
+            self._previous = {s: signal.signal(s, self._record) for s in HELD}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def check(self) -> None:
+        """Re-deliver the first held signal now (its handler usually raises); no-op if none."""
+        if self.received and self._previous:
+            self._restore()
+            signal.raise_signal(self.received[0])
+
+    def _record(self, signum: int, frame: FrameType | None) -> None:
+        del frame
+        self.received.append(signum)
+
+    def _restore(self) -> None:
+        previous, self._previous = self._previous, {}
+        for held, handler in previous.items():
+            signal.signal(held, handler)
+
+    def close(self) -> None:
+        """Stop holding signals (and re-deliver one that arrived meanwhile)."""
+        self.check()
+        self._restore()
+
+
 def shielded(action: Callable[[], None]) -> None:
     """Run ``action`` with SIGINT/SIGTERM/SIGHUP held; re-deliver the first one afterwards."""
     if not _in_main_thread():
@@ -83,4 +126,4 @@ def running(target: Target) -> Iterator[Environment]:
             shielded(target.down)
 
 
-__all__ = ["SignalExit", "running", "shielded", "signals_as_exceptions"]
+__all__ = ["DeferredSignals", "SignalExit", "running", "shielded", "signals_as_exceptions"]

@@ -26,6 +26,11 @@ from harness.services import ManagedProcess, free_port
 APP_PACKAGE = "easy_upload"
 PORT_RETRIES = 2
 Rebind = Callable[["Replica"], None]
+Tick = Callable[[], None]  # called in every wait loop: where a held Ctrl-C/SIGTERM is acted on
+
+
+def _no_tick() -> None:
+    return None
 INSTALL_HINT = "pip install -e reference_app"
 
 
@@ -80,8 +85,11 @@ class Replica:
 class AppLauncher:
     """Builds the app's processes from one base environment (services, buckets, secrets)."""
 
-    def __init__(self, base_env: Mapping[str, str], logs_dir: Path, *, cwd: Path) -> None:
+    def __init__(
+        self, base_env: Mapping[str, str], logs_dir: Path, *, cwd: Path, tick: Tick = _no_tick
+    ) -> None:
         self.base_env = dict(base_env)
+        self.tick = tick
         self.logs_dir = logs_dir
         self.cwd = cwd
         self._oneshots: set[subprocess.Popen[bytes]] = set()
@@ -129,7 +137,7 @@ class AppLauncher:
             with self._lock:
                 self._oneshots.add(proc)
             try:
-                out, _ = proc.communicate(timeout=timeout)
+                out = self._communicate(proc, timeout)
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
                 raise TargetError(f"{name}: still running after {timeout:.0f}s (log: {log_path})") from None
@@ -142,6 +150,17 @@ class AppLauncher:
                               f"{_tail(log_path)}")
         return out.decode(errors="replace")
 
+    def _communicate(self, proc: subprocess.Popen[bytes], timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                out, _ = proc.communicate(timeout=min(0.1, max(0.0, deadline - time.monotonic())))
+                return out
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= deadline:
+                    raise
+                self.tick()
+
     def kill_oneshots(self) -> None:
         """SIGKILL every one-shot command still running (teardown mid-``up``)."""
         with self._lock:
@@ -150,15 +169,17 @@ class AppLauncher:
             _kill_group(proc)
 
 
-def start_all(replicas: Iterable[Replica], *, timeout: float, rebind: Rebind | None = None) -> None:
+def start_all(replicas: Iterable[Replica], *, timeout: float, rebind: Rebind | None = None,
+              tick: Tick = _no_tick) -> None:
     """Start every replica at once, then wait until all are ready (one deadline for all)."""
     pending = list(replicas)
     for replica in pending:
         replica.process.start()
-    wait_ready(pending, timeout=timeout, rebind=rebind)
+    wait_ready(pending, timeout=timeout, rebind=rebind, tick=tick)
 
 
-def wait_ready(replicas: Iterable[Replica], *, timeout: float, rebind: Rebind | None = None) -> None:
+def wait_ready(replicas: Iterable[Replica], *, timeout: float, rebind: Rebind | None = None,
+               tick: Tick = _no_tick) -> None:
     """Wait until every (started) replica passes its probe; a dead one fails at once, with its log.
 
     A replica that lost the race for its port (another process bound it between our pick and its
@@ -182,6 +203,7 @@ def wait_ready(replicas: Iterable[Replica], *, timeout: float, rebind: Rebind | 
             raise TargetError(f"not ready after {timeout:.0f}s: {names} "
                               f"(probe {pending[0].probe_url}; log: {pending[0].process.log_path})")
         if pending:
+            tick()
             time.sleep(0.05)
 
 

@@ -162,7 +162,8 @@ class LocalControl:
 
     def wait_ready(self) -> None:
         """Wait until every replica is ready, then route the API's front door to them."""
-        wait_ready(self.all_replicas(), timeout=self.ready_timeout, rebind=self.launcher.rebind)
+        wait_ready(self.all_replicas(), timeout=self.ready_timeout, rebind=self.launcher.rebind,
+                   tick=self.launcher.tick)
         with self._lock:
             self._route()
 
@@ -235,7 +236,8 @@ class LocalControl:
 
     def _start(self, replicas: list[Replica]) -> None:
         try:
-            start_all(replicas, timeout=self.ready_timeout, rebind=self.launcher.rebind)
+            start_all(replicas, timeout=self.ready_timeout, rebind=self.launcher.rebind,
+                      tick=self.launcher.tick)
         except BaseException:
             for replica in replicas:
                 replica.process.stop()

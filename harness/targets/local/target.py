@@ -23,18 +23,22 @@ import atexit
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from harness.errors import TargetError
 from harness.redact import register_secret
 from harness.services import MotoService, PostgresService, RedisService
 from harness.targets.base import AwsEndpoint, Environment, TestUser
-from harness.targets.lifecycle import shielded, signals_as_exceptions
+from harness.targets.lifecycle import DeferredSignals, shielded, signals_as_exceptions
 from harness.targets.local.app import AppLauncher, app_pythonpath
 from harness.targets.local.aws import AwsAccess, apply_plan, delete_plan, external_endpoint, localstack_access
 from harness.targets.local.control import LocalControl
@@ -44,6 +48,7 @@ from harness.targets.local.provision import ProvisionPlan, generate_secret_value
 from harness.targets.settings import TargetSettings
 
 DEFAULT_USERS = ("alice", "bob")
+RUN_ID_VAR = "HARNESS_RUN_ID"  # every app process carries it: down() finds strays by it
 
 
 class LocalTarget:
@@ -75,7 +80,10 @@ class LocalTarget:
         self._launcher: AppLauncher | None = None
         self._frontdoor: Door | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_prefix = f"local-target-{self.run_id}"
         self._signals: contextlib.ExitStack | None = None
+        self._deferred = DeferredSignals()
+        self._cancelled = threading.Event()  # set by down(): starts still in flight give up
 
     # -- Target ------------------------------------------------------------------------------
 
@@ -86,7 +94,8 @@ class LocalTarget:
         atexit.register(self.down)
         started = time.monotonic()
         try:
-            env = self._up()
+            with self._deferred:  # signals act at safe points only (see DeferredSignals)
+                env = self._up()
         except BaseException:
             self.down()
             raise
@@ -120,13 +129,14 @@ class LocalTarget:
         self._secret_values = generate_secret_values(self._plan)
         pg = self._service("postgres", PostgresService(self._tmp / "postgres"))
         redis = self._service("redis", RedisService(self._tmp / "redis"))
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"local-{self.run_id}")
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=self._pool_prefix)
         timeout = self.settings.ready_timeout_s
         pending = [self._pool.submit(self._timed, "postgres", lambda: pg.start(timeout)),
                    self._pool.submit(self._timed, "redis", lambda: redis.start(timeout)),
                    self._pool.submit(self._timed, "aws", self._start_aws)]
         app_env = self._app_env(manifests, pythonpath)
-        self._launcher = AppLauncher(app_env, self.logs_dir, cwd=self.settings.root)
+        self._launcher = AppLauncher(app_env, self.logs_dir, cwd=self.settings.root,
+                                     tick=self._deferred.check)
         self.control = LocalControl(
             self._launcher, self._services, None, version=self.version, ready_timeout=timeout,
             first_canary_weight=_first_weight(manifests), after_service_start=self._after_service_start,
@@ -137,15 +147,16 @@ class LocalTarget:
             # import (the slow part) while the services start; workers wait for Redis (their queue).
             self._frontdoor = self.control.frontdoor = make_door(self.router)
             self.control.spawn("api", manifests.replicas.get("api", 1))
-            pending[1].result()
+            self._wait([pending[1]])
             self.control.spawn("worker", manifests.replicas.get("worker", 1))
-            pending[0].result()
+            self._wait([pending[0]])
             self._timed("migrate", lambda: self._oneshot("migrate", ["migrate"]))
             user_futures = [self._pool.submit(self._create_user, name) for name in self.user_names]
-            _wait_all(pending)
+            self._wait(pending)
             self._timed("app_ready", self._start_front_door)
+            self._wait(user_futures)
             users = [f.result() for f in user_futures]
-        _wait_all(pending)
+        self._wait(pending)
         return self._environment(pg, redis, users, manifests)
 
     def _aws(self, plan: ProvisionPlan) -> tuple[AwsAccess, ProvisionPlan]:
@@ -160,7 +171,8 @@ class LocalTarget:
     def _start_aws(self) -> None:
         if "s3" in self._services:
             self._services["s3"].start(self.settings.ready_timeout_s)
-        self._provision()
+        if not self._cancelled.is_set():
+            self._provision()
 
     def _provision(self) -> None:
         assert self._plan is not None and self._access is not None
@@ -180,7 +192,7 @@ class LocalTarget:
         buckets = self._plan.bucket_names()
         env.update({"RAW_BUCKET": buckets.get("raw", ""), "PROCESSED_BUCKET": buckets.get("processed", ""),
                     "DATABASE_URL": self._services["postgres"].url, "REDIS_URL": self._services["redis"].url,
-                    "APP_VERSION": self.version, "PYTHONUNBUFFERED": "1"})
+                    "APP_VERSION": self.version, "PYTHONUNBUFFERED": "1", RUN_ID_VAR: self.run_id})
         for secret in self._plan.secrets:
             env[secret.setting] = self._secret_values[secret.name]
             env[f"{secret.setting}_SECRET_ID"] = secret.name
@@ -195,6 +207,8 @@ class LocalTarget:
         return self._launcher.run(name, args, timeout=self.settings.ready_timeout_s)
 
     def _create_user(self, name: str) -> TestUser:
+        if self._cancelled.is_set():
+            raise TargetError(f"create-user {name}: cancelled (the target is going down)")
         out = self._oneshot(f"create-user-{name}", ["create-user", name]).strip().splitlines()
         if not out or not out[-1].strip():
             raise TargetError(f"create-user {name}: printed no token (log: {self.logs_dir})")
@@ -240,11 +254,7 @@ class LocalTarget:
 
     def _down(self) -> None:
         if self._pool is not None:
-            if self._launcher is not None:
-                self._launcher.kill_oneshots()
-            for service in self._services.values():
-                service.process.signal(service.process.stop_signal)  # cut short a start in flight
-            self._pool.shutdown(wait=True, cancel_futures=True)  # no start may land after teardown
+            self._cancel_starts(self._pool)
             self._pool = None
         if self.control is not None:
             self.control.unwatch()
@@ -257,6 +267,7 @@ class LocalTarget:
         for replica in replicas:
             with contextlib.suppress(Exception):
                 replica.process.stop()
+        self._kill_strays()
         self._cleanup_aws()
         for service in self._services.values():
             with contextlib.suppress(Exception):
@@ -267,6 +278,52 @@ class LocalTarget:
             self._tmp = None
         self.control = self.environment = None
         atexit.unregister(self.down)
+
+    def _wait(self, futures: list[Future[Any]]) -> None:
+        """Wait for ``futures`` (raising the first failure), acting on held signals meanwhile."""
+        while not all(f.done() for f in futures):
+            self._deferred.check()
+            wait(futures, timeout=0.05, return_when=FIRST_EXCEPTION)
+            for future in futures:
+                if future.done() and future.exception() is not None:
+                    future.result()
+        for future in futures:
+            future.result()
+
+    def _cancel_starts(self, pool: ThreadPoolExecutor) -> None:
+        """Cut short the starts still in flight, and wait for them: no start may land after down."""
+        self._cancelled.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        threads = [t for t in threading.enumerate() if t.name.startswith(self._pool_prefix)]
+        while any(t.is_alive() for t in threads):
+            if self._launcher is not None:
+                self._launcher.kill_oneshots()
+            for service in self._services.values():  # a server that is starting stops right away
+                service.process.signal(service.process.stop_signal)
+            self._kill_initdb()
+            for thread in threads:
+                thread.join(timeout=0.1)
+
+    def _kill_strays(self) -> None:
+        """Last line of defence: an app process of this run that no handle knows of (e.g. forked
+        by a Popen that a signal interrupted before it returned) is killed with its group."""
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error, ProcessLookupError, PermissionError):
+                if child.environ().get(RUN_ID_VAR) == self.run_id:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(child.pid, signal.SIGKILL)
+                    child.kill()
+                    child.wait(timeout=5)
+
+    def _kill_initdb(self) -> None:
+        """initdb runs inside PostgresService.start() with no handle of ours: find it by data dir."""
+        pg = self._services.get("postgres")
+        if pg is None:
+            return
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if child.pid != pg.process.pid and str(pg.data_dir) in child.cmdline():
+                    child.kill()
 
     def _cleanup_aws(self) -> None:
         if self._access is not None and self._access.external and self._plan is not None:
@@ -281,9 +338,6 @@ class LocalTarget:
         return result
 
 
-def _wait_all(futures: list[Future[Any]]) -> None:
-    for future in futures:
-        future.result()
 
 
 def _first_weight(manifests: AppManifests) -> int:

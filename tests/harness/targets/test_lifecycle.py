@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.targets.lifecycle import SignalExit, shielded, signals_as_exceptions
+from harness.targets.lifecycle import DeferredSignals, SignalExit, shielded, signals_as_exceptions
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +47,20 @@ def test_shielded_without_signals_returns_normally() -> None:
     steps: list[str] = []
     shielded(lambda: steps.append("done"))
     assert steps == ["done"]
+
+
+def test_deferred_signals_act_only_at_check() -> None:
+    steps: list[str] = []
+    with pytest.raises(KeyboardInterrupt), DeferredSignals() as deferred:
+        os.kill(os.getpid(), signal.SIGINT)
+        steps.append("not interrupted mid-step")
+        deferred.check()
+        steps.append("never reached")
+    assert steps == ["not interrupted mid-step"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_deferred_signal_is_redelivered_on_exit() -> None:
+    with pytest.raises(SignalExit), signals_as_exceptions(), DeferredSignals():
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL

@@ -53,7 +53,12 @@ def test_up_serves_the_app_on_loopback_and_down_leaves_nothing(local_settings: T
         assert json.loads(json.dumps(env.to_dict()))["users"][0]["name"] == "alice"
         assert len(footprint.pids) >= 7 and footprint.dirs
         assert env.extra["router"] == "Router"  # the control plane's per-request HTTP router
+        stray = subprocess.Popen(  # an app process no handle knows of (a Popen cut short by a signal)
+            [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True,
+            env={**os.environ, "HARNESS_RUN_ID": target.run_id},
+        )
     assert footprint.leftovers() == CLEAN
+    assert stray.poll() is not None
     _footprint_clean(target, marker, footprint.ports)
     logs = {p.name for p in (local_settings.run_dir or ROOT).joinpath("logs").iterdir()}
     assert {"postgres.log", "redis.log", "s3.log", "migrate.log", "api-0.log", "worker-1.log"} <= logs
