@@ -96,6 +96,7 @@ def drill_once(
         "finished_before_signal": finished_first, "exit_after_signal_s": round(exited_after, 2),
         "processes": len(left), "ports": len(listening_ports(pids)),
         "temp_dirs": len([p for p in tmpdir.iterdir() if p.is_dir()]),
+        "temp_dir_names": sorted(p.name for p in tmpdir.iterdir() if p.is_dir()),
         # files are informational: e.g. lark's grammar cache (.lark_cache_*.tmp) is a per-TMPDIR cache
         "temp_files": sorted(p.name for p in tmpdir.iterdir() if not p.is_dir()),
         "leftover_names": sorted({p.name() for p in left}),
@@ -137,13 +138,14 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=None, help="seconds (default: measured once)")
     parser.add_argument("--command", default=None, help="default: harness verify ... / harness up ...")
     parser.add_argument("--exit-timeout", type=float, default=120)
+    parser.add_argument("--signals", default="SIGINT,SIGTERM", help="comma-separated, e.g. SIGINT")
     args = parser.parse_args()
     command = shlex.split(args.command) if args.command else default_command()
     window = args.window or measure_window(command)
     rng = random.Random(args.seed)
     print(f"command: {shlex.join(command)}; window {window:.1f}s", flush=True)
     results = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.Signals[name.strip()] for name in args.signals.split(",")):
         for _ in range(args.runs):
             result = drill_once(command, signum, rng.uniform(0.0, window), args.exit_timeout)
             results.append(result)
