@@ -163,3 +163,34 @@ def test_autoscaling_scales_up_within_policy_and_back_after_the_window(
         result = results[f"LOAD-hpa-api-{rid}"]
         assert result.status is Status.PASSED, (rid, result.message)
     assert any(c.startswith("scale api 3") for c in control.calls)
+
+
+def test_an_analysis_without_conditions_lets_the_bad_canary_through_and_fails(
+    tmp_path: Path, control: FakeLocalControl
+) -> None:
+    global MANIFESTS
+    saved = MANIFESTS
+    MANIFESTS = "\n".join(line for line in MANIFESTS.splitlines() if "Condition:" not in line) + "\n"
+    try:
+        results = _run(tmp_path, control, "rollback")
+    finally:
+        MANIFESTS = saved
+    assert results["LOAD-rollback-aborted"].status is Status.FAILED
+    assert "not aborted" in results["LOAD-rollback-aborted"].message and "promote" in control.calls
+
+
+def test_an_hpa_with_a_wrong_target_fails_every_autoscaling_result(
+    tmp_path: Path, control: FakeLocalControl
+) -> None:
+    SCENARIOS["autoscaling"] = AUTOSCALING
+    global MANIFESTS
+    saved, MANIFESTS = (
+        MANIFESTS,
+        MANIFESTS + HPA.replace("kind: Rollout, name: api}", "kind: Rollout, name: apii}"),
+    )
+    try:
+        results = _run(tmp_path, control, "autoscaling")
+    finally:
+        MANIFESTS = saved
+    for rid in ("scale-up", "max", "policy", "scale-down"):
+        assert results[f"LOAD-hpa-api-{rid}"].status is Status.FAILED
