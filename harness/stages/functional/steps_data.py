@@ -47,9 +47,16 @@ def _check_artifact(ctx: Context, target: Upload, item: dict[str, Any]) -> None:
         raise StepFailed(f"processed {target.id}: {name} does not match its manifest checksum/size")
 
 
-def db(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scope) -> dict[str, Any] | None:
+def db(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scope) -> Any:
+    """The row of an upload (or of each upload of a list) matches ``expect.row`` / is ``absent``."""
     _need_database(ctx)
-    target = ctx.upload(spec["of"], scope)
+    local = (scope or {}).get(spec["of"], ctx.vars.get(spec["of"]))
+    if isinstance(local, list):
+        return [_db_row(ctx, target, expect) for target in ctx.upload_list(spec["of"])]
+    return _db_row(ctx, ctx.upload(spec["of"], scope), expect)
+
+
+def _db_row(ctx: Context, target: Upload, expect: dict[str, Any]) -> dict[str, Any] | None:
     row = ctx.backends.row(target.id)
     if expect.get("absent"):
         if row is not None:

@@ -34,7 +34,7 @@ def test_the_catalog_covers_the_issue() -> None:
     scenarios = {s.name: s for s in load_scenarios(SHIPPED, root=ROOT)}
     categories = Counter(s.category for s in scenarios.values())
     assert {f"happy-{t}" for t in TYPES} <= set(scenarios)
-    assert categories["fault"] == 4 and categories["sse"] >= 4 and categories["browser"] == 1
+    assert categories["fault"] == 5 and categories["sse"] >= 4 and categories["browser"] == 1
     bad = [s for s in scenarios.values() if s.category == "bad-input"]
     cases = sum(1 for s in bad for step in s.steps if "expect" in step and "status" in step["expect"])
     assert cases >= 25
