@@ -102,6 +102,10 @@ def locust_command(prefix: Path, host: str, processes: int, master_port: int) ->
         "127.0.0.1",
         "--master-bind-port",
         str(master_port),
+        "--master-host",
+        "127.0.0.1",
+        "--master-port",
+        str(master_port),
     ]
     if processes > 1:
         cmd += ["--processes", str(processes)]

@@ -115,3 +115,19 @@ def test_command_binds_loopback_and_summaries_merge(tmp_path: Path) -> None:
         ]
     )
     assert merged["accepted"] == [["a", 0], ["b", 0]] and merged["versions"] == {"v1": 3, "v2": 4}
+
+
+def test_distributed_mode_master_and_two_workers_on_loopback(app: FakeApp, tmp_path: Path) -> None:
+    run = run_locust(
+        "dist",
+        host=app.url,
+        tokens=["t-1"],
+        out_dir=tmp_path,
+        processes=2,
+        margin_s=30,
+        stages=build_stages({"type": "soak", "users": 4, "duration_s": 4}),
+        extra={"wait_s": [0.05, 0.1]},
+    )
+    assert run.returncode == 0 and run.processes == 2 and run.flows["http"].requests > 0
+    assert len(list((tmp_path / "dist-summary").glob("summary-*.json"))) >= 2  # one per worker
+    assert run.summary["completed"] > 0
