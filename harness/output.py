@@ -20,7 +20,15 @@ from harness.events import (
     TargetStarting,
     TargetStopped,
 )
-from harness.reporters import REPORTERS, Reporter, load_reporter, update_latest, written_paths
+from harness.reporters import (
+    FINAL_REPORTERS,
+    REPORTERS,
+    Reporter,
+    load_reporter,
+    report_order,
+    update_latest,
+    written_paths,
+)
 from harness.results import RunRecord, Status
 
 if TYPE_CHECKING:
@@ -28,6 +36,7 @@ if TYPE_CHECKING:
     from rich.status import Status as Spinner
 
     from harness.config import HarnessConfig
+    from harness.reporters.compare import Comparison
 
 VERDICTS = {0: "PASSED", 1: "FAILED", 2: "ERROR"}
 STYLES = {Status.PASSED: "green", Status.FAILED: "red", Status.ERROR: "magenta", Status.SKIPPED: "yellow",
@@ -38,21 +47,30 @@ class ReportWriter(BaseHandler):
     """Writes every report when the run finishes and points ``reports/latest`` at it.
 
     A reporter that fails is recorded in :attr:`errors` (the run then exits 2); the others still write.
+    With a ``baseline`` run, the comparison (``comparison.md`` and a section in ``summary.md``) is
+    written after the other reports and before the bundle, and kept in :attr:`comparison`.
     """
 
     def __init__(self, reporters: Sequence[Reporter], *, errors: Sequence[str] = (),
-                 latest: bool = True) -> None:
+                 latest: bool = True, baseline: RunRecord | None = None) -> None:
         self.reporters = list(reporters)
         self.errors = list(errors)
         self.written: list[Path] = []
         self.latest = latest
+        self.baseline = baseline
+        self.comparison: Comparison | None = None
 
     @classmethod
-    def for_config(cls, config: HarnessConfig, names: Sequence[str] | None = None) -> ReportWriter:
-        options = {"controls_path": config.paths.policies / "controls.yaml",
-                   "waivers_path": config.paths.policies / "waivers.yaml"}
+    def for_config(cls, config: HarnessConfig, names: Sequence[str] | None = None, *,
+                   baseline: RunRecord | None = None) -> ReportWriter:
+        """The registered reporters (or those named; bundle always last) with the repo's catalog,
+        waivers and, when given, the baseline run for the comparison section."""
+        options: dict[str, Any] = {"controls_path": config.paths.policies / "controls.yaml",
+                                   "waivers_path": config.paths.policies / "waivers.yaml"}
+        if baseline is not None:
+            options["baseline"] = baseline
         reporters, errors = [], []
-        for name in names or REPORTERS:
+        for name in report_order(REPORTERS if names is None else names):
             try:
                 reporter = load_reporter(name, **options)
             except Exception as exc:
@@ -60,7 +78,7 @@ class ReportWriter(BaseHandler):
                 continue
             if reporter is not None:
                 reporters.append(reporter)
-        return cls(reporters, errors=errors)
+        return cls(reporters, errors=errors, baseline=baseline)
 
     def handle_event(self, event: Event) -> None:
         if isinstance(event, RunFinished):
@@ -68,17 +86,34 @@ class ReportWriter(BaseHandler):
 
     def write(self, record: RunRecord, run_dir: Path) -> list[Path]:
         run_dir.mkdir(parents=True, exist_ok=True)
-        for reporter in self.reporters:
-            try:
-                self.written += written_paths(reporter.write(record, run_dir))
-            except Exception as exc:
-                self.errors.append(f"{reporter.NAME}: {type(exc).__name__}: {exc}")
+        final = [r for r in self.reporters if r.NAME in FINAL_REPORTERS]
+        for reporter in [r for r in self.reporters if r.NAME not in FINAL_REPORTERS]:
+            self._write_one(reporter, record, run_dir)
+        if self.baseline is not None:
+            self._compare(self.baseline, record, run_dir)
+        for reporter in final:
+            self._write_one(reporter, record, run_dir)
         if self.latest:
             try:
                 update_latest(run_dir.parent, run_dir.name)
             except OSError as exc:
                 self.errors.append(f"latest: {exc}")
         return self.written
+
+    def _write_one(self, reporter: Reporter, record: RunRecord, run_dir: Path) -> None:
+        try:
+            self.written += written_paths(reporter.write(record, run_dir))
+        except Exception as exc:
+            self.errors.append(f"{reporter.NAME}: {type(exc).__name__}: {exc}")
+
+    def _compare(self, baseline: RunRecord, record: RunRecord, run_dir: Path) -> None:
+        try:
+            from harness.reporters.compare import compare_runs, write_comparison
+
+            self.comparison = compare_runs(baseline, record)
+            self.written += write_comparison(run_dir, self.comparison)
+        except Exception as exc:
+            self.errors.append(f"compare: {type(exc).__name__}: {exc}")
 
 
 def is_ci(stream: TextIO) -> bool:

@@ -3,7 +3,8 @@
 They import only ``harness.results`` (and the stdlib). The registry maps a format name to
 ``"module:attribute"``; the attribute is a Reporter class (instantiated without arguments) or a
 module-level ``write(record, run_dir) -> list[Path]`` function. A registered module that does not
-exist yet (e.g. ``html`` before it lands) is skipped without error.
+exist yet (e.g. ``html`` before it lands) is skipped without error. Formats in
+:data:`FINAL_REPORTERS` (the evidence bundle) run after all others, whatever order they are named in.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ REPORTERS: dict[str, str] = {
     "sarif": "harness.reporters.sarif:SarifReporter",
     "markdown": "harness.reporters.markdown:MarkdownReporter",
     "html": "harness.reporters.html:HtmlReporter",
+    "oscal": "harness.reporters.oscal:OscalReporter",
+    "bundle": "harness.reporters.bundle:BundleReporter",  # last: the bundle holds the other reports
 }
+# Formats that pack up what the others wrote: always written after every other report.
+FINAL_REPORTERS: frozenset[str] = frozenset({"bundle"})
 
 
 @runtime_checkable
@@ -78,7 +83,7 @@ def _accepted(factory: type, options: dict[str, Any]) -> dict[str, Any]:
 
 def default_reporters(names: Iterable[str] | None = None, **options: Any) -> list[Reporter]:
     """Every registered reporter that exists (or those named), in registry order."""
-    wanted = list(REPORTERS) if names is None else list(names)
+    wanted = report_order(REPORTERS if names is None else names)
     unknown = [n for n in wanted if n not in REPORTERS]
     if unknown:
         raise ValueError(f"unknown report format {unknown[0]!r} (expected one of {', '.join(REPORTERS)})")
@@ -129,5 +134,12 @@ def resolve_run_dir(reports_dir: Path, run: str | None) -> Path:
     return candidate
 
 
-__all__ = ["REPORTERS", "FunctionReporter", "Reporter", "default_reporters", "load_reporter",
-           "resolve_run_dir", "update_latest", "write_atomic", "written_paths"]
+def report_order(names: Iterable[str]) -> list[str]:
+    """``names`` in the order to write them: as given, but :data:`FINAL_REPORTERS` last."""
+    ordered = list(dict.fromkeys(names))
+    return [n for n in ordered if n not in FINAL_REPORTERS] + [n for n in ordered if n in FINAL_REPORTERS]
+
+
+__all__ = ["FINAL_REPORTERS", "REPORTERS", "FunctionReporter", "Reporter", "default_reporters",
+           "load_reporter", "report_order", "resolve_run_dir", "update_latest", "write_atomic",
+           "written_paths"]
