@@ -10,6 +10,7 @@ much less than wall time)::
 
 Last measured on this repo (2026-11-26, 2 shared cores, load average 11-19, checkov 3.3.30, 5 reps):
 median wall checkov -d 41.5 s vs policy stage 44.3 s (ratio 1.07); median CPU 12.9 s vs 12.9 s (1.00).
+Again at 05:41 UTC (load 8-11): wall 29.7 s vs 29.6 s (1.00); CPU 13.7 s vs 12.2 s (0.89).
 The stage renders 6 kustomizations (4 overlays, argocd, karpenter: 124 objects), runs 30 own policies
 and validates every object's schema on top of the same checkov frameworks.
 """
