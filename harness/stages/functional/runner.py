@@ -124,15 +124,24 @@ class ScenarioRunner:
                                                                          strict=False)}
 
     def _steps(self, ctx: Context, scenario: Scenario, outcome: Outcome) -> None:
+        """Stop at the first broken step, or (``continue_on_failure``, for catalogs) run them all."""
+        broken: list[str] = []
         for index, step in enumerate(scenario.steps):
             record = self._step(ctx, step, index, None)
             outcome.steps.append(record)
-            if record["status"] != "passed":
+            if record["status"] == "passed":
+                continue
+            if outcome.failed_step is None:
                 outcome.status, outcome.failed_step = record["status"], index
-                label = step.get("name") or action_of(step)
-                outcome.message = f"steps[{index}] ({label}): {record['message']}"
-                return
-        outcome.message = f"{len(scenario.steps)} steps passed"
+            broken.append(f"steps[{index}] ({step.get('name') or action_of(step)}): {record['message']}")
+            if not scenario.continue_on_failure or record["status"] == "skipped":
+                break
+        if broken:
+            extra = f" (+{len(broken) - 1} more: {'; '.join(broken[1:])})" if len(broken) > 1 else ""
+            outcome.message = broken[0] + extra
+            ctx.measure("broken_steps", len(broken))
+        else:
+            outcome.message = f"{len(scenario.steps)} steps passed"
 
     def _step(self, ctx: Context, step: dict[str, Any], index: int,
               scope: dict[str, Any] | None) -> dict[str, Any]:

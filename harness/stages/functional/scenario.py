@@ -44,6 +44,7 @@ class Scenario:
     slow: bool = False
     profiles: tuple[str, ...] = ("pr", "nightly")
     users: tuple[str, ...] = ("alice", "bob")
+    continue_on_failure: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -67,7 +68,8 @@ class Scenario:
             controls=tuple(data.get("controls", ())),
             exclusive=bool(data.get("exclusive", False)) or _has_action(data["steps"]),
             slow=bool(data.get("slow", False)), profiles=tuple(data.get("profiles", ("pr", "nightly"))),
-            users=tuple(data.get("users", ("alice", "bob"))), raw=data,
+            users=tuple(data.get("users", ("alice", "bob"))),
+            continue_on_failure=bool(data.get("continue_on_failure", False)), raw=data,
         )
 
 

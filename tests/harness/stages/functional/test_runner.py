@@ -286,3 +286,21 @@ def test_exclusive_scenarios_run_alone_after_the_shared_ones() -> None:
     assert [name for name, _ in seen[-2:]] == ["d0", "d1"]
     assert all(concurrent == 1 for name, concurrent in seen if name.startswith("d"))
     assert max(concurrent for _, concurrent in seen) > 1
+
+
+def test_catalogs_run_every_step_and_name_all_broken_ones() -> None:
+    api = FakeApi({"ownership"})
+    steps = [{"upload": {"file": {"type": "png"}}, "as": "up"},
+             {"request": {"method": "GET", "path": "/api/uploads/${up.id}", "user": "bob"},
+              "expect": {"status": 404}, "name": "peer read"},
+             {"request": {"method": "GET", "path": "/api/uploads", "auth": "none"},
+              "expect": {"status": 401}},
+             {"request": {"method": "GET", "path": "/api/uploads/${up.id}/events", "user": "bob"},
+              "expect": {"status": 404}, "name": "peer events"}]
+    catalog = Scenario.from_dict({"name": "c", "continue_on_failure": True, "steps": steps}, "c.yaml")
+    outcome = ScenarioRunner(env(), RunnerOptions(transport=api.transport())).run(catalog)
+    assert outcome.status == "failed" and outcome.failed_step == 1
+    assert outcome.message.startswith("steps[1] (peer read): ")
+    assert "+1 more: steps[3] (peer events)" in outcome.message
+    assert [s["status"] for s in outcome.steps] == ["passed", "failed", "passed", "failed"]
+    assert outcome.measured["broken_steps"] == 2
