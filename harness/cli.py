@@ -172,7 +172,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     writer = ReportWriter.for_config(config, formats, baseline=baseline)
     writer.latest = False
     written = writer.write(RunRecord.from_dict(data), run_dir)
-    for path in written:  # with --compare, stdout is the diff alone (e.g. for a PR comment)
+    for path in dict.fromkeys(written):  # with --compare, stdout is the diff alone (e.g. for a PR comment)
         print(path, file=sys.stderr if baseline is not None else sys.stdout)
     if writer.comparison is not None:
         from harness.reporters.compare import render_markdown
