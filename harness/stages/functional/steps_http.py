@@ -15,7 +15,7 @@ import httpx
 from harness.stages.functional.backends import sha256
 from harness.stages.functional.client import Exchange, SseStream, encode_multipart
 from harness.stages.functional.context import Context, StepFailed, StepSkipped, Upload, dig, subset_mismatch
-from harness.stages.functional.payloads import make_payload
+from harness.stages.functional.payloads import Payload, make_payload
 
 STREAM_ABOVE = 1024 * 1024
 Scope = dict[str, Any] | None
@@ -111,28 +111,35 @@ def upload(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Sc
     part = {"name": spec.get("field", "file"), "filename": filename, "content_type": claim or None,
             "payload": payload}
     boundary = "harness" + uuid.uuid4().hex
-    body, length = encode_multipart([part], boundary)
+    body, _ = encode_multipart([part], boundary)
     headers = {**auth_headers(ctx, user.name), "Content-Type": f"multipart/form-data; boundary={boundary}"}
     stream = spec.get("stream", payload.size > STREAM_ABOVE)
     content: Any = body if stream else b"".join(body)
     exchange = ctx.api.send("POST", "/api/uploads", headers=headers, content=content,
                             preview=f"<multipart: {payload.kind}, {payload.size} bytes, name {filename!r}>")
+    accepted = _accepted(ctx, exchange, user.name, payload, filename)  # tracked even if a check fails
     check_http(ctx, exchange, expect, 201)
     ctx.measure("last_upload_s", exchange.elapsed_s)
-    if exchange.status != 201:
+    if accepted is None:
         if expect.get("no_row_left", True):
             no_row_left(ctx)
         return None
-    data = exchange.json() or {}
+    data = accepted.body
     if data.get("sha256") not in (None, payload.sha256):
-        raise StepFailed(f"upload {data.get('id')}: the API recorded sha256 {data.get('sha256')}, "
+        raise StepFailed(f"upload {accepted.id}: the API recorded sha256 {data.get('sha256')}, "
                          f"the harness sent {payload.sha256}")
     if data.get("size_bytes") not in (None, payload.size):
-        raise StepFailed(f"upload {data.get('id')}: size {data.get('size_bytes')} != sent {payload.size}")
-    result = Upload(str(data["id"]), user.name, payload.sha256, payload.size, payload.kind, filename, data)
-    ctx.accept(result)
-    del length
-    return result
+        raise StepFailed(f"upload {accepted.id}: size {data.get('size_bytes')} != sent {payload.size}")
+    return accepted
+
+
+def _accepted(ctx: Context, exchange: Exchange, user: str, payload: Payload, filename: str) -> Upload | None:
+    data = exchange.json() if exchange.status == 201 else None
+    if not isinstance(data, dict) or "id" not in data:
+        return None
+    upload = Upload(str(data["id"]), user, payload.sha256, payload.size, payload.kind, filename, data)
+    ctx.accept(upload)
+    return upload
 
 
 def request(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scope) -> Exchange:
