@@ -89,6 +89,7 @@ class LocalTarget:
 
     def up(self) -> Environment:
         """Stand everything up and wait until it is ready; on any failure, tear down and re-raise."""
+        self._deferred, self._cancelled = DeferredSignals(), threading.Event()
         self._signals = contextlib.ExitStack()
         self._signals.enter_context(signals_as_exceptions())
         atexit.register(self.down)
