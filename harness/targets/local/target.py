@@ -23,7 +23,6 @@ import atexit
 import contextlib
 import os
 import shutil
-import signal
 import tempfile
 import threading
 import time
@@ -31,8 +30,6 @@ import uuid
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
-
-import psutil
 
 from harness.errors import TargetError
 from harness.redact import register_secret
@@ -45,10 +42,10 @@ from harness.targets.local.control import LocalControl
 from harness.targets.local.frontdoor import Door, make_door
 from harness.targets.local.manifests import AppManifests, load_app_manifests
 from harness.targets.local.provision import ProvisionPlan, generate_secret_values, load_plan
+from harness.targets.local.reaper import RUN_ID_VAR, kill_by_argument, kill_strays
 from harness.targets.settings import TargetSettings
 
 DEFAULT_USERS = ("alice", "bob")
-RUN_ID_VAR = "HARNESS_RUN_ID"  # every app process carries it: down() finds strays by it
 
 
 class LocalTarget:
@@ -268,7 +265,7 @@ class LocalTarget:
         for replica in replicas:
             with contextlib.suppress(Exception):
                 replica.process.stop()
-        self._kill_strays()
+        kill_strays(self.run_id)
         self._cleanup_aws()
         for service in self._services.values():
             with contextlib.suppress(Exception):
@@ -305,26 +302,11 @@ class LocalTarget:
             for thread in threads:
                 thread.join(timeout=0.1)
 
-    def _kill_strays(self) -> None:
-        """Last line of defence: an app process of this run that no handle knows of (e.g. forked
-        by a Popen that a signal interrupted before it returned) is killed with its group."""
-        for child in psutil.Process().children(recursive=True):
-            with contextlib.suppress(psutil.Error, ProcessLookupError, PermissionError):
-                if child.environ().get(RUN_ID_VAR) == self.run_id:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.killpg(child.pid, signal.SIGKILL)
-                    child.kill()
-                    child.wait(timeout=5)
-
     def _kill_initdb(self) -> None:
         """initdb runs inside PostgresService.start() with no handle of ours: find it by data dir."""
         pg = self._services.get("postgres")
-        if pg is None:
-            return
-        for child in psutil.Process().children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                if child.pid != pg.process.pid and str(pg.data_dir) in child.cmdline():
-                    child.kill()
+        if pg is not None:
+            kill_by_argument(str(pg.data_dir), spare=pg.process.pid)
 
     def _cleanup_aws(self) -> None:
         if self._access is not None and self._access.external and self._plan is not None:
