@@ -56,7 +56,8 @@ class FunctionalStage:
         only = set(options["scenarios"]) if options.get("scenarios") else None
         found = load_scenarios(directory, profile=ctx.profile, only=only, root=ctx.config.root)
         skip = set(options.get("skip") or ())
-        return [s for s in found if s.name not in skip]
+        slow_ok = bool(options.get("include_slow", True))
+        return [s for s in found if s.name not in skip and (slow_ok or not s.slow)]
 
 
 def run_all(runner: ScenarioRunner, scenarios: list[Scenario], concurrency: int,

@@ -304,3 +304,16 @@ def test_catalogs_run_every_step_and_name_all_broken_ones() -> None:
     assert "+1 more: steps[3] (peer events)" in outcome.message
     assert [s["status"] for s in outcome.steps] == ["passed", "failed", "passed", "failed"]
     assert outcome.measured["broken_steps"] == 2
+
+
+def test_options_select_scenarios(tmp_path: Path) -> None:
+    directory = tmp_path / "scenarios" / "functional"
+    directory.mkdir(parents=True)
+    (directory / "quick.yaml").write_text("name: quick\nsteps:\n  - ready: {}\n")
+    (directory / "drill.yaml").write_text("name: drill\nslow: true\nsteps:\n  - action: {restart: redis}\n")
+    (directory / "late.yaml").write_text("name: late\nprofiles: [nightly]\nsteps:\n  - ready: {}\n")
+    ctx = StageContext(HarnessConfig.defaults(tmp_path), env(), tmp_path / "run", "pr")
+    names = [s.name for s in FunctionalStage.scenarios(ctx, {})]
+    assert names == ["drill", "quick"]
+    assert [s.name for s in FunctionalStage.scenarios(ctx, {"include_slow": False})] == ["quick"]
+    assert [s.name for s in FunctionalStage.scenarios(ctx, {"skip": ["quick"]})] == ["drill"]
