@@ -6,8 +6,8 @@ import time
 
 import httpx
 import pytest
-from easy_upload.auth import sign_stream_token
 
+from easy_upload.auth import sign_stream_token
 from tests.reference_app.app import AppProcesses, Client
 
 pytestmark = pytest.mark.services

@@ -6,11 +6,11 @@ import io
 import json
 
 import pytest
-from easy_upload.errors import ProcessingError
-from easy_upload.processing import Outcome, manifest, process
 from PIL import Image
 from pypdf import PdfReader
 
+from easy_upload.errors import ProcessingError
+from easy_upload.processing import Outcome, manifest, process
 from tests.reference_app import samples
 
 

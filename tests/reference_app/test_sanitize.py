@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from easy_upload.sanitize import FALLBACK_NAME, MAX_FILENAME_BYTES, sanitize_filename
 
 

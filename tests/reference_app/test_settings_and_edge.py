@@ -6,11 +6,12 @@ import asyncio
 
 import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
+
 from easy_upload.errors import ConfigError
 from easy_upload.metrics import Metrics
 from easy_upload.middleware import EdgeMiddleware, storage_origin
 from easy_upload.settings import Settings
-from starlette.types import Receive, Scope, Send
 
 
 def test_settings_from_env_and_defaults() -> None:

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
+
 from easy_upload.errors import UnsupportedType
 from easy_upload.sniff import detect_type, looks_like_text, normalise_claim
-
 from tests.reference_app import samples
 
 

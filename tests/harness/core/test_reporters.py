@@ -178,7 +178,7 @@ def test_registry_skips_modules_that_are_not_built(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(reporters.REPORTERS, "html", "harness.reporters.not_built_yet:HtmlReporter")
     assert load_reporter("html") is None
     names = [r.NAME for r in default_reporters()]
-    assert names == ["json", "junit", "sarif", "markdown"]
+    assert names == ["json", "junit", "sarif", "markdown", "oscal", "bundle"]
     with pytest.raises(ValueError, match="unknown report format 'pdf'"):
         default_reporters(["pdf"])
 
