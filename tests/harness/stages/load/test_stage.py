@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def app() -> Iterator[FakeApp]:
-    app = FakeApp(error_every=10).start()
+    app = FakeApp(error_every=4).start()
     yield app
     app.stop()
 
@@ -47,10 +47,10 @@ def test_locust_run_records_flows_summary_and_cpu(app: FakeApp, tmp_path: Path) 
         extra={"wait_s": [0.05, 0.1]},
         on_tick=lambda: {"replicas": {"api": 1}},
     )
-    assert run.returncode == 0 and run.wall_s < 30
+    assert run.returncode == 0 and run.wall_s < 60
     assert {"upload", "sse-first-event", "upload-to-completed", "list", "http"} <= set(run.flows)
     upload = run.flows["upload"]
-    # every 10th upload is a 500; a request in flight when Locust stops may land in one count only
+    # every 4th upload is a 500; a request in flight when Locust stops may land in one count only
     assert upload.failures > 0 and abs(upload.failures - run.summary["rejected"]) <= 1
     assert abs(len(run.summary["accepted"]) - (upload.requests - upload.failures)) <= 1
     # a flow finishing while Locust stops can land in one count and not the other
