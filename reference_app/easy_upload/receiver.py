@@ -79,7 +79,9 @@ class MultipartEvents:
             raise BadRequest("multipart part headers too large")
 
     def _header_end(self) -> None:
-        self.headers[self.field.decode("latin-1").lower()] = self.value.decode("utf-8", "replace")
+        # latin-1 maps every byte to one code point, so the raw bytes survive python-multipart's
+        # parse_options_header (which re-encodes as latin-1); `_disposition` decodes them as UTF-8.
+        self.headers[self.field.decode("latin-1").lower()] = self.value.decode("latin-1")
         self.field, self.value = bytearray(), bytearray()
 
     def feed(self, chunk: bytes) -> list[Event]:
@@ -101,15 +103,16 @@ def boundary_of(content_type: str | None) -> bytes:
 
 
 def _disposition(headers: dict[str, str]) -> tuple[str, str | None]:
+    """(name, filename) of a part; the header value holds the raw bytes (see `_header_end`).
+
+    Names are UTF-8, as browsers send them (RFC 7578 section 4.2 / HTML). The RFC 5987 form
+    (`filename*=UTF-8''...`) is forbidden in multipart/form-data by RFC 7578 section 4.2, and
+    python-multipart drops such parameters, so only the plain `filename` is used.
+    """
     _, params = parse_options_header(headers.get("content-disposition", ""))
     name = params.get(b"name", b"").decode("utf-8", "replace")
-    raw = params.get(b"filename*") or params.get(b"filename")
-    if raw is None:
-        return name, None
-    text = raw.decode("utf-8", "replace")
-    if text.lower().startswith("utf-8''"):
-        text = urllib.parse.unquote(text[7:])
-    return name, text
+    raw = params.get(b"filename")
+    return name, None if raw is None else raw.decode("utf-8", "replace")
 
 
 @dataclass(slots=True)

@@ -154,3 +154,20 @@ def test_unprocessable_files_end_failed_without_retries(alice: Client, filename:
     upload = alice.http.get(f"/api/uploads/{response.json()['id']}").json()
     assert upload["state"] == "failed" and reason in upload["failure_reason"]
     assert alice.http.get(f"/api/uploads/{response.json()['id']}/download").status_code == 409
+
+
+def test_non_latin1_filenames_and_field_names_never_5xx(alice: Client) -> None:
+    accented = alice.upload("café.png", samples.png(), "image/png")
+    assert accented.status_code == 201, accented.text
+    assert accented.json()["filename"] == "café.png"
+    bidi = alice.upload("photo\u202egnp.exe", samples.png(), "image/png")
+    assert bidi.status_code == 201 or 400 <= bidi.status_code < 500, bidi.text
+    if bidi.status_code == 201:
+        assert "\u202e" not in bidi.json()["filename"]
+    else:
+        assert "error" in bidi.json()
+    odd_field = alice.http.post("/api/uploads", data={"\U0002a21d": "v"},
+                                files={"file": ("a.txt", b"hello\n", "text/plain")})
+    assert odd_field.status_code == 201, odd_field.text
+    only_odd = alice.http.post("/api/uploads", files={"\U0002a21d": ("a.txt", b"hello\n", "text/plain")})
+    assert only_odd.status_code == 400 and "error" in only_odd.json(), only_odd.text
