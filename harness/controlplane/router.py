@@ -42,6 +42,9 @@ _HOP_BY_HOP = {
 }
 
 
+_SERVER = "router"
+
+
 def choose_track(weight: float, has_stable: bool, has_canary: bool, roll: float) -> str:
     """``roll`` in [0, 100): canary when below ``weight`` (and a canary exists, or stable is empty)."""
     if not has_canary:
@@ -203,8 +206,9 @@ class Router:
         except (TimeoutError, aiohttp.ClientError) as exc:
             self._count(track, "upstream_errors")
             self._count(track, "errors_5xx")
-            return web.Response(
-                status=502, text=f"upstream {track} {backend}: {exc}\n", headers={"X-Routed-Track": track}
+            return web.json_response(
+                {"error": {"code": "bad_gateway", "message": f"upstream {track} {backend}: {exc}"}},
+                status=502, headers={"X-Routed-Track": track, "Server": _SERVER},
             )
 
     async def _relay(self, request: Any, upstream: Any, track: str) -> Any:
@@ -217,6 +221,8 @@ class Router:
             if key.lower() not in _HOP_BY_HOP:
                 response.headers.add(key, value)
         response.headers["X-Routed-Track"] = track
+        # Without this aiohttp announces itself with its version (ZAP 10036), which the app does not.
+        response.headers.setdefault("Server", _SERVER)
         if upstream.headers.get("Content-Length") is not None:
             response.content_length = int(upstream.headers["Content-Length"])
         await response.prepare(request)

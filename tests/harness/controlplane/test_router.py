@@ -129,3 +129,42 @@ def test_empty_pool_is_503_and_weights_are_validated() -> None:
 )
 def test_choose_track(weight: float, stable: bool, canary: bool, roll: float, track: str) -> None:
     assert choose_track(weight, stable, canary, roll) == track
+
+
+def test_router_does_not_announce_its_own_software_version() -> None:
+    """An upstream without a Server header must not get aiohttp's versioned one (ZAP 10036)."""
+
+    class Quiet(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def send_response(self, code: int, message: str | None = None) -> None:
+            self.send_response_only(code, message)  # no Server header, like the app
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    backend = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    proxy = Router(seed=1)
+    proxy.enable()
+    try:
+        proxy.set_backends([("127.0.0.1", backend.server_address[1])], [])
+        response = httpx.get(f"{proxy.url}/")
+        assert response.text == "ok"
+        server = response.headers.get("server", "")
+        assert "/" not in server, f"versioned Server header leaked: {server!r}"
+        proxy.set_backends([("127.0.0.1", 1)], [])  # nothing listens on port 1
+        failed = httpx.get(f"{proxy.url}/")
+        assert failed.status_code == 502
+        assert failed.json()["error"]["code"] == "bad_gateway"
+        assert "/" not in failed.headers.get("server", "")
+    finally:
+        proxy.disable()
+        backend.shutdown()
+        backend.server_close()
