@@ -7,6 +7,7 @@ waits it re-reads the row every heartbeat, so a lost message (Redis restart) onl
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -75,12 +76,20 @@ Fetch = Callable[[], Awaitable[Upload | None]]
 
 
 class EventFeed:
-    """Yield an upload's events from ``after`` on: snapshot first, then live events, until final."""
+    """Yield an upload's events after ``after``: one snapshot first, then live events, until final.
+
+    Order: one `state` (or the final event), then `progress`, then `completed`/`failed`; ids are
+    the upload's event sequence and strictly increase, and never repeat an id <= ``after`` (the
+    client's Last-Event-ID) -- except that an upload that is already final always sends its terminal
+    event, so a resuming client learns the outcome (see the README).
+    """
 
     def __init__(self, redis: Redis, upload_id: str, fetch: Fetch, *, after: int, recheck_s: float) -> None:
         self.redis, self.upload_id, self.fetch = redis, upload_id, fetch
         self.last, self.recheck_s = after, recheck_s
-        self.pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        # Subscribe confirmations are skipped in `_next_live`: with ignore_subscribe_messages=True
+        # get_message returns None for them at once, which looked like a timeout.
+        self.pubsub = redis.pubsub(ignore_subscribe_messages=False)
         self.live = True
 
     async def open(self) -> None:
@@ -92,43 +101,61 @@ class EventFeed:
         except (RedisError, OSError):
             return
 
-    async def _from_row(self, always_final: bool) -> UploadEvent | None:
+    async def _row_event(self) -> UploadEvent:
         upload = await self.fetch()
         if upload is None:
             return UploadEvent(self.last + 1, "failed", {"state": "failed", "reason": "upload deleted"})
-        event = snapshot(upload)
-        if event.id > self.last or (always_final and event.is_terminal):
-            return event
-        return None
+        return snapshot(upload)
+
+    async def _first(self) -> UploadEvent | None:
+        """The snapshot: `state` (or final) if newer than the client's last id; a final one always."""
+        event = await self._row_event()
+        return event if event.id > self.last or event.is_terminal else None
+
+    async def _reread(self) -> UploadEvent:
+        """The row, mid-stream: a non-final row is a `progress` event (only one `state` per stream)."""
+        event = await self._row_event()
+        if not event.is_terminal:
+            event.event = "progress"
+        return event
 
     async def _next_live(self) -> UploadEvent | None:
+        """The next published event, or None after ``recheck_s`` without one (or without Redis)."""
         if not self.live:
             return None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.recheck_s
         try:
-            message = await self.pubsub.get_message(timeout=self.recheck_s)
+            while (left := deadline - loop.time()) > 0:
+                message = await self.pubsub.get_message(timeout=left)
+                if message is None:
+                    return None
+                if message.get("type") == "message" and message.get("data"):
+                    return UploadEvent.from_json(message["data"])
         except (RedisError, OSError):
             self.live = False  # Redis went away: keep serving from PostgreSQL alone
-            return None
-        return UploadEvent.from_json(message["data"]) if message and message.get("data") else None
+        return None
 
     async def events(self) -> AsyncIterator[UploadEvent]:
-        first = await self._from_row(always_final=True)
-        candidates = [first] if first else []
+        first = await self._first()
+        if first is not None:
+            self.last = max(self.last, first.id)
+            yield first
+            if first.is_terminal:
+                return
         while True:
-            for event in candidates:
-                if event.id > self.last or event is first:
-                    self.last = max(self.last, event.id)
-                    yield event
-                    if event.is_terminal:
-                        return
-            first = None
-            live = await self._next_live()
-            if live is None and not self.live:
-                await _sleep(self.recheck_s)
-            candidates = [live] if live else [e for e in [await self._from_row(False)] if e]
+            event = await self._next_live()
+            if event is None:
+                if not self.live:
+                    await _sleep(self.recheck_s)
+                event = await self._reread()
+            if event.id <= self.last:
+                continue  # already sent (e.g. the live copy of what a re-read found)
+            self.last = event.id
+            yield event
+            if event.is_terminal:
+                return
 
 
 async def _sleep(seconds: float) -> None:
-    import asyncio
-
     await asyncio.sleep(min(seconds, 1.0))
