@@ -179,6 +179,16 @@ async def _events_user(request: Request, services: Services, upload_id: str, tok
     return await current_user(request, services)
 
 
+def _resume_point(last_event_id: str | None, resume_from: int | None) -> int:
+    """The last event id the client has seen; a Last-Event-ID that is not ASCII digits is ignored.
+
+    (``str.isdigit`` alone accepts "²", which ``int`` refuses: a 500.)
+    """
+    if last_event_id and last_event_id.isascii() and last_event_id.isdigit():
+        return int(last_event_id)
+    return resume_from or 0
+
+
 def _as_sse(event: UploadEvent) -> ServerSentEvent:
     return ServerSentEvent(json.dumps(event.data, default=str), event=event.event, id=str(event.id))
 
@@ -213,7 +223,7 @@ async def upload_events(
     """Server-sent events of one upload's processing."""
     user = await _events_user(request, services, upload_id, token)
     await owned(services, upload_id, user)
-    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else (resume_from or 0)
+    after = _resume_point(last_event_id, resume_from)
     feed = EventFeed(
         services.redis,
         upload_id,

@@ -23,7 +23,8 @@ def test_upload_process_download(alice: Client, kind: str) -> None:
     assert body["content_type"] == mime and body["size_bytes"] == len(payload)
     assert body["sha256"] == hashlib.sha256(payload).hexdigest() and body["filename"] == filename
     events = alice.wait_final(body["id"])
-    assert events[0].event in {"state", "progress", "completed"}
+    assert events[0].event in {"state", "completed"}, events  # one snapshot first, then progress
+    assert [e.event for e in events[1:-1]] == ["progress"] * (len(events) - 2), events
     assert events[-1].event == "completed", events
     ids = [int(e.id or 0) for e in events]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
@@ -65,3 +66,20 @@ def test_list_is_paginated_and_own(alice: Client) -> None:
     assert len(first["items"]) == 2 and first["next_cursor"]
     second = alice.http.get("/api/uploads", params={"limit": 2, "cursor": first["next_cursor"]}).json()
     assert {i["id"] for i in first["items"]}.isdisjoint({i["id"] for i in second["items"]})
+
+
+def test_resume_at_or_past_the_end_gets_the_outcome_once(alice: Client) -> None:
+    created = alice.upload("resume-end.txt", b"end\n", "text/plain").json()
+    last = alice.wait_final(created["id"])[-1]
+    for seen in (str(int(last.id or 0)), str(int(last.id or 0) + 5)):
+        resumed = list(alice.events(created["id"], timeout=5, **{"Last-Event-ID": seen}))
+        assert [(e.event, e.id) for e in resumed] == [("completed", last.id)], seen
+
+
+def test_a_non_ascii_digit_last_event_id_is_ignored_not_a_500(alice: Client) -> None:
+    created = alice.upload("superscript.txt", b"two\n", "text/plain").json()
+    alice.wait_final(created["id"])
+    with alice.http.stream("GET", f"/api/uploads/{created['id']}/events",
+                           headers={b"Last-Event-ID": b"\xb2"}, timeout=5) as response:
+        assert response.status_code == 200, response.read()
+        assert "event: completed" in response.read().decode()
