@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp
 
 from easy_upload import __version__, ops, routes
@@ -40,10 +41,23 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return _error(request, exc.status, exc.code, exc.message, exc.headers)
 
 
+def _allowed_methods(request: Request) -> set[str]:
+    """Every method some route serves on this path (Starlette's 405 names only the first route's)."""
+    methods: set[str] = set()
+    # FastAPI >= 0.165 keeps included routers unflattened in app.routes: look at ours directly.
+    for route in (*request.app.routes, *ops.router.routes, *routes.router.routes):
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return methods
+
+
 async def _on_starlette(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return _error(request, exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (methods := _allowed_methods(request)):
+        headers["Allow"] = ", ".join(sorted(methods))
+    return _error(request, exc.status_code, code, str(exc.detail), headers)
 
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:

@@ -87,3 +87,16 @@ def test_openapi_declares_errors_with_the_json_schema(easy_upload: AppProcesses)
                 assert {"401", "404", "503"} <= set(operation["responses"]), (path, method)
     ref = upload["responses"]["415"]["content"]["application/json"]["schema"]["$ref"]
     assert ref.endswith("/ErrorResponse")
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("OPTIONS", "/api/uploads", {"GET", "POST"}),
+    ("DELETE", "/api/uploads", {"GET", "POST"}),
+    ("PUT", "/api/uploads/00000000-0000-4000-8000-000000000000", {"GET"}),
+    ("GET", "/api/uploads/00000000-0000-4000-8000-000000000000/stream-token", {"POST"}),
+])
+def test_405_lists_every_method_the_path_serves(easy_upload: AppProcesses, method: str, path: str,
+                                                allowed: set[str]) -> None:
+    response = httpx.request(method, easy_upload.base_url + path)
+    assert response.status_code == 405 and response.json()["error"]["code"] == "method_not_allowed"
+    assert {m.strip() for m in response.headers["allow"].split(",")} == allowed, response.headers
