@@ -70,6 +70,7 @@ class LocalTarget:
         self.environment: Environment | None = None
         self.control: LocalControl | None = None
         self._tmp: Path | None = None
+        self.temp_dirs: list[Path] = []  # every temp dir this run made (all gone after down())
         self._services: dict[str, Any] = {}
         self._access: AwsAccess | None = None
         self._plan: ProvisionPlan | None = None
@@ -120,6 +121,7 @@ class LocalTarget:
             app_path = self.settings.app_path
             pythonpath = str(app_path) if app_path else app_pythonpath(self.settings.root)
         self._tmp = Path(tempfile.mkdtemp(prefix=f"harness-local-{self.run_id}-"))
+        self.temp_dirs.append(self._tmp)
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         plan = self._timed("load_terraform", lambda: load_plan(self.settings.terraform_dir))
         manifests = self._timed("load_manifests", lambda: load_app_manifests(self.settings.manifests_dir))
@@ -178,6 +180,9 @@ class LocalTarget:
 
     def _service(self, key: str, service: Any) -> Any:
         service.process.log_path = self.logs_dir / f"{key}.log"
+        data_dir = getattr(service, "data_dir", None)
+        if self._tmp is not None and data_dir is not None and not Path(data_dir).is_relative_to(self._tmp):
+            self.temp_dirs.append(Path(data_dir).parent)  # PostgreSQL's own, when ours is not reachable
         self._services[key] = service
         register_secret(*getattr(service, "secrets", []))
         return service

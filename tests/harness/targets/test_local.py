@@ -31,6 +31,7 @@ pytestmark = pytest.mark.services
 
 def _footprint_clean(target: LocalTarget, marker: str, ports: set[int]) -> None:
     assert run_leftovers(marker, target.run_id, ports) == CLEAN
+    assert [d for d in target.temp_dirs if d.exists()] == []
 
 
 def test_up_serves_the_app_on_loopback_and_down_leaves_nothing(local_settings: TargetSettings,
@@ -52,6 +53,7 @@ def test_up_serves_the_app_on_loopback_and_down_leaves_nothing(local_settings: T
         assert rules[0]["Expiration"]["Days"] == 7
         assert json.loads(json.dumps(env.to_dict()))["users"][0]["name"] == "alice"
         assert len(footprint.pids) >= 7 and footprint.dirs
+        assert any(d.name.startswith("harness-pg-") for d in target.temp_dirs) == (os.geteuid() == 0)
         assert env.extra["router"] == "Router"  # the control plane's per-request HTTP router
         stray = subprocess.Popen(  # an app process no handle knows of (a Popen cut short by a signal)
             [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True,
