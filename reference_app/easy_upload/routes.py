@@ -34,6 +34,7 @@ router = APIRouter()
 DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
 AUTH_ERRORS = error_responses(400, 401, 404, 500, 503)
 SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+={0,2}$"  # what db.encode_cursor makes: URL-safe base64
 
 
 async def _drain(request: Request) -> None:
@@ -77,7 +78,21 @@ UPLOAD_BODY = {
     response_model=UploadOut,
     tags=["uploads"],
     openapi_extra=UPLOAD_BODY,
-    responses=error_responses(400, 401, 413, 415, 500, 503),
+    responses=error_responses(
+        400,
+        401,
+        413,
+        415,
+        500,
+        503,
+        described={
+            400: "Not multipart/form-data with a boundary, a malformed body, or not exactly one "
+            "complete `file` part",
+            413: "The file exceeds MAX_UPLOAD_BYTES (checked from Content-Length and while streaming)",
+            415: "Type not allowed, or the content does not match the claimed type or extension "
+            "(decided by magic bytes: PNG, JPEG, WebP, GIF, PDF, text, CSV, JSON)",
+        },
+    ),
 )
 async def create_upload(request: Request, services: ServicesDep, user: UserDep) -> JSONResponse:
     """Stream one file to raw storage, record it and queue it for processing."""
@@ -139,12 +154,24 @@ async def _forget_job(services: Services, upload_id: str) -> None:
         return
 
 
-@router.get("/api/uploads", response_model=UploadList, tags=["uploads"], responses=AUTH_ERRORS)
+LIST_ERRORS = error_responses(
+    400, 401, 500, 503, described={400: "Invalid `limit`, or an invalid cursor (not a `next_cursor` we gave)"}
+)
+
+
+@router.get("/api/uploads", response_model=UploadList, tags=["uploads"], responses=LIST_ERRORS)
 async def list_uploads(
     services: ServicesDep,
     user: UserDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            pattern=CURSOR_PATTERN,
+            description="`next_cursor` of the previous page (opaque, URL-safe base64)",
+        ),
+    ] = None,
 ) -> UploadList:
     """The caller's uploads, newest first."""
     page, next_cursor = await db.list_uploads(services.pool, user, limit, cursor)

@@ -85,8 +85,13 @@ class Health(BaseModel):
     checks: dict[str, str] = Field(default_factory=dict)
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` entry declaring ``statuses`` with the JSON error schema."""
+def error_responses(
+    *statuses: int, described: dict[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` entry declaring ``statuses`` with the JSON error schema.
+
+    ``described`` overrides the generic description of some statuses for one operation.
+    """
     text = {
         400: "Bad request",
         401: "Missing or invalid token",
@@ -98,4 +103,5 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         500: "Internal error (or injected fault)",
         503: "A dependency (PostgreSQL, Redis, S3) is unavailable",
     }
+    text.update(described or {})
     return {status: {"model": ErrorResponse, "description": text[status]} for status in statuses}

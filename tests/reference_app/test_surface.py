@@ -100,3 +100,23 @@ def test_405_lists_every_method_the_path_serves(easy_upload: AppProcesses, metho
     response = httpx.request(method, easy_upload.base_url + path)
     assert response.status_code == 405 and response.json()["error"]["code"] == "method_not_allowed"
     assert {m.strip() for m in response.headers["allow"].split(",")} == allowed, response.headers
+
+
+def test_openapi_documents_the_list_cursor_and_upload_refusals(easy_upload: AppProcesses,
+                                                               alice: Client) -> None:
+    doc = httpx.get(easy_upload.base_url + "/openapi.json").json()
+    listing = doc["paths"]["/api/uploads"]["get"]
+    assert "cursor" in listing["responses"]["400"]["description"]
+    assert "404" not in listing["responses"]  # a list is never "not found"
+    [cursor] = [p for p in listing["parameters"] if p["name"] == "cursor"]
+    [schema] = [s for s in cursor["schema"].get("anyOf", [cursor["schema"]]) if s.get("type") == "string"]
+    assert schema["pattern"] and schema["maxLength"] <= 200
+    upload = doc["paths"]["/api/uploads"]["post"]["responses"]
+    assert "magic bytes" in upload["415"]["description"] and "multipart" in upload["400"]["description"]
+    for bad in ("not a cursor!", "AAAA", "x" * 201):
+        refused = alice.http.get("/api/uploads", params={"cursor": bad})
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "bad_request", bad
+    assert "invalid cursor" in alice.http.get("/api/uploads", params={"cursor": "AAAA"}).text
+    first = alice.http.get("/api/uploads", params={"limit": 1}).json()
+    if first["next_cursor"]:
+        assert alice.http.get("/api/uploads", params={"cursor": first["next_cursor"]}).status_code == 200
