@@ -223,8 +223,9 @@ def cmd_up(args: argparse.Namespace) -> int:
             environment = target.up()
             _print_environment(environment)
             if args.json:
-                text = json.dumps(environment.to_dict(), indent=2) + "\n"
-                Path(args.json).write_text(text, encoding="utf-8")
+                from harness.targets.existing import write_environment
+
+                write_environment(environment, Path(args.json))  # mode 0600: it holds tokens
                 print(f"environment written to {args.json}")
             state.parent.mkdir(parents=True, exist_ok=True)
             state.write_text(json.dumps({"pid": os.getpid(), "target": config.target}), encoding="utf-8")

@@ -9,6 +9,7 @@ shutdown). The CLI calls :meth:`Engine.run`; the pytest plugin drives :meth:`beg
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 import threading
@@ -16,6 +17,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from contextlib import suppress
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -56,10 +58,11 @@ class RunInterrupted(BaseException):
         self.signal_name = signal_name
 
 
-def default_target_factory(config: HarnessConfig) -> Target:
+def default_target_factory(config: HarnessConfig, *, evidence_dir: Path | None = None) -> Target:
+    """The target ``config.target`` names; its process logs go to ``evidence_dir`` when given."""
     from harness.targets import get_target
 
-    return get_target(config.target, config)
+    return get_target(config.target, config, evidence_dir=evidence_dir)
 
 
 def check_target(spec: str) -> None:
@@ -87,10 +90,12 @@ class Engine:
             self.redactor.add_pattern(pattern)
         self.writer = report_writer or ReportWriter.for_config(config)
         self.handlers: list[EventHandler] = [self.writer, *handlers]
-        self.target_factory = target_factory or default_target_factory
         self.stage_loader = stage_loader
         self.run_id = run_id or provenance.new_run_id()
         self.run_dir = config.paths.reports / self.run_id
+        # Process logs land in the run's evidence, where they are redacted and bundled.
+        self.target_factory = target_factory or functools.partial(
+            default_target_factory, evidence_dir=self.run_dir / "evidence" / "target")
         self.stages: list[StageSummary] = []
         self.results: list[Result] = []
         self.handler_errors: list[str] = []

@@ -201,7 +201,7 @@ import harness.engine
 from harness.cli import main
 from tests.harness.core.fakes import FakeTarget
 log = Path(sys.argv[1])
-harness.engine.default_target_factory = lambda config: FakeTarget(log=log)
+harness.engine.default_target_factory = lambda config, **kw: FakeTarget(log=log)
 sys.exit(main(["up", "--json", "env.json"]))
 """
 
@@ -253,7 +253,7 @@ def test_down_with_a_stale_state_file_tears_the_target_down(
     gone.wait()
     (project / ".harness").mkdir()
     (project / ".harness" / "up.json").write_text(json.dumps({"pid": gone.pid}), encoding="utf-8")
-    monkeypatch.setattr("harness.engine.default_target_factory", lambda config: FakeTarget())
+    monkeypatch.setattr("harness.engine.default_target_factory", lambda config, **kw: FakeTarget())
     code, out, _ = run_cli(capsys, "down")
     assert code == 0
     assert out == "target local down (no running `harness up` found)\n"

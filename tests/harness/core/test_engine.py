@@ -223,7 +223,7 @@ from tests.harness.core.fakes import FakeTarget
 stages.STAGES["policy"] = "tests.harness.core.fakes:PassingStage"
 stages.STAGES["functional"] = "tests.harness.core.fakes:SleepingEnvStage"
 log = Path(sys.argv[1])
-harness.engine.default_target_factory = lambda config: FakeTarget(log=log)
+harness.engine.default_target_factory = lambda config, **kw: FakeTarget(log=log)
 sys.exit(main(["verify", "--stages", "policy,functional,dast", "--plain"]))
 """
 
