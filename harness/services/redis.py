@@ -90,9 +90,12 @@ class RedisService:
 
     def _answers_ping(self) -> bool:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
+        # No retries: a probe against a port that is not open yet must answer at once.
         client = redis.Redis(host="127.0.0.1", port=self.port, password=self.password,
-                             socket_connect_timeout=0.5, socket_timeout=0.5)
+                             socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 0))
         try:
             return bool(client.ping())
         except redis.RedisError:
