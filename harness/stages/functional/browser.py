@@ -45,7 +45,10 @@ def browser_step(ctx: Context, spec: dict[str, Any], expect: dict[str, Any]) -> 
     shots.mkdir(parents=True, exist_ok=True)
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="harness-browser-") as tmp, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        # Chromium's own temp files (org.chromium.Chromium.*) go inside our temp dir, so an
+        # interrupted run cannot leave them in /tmp.
+        env: dict[str, str | float | bool] = {**os.environ, "TMPDIR": tmp}
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, env=env)
         try:
             page = browser.new_page()
             page.set_default_timeout(timeout_ms)
