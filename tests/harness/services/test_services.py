@@ -22,6 +22,7 @@ from harness.services import (
     TcpProxy,
     free_port,
     port_is_open,
+    wait_until,
 )
 
 pytestmark = pytest.mark.services
@@ -128,8 +129,9 @@ def test_stop_reaches_the_whole_process_group(tmp_path: Path) -> None:
         "tree", ["sh", "-c", "sleep 300 & sleep 300 & wait"], log_path=tmp_path / "tree.log"
     ).start()
     assert proc.pid is not None
-    children = psutil.Process(proc.pid).children(recursive=True)
-    assert len(children) == 2
+    leader = psutil.Process(proc.pid)
+    wait_until(lambda: len(leader.children(recursive=True)) == 2, timeout=10, what="both sleeps")
+    children = leader.children(recursive=True)
     proc.stop(timeout=5)
     gone, alive = psutil.wait_procs(children, timeout=5)
     assert alive == []

@@ -44,10 +44,20 @@ class Footprint:
     dirs: set[Path] = field(default_factory=set)
 
     @classmethod
-    def of(cls, target: LocalTarget) -> Footprint:
+    def of(cls, target: LocalTarget, preexisting: set[int] | None = None,
+           preexisting_ports: set[int] | None = None) -> Footprint:
+        """The target's footprint; ``preexisting`` children and ports (e.g. other fixtures'
+        servers, taken before ``up()``) and whatever those children spawned since are not the
+        target's."""
         me = psutil.Process()
-        pids = {p.pid for p in me.children(recursive=True)}
-        ports = {port for port, pid in listening() if pid in pids | {me.pid}}
+        others: set[int] = set()
+        for pid in preexisting or set():
+            try:
+                others |= {pid} | {c.pid for c in psutil.Process(pid).children(recursive=True)}
+            except psutil.NoSuchProcess:
+                continue
+        pids = {p.pid for p in me.children(recursive=True)} - others
+        ports = {port for port, pid in listening() if pid in pids | {me.pid}} - (preexisting_ports or set())
         dirs = {Path(target._tmp)} if target._tmp else set()
         return cls(pids, ports, dirs)
 
@@ -57,6 +67,11 @@ class Footprint:
         open_ports = sorted(port for port, _ in listening() if port in self.ports)
         dirs = [d for d in self.dirs if d.exists()]
         return {"processes": alive, "ports": open_ports, "dirs": dirs}
+
+
+def current_children() -> set[int]:
+    """Pids of this process' descendants right now."""
+    return {p.pid for p in psutil.Process().children(recursive=True)}
 
 
 def listening() -> list[tuple[int, int | None]]:

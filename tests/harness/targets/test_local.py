@@ -24,7 +24,15 @@ from harness.errors import TargetError
 from harness.services import MotoService
 from harness.targets import TargetSettings, running
 from harness.targets.local import LocalTarget
-from tests.harness.targets.conftest import CLEAN, ROOT, Footprint, listening_addresses, run_leftovers
+from tests.harness.targets.conftest import (
+    CLEAN,
+    ROOT,
+    Footprint,
+    current_children,
+    listening,
+    listening_addresses,
+    run_leftovers,
+)
 
 pytestmark = pytest.mark.services
 
@@ -38,8 +46,10 @@ def test_up_serves_the_app_on_loopback_and_down_leaves_nothing(local_settings: T
                                                              marker: str) -> None:
     target = LocalTarget(local_settings)
     handler_before = signal.getsignal(signal.SIGTERM)
+    # Session fixtures' servers from earlier tests are not the target's.
+    preexisting, preexisting_ports = current_children(), {port for port, _ in listening()}
     with running(target) as env:
-        footprint = Footprint.of(target)
+        footprint = Footprint.of(target, preexisting, preexisting_ports)
         assert listening_addresses(footprint.pids | {os.getpid()}) == {"127.0.0.1"}
         assert [u.name for u in env.users] == ["alice", "bob"] and all(u.token for u in env.users)
         assert httpx.get(f"{env.api_url}/readyz", timeout=5).status_code == 200
