@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import random
 import threading
 from typing import Any
@@ -43,6 +44,24 @@ _HOP_BY_HOP = {
 
 
 _SERVER = "router"
+
+
+class _DropClientProtocolErrors(logging.Filter):
+    """A malformed request (a fuzzer's NUL byte in a header) is answered 400 by aiohttp; its
+    traceback on the console is noise, not a router fault. Everything else is still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, HttpProcessingError)
+
+
+def _server_logger() -> logging.Logger:
+    logger = logging.getLogger("harness.router")
+    if not any(isinstance(f, _DropClientProtocolErrors) for f in logger.filters):
+        logger.addFilter(_DropClientProtocolErrors())
+    return logger
 
 
 def choose_track(weight: float, has_stable: bool, has_canary: bool, roll: float) -> str:
@@ -174,7 +193,8 @@ class Router:
             connector=aiohttp.TCPConnector(limit=0),
             auto_decompress=False,
         )
-        self._runner = web.ServerRunner(web.Server(self._handle), handle_signals=False, shutdown_timeout=2.0)
+        server = web.Server(self._handle, logger=_server_logger())
+        self._runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=2.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port, backlog=1024).start()
 

@@ -168,3 +168,17 @@ def test_router_does_not_announce_its_own_software_version() -> None:
         proxy.disable()
         backend.shutdown()
         backend.server_close()
+
+
+def test_malformed_request_is_refused_without_an_error_traceback(
+    router: tuple[Router, ThreadingHTTPServer, ThreadingHTTPServer], caplog: pytest.LogCaptureFixture,
+) -> None:
+    import socket
+
+    proxy, _, _ = router
+    port = int(proxy.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Probe: \x00\r\n\r\n")
+        reply = sock.recv(1024)
+    assert reply.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request")
+    assert not [r for r in caplog.records if r.levelno >= 40]
