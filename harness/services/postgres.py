@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import TargetError
-from harness.services.process import ManagedProcess, free_port
+from harness.services.process import ManagedProcess, ProcessService, free_port
 
 SYSTEM_USER = "harness-pg"
 
@@ -70,7 +70,7 @@ def _traversable_by_others(path: Path) -> bool:
     return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents] if p.exists())
 
 
-class PostgresService:
+class PostgresService(ProcessService):
     """PostgreSQL on 127.0.0.1 with a database and an application role, both ``easy_upload``."""
 
     def __init__(self, workdir: Path, *, port: int | None = None, database: str = "easy_upload") -> None:
@@ -120,16 +120,6 @@ class PostgresService:
             self._create_app_database()
             self._initialised = True
         return self
-
-    def stop(self) -> None:
-        self.process.stop()
-
-    def kill(self) -> None:
-        self.process.kill()
-
-    def restart(self, timeout: float = 30.0) -> None:
-        self.stop()
-        self.start(timeout=timeout)
 
     def cleanup(self) -> None:
         """Stop the server and delete its data (only what this service created)."""

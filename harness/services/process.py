@@ -181,6 +181,31 @@ class ManagedProcess:
         return f"ManagedProcess({self.name!r}, pid={self.pid})"
 
 
+class ProcessService:
+    """The lifecycle that every single-process server shares; subclasses set ``process`` and
+    implement ``start()`` (which must be safe to call again after ``stop()``)."""
+
+    process: ManagedProcess
+
+    def start(self, timeout: float = 30.0) -> ProcessService:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def kill(self) -> None:
+        """The server crashes (SIGKILL to its process group)."""
+        self.process.kill()
+
+    def restart(self, timeout: float = 30.0) -> None:
+        self.stop()
+        self.start(timeout=timeout)
+
+    def cleanup(self) -> None:
+        """Stop the server and remove what it owns beyond its workdir (nothing by default)."""
+        self.stop()
+
+
 def stop_all() -> None:
     """Stop every process this interpreter started and has not stopped yet."""
     with _LIVE_LOCK:
@@ -192,4 +217,4 @@ def stop_all() -> None:
 
 atexit.register(stop_all)
 
-__all__ = ["ManagedProcess", "free_port", "port_is_open", "stop_all", "wait_until"]
+__all__ = ["ManagedProcess", "ProcessService", "free_port", "port_is_open", "stop_all", "wait_until"]

