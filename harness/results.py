@@ -11,15 +11,20 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 class Status(enum.StrEnum):
-    """Outcome of one check. ``error`` = the harness or a tool broke; ``failed`` = the system did."""
+    """Outcome of one check. ``error`` = the harness or a tool broke; ``failed`` = the system did.
+
+    ``waived`` only under a governed waiver (owner, approver, reason, expiry); ``warned`` is a
+    non-gating finding, counted apart and shown as such (never as passed or waived).
+    """
 
     PASSED = "passed"
     FAILED = "failed"
     WAIVED = "waived"
+    WARNED = "warned"
     SKIPPED = "skipped"
     ERROR = "error"
 
@@ -49,6 +54,9 @@ class Result:
     measured: dict[str, float | int | str] = field(default_factory=dict)
     remediation: str | None = None
     waiver: dict[str, str] | None = None
+    # What actually produced the evidence: a tool and its version ("checkov 3.3.30"), a real cluster
+    # ("kind v0.25 / Kubernetes 1.31") or a model ("local model of the Kubernetes HPA v2 algorithm").
+    proven_on: str | None = None
 
     def __post_init__(self) -> None:
         if self.status is Status.SKIPPED and not self.message:
@@ -74,6 +82,7 @@ class Result:
             "measured": dict(self.measured),
             "remediation": self.remediation,
             "waiver": self.waiver,
+            "proven_on": self.proven_on,
         }
 
     @classmethod
@@ -92,6 +101,7 @@ class Result:
             measured=dict(data.get("measured", {})),
             remediation=data.get("remediation"),
             waiver=data.get("waiver"),
+            proven_on=data.get("proven_on"),
         )
 
 

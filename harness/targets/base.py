@@ -112,27 +112,153 @@ class Environment:
         return self.control
 
 
+# -- the read side of a Control: plain, frozen snapshots ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaStatus:
+    """One running replica (a process locally, a pod on a cluster), as observed, not as intended.
+
+    ``memory_bytes``/``cpu_seconds`` are measured by the platform (process RSS and CPU time locally,
+    container metrics on a cluster); ``listening`` is what the replica really listens on
+    (``"127.0.0.1:8001"``); ``limits`` are the declared resources (``{"memory": bytes, "cpu": cores}``).
+    """
+
+    component: str  # "api" | "worker" | ...
+    name: str  # "api-0" locally, the pod's name on a cluster
+    version: str
+    track: str = "stable"  # "stable" | "canary"
+    ready: bool = True
+    pid: int | None = None  # local replicas only
+    metrics_url: str | None = None  # this replica's own /metrics (scraped directly, not via a router)
+    listening: tuple[str, ...] = ()
+    memory_bytes: int | None = None
+    cpu_seconds: float | None = None
+    limits: dict[str, float] = field(default_factory=dict)
+    requests: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleEvent:
+    """The autoscaler changed a workload's replica count (``at``: seconds since the epoch)."""
+
+    at: float
+    component: str
+    from_replicas: int
+    to_replicas: int
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AutoscalerStatus:
+    """A HorizontalPodAutoscaler's status: what it observed and what it decided.
+
+    ``metrics`` are the observed values the autoscaler reported (e.g. ``{"cpu_utilization_pct": 83}``);
+    a check judges the decision against the manifest's HPA spec and *independently* observed samples.
+    """
+
+    component: str
+    min_replicas: int
+    max_replicas: int
+    current_replicas: int
+    desired_replicas: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    events: tuple[ScaleEvent, ...] = ()
+    observed_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisMeasurement:
+    """One measurement of one AnalysisTemplate metric (``phase``: Successful|Failed|Error|Inconclusive)."""
+
+    metric: str
+    phase: str
+    value: str
+    at: float
+    query: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisRunStatus:
+    """An AnalysisRun of the canary (``phase``: Pending|Running|Successful|Failed|Error|Inconclusive)."""
+
+    name: str
+    phase: str
+    measurements: tuple[AnalysisMeasurement, ...] = ()
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutStatus:
+    """An Argo Rollout's canary status.
+
+    ``phase`` follows Argo Rollouts: Healthy | Progressing | Paused | Degraded; ``aborted`` is set
+    once the canary was aborted (by analysis or by hand). ``step_index`` is the current step of
+    ``steps`` (None when no canary is in flight); ``weight`` the canary weight now.
+    """
+
+    phase: str
+    stable_version: str
+    canary_version: str | None = None
+    step_index: int | None = None
+    steps: int = 0
+    weight: int = 0
+    aborted: bool = False
+    message: str = ""
+    analysis_runs: tuple[AnalysisRunStatus, ...] = ()
+
+
 @runtime_checkable
 class Control(Protocol):
-    """What stages may do to a running environment (fault drills, scaling, canary)."""
+    """What stages may do to, and read from, a running environment: shaped like a cluster.
 
-    def replicas(self, component: str) -> int: ...
+    Components are the app's workloads (``api``, ``worker``); dependencies are the services it
+    needs (``postgres``, ``redis``, ``s3``). Every method raises :class:`~harness.errors.TargetError`
+    for a name or request the platform cannot honour. ``platform`` says what acts and observes
+    (e.g. ``"local model of Kubernetes (HPA v2, Argo Rollouts)"`` or ``"kind v0.25 / Kubernetes
+    1.31"``): results judged through this handle record it as their ``proven_on``.
+    """
 
-    def scale(self, component: str, n: int) -> None: ...
+    @property
+    def platform(self) -> str: ...
 
-    def kill(self, component: str, replica: int) -> None: ...
+    # -- write side ------------------------------------------------------------------------------
+    def deploy(self, version: str, *, canary: bool = True, settings: dict[str, str] | None = None) -> None:
+        """Deploy ``version``: as a canary following the Rollout's steps, or rolled out at once."""
 
-    def restart(self, service: str) -> None: ...
+    def set_weight(self, weight: int) -> None:
+        """Set the canary's traffic weight (0..100), as ``kubectl argo rollouts set weight``."""
 
-    def stop(self, service: str) -> None: ...
+    def promote(self, *, full: bool = False) -> None:
+        """Advance past the current pause (``full``: skip the remaining steps)."""
 
-    def start(self, service: str) -> None: ...
+    def abort(self) -> None:
+        """Abort the canary: weight 0, stable serves everything."""
 
-    def deploy(
-        self, version: str, *, canary: bool = True, settings: dict[str, str] | None = None
-    ) -> None: ...
+    def scale(self, component: str, replicas: int) -> None:
+        """Set a component's replica count (the autoscaler may change it again)."""
 
-    def rollout_status(self) -> dict[str, Any]: ...
+    def kill(self, component: str, replica: int) -> None:
+        """Kill one replica at once (SIGKILL / delete the pod with no grace), as a crash would."""
+
+    def stop(self, dependency: str) -> None:
+        """Take a dependency away (an outage)."""
+
+    def start(self, dependency: str) -> None:
+        """Bring a stopped dependency back."""
+
+    def restart(self, dependency: str) -> None:
+        """Restart a dependency (or roll every replica of a component)."""
+
+    # -- read side -------------------------------------------------------------------------------
+    def replicas(self, component: str) -> list[ReplicaStatus]:
+        """The component's running replicas, stable and canary, as observed now."""
+
+    def autoscaler(self, component: str) -> AutoscalerStatus | None:
+        """The component's autoscaler status, or None when it has no autoscaler."""
+
+    def rollout(self) -> RolloutStatus:
+        """The API's rollout status (phase, step, weight, analysis runs)."""
 
 
 class Target(Protocol):
@@ -168,4 +294,16 @@ def _user(data: dict[str, Any], index: int) -> TestUser:
     return TestUser(name, token)
 
 
-__all__ = ["AwsEndpoint", "Control", "Environment", "Target", "TestUser"]
+__all__ = [
+    "AnalysisMeasurement",
+    "AnalysisRunStatus",
+    "AutoscalerStatus",
+    "AwsEndpoint",
+    "Control",
+    "Environment",
+    "ReplicaStatus",
+    "RolloutStatus",
+    "ScaleEvent",
+    "Target",
+    "TestUser",
+]
