@@ -15,7 +15,25 @@ from typing import TYPE_CHECKING, Any
 from harness.config import HarnessConfig, Paths
 from harness.errors import ConfigError, HarnessError, NotBuiltError, ReportError, StageError, TargetError
 from harness.redact import Redactor, register_secret
-from harness.results import SCHEMA_VERSION, Provenance, Result, RunRecord, Severity, StageSummary, Status
+from harness.results import (
+    GAP_KINDS,
+    MODEL_PREFIX,
+    SCHEMA_VERSION,
+    ControlRecord,
+    ControlStatus,
+    Gap,
+    Outcome,
+    Provenance,
+    Result,
+    ResultKind,
+    RunRecord,
+    Severity,
+    StageSummary,
+    Status,
+    Verdict,
+    WaiverRecord,
+    is_model,
+)
 
 if TYPE_CHECKING:
     from harness.engine import Engine
@@ -36,23 +54,33 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "GAP_KINDS",
+    "MODEL_PREFIX",
     "SCHEMA_VERSION",
     "ConfigError",
+    "ControlRecord",
+    "ControlStatus",
     "Engine",
+    "Gap",
     "HarnessConfig",
     "HarnessError",
     "NotBuiltError",
+    "Outcome",
     "Paths",
     "Provenance",
     "Redactor",
     "ReportError",
     "Result",
+    "ResultKind",
     "RunRecord",
     "Severity",
     "StageError",
     "StageSummary",
     "Status",
     "TargetError",
+    "Verdict",
+    "WaiverRecord",
     "__version__",
+    "is_model",
     "register_secret",
 ]

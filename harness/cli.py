@@ -1,7 +1,9 @@
 """The ``harness`` command: verify, up, down, doctor, report.
 
-Exit codes: 0 all gates pass; 1 a gate failed; 2 the harness broke or a usage error. A user mistake
-prints one line naming the file or option (``harness: error: ...``), never a traceback.
+Exit codes (the verdict's, see :class:`harness.results.Outcome`): 0 PASSED or PASSED WITH GAPS;
+1 FAILED (a gate failed); 2 no verdict: ERROR (the harness or a tool broke), NOTHING VERIFIED, a
+target that cannot come up (preflight) or a usage error. A user mistake prints one line naming the
+file or option (``harness: error: ...``), never a traceback.
 """
 
 from __future__ import annotations
@@ -109,19 +111,18 @@ def load_baseline(ref: str, reports_dir: Path) -> RunRecord:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from harness.engine import Engine, check_target
+    from harness.engine import Engine
     from harness.output import PlainProgress, ReportWriter, progress_handler
     from harness.reporters import REPORTERS
 
     config = load_config(args)
-    check_target(config.target)
     # Before anything is stood up: a mistyped baseline fails in a second, not after the run.
     baseline = load_baseline(args.compare, config.paths.reports) if args.compare else None
     names = [n for n in REPORTERS if n != "bundle"] if args.no_bundle else None
     writer = ReportWriter.for_config(config, names, baseline=baseline)
     progress = PlainProgress() if args.plain else progress_handler()
     engine = Engine(config, handlers=[progress], report_writer=writer)
-    engine.run()
+    engine.run()  # preflight first: a target that cannot come up is one line and exit 2, no stage run
     for error in engine.handler_errors:
         print(f"harness: error: {error}", file=sys.stderr)
     _github_step_summary(engine.run_dir / "summary.md")

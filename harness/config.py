@@ -193,7 +193,7 @@ def _problem(error: jsonschema.ValidationError) -> str:
         return f"expected {_a(expected)}, got {instance!r}"
     if validator == "uniqueItems":
         return "lists the same item twice"
-    if validator == "minLength":
+    if validator in ("minLength", "minItems"):
         return "must not be empty"
     return str(error.message)
 

@@ -1,10 +1,14 @@
-"""The engine: target.up (only if a selected stage needs it) -> stages -> reports -> target.down.
+"""The engine: preflight -> target.up (only if a selected stage needs it) -> stages -> verdict ->
+reports -> target.down.
 
-It emits :mod:`harness.events` to handlers. Guarantees: a crashing stage becomes an ``error`` stage
-summary and the run goes on; reports are written whatever happens; ``target.down()`` always runs,
-also on exceptions, SIGINT and SIGTERM (:meth:`Engine.run` turns both signals into an orderly
-shutdown). The CLI calls :meth:`Engine.run`; the pytest plugin drives :meth:`begin`,
-:meth:`run_stage` and :meth:`finish` itself.
+It emits :mod:`harness.events` to handlers. Guarantees: :meth:`Engine.preflight` checks the stage
+list, the control catalog, the waivers and the target (resolved, built, its tools present, its
+environment reachable) before any stage runs, and raises one clear :class:`HarnessError` (exit 2)
+otherwise; a crashing stage becomes an ``error`` stage summary and the run goes on; the verdict is
+decided once (:func:`harness.verdict.decide`) into the record every reporter shows; reports are
+written whatever happens; ``target.down()`` always runs, also on exceptions, SIGINT and SIGTERM
+(:meth:`Engine.run` turns both signals into an orderly shutdown). The CLI calls :meth:`Engine.run`;
+the pytest plugin drives :meth:`preflight`, :meth:`begin`, :meth:`run_stage` and :meth:`finish`.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from harness import provenance
-from harness.errors import NotBuiltError
+from harness.catalog import Catalog, assess, catalog_for
+from harness.errors import ConfigError, NotBuiltError
 from harness.events import (
     Event,
     EventHandler,
@@ -40,6 +45,7 @@ from harness.redact import Redactor, default_redactor
 from harness.results import Result, RunRecord, StageSummary, Status
 from harness.stages import load_stage
 from harness.stages.base import StageContext
+from harness.waivers import Waiver, govern, load_waivers, waiver_records, waivers_path
 
 if TYPE_CHECKING:
     from harness.config import HarnessConfig
@@ -66,11 +72,9 @@ def default_target_factory(config: HarnessConfig, *, evidence_dir: Path | None =
 
 
 def check_target(spec: str) -> None:
-    """Fail early with a usage error when ``spec`` names no registered target (not-built is fine)."""
-    try:
-        from harness.targets import parse_spec, resolve_factory
-    except ImportError:  # the target registry is not there: the run will say so where it matters
-        return
+    """A usage error when ``spec`` names no registered target (not built is fine: unused here)."""
+    from harness.targets import parse_spec, resolve_factory
+
     try:
         resolve_factory(parse_spec(spec).name)
     except NotBuiltError:
@@ -94,6 +98,7 @@ class Engine:
         self.run_id = run_id or provenance.new_run_id()
         self.run_dir = config.paths.reports / self.run_id
         # Process logs land in the run's evidence, where they are redacted and bundled.
+        self._default_target = target_factory is None
         self.target_factory = target_factory or functools.partial(
             default_target_factory, evidence_dir=self.run_dir / "evidence" / "target")
         self.stages: list[StageSummary] = []
@@ -105,10 +110,16 @@ class Engine:
         self._environment: Environment | None = None
         self._target_failure: Exception | None = None
         self._started = self._finished = False
+        self._preflown = False
+        self._catalog: tuple[Catalog, list[Path]] | None = None
+        self._waivers: list[Waiver] = []
 
     # -- driving -------------------------------------------------------------------------------
     def run(self) -> RunRecord:
-        """Run every configured stage; always tears down and writes reports."""
+        """Preflight, then run every configured stage; always tears down and writes reports.
+
+        A preflight failure raises (nothing has run, nothing is written)."""
+        self.preflight()
         with SignalGuard() as guard:
             try:
                 self.begin()
@@ -126,6 +137,43 @@ class Engine:
         """The record's exit code, or 2 when a handler (e.g. a reporter) broke."""
         code = self.record.exit_code if self.record else 2
         return 2 if self.handler_errors else code
+
+    def preflight(self) -> None:
+        """Check everything a run depends on before any stage runs; raise one clear HarnessError.
+
+        The stage list must name at least one stage (unknown names are usage errors); the control
+        catalog and the waivers must be valid; when a selected stage needs an environment, the
+        target is resolved, built and asked to check itself (tools, environment file, reachability).
+        """
+        if self._preflown:
+            return
+        if not self.config.stages:
+            raise ConfigError("--stages: no stage selected; a run that verifies nothing is not a run "
+                              "(choose from policy, functional, dast, load)")
+        needs_environment = False
+        for name in self.config.stages:
+            try:
+                needs_environment |= bool(self.stage_loader(name).NEEDS_ENVIRONMENT)
+            except NotBuiltError:
+                continue  # recorded as a skipped stage (a gap) when it runs
+        self._catalog = catalog_for(self.config.paths.policies)
+        self._waivers = load_waivers(waivers_path(self.config.paths.policies, self._configured_waivers()))
+        if needs_environment:
+            self._preflight_target()
+        elif self._default_target:
+            check_target(self.config.target)
+        self._preflown = True
+
+    def _configured_waivers(self) -> Path | None:
+        configured = (self.config.policy or {}).get("waivers")
+        return self.config.root / str(configured) if configured else None
+
+    def _preflight_target(self) -> None:
+        if self._target is None:
+            self._target = self.target_factory(self.config)  # raises NotBuiltError for kind/aws today
+        check = getattr(self._target, "preflight", None)
+        if callable(check):  # targets written before preflight existed are taken as they are
+            check()
 
     def begin(self) -> None:
         if self._started:
@@ -161,13 +209,31 @@ class Engine:
         self._register_environment_secrets()
         self.redactor.redact_tree(self.run_dir / "evidence")
         self._provenance.finished_at = provenance.utc_now()
-        raw = RunRecord(self.run_id, self._provenance, list(self.stages), list(self.results))
+        self._provenance.tool_versions = provenance.tool_versions(self._used_tools())
+        raw = self._record()
         self.record = RunRecord.from_dict(self.redactor.redact_data(raw.to_dict()))
         self.emit(RunFinished(self.record, self.run_dir))
         for handler in self.handlers:
             self._guard(handler.shutdown)
         self.handler_errors += [f"report {e}" for e in self.writer.errors]
         return self.record
+
+    def _record(self) -> RunRecord:
+        """The run's record: governed waivers enforced, controls assessed, the verdict decided."""
+        today = provenance.run_date(self._provenance.started_at)
+        results = govern(self.results, today)
+        catalog, sources = self._catalog or (Catalog(), [])
+        return RunRecord(self.run_id, self._provenance, list(self.stages), results,
+                         controls=assess(catalog, results), frameworks=dict(catalog.frameworks),
+                         catalog=", ".join(_shown(p, self.config.root) for p in sources) or None,
+                         waivers=waiver_records(self._waivers, results, today))
+
+    def _used_tools(self) -> list[str]:
+        """The stages that ran (not those skipped before starting) and the target, if it stood up."""
+        ran = [s.name for s in self.stages if not (s.status is Status.SKIPPED and not
+                                                    any(r.stage == s.name for r in self.results))]
+        return ran + ([f"target:{self._target.NAME}"] if self._environment is not None and self._target
+                      is not None else [])
 
     def environment(self) -> Environment:
         """Stand the target up on first use; raises the target's error on every later call too."""
@@ -177,7 +243,8 @@ class Engine:
             raise self._target_failure
         self.emit(TargetStarting(self.config.target))
         try:
-            self._target = self.target_factory(self.config)
+            if self._target is None:
+                self._target = self.target_factory(self.config)
             self._environment = self._target.up()
         except NotBuiltError as exc:
             self._target_failure = exc
@@ -290,17 +357,31 @@ class _TargetUnavailable(Exception):
 
 
 def summarize(name: str, results: list[Result]) -> StageSummary:
-    """A stage's status from its results: error > failed > passed/waived > skipped."""
+    """A stage's status from its results: error > failed > passed (a check passed, waived or
+    warned) > skipped. Tool summaries gate when they errored or failed, and are never a pass."""
     statuses = {r.status for r in results}
-    counts = ", ".join(f"{sum(r.status is s for r in results)} {s.value}" for s in Status if s in statuses)
-    if not results:
-        return StageSummary(name, Status.SKIPPED, "the stage ran no checks")
+    checks = {r.status for r in results if r.is_evidence}
+    counts = ", ".join(f"{sum(r.status is s and r.is_evidence for r in results)} {s.value}"
+                       for s in Status if s in checks)
+    summaries = sum(not r.is_evidence for r in results)
+    if summaries:
+        counts += f"{', ' if counts else ''}{summaries} tool summar{'y' if summaries == 1 else 'ies'}"
     for status in (Status.ERROR, Status.FAILED):
         if status in statuses:
             return StageSummary(name, status, counts)
-    if statuses & {Status.PASSED, Status.WAIVED}:
+    if checks & {Status.PASSED, Status.WAIVED, Status.WARNED}:
         return StageSummary(name, Status.PASSED, counts)
+    if not checks:
+        ran = "the stage ran no checks" + (f" ({counts})" if counts else "")
+        return StageSummary(name, Status.SKIPPED, ran)
     return StageSummary(name, Status.SKIPPED, f"every check was skipped ({counts})")
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _describe(exc: BaseException) -> str:

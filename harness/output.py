@@ -29,7 +29,7 @@ from harness.reporters import (
     update_latest,
     written_paths,
 )
-from harness.results import RunRecord, Status
+from harness.results import Outcome, Result, RunRecord, Status
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -38,9 +38,11 @@ if TYPE_CHECKING:
     from harness.config import HarnessConfig
     from harness.reporters.compare import Comparison
 
-VERDICTS = {0: "PASSED", 1: "FAILED", 2: "ERROR"}
 STYLES = {Status.PASSED: "green", Status.FAILED: "red", Status.ERROR: "magenta", Status.SKIPPED: "yellow",
-          Status.WAIVED: "cyan"}
+          Status.WAIVED: "cyan", Status.WARNED: "yellow"}
+VERDICT_STYLES = {Outcome.PASSED: "bold green", Outcome.PASSED_WITH_GAPS: "bold yellow",
+                  Outcome.FAILED: "bold red", Outcome.ERROR: "bold magenta",
+                  Outcome.NOTHING_VERIFIED: "bold magenta"}
 
 
 class ReportWriter(BaseHandler):
@@ -63,10 +65,9 @@ class ReportWriter(BaseHandler):
     @classmethod
     def for_config(cls, config: HarnessConfig, names: Sequence[str] | None = None, *,
                    baseline: RunRecord | None = None) -> ReportWriter:
-        """The registered reporters (or those named; bundle always last) with the repo's catalog,
-        waivers and, when given, the baseline run for the comparison section."""
-        options: dict[str, Any] = {"controls_path": config.paths.policies / "controls.yaml",
-                                   "waivers_path": config.paths.policies / "waivers.yaml"}
+        """The registered reporters (or those named; bundle always last) and, when given, the
+        baseline run for the comparison section. Reporters read only the run record."""
+        options: dict[str, Any] = {}
         if baseline is not None:
             options["baseline"] = baseline
         reporters, errors = [], []
@@ -123,13 +124,26 @@ def is_ci(stream: TextIO) -> bool:
 
 
 def verdict(record: RunRecord) -> str:
-    """PASSED / FAILED / ERROR, or NOTHING VERIFIED for a passing run in which no check passed."""
-    verified = any(r.status in (Status.PASSED, Status.WAIVED) for r in record.results)
-    return "NOTHING VERIFIED" if record.exit_code == 0 and not verified else VERDICTS[record.exit_code]
+    """The record's verdict (decided by the engine; shown, never re-decided here)."""
+    return record.verdict.status.value
 
 
 def _counts(record: RunRecord) -> str:
-    return ", ".join(f"{n} {status}" for status, n in record.counts().items() if n) or "no results"
+    counts = record.counts()
+    shown = ", ".join(f"{n} {status}" for status, n in counts.items() if n and status != "summaries")
+    if counts["summaries"]:
+        shown += f"{', ' if shown else ''}{counts['summaries']} tool summaries (not evidence)"
+    return shown or "no results"
+
+
+def result_line(result: Result) -> str:
+    """``FAILED CKV_AWS_18 terraform/s3.tf:12: <message>``: the location once, even when the
+    message starts with it or with the resource it names."""
+    where = f" {result.location}" if result.location else ""
+    message = result.message or result.title
+    for prefix in filter(None, (result.location, (result.location or "").rsplit(":", 1)[0])):
+        message = message.removeprefix(f"{prefix}: ").removeprefix(prefix)
+    return f"{result.status.value.upper()} {result.id}{where}: {message.strip() or result.title}"
 
 
 def _report_hint(run_dir: Path) -> str:
@@ -161,9 +175,7 @@ class PlainProgress(BaseHandler):
         elif isinstance(event, StageStarted):
             self.line(f"harness: [{event.index}/{event.total}] {event.name} ...")
         elif isinstance(event, ResultRecorded) and event.result.status in (Status.FAILED, Status.ERROR):
-            r = event.result
-            where = f" {r.location}" if r.location else ""
-            self.line(f"  {r.status.value.upper()} {r.id}{where}: {r.message or r.title}")
+            self.line(f"  {result_line(event.result)}")
         elif isinstance(event, StageFinished):
             s = event.summary
             self.line(f"harness: {s.name} {s.status.value} in {s.duration_s:.1f}s"
@@ -171,9 +183,11 @@ class PlainProgress(BaseHandler):
         elif isinstance(event, TargetStopped):
             self.line(f"harness: target {event.spec} down" + (f" ({event.error})" if event.error else ""))
         elif isinstance(event, RunFinished):
-            code = event.record.exit_code
-            self.line(f"harness: {verdict(event.record)} (exit {code}): {_counts(event.record)}; "
+            record = event.record
+            self.line(f"harness: {record.verdict.status.value} (exit {record.exit_code}): {_counts(record)}; "
                       f"report: {_report_hint(event.run_dir)}")
+            for gap in record.verdict.gaps:
+                self.line(f"  gap: {gap.message}")
 
 
 class RichProgress(PlainProgress):
@@ -203,9 +217,11 @@ class RichProgress(PlainProgress):
                       else ""), STYLES[s.status])
         elif isinstance(event, RunFinished):
             self._stop_spinner()
-            code = event.record.exit_code
-            style = {0: "bold green", 1: "bold red", 2: "bold magenta"}[code]
-            self.line(f"{verdict(event.record)}: {_counts(event.record)}", style)
+            record = event.record
+            self.line(f"{record.verdict.status.value} (exit {record.exit_code}): {_counts(record)}",
+                      VERDICT_STYLES[record.verdict.status])
+            for gap in record.verdict.gaps:
+                self.line(f"  gap: {gap.message}", "yellow")
             self.line(f"report: {_report_hint(event.run_dir)}")
         else:
             if isinstance(event, TargetReady):
@@ -227,4 +243,5 @@ def progress_handler(stream: TextIO | None = None, **kwargs: Any) -> PlainProgre
     return PlainProgress(stream) if is_ci(stream) else RichProgress(**kwargs)
 
 
-__all__ = ["PlainProgress", "ReportWriter", "RichProgress", "is_ci", "progress_handler", "verdict"]
+__all__ = ["PlainProgress", "ReportWriter", "RichProgress", "is_ci", "progress_handler", "result_line",
+           "verdict"]

@@ -85,12 +85,22 @@ class HarnessSession:
         if self._environment is None:
             from harness.redact import register_secret
 
-            hook = self.pytestconfig.hook
-            self._target = hook.pytest_harness_make_target(harness_config=self.config)
-            assert self._target is not None, "pytest_harness_make_target returned None"
+            if self._target is None:
+                hook = self.pytestconfig.hook
+                self._target = hook.pytest_harness_make_target(harness_config=self.config)
+                assert self._target is not None, "pytest_harness_make_target returned None"
             self._environment = self._target.up()
             register_secret(*(u.token for u in self._environment.users))
         return self._environment
+
+    def preflight(self) -> None:
+        """The session's target checks itself before any stage runs (once per session)."""
+        if self._environment is None and self._target is None:
+            self._target = self.pytestconfig.hook.pytest_harness_make_target(harness_config=self.config)
+            assert self._target is not None, "pytest_harness_make_target returned None"
+        check = getattr(self._target, "preflight", None)
+        if self._environment is None and callable(check):
+            check()
 
     def get_engine(self) -> Engine:
         if self.engine is None:
@@ -98,8 +108,10 @@ class HarnessSession:
             from harness.output import ReportWriter
 
             reporters = self.pytestconfig.hook.pytest_harness_reporters(harness_config=self.config)
-            self.engine = Engine(self.config, target_factory=lambda _config: _SharedTarget(self),
-                                 report_writer=ReportWriter(reporters or []))
+            engine = Engine(self.config, target_factory=lambda _config: _SharedTarget(self),
+                            report_writer=ReportWriter(reporters or []))
+            engine.preflight()  # a target that cannot come up fails every stage item, and nothing runs
+            self.engine = engine
             self.engine.begin()
         return self.engine
 
@@ -121,6 +133,9 @@ class _SharedTarget:
 
     def __init__(self, session: HarnessSession) -> None:
         self.session = session
+
+    def preflight(self) -> None:
+        self.session.preflight()
 
     def up(self) -> Environment:
         return self.session.environment()
@@ -220,11 +235,16 @@ class HarnessStageItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str | Any:
+        from harness.errors import HarnessError
+
+        if isinstance(excinfo.value, HarnessError):  # preflight: one line, no traceback
+            return f"harness: {excinfo.value}"
         if isinstance(excinfo.value, HarnessStageFailed):
             failure = excinfo.value
             lines = [f"stage {self.stage} {failure.summary.status.value}: {failure.summary.message}"]
-            lines += [f"  {r.status.value.upper()} {r.id} {r.location or ''}: {r.message or r.title}"
-                      for r in failure.results]
+            from harness.output import result_line
+
+            lines += [f"  {result_line(r)}" for r in failure.results]
             return "\n".join(lines)
         return super().repr_failure(excinfo, style)
 

@@ -8,15 +8,24 @@ import platform
 import secrets
 import socket
 import subprocess
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
 
 from harness.results import Provenance
 
-# Distributions whose versions give a result its meaning (a checkov upgrade changes findings).
-TOOLS = ("checkov", "schemathesis", "zaproxy", "locust", "playwright", "boto3", "moto", "pytest",
-         "jsonschema")
+# Distributions whose versions give a result its meaning (a checkov upgrade changes findings), by
+# what uses them: a run lists only those of the stages that ran and the target it stood up.
+TOOLS_BY_USER: dict[str, tuple[str, ...]] = {
+    "harness": ("jsonschema",),
+    "policy": ("checkov",),
+    "functional": ("playwright", "httpx"),
+    "dast": ("schemathesis", "zaproxy"),
+    "load": ("locust",),
+    "target:local": ("moto", "boto3", "psycopg", "redis"),
+}
+TOOLS = tuple(dict.fromkeys(t for tools in TOOLS_BY_USER.values() for t in tools))
 DISTRIBUTION = "cloud-verify-harness"
 
 
@@ -39,14 +48,26 @@ def harness_version() -> str:
         return "0+unknown"
 
 
-def tool_versions() -> dict[str, str]:
+def tool_versions(used: Iterable[str] | None = None) -> dict[str, str]:
+    """Python's version and those of the tools ``used`` needs (stage names, ``target:<name>``);
+    every known tool when ``used`` is None."""
+    names = TOOLS if used is None else tuple(dict.fromkeys(
+        t for user in ("harness", *used) for t in TOOLS_BY_USER.get(user, ())))
     versions = {"python": platform.python_version()}
-    for name in TOOLS:
+    for name in names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
     return versions
+
+
+def run_date(started_at: str) -> date:
+    """The day a run started (UTC): waivers are judged as of the run, whenever it is re-rendered."""
+    try:
+        return datetime.fromisoformat(started_at.replace("Z", "+00:00")).date()
+    except ValueError:
+        return datetime.now(UTC).date()
 
 
 def git_sha(root: Path) -> str | None:
@@ -75,7 +96,7 @@ def collect(*, root: Path, target: str, profile: str) -> Provenance:
         target=target,
         profile=profile,
         harness_version=harness_version(),
-        tool_versions=tool_versions(),
+        tool_versions=tool_versions(()),  # completed when the run ends: only what it used
         started_at=utc_now(),
         finished_at=None,
         host=socket.gethostname(),
@@ -84,4 +105,5 @@ def collect(*, root: Path, target: str, profile: str) -> Provenance:
     )
 
 
-__all__ = ["collect", "git_sha", "harness_version", "new_run_id", "tool_versions", "utc_now"]
+__all__ = ["TOOLS", "TOOLS_BY_USER", "collect", "git_sha", "harness_version", "new_run_id", "run_date",
+           "tool_versions", "utc_now"]

@@ -56,6 +56,8 @@ class Comparison:
     new_exit_code: int
     old_counts: dict[str, int]
     new_counts: dict[str, int]
+    old_verdict: str = ""
+    new_verdict: str = ""
     new_failures: list[StatusChange] = field(default_factory=list)
     fixed: list[StatusChange] = field(default_factory=list)
     other_changes: list[StatusChange] = field(default_factory=list)
@@ -74,7 +76,8 @@ class Comparison:
 def compare_runs(old: RunRecord, new: RunRecord) -> Comparison:
     """What changed from ``old`` to ``new``."""
     old_by_key, new_by_key = _index(old.results), _index(new.results)
-    comparison = Comparison(old.run_id, new.run_id, old.exit_code, new.exit_code, old.counts(), new.counts())
+    comparison = Comparison(old.run_id, new.run_id, old.exit_code, new.exit_code, old.counts(), new.counts(),
+                            old.verdict.status.value, new.verdict.status.value)
     for key in sorted(old_by_key.keys() | new_by_key.keys()):
         before, after = old_by_key.get(key), new_by_key.get(key)
         _classify(comparison, key, before, after)
@@ -121,7 +124,8 @@ def _numeric(value: object) -> bool:
 
 def _index(results: list[Result]) -> dict[Key, Result]:
     """Results by (id, location); a repeated key keeps the worst status, so nothing bad hides."""
-    rank = {Status.ERROR: 0, Status.FAILED: 1, Status.WAIVED: 2, Status.SKIPPED: 3, Status.PASSED: 4}
+    rank = {Status.ERROR: 0, Status.FAILED: 1, Status.WARNED: 2, Status.WAIVED: 3, Status.SKIPPED: 4,
+            Status.PASSED: 5}
     index: dict[Key, Result] = {}
     for result in results:
         key = (result.id, result.location or "")

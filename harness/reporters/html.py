@@ -1,10 +1,12 @@
 """The reviewer's report: ``reports/<run-id>/index.html``, one self-contained file.
 
-Reads only the results model (``results.json`` / :class:`RunRecord`), the evidence files the stages
-wrote, and optionally the control catalog and waivers. Rules the page keeps, which the tests check:
-counts equal ``RunRecord.counts()``; every result, stage and control carries its own status
-(``data-status``) and nothing skipped or errored is rendered as passed; a control without evidence
-says "not evidenced"; a section without data says "no data in this run".
+Reads only the results model (``results.json`` / :class:`RunRecord`: results, the verdict, the
+controls with their evidence, the waivers in force) and the evidence files the stages wrote. Rules
+the page keeps, which the tests check: the verdict is the record's (never decided here); counts
+equal ``RunRecord.counts()``; every result, stage and control carries its own status
+(``data-status``) and what proved it (``proven_on``), and nothing skipped or errored is rendered as
+passed; a control without evidence says "not evidenced"; a section without data says "no data in
+this run".
 """
 
 from __future__ import annotations
@@ -24,14 +26,42 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from harness.errors import ReportError
-from harness.reporters import catalog, charts, write_atomic
-from harness.results import Result, RunRecord, Status
+from harness.reporters import charts, write_atomic
+from harness.results import ControlRecord, ControlStatus, Outcome, Result, RunRecord, Status, WaiverRecord
 
 TIMELINE_PATH = "evidence/load/timeline.json"
 APPENDIX_LIMIT = 300  # above this many results, passed rows of "All results" fold away
 MESSAGE_LIMIT = 400  # longer messages show their start, the rest one click away
 INLINE_LIMIT = 12  # more passed results than this fold away (still in the page, one click away)
-STATUS_ORDER = ("failed", "error", "waived", "skipped", "passed")
+STATUS_ORDER = ("failed", "error", "warned", "waived", "skipped", "passed")
+VERDICT_CSS = {Outcome.PASSED: "passed", Outcome.PASSED_WITH_GAPS: "gaps", Outcome.FAILED: "failed",
+               Outcome.ERROR: "error", Outcome.NOTHING_VERIFIED: "gaps"}
+
+
+@dataclass(slots=True)
+class CatalogView:
+    """The controls part of the record, as the page shows it."""
+
+    available: bool
+    source: str
+    frameworks: dict[str, str]
+    problem: str = ""
+
+
+@dataclass(slots=True)
+class ControlView:
+    control: ControlRecord
+    status: ControlStatus
+    evidence: list[int]
+    counts: dict[str, int]
+
+
+@dataclass(slots=True)
+class WaiversView:
+    available: bool
+    waivers: list[WaiverRecord]
+    source: str = "the run record"
+    problem: str = ""
 
 
 @dataclass(slots=True)
@@ -60,64 +90,35 @@ class StageView:
 
     @property
     def attention(self) -> list[ResultView]:
-        return [v for v in self.results if v.result.status is not Status.PASSED]
+        return [v for v in self.results if v.result.status is not Status.PASSED and v.result.is_evidence]
 
     @property
     def passed(self) -> list[ResultView]:
-        return [v for v in self.results if v.result.status is Status.PASSED]
+        return [v for v in self.results if v.result.status is Status.PASSED and v.result.is_evidence]
+
+    @property
+    def summaries(self) -> list[ResultView]:
+        return [v for v in self.results if not v.result.is_evidence]
 
 
 class HtmlReporter:
     """The ``html`` reporter slot.
 
-    ``HtmlReporter(controls_path=..., waivers_path=...).write(record, run_dir)`` writes
-    ``run_dir/index.html`` and returns its path.
+    ``HtmlReporter().write(record, run_dir)`` writes ``run_dir/index.html`` and returns its path.
     """
 
     NAME = "html"
 
-    def __init__(
-        self,
-        *,
-        controls_path: Path | None = None,
-        waivers_path: Path | None = None,
-        baseline: RunRecord | None = None,
-    ) -> None:
-        self.controls_path = controls_path
-        self.waivers_path = waivers_path
+    def __init__(self, *, baseline: RunRecord | None = None) -> None:
         self.baseline = baseline
 
-    @classmethod
-    def for_root(cls, root: Path, *, baseline: RunRecord | None = None) -> HtmlReporter:
-        """The reporter with the repository's conventional ``policies/controls.yaml`` and
-        ``policies/waivers.yaml`` (a missing file is reported in the page, not raised)."""
-        return cls(
-            controls_path=root / "policies" / "controls.yaml",
-            waivers_path=root / "policies" / "waivers.yaml",
-            baseline=baseline,
-        )
-
     def write(self, record: RunRecord, run_dir: Path) -> Path:
-        html = render_html(
-            record,
-            run_dir,
-            controls_path=self.controls_path,
-            waivers_path=self.waivers_path,
-            baseline=self.baseline,
-        )
-        return write_atomic(run_dir / "index.html", html)
+        return write_atomic(run_dir / "index.html", render_html(record, run_dir, baseline=self.baseline))
 
 
-def write_html(
-    run_dir: Path,
-    *,
-    controls_path: Path | None,
-    waivers_path: Path | None,
-    baseline: RunRecord | None = None,
-) -> Path:
+def write_html(run_dir: Path, *, baseline: RunRecord | None = None) -> Path:
     """Render ``run_dir/index.html`` from ``run_dir/results.json``; returns its path."""
-    reporter = HtmlReporter(controls_path=controls_path, waivers_path=waivers_path, baseline=baseline)
-    return reporter.write(read_record(run_dir), run_dir)
+    return HtmlReporter(baseline=baseline).write(read_record(run_dir), run_dir)
 
 
 def read_record(run_dir: Path) -> RunRecord:
@@ -130,41 +131,21 @@ def read_record(run_dir: Path) -> RunRecord:
         raise ReportError(f"{path} is not a valid results file: {exc!r}") from exc
 
 
-def render_html(
-    record: RunRecord,
-    run_dir: Path,
-    *,
-    controls_path: Path | None,
-    waivers_path: Path | None,
-    baseline: RunRecord | None = None,
-) -> str:
-    """The whole page as a string (pure apart from reading evidence and the YAML inputs)."""
-    return (
-        _environment()
-        .get_template("report.html.j2")
-        .render(
-            **build_context(
-                record, run_dir, controls_path=controls_path, waivers_path=waivers_path, baseline=baseline
-            )
-        )
-    )
+def render_html(record: RunRecord, run_dir: Path, *, baseline: RunRecord | None = None) -> str:
+    """The whole page as a string (pure apart from reading evidence files)."""
+    context = build_context(record, run_dir, baseline=baseline)
+    return _environment().get_template("report.html.j2").render(**context)
 
 
-def build_context(
-    record: RunRecord,
-    run_dir: Path,
-    *,
-    controls_path: Path | None,
-    waivers_path: Path | None,
-    baseline: RunRecord | None = None,
-) -> dict[str, Any]:
+def build_context(record: RunRecord, run_dir: Path, *, baseline: RunRecord | None = None) -> dict[str, Any]:
     views = [ResultView(i, r, _evidence_links(r, run_dir)) for i, r in enumerate(record.results)]
     as_of = _run_date(record)
-    controls = catalog.load_controls(controls_path)
-    waivers = catalog.load_waivers(waivers_path)
-    assessments = catalog.assess_controls(controls.controls, record.results)
+    controls = CatalogView(bool(record.controls), record.catalog or "the built-in catalog", record.frameworks,
+                           "" if record.controls else "this run's record carries no controls")
+    waivers = WaiversView(True, record.waivers)
+    assessments = [_control_view(c, record.results) for c in record.controls]
     stages = _stage_views(record, views, run_dir)
-    comparison, verdict = None, _verdict(record, stages, assessments, controls, waivers, as_of)
+    comparison, verdict = None, _verdict(record)
     if baseline is not None:
         from harness.reporters import compare
 
@@ -200,18 +181,21 @@ def build_context(
         "appendix_limit": APPENDIX_LIMIT,
         "control_counts": _control_counts(assessments),
         "frameworks": _frameworks(assessments, controls.frameworks),
-        "unknown_controls": _unknown_controls(record.results, controls),
-        "known_controls": {c.id for c in controls.controls},
+        "unknown_controls": _unknown_controls(record.results, record.controls),
+        "known_controls": {c.id for c in record.controls},
         "unmapped_problems": _unmapped_problems(views, assessments) if controls.available else [],
         "waivers": waivers,
         "as_of": as_of,
-        "waiver_rows": _waiver_rows(waivers, record.results, as_of),
+        "waiver_rows": [{"waiver": w, "state": w.state, "left": w.days_left, "used": w.used}
+                        for w in record.waivers],
         "waived_results": [v for v in views if v.result.status is Status.WAIVED],
+        "warned_results": [v for v in views if v.result.status is Status.WARNED and v.result.is_evidence],
+        "summaries": [v for v in views if not v.result.is_evidence],
         "problems": sorted(
             (v for v in views if v.result.status in (Status.FAILED, Status.ERROR)), key=_problem_order
         ),
         "problem_groups": _problem_groups(views),
-        "skipped": [v for v in views if v.result.status is Status.SKIPPED],
+        "skipped": [v for v in views if v.result.status is Status.SKIPPED and v.result.is_evidence],
         "skipped_stages": [s for s in stages if s.status == "skipped"],
         "comparison": comparison,
         "results_sha256": _sha256(run_dir / "results.json"),
@@ -229,10 +213,12 @@ def _integrity(record: RunRecord, path: Path) -> list[str]:
         "run_id": record.run_id,
         "counts": record.counts(),
         "exit_code": record.exit_code,
+        "verdict": record.verdict.status.value,
         "results": len(record.results),
     }
     found = {
         **{k: stored.get(k) for k in ("run_id", "counts", "exit_code")},
+        "verdict": (stored.get("verdict") or {}).get("status", record.verdict.status.value),
         "results": len(stored.get("results") or []),
     }
     return [
@@ -273,28 +259,11 @@ def _problem_order(view: ResultView) -> tuple[int, int, int]:
     return (0 if view.result.status is Status.ERROR else 1, severity, view.index)
 
 
-def _applied(waiver: catalog.Waiver, result: Result) -> bool:
-    """Whether this waiver is the one the stage applied to the result (its recorded waiver), or,
-    when the stage recorded none, whether the waiver's patterns cover the result."""
-    if result.waiver:
-        recorded = (result.waiver.get("id"), result.waiver.get("resource", waiver.resource))
-        return recorded == (waiver.id, waiver.resource)
-    return waiver.covers(result)
-
-
-def _waiver_rows(waivers: catalog.Loaded, results: list[Result], as_of: date) -> list[dict[str, Any]]:
-    rows = []
-    for waiver in waivers.waivers:
-        used = [r for r in results if r.status is Status.WAIVED and _applied(waiver, r)]
-        rows.append(
-            {
-                "waiver": waiver,
-                "state": waiver.state(as_of),
-                "left": waiver.days_left(as_of),
-                "used": len(used),
-            }
-        )
-    return rows
+def _control_view(control: ControlRecord, results: list[Result]) -> ControlView:
+    counts = {s.value: 0 for s in Status}
+    for index in control.evidence:
+        counts[results[index].status.value] += 1
+    return ControlView(control, control.status, list(control.evidence), counts)
 
 
 def _stage_views(record: RunRecord, views: list[ResultView], run_dir: Path) -> list[StageView]:
@@ -307,7 +276,8 @@ def _stage_views(record: RunRecord, views: list[ResultView], run_dir: Path) -> l
         summary = summaries.get(name)
         counts = {s.value: 0 for s in Status}
         for view in own:
-            counts[view.result.status.value] += 1
+            if view.result.is_evidence:
+                counts[view.result.status.value] += 1
         stage = StageView(
             name=name,
             status=_stage_status(summary.status if summary else None, counts),
@@ -334,7 +304,7 @@ def _stage_status(summary: Status | None, counts: dict[str, int]) -> str:
         return "failed"
     if summary is Status.SKIPPED:
         return "skipped"
-    if counts["passed"] == 0 and counts["waived"] == 0:
+    if counts["passed"] == 0 and counts["waived"] == 0 and counts["warned"] == 0:
         return "skipped" if counts["skipped"] else "no results"
     return "waived" if counts["waived"] and not counts["passed"] else "passed"
 
@@ -413,79 +383,22 @@ def _findings_by_severity(views: list[ResultView]) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for view in views:
         status = view.result.status.value
-        if status in ("failed", "error", "waived"):
+        if status in ("failed", "error", "warned", "waived"):
             by_status = counts.setdefault(view.result.severity.value, {})
             by_status[status] = by_status.get(status, 0) + 1
     return counts
 
 
-def _verdict(
-    record: RunRecord,
-    stages: list[StageView],
-    assessments: list[catalog.ControlAssessment],
-    controls: catalog.Loaded,
-    waivers: catalog.Loaded,
-    as_of: date,
-) -> dict[str, Any]:
-    counts = record.counts()
-    reasons: list[str] = []
-    if counts["error"] or any(s.status == "error" for s in stages):
-        reasons.append(
-            f"{counts['error']} result(s) errored: the harness or a tool broke, so the run is incomplete"
-        )
-    if counts["failed"]:
-        by_severity = Counter(r.severity.value for r in record.results if r.status is Status.FAILED)
-        breakdown = ", ".join(f"{by_severity[s]} {s}" for s in charts.SEVERITIES if by_severity[s])
-        reasons.append(f"{counts['failed']} result(s) failed ({breakdown}): the system broke a rule")
-    gaps = _gaps(stages, assessments, controls, waivers, as_of, counts)
-    code = record.exit_code
-    verified = counts["passed"] + counts["waived"] > 0
-    label = {2: "ERROR", 1: "FAILED"}.get(
-        code, "NOTHING VERIFIED" if not verified else "PASSED WITH GAPS" if gaps else "PASSED"
-    )
-    css = {2: "error", 1: "failed"}.get(code, "gaps" if gaps or not verified else "passed")
-    if code == 0 and not verified:
-        reasons.append("no check ran to completion: this run proves nothing")
-    if code == 0 and not gaps:
-        reasons.append(f"all {counts['passed']} checks passed; every catalogued control is evidenced")
-    if counts["waived"]:
-        gaps_and_notes = [*gaps, f"{counts['waived']} result(s) waived (accepted exceptions, listed below)"]
-    else:
-        gaps_and_notes = gaps
-    return {"label": label, "css": css, "exit_code": code, "reasons": reasons + gaps_and_notes}
+def _verdict(record: RunRecord) -> dict[str, Any]:
+    """The record's verdict, laid out for the page (never decided here)."""
+    v = record.verdict
+    return {"label": v.status.value, "css": VERDICT_CSS[v.status], "exit_code": v.exit_code,
+            "reasons": list(v.reasons) + [f"gap: {g.message}" for g in v.gaps], "gaps": v.gaps}
 
 
-def _gaps(
-    stages: list[StageView],
-    assessments: list[catalog.ControlAssessment],
-    controls: catalog.Loaded,
-    waivers: catalog.Loaded,
-    as_of: date,
-    counts: dict[str, int],
-) -> list[str]:
-    gaps = [
-        f"stage {s.name} was {s.status}" + (f": {s.message}" if s.message else "")
-        for s in stages
-        if s.status in ("skipped", "no results")
-    ]
-    if counts["skipped"]:
-        gaps.append(f"{counts['skipped']} check(s) skipped")
-    unevidenced = [a for a in assessments if a.status is catalog.ControlStatus.NOT_EVIDENCED]
-    if unevidenced:
-        gaps.append(
-            f"{len(unevidenced)} control(s) not evidenced: " + ", ".join(a.control.id for a in unevidenced)
-        )
-    if not controls.available:
-        gaps.append(f"no control catalog given ({controls.problem})")
-    expired = [w.id for w in waivers.waivers if w.state(as_of) == "expired"]
-    if expired:
-        gaps.append(f"{len(expired)} waiver(s) expired: {', '.join(expired)}")
-    return gaps
-
-
-def _frameworks(assessments: list[catalog.ControlAssessment], names: dict[str, str]) -> list[dict[str, Any]]:
+def _frameworks(assessments: list[ControlView], names: dict[str, str]) -> list[dict[str, Any]]:
     """One table per framework (catalog order), one row per control with its references."""
-    by_key: dict[str, list[tuple[list[str], catalog.ControlAssessment]]] = {}
+    by_key: dict[str, list[tuple[list[str], ControlView]]] = {}
     for assessment in assessments:
         for key, refs in assessment.control.frameworks.items():
             by_key.setdefault(key, []).append((sorted(refs, key=_natural), assessment))
@@ -506,24 +419,22 @@ def _natural(text: str) -> list[tuple[int, str]]:
     return [(int(part), "") if part.isdigit() else (0, part) for part in re.split(r"(\d+)", text)]
 
 
-def _control_counts(assessments: list[catalog.ControlAssessment]) -> dict[str, int]:
-    counts = {s.value: 0 for s in catalog.ControlStatus}
+def _control_counts(assessments: list[ControlView]) -> dict[str, int]:
+    counts = {s.value: 0 for s in ControlStatus}
     for assessment in {id(a): a for a in assessments}.values():
         counts[assessment.status.value] += 1
     return counts
 
 
-def _unmapped_problems(
-    views: list[ResultView], assessments: list[catalog.ControlAssessment]
-) -> list[ResultView]:
+def _unmapped_problems(views: list[ResultView], assessments: list[ControlView]) -> list[ResultView]:
     """Failed or errored results that evidence no catalogued control (invisible in the control view)."""
     mapped = {i for a in assessments for i in a.evidence}
     return [v for v in views if v.result.status in (Status.FAILED, Status.ERROR) and v.index not in mapped]
 
 
-def _unknown_controls(results: list[Result], controls: catalog.Loaded) -> list[str]:
-    known = {c.id for c in controls.controls}
-    return sorted({c for r in results for c in r.controls} - known) if controls.available else []
+def _unknown_controls(results: list[Result], controls: list[ControlRecord]) -> list[str]:
+    known = {c.id for c in controls}
+    return sorted({c for r in results for c in r.controls} - known) if controls else []
 
 
 def _evidence_links(result: Result, run_dir: Path) -> list[tuple[str, str | None]]:

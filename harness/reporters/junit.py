@@ -1,8 +1,11 @@
 """``junit.xml``: one ``<testsuite>`` per stage, one ``<testcase>`` per result.
 
-failed -> ``<failure>``, error -> ``<error>``, skipped and waived -> ``<skipped>`` (with the reason),
-so CI test views never count a skipped or waived check as passed. A stage that produced no results
-(not built, crashed, skipped) still appears, as one test case carrying its status.
+failed -> ``<failure>``, error -> ``<error>``, skipped, waived and warned -> ``<skipped>`` (typed
+``waived``/``warned``, with the reason), so CI test views never count them as passed; tool summaries
+(not evidence) -> ``<skipped type="summary">``. Every case carries ``status``, ``severity``,
+``proven_on`` and its controls as properties; each suite counts warned and summaries apart in its
+properties, and the root carries the run's verdict. A stage that produced no results (not built,
+crashed, skipped) still appears, as one test case carrying its status.
 """
 
 from __future__ import annotations
@@ -20,15 +23,17 @@ def _case_name(result: Result) -> str:
     return f"{result.id} [{result.location}]" if result.location else result.id
 
 
-def _outcome(case: ET.Element, status: Status, message: str, detail: str) -> None:
-    if status is Status.FAILED:
+def _outcome(case: ET.Element, status: Status, message: str, detail: str, *, summary: bool = False) -> None:
+    if summary and status not in (Status.FAILED, Status.ERROR):
+        ET.SubElement(case, "skipped", message=f"tool summary, not evidence: {message}", type="summary")
+    elif status is Status.FAILED:
         ET.SubElement(case, "failure", message=message, type="failed").text = detail
     elif status is Status.ERROR:
         ET.SubElement(case, "error", message=message, type="error").text = detail
     elif status is Status.SKIPPED:
         ET.SubElement(case, "skipped", message=message)
-    elif status is Status.WAIVED:
-        ET.SubElement(case, "skipped", message=f"waived: {message}", type="waived")
+    elif status in (Status.WAIVED, Status.WARNED):
+        ET.SubElement(case, "skipped", message=f"{status.value}: {message}", type=status.value)
 
 
 def _result_case(suite: ET.Element, result: Result) -> None:
@@ -36,13 +41,17 @@ def _result_case(suite: ET.Element, result: Result) -> None:
                          time=f"{result.duration_s:.3f}")
     detail = "\n".join(filter(None, [result.title, result.message, result.remediation and
                                      f"Remediation: {result.remediation}"]))
-    _outcome(case, result.status, result.message or result.title, detail)
-    props = [("severity", result.severity.value), *(("control", c) for c in result.controls),
-             *(("evidence", e) for e in result.evidence)]
-    if props:
-        properties = ET.SubElement(case, "properties")
-        for name, value in props:
-            ET.SubElement(properties, "property", name=name, value=value)
+    _outcome(case, result.status, result.message or result.title, detail, summary=not result.is_evidence)
+    _properties(case, [("status", result.status.value), ("kind", result.kind.value),
+                       ("severity", result.severity.value), ("proven_on", result.proven_on or "not recorded"),
+                       *(("control", c) for c in result.controls),
+                       *(("evidence", e) for e in result.evidence)])
+
+
+def _properties(element: ET.Element, props: list[tuple[str, str]]) -> None:
+    properties = ET.SubElement(element, "properties")
+    for name, value in props:
+        ET.SubElement(properties, "property", name=name, value=value)
 
 
 def _stage_case(suite: ET.Element, stage: StageSummary) -> None:
@@ -56,6 +65,9 @@ def _suite(parent: ET.Element, record: RunRecord, stage: StageSummary) -> ET.Ele
     suite = ET.SubElement(parent, "testsuite", name=f"harness.{stage.name}",
                           timestamp=record.provenance.started_at, hostname=record.provenance.host,
                           time=f"{stage.duration_s:.3f}")
+    _properties(suite, [("warned", str(sum(r.status is Status.WARNED and r.is_evidence for r in results))),
+                        ("waived", str(sum(r.status is Status.WAIVED and r.is_evidence for r in results))),
+                        ("summaries", str(sum(not r.is_evidence for r in results)))])
     for result in results:
         _result_case(suite, result)
     if not results or (stage.status is Status.ERROR and not any(r.status is Status.ERROR for r in results)):
@@ -72,7 +84,7 @@ def _count(suite: ET.Element) -> None:
 
 
 def render(record: RunRecord) -> str:
-    root = ET.Element("testsuites", name=f"harness run {record.run_id}")
+    root = ET.Element("testsuites", name=f"harness run {record.run_id}: {record.verdict.status.value}")
     stage_names = [s.name for s in record.stages]
     stages = list(record.stages) + [StageSummary(name, Status.PASSED) for name in
                                     dict.fromkeys(r.stage for r in record.results) if name not in stage_names]

@@ -1,90 +1,145 @@
-"""``summary.md``: the PR comment. Verdict, counts, stages, failed results, errors, skipped with
-reasons, waivers, provenance. A skipped stage or result is never shown as passed."""
+"""``summary.md``: the PR comment. The record's verdict and its gaps, counts, stages, problems (errors
+first, then every critical and high failure before any cut, then the rest), warned, skipped with
+reasons, waivers, controls with what proved them, tool summaries, provenance. A skipped stage or
+result is never shown as passed; the verdict is the record's, never decided here."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from harness.reporters import write_atomic
-from harness.results import Result, RunRecord, StageSummary, Status
+from harness.results import Outcome, Result, RunRecord, StageSummary, Status
 
 FILENAME = "summary.md"
 MAX_ROWS = 50  # a PR comment has a size limit; the full list is in the other reports
-VERDICTS = {
-    0: "✅ **PASSED**: all gates pass",
-    1: "❌ **FAILED**: at least one gate failed",
-    2: "⚠️ **ERROR**: the harness or a tool broke; the verdict is incomplete",
+ICONS = {Outcome.PASSED: "✅", Outcome.PASSED_WITH_GAPS: "🟨", Outcome.FAILED: "❌", Outcome.ERROR: "⚠️",
+         Outcome.NOTHING_VERIFIED: "⛔"}
+MEANINGS = {
+    Outcome.PASSED: "every gate passed and every catalogued control is evidenced",
+    Outcome.PASSED_WITH_GAPS: "every gate that ran passed, but the run does not cover everything (gaps)",
+    Outcome.FAILED: "at least one gate failed",
+    Outcome.ERROR: "the harness or a tool broke; the verdict is incomplete",
+    Outcome.NOTHING_VERIFIED: "no check ran to completion: this run proves nothing",
 }
-NOTHING_VERIFIED = "⏭️ **NOTHING VERIFIED**: no check ran to completion (everything was skipped)"
-ICONS = {Status.PASSED: "✅ passed", Status.FAILED: "❌ failed", Status.ERROR: "⚠️ error",
-         Status.SKIPPED: "⏭️ skipped", Status.WAIVED: "🟡 waived"}
+STATUS_ICONS = {Status.PASSED: "✅ passed", Status.FAILED: "❌ failed", Status.ERROR: "⚠️ error",
+                Status.SKIPPED: "⏭️ skipped", Status.WAIVED: "🟡 waived", Status.WARNED: "🟠 warned"}
+_SEVERE = ("critical", "high")
+_SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
 
 def _cell(text: str | None) -> str:
     return (text or "").replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def _table(header: list[str], rows: list[list[str]], *, keep: int = 0) -> list[str]:
+    """A Markdown table of at most ``max(MAX_ROWS, keep)`` rows (``keep``: rows never cut)."""
+    limit = max(MAX_ROWS, keep)
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows[:MAX_ROWS]]
-    if len(rows) > MAX_ROWS:
-        lines.append(f"\n… and {len(rows) - MAX_ROWS} more (see results.json)")
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows[:limit]]
+    if len(rows) > limit:
+        lines.append(f"\n… and {len(rows) - limit} more (see results.json or index.html)")
     return lines
+
+
+def verdict(record: RunRecord) -> str:
+    """The headline: the record's verdict, its exit code and what it means."""
+    v = record.verdict
+    return f"{ICONS[v.status]} **{v.status.value}** (exit {v.exit_code}): {MEANINGS[v.status]}"
+
+
+def _why(record: RunRecord) -> list[str]:
+    lines = [f"- {reason}" for reason in record.verdict.reasons]
+    lines += [f"- gap ({gap.kind}): {gap.message}" for gap in record.verdict.gaps]
+    return ["", *lines] if lines else []
 
 
 def _counts(record: RunRecord) -> list[str]:
     counts = record.counts()
-    return _table([s.value for s in Status], [[str(counts[s.value]) for s in Status]])
+    header = [s.value for s in Status] + ["tool summaries"]
+    return _table(header, [[str(counts[s.value]) for s in Status] + [str(counts["summaries"])]])
 
 
 def _stages(stages: list[StageSummary]) -> list[str]:
-    rows = [[s.name, ICONS[s.status], f"{s.duration_s:.1f}s", s.message] for s in stages]
+    rows = [[s.name, STATUS_ICONS[s.status], f"{s.duration_s:.1f}s", s.message] for s in stages]
     return _table(["stage", "status", "duration", "message"], rows)
+
+
+def problem_order(results: list[Result]) -> list[Result]:
+    """Errors first, then failures by severity (critical, high, ...), each in run order."""
+    return sorted(results, key=lambda r: (r.status is not Status.ERROR, _SEVERITY_RANK[r.severity.value]))
+
+
+def _problems(results: list[Result]) -> list[str]:
+    problems = problem_order([r for r in results if r.status in (Status.ERROR, Status.FAILED)])
+    if not problems:
+        return []
+    keep = sum(r.status is Status.ERROR or r.severity.value in _SEVERE for r in problems)
+    rows = [[STATUS_ICONS[r.status], f"`{r.id}`", r.severity.value, r.title, r.location or "", r.message,
+             r.proven_on or ""] for r in problems]
+    errors = sum(r.status is Status.ERROR for r in problems)
+    return ["", f"### Problems ({errors} error(s), {len(problems) - errors} failed)", "",
+            *_table(["status", "id", "severity", "title", "location", "message", "proven on"], rows,
+                    keep=keep)]
 
 
 def _results(title: str, results: list[Result], *, reason: str = "message") -> list[str]:
     if not results:
         return []
-    rows = [[f"`{r.id}`", r.stage, r.severity.value, r.title, r.location or "", r.message]
+    rows = [[f"`{r.id}`", r.stage, r.severity.value, r.title, r.location or "", r.message, r.proven_on or ""]
             for r in results]
     return ["", f"### {title} ({len(results)})", "",
-            *_table(["id", "stage", "severity", "title", "location", reason], rows)]
+            *_table(["id", "stage", "severity", "title", "location", reason, "proven on"], rows)]
 
 
 def _waived(results: list[Result]) -> list[str]:
     if not results:
         return []
     rows = [[f"`{r.id}`", r.location or "", (r.waiver or {}).get("reason", r.message),
-             (r.waiver or {}).get("owner", ""), (r.waiver or {}).get("expires", "")] for r in results]
+             (r.waiver or {}).get("owner", ""), (r.waiver or {}).get("approved_by", ""),
+             (r.waiver or {}).get("expires", "")] for r in results]
     return ["", f"### Waived ({len(results)})", "",
-            *_table(["id", "location", "reason", "owner", "expires"], rows)]
+            *_table(["id", "location", "reason", "owner", "approved by", "expires"], rows)]
+
+
+def _controls(record: RunRecord) -> list[str]:
+    if not record.controls:
+        return ["", "### Controls", "", "No control catalog in this run's record."]
+    rows = [[f"`{c.id}`", c.title, c.status.value + (" (model only)" if c.model_only else ""),
+             str(len(c.evidence)), ", ".join(c.proven_on)] for c in record.controls]
+    return ["", f"### Controls ({len(record.controls)}, from {record.catalog or 'the built-in catalog'})", "",
+            *_table(["control", "title", "status", "results", "proven on"], rows)]
+
+
+def _summaries(results: list[Result]) -> list[str]:
+    tools = [r for r in results if not r.is_evidence]
+    if not tools:
+        return []
+    rows = [[f"`{r.id}`", r.stage, r.status.value, r.message, r.proven_on or ""] for r in tools]
+    return ["", f"### Tool summaries ({len(tools)}, not evidence)", "",
+            *_table(["id", "stage", "status", "message", "proven on"], rows)]
 
 
 def _provenance(record: RunRecord) -> list[str]:
     p = record.provenance
     sha = (p.git_sha or "unknown")[:12]
+    tools = ", ".join(f"{k} {v}" for k, v in p.tool_versions.items())
     return ["", f"<sub>run `{record.run_id}` · target `{p.target}` · profile `{p.profile}` · "
                 f"commit `{sha}` · harness {p.harness_version} · {p.started_at} → {p.finished_at or '?'}"
-                f" · host `{p.host}`</sub>"]
-
-
-def verdict(record: RunRecord) -> str:
-    """The headline; a run that verified nothing says so instead of claiming a pass."""
-    verified = any(r.status in (Status.PASSED, Status.WAIVED) for r in record.results)
-    if record.exit_code == 0 and not verified:
-        return NOTHING_VERIFIED
-    return VERDICTS[record.exit_code]
+                f" · host `{p.host}` · tools: {tools}</sub>"]
 
 
 def render(record: RunRecord) -> str:
-    by_status = {s: [r for r in record.results if r.status is s] for s in Status}
-    lines = ["## Verification harness", "", verdict(record), "", *_counts(record)]
+    checks = [r for r in record.results if r.is_evidence]
+    by_status = {s: [r for r in checks if r.status is s] for s in Status}
+    lines = ["## Verification harness", "", verdict(record), *_why(record), "", *_counts(record)]
     if record.stages:
         lines += ["", "### Stages", "", *_stages(record.stages)]
-    lines += _results("Failed", by_status[Status.FAILED])
-    lines += _results("Errors", by_status[Status.ERROR])
+    lines += _problems(record.results)
+    lines += _results("Warned (not gating)", by_status[Status.WARNED])
     lines += _results("Skipped", by_status[Status.SKIPPED], reason="reason")
     lines += _waived(by_status[Status.WAIVED])
+    lines += _controls(record)
+    lines += _summaries(record.results)
     lines += _provenance(record)
     return "\n".join(lines) + "\n"
 
@@ -98,4 +153,4 @@ class MarkdownReporter:
         return [write_atomic(run_dir / FILENAME, render(record))]
 
 
-__all__ = ["FILENAME", "MarkdownReporter", "render", "verdict"]
+__all__ = ["FILENAME", "MarkdownReporter", "problem_order", "render", "verdict"]

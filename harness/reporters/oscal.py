@@ -1,10 +1,11 @@
 """A minimal OSCAL assessment-results document (OSCAL 1.1) for GRC tools.
 
 One ``result`` per run: every harness result becomes an ``observation`` (with its evidence as
-``relevant-evidence``), every catalog control a ``finding`` whose target state is ``satisfied``
-only when the control passed; NIST SP 800-53 references become ``reviewed-controls`` ids
-(``AC-2(1)`` -> ``ac-2.1``). UUIDs are derived from the run id (uuid5), so re-rendering a run yields
-the same document.
+``relevant-evidence`` and its ``proven_on``), every control of the run record a ``finding`` whose
+target state is ``satisfied`` only when the control passed; NIST SP 800-53 references become
+``reviewed-controls`` ids (``AC-2(1)`` -> ``ac-2.1``). The run's verdict (the record's, never decided
+here) is in the result's props. UUIDs are derived from the run id (uuid5), so re-rendering a run
+yields the same document.
 """
 
 from __future__ import annotations
@@ -17,14 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.reporters.catalog import (
-    Control,
-    ControlAssessment,
-    ControlStatus,
-    assess_controls,
-    load_controls,
-)
-from harness.results import Result, RunRecord, Status
+from harness.reporters import write_atomic
+from harness.results import ControlRecord, ControlStatus, Result, RunRecord, Status
 
 OSCAL_VERSION = "1.1.2"
 NIST_FRAMEWORK = re.compile(r"nist.*800-53", re.IGNORECASE)
@@ -34,23 +29,25 @@ _REASONS = {
     ControlStatus.PASSED: "pass",
     ControlStatus.FAILED: "fail",
     ControlStatus.WAIVED: "other",
+    ControlStatus.WARNED: "other",
     ControlStatus.NOT_EVIDENCED: "other",
 }
 _HARNESS_NS = "https://github.com/cloud-verify-harness/ns/oscal"
 
 
-def assessment_results(record: RunRecord, controls: Sequence[Control]) -> dict[str, Any]:
+def assessment_results(record: RunRecord) -> dict[str, Any]:
     """The assessment-results document as a JSON-ready dict."""
     ids = _Ids(record.run_id)
     observations = [_observation(ids, i, r, record) for i, r in enumerate(record.results)]
-    assessments = assess_controls(controls, record.results)
+    controls = record.controls
     result: dict[str, Any] = {
         "uuid": ids("result"),
         "title": f"Harness run {record.run_id}",
         "description": f"Automated verification on target {record.provenance.target} "
-        f"(profile {record.provenance.profile}), exit code {record.exit_code}.",
+        f"(profile {record.provenance.profile}): {record.verdict.headline}, exit code {record.exit_code}.",
         "start": _timestamp(record.provenance.started_at),
-        "props": [_prop("exit-code", str(record.exit_code))]
+        "props": [_prop("verdict", record.verdict.status.value.lower().replace(" ", "-")),
+                  _prop("exit-code", str(record.exit_code))]
         + [_prop(f"count-{status}", str(n)) for status, n in record.counts().items()],
         "reviewed-controls": {"control-selections": [_selection(controls)]},
     }
@@ -58,7 +55,7 @@ def assessment_results(record: RunRecord, controls: Sequence[Control]) -> dict[s
         result["end"] = _timestamp(record.provenance.finished_at)
     if observations:
         result["observations"] = observations
-    findings = [_finding(ids, a) for a in assessments]
+    findings = [_finding(ids, c) for c in controls]
     if findings:
         result["findings"] = findings
     return {
@@ -88,17 +85,13 @@ class OscalReporter:
 
     NAME = "oscal"
 
-    def __init__(self, *, controls_path: Path | None = None) -> None:
-        self.controls_path = controls_path
-
     def write(self, record: RunRecord, run_dir: Path) -> Path:
-        return write_oscal(record, run_dir, load_controls(self.controls_path).controls)
+        return write_oscal(record, run_dir)
 
 
-def write_oscal(record: RunRecord, run_dir: Path, controls: Sequence[Control]) -> Path:
+def write_oscal(record: RunRecord, run_dir: Path) -> Path:
     target = run_dir / "oscal-assessment-results.json"
-    target.write_text(json.dumps(assessment_results(record, controls), indent=2) + "\n", encoding="utf-8")
-    return target
+    return write_atomic(target, json.dumps(assessment_results(record), indent=2) + "\n")
 
 
 def nist_control_id(reference: str) -> str:
@@ -125,6 +118,8 @@ def _observation(ids: _Ids, index: int, result: Result, record: RunRecord) -> di
             _prop("status", result.status.value),
             _prop("severity", result.severity.value),
             _prop("stage", result.stage),
+            _prop("kind", result.kind.value),
+            _prop("proven-on", result.proven_on or "not recorded"),
         ],
         "methods": ["TEST"],
         "types": ["finding" if result.status in (Status.FAILED, Status.ERROR) else "control-objective"],
@@ -138,37 +133,39 @@ def _observation(ids: _Ids, index: int, result: Result, record: RunRecord) -> di
     return observation
 
 
-def _finding(ids: _Ids, assessment: ControlAssessment) -> dict[str, Any]:
-    control = assessment.control
+def _finding(ids: _Ids, control: ControlRecord) -> dict[str, Any]:
     nist = [
         nist_control_id(ref)
         for name, refs in control.frameworks.items()
         if NIST_FRAMEWORK.search(name)
         for ref in refs
     ]
-    state = "satisfied" if assessment.status is ControlStatus.PASSED else "not-satisfied"
+    state = "satisfied" if control.status is ControlStatus.PASSED else "not-satisfied"
+    on = "; ".join(control.proven_on) or "nothing"
     finding: dict[str, Any] = {
         "uuid": ids("finding", control.id),
         "title": f"{control.id}: {control.title}",
-        "description": f"Control {control.id} is {assessment.status.value} in this run.",
+        "description": f"Control {control.id} is {control.status.value} in this run (proven on: {on}"
+        + (", a model only" if control.model_only else "") + ").",
         "props": [
             _prop("control-id", control.id),
-            _prop("control-status", assessment.status.value.replace(" ", "-")),
+            _prop("control-status", control.status.value.replace(" ", "-")),
+            _prop("model-only", str(control.model_only).lower()),
         ],
         "target": {
             "type": "objective-id",
             "target-id": f"{nist[0]}_obj" if nist else control.id,
-            "status": {"state": state, "reason": _REASONS[assessment.status]},
+            "status": {"state": state, "reason": _REASONS[control.status]},
         },
     }
-    if assessment.evidence:
+    if control.evidence:
         finding["related-observations"] = [
-            {"observation-uuid": ids("observation", i)} for i in assessment.evidence
+            {"observation-uuid": ids("observation", i)} for i in control.evidence
         ]
     return finding
 
 
-def _selection(controls: Sequence[Control]) -> dict[str, Any]:
+def _selection(controls: Sequence[ControlRecord]) -> dict[str, Any]:
     nist = sorted(
         {
             nist_control_id(ref)

@@ -1,8 +1,10 @@
 """``results.sarif``: SARIF 2.1.0 for code-scanning views (e.g. GitHub's).
 
-Findings only: failed results (level from severity) and waived ones (as suppressed results with the
-waiver's justification). Errors of the harness or a tool become tool execution notifications and
-mark the invocation unsuccessful; passed and skipped checks are counted in the run's properties.
+Findings only: failed results (level from severity), warned ones (level ``note``, non-gating) and
+waived ones (as suppressed results with the waiver's justification); each carries its ``status`` and
+``proven_on`` in its properties. Errors of the harness or a tool become tool execution
+notifications and mark the invocation unsuccessful; passed and skipped checks are counted in the
+run's properties, next to the run's verdict (the record's, never decided here).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.reporters import write_atomic
-from harness.results import Result, RunRecord, Severity, Status
+from harness.results import Outcome, Result, RunRecord, Severity, Status
 
 FILENAME = "results.sarif"
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -23,6 +25,7 @@ LEVELS = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "
 # GitHub reads "security-severity" (0.0-10.0) to rank security findings.
 SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5",
                      Severity.LOW: "3.0", Severity.INFO: "0.0"}
+FINDINGS = (Status.FAILED, Status.WARNED, Status.WAIVED)
 _FILE_LINE = re.compile(r"^(?P<path>[^:]+?)(?::(?P<line>\d+))?(?::(?P<column>\d+))?$")
 
 
@@ -61,10 +64,12 @@ def _result(result: Result, rule_index: int) -> dict[str, Any]:
         "ruleId": result.id,
         "ruleIndex": rule_index,
         "kind": "fail",
-        "level": LEVELS[result.severity],
+        "level": "note" if result.status is Status.WARNED else LEVELS[result.severity],
         "message": {"text": result.message or result.title or result.id},
-        "properties": {"stage": result.stage, "severity": result.severity.value,
-                       "controls": list(result.controls), "evidence": list(result.evidence)},
+        "properties": {"stage": result.stage, "status": result.status.value,
+                       "severity": result.severity.value,
+                       "proven_on": result.proven_on or "not recorded", "controls": list(result.controls),
+                       "evidence": list(result.evidence)},
     }
     if result.location:
         entry["locations"] = [_location(result.location)]
@@ -84,7 +89,7 @@ def _notifications(record: RunRecord) -> list[dict[str, Any]]:
 
 def _invocation(record: RunRecord) -> dict[str, Any]:
     invocation: dict[str, Any] = {
-        "executionSuccessful": record.exit_code != 2,
+        "executionSuccessful": record.verdict.status is not Outcome.ERROR,
         "exitCode": record.exit_code,
         "startTimeUtc": record.provenance.started_at,
         "machine": record.provenance.host,
@@ -97,7 +102,7 @@ def _invocation(record: RunRecord) -> dict[str, Any]:
 
 def build(record: RunRecord) -> dict[str, Any]:
     """The SARIF log as a dict (see :func:`render`)."""
-    findings = [r for r in record.results if r.status in (Status.FAILED, Status.WAIVED)]
+    findings = [r for r in record.results if r.status in FINDINGS and (r.is_evidence or r.is_gate_failure)]
     rules: dict[str, dict[str, Any]] = {}
     for result in findings:
         rules.setdefault(result.id, _rule(result))
@@ -109,7 +114,8 @@ def build(record: RunRecord) -> dict[str, Any]:
         "results": [_result(r, index[r.id]) for r in findings],
         "automationDetails": {"id": f"harness/{record.provenance.target}/{record.run_id}"},
         "properties": {"runId": record.run_id, "gitSha": record.provenance.git_sha,
-                       "counts": record.counts(), "profile": record.provenance.profile},
+                       "counts": record.counts(), "profile": record.provenance.profile,
+                       "verdict": record.verdict.to_dict()},
     }
     if record.provenance.root:
         run["originalUriBaseIds"] = {"%SRCROOT%": {"uri": Path(record.provenance.root).as_uri() + "/"}}

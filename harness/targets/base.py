@@ -262,9 +262,17 @@ class Control(Protocol):
 
 
 class Target(Protocol):
-    """One way to obtain an Environment. ``down()`` must be safe to call at any point, twice."""
+    """One way to obtain an Environment. ``down()`` must be safe to call at any point, twice.
+
+    ``preflight()`` runs before any stage and starts nothing: it raises
+    :class:`~harness.errors.TargetError` with one clear line (what is missing, how to get it) when
+    ``up()`` cannot succeed here: tools missing, an environment file missing or invalid, an
+    endpoint not answering. It must be cheap (seconds at most) and leave nothing behind.
+    """
 
     NAME: str
+
+    def preflight(self) -> None: ...
 
     def up(self) -> Environment: ...
 

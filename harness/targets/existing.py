@@ -10,7 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
+import httpx
+
+from harness.errors import ConfigError, TargetError
 from harness.redact import register_secret
 from harness.targets.base import Environment
 from harness.targets.settings import TargetSettings
@@ -45,6 +47,23 @@ def write_environment(env: Environment, path: Path) -> None:
     path.write_text(json.dumps(env.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
+PROBE_TIMEOUT_S = 3.0
+
+
+def probe(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> None:
+    """Raise a TargetError unless ``url`` answers HTTP (any status) within ``timeout_s``.
+
+    One bounded GET, no redirects followed and no proxy from the environment (a loopback URL must
+    not be sent to an HTTP proxy), so a dead endpoint costs at most ``timeout_s``.
+    """
+    try:
+        with httpx.Client(trust_env=False, follow_redirects=False, timeout=timeout_s) as client:
+            client.get(url)
+    except httpx.HTTPError as exc:
+        raise TargetError(f"{url} does not answer ({type(exc).__name__}: {exc or 'no response'}, "
+                          f"waited {timeout_s:g}s)") from None
+
+
 class ExistingTarget:
     """Reads an already running environment from ``path``; ``up``/``down`` start and stop nothing."""
 
@@ -53,6 +72,17 @@ class ExistingTarget:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.environment: Environment | None = None
+
+    def preflight(self) -> None:
+        """The environment file is there, readable and valid, and its ``api_url`` answers."""
+        try:
+            env = load_environment(self.path)
+        except ConfigError as exc:
+            raise TargetError(f"target existing: {exc}") from None
+        try:
+            probe(env.api_url)
+        except TargetError as exc:
+            raise TargetError(f"target existing ({self.path}): api_url {exc}") from None
 
     def up(self) -> Environment:
         env = load_environment(self.path)
@@ -73,4 +103,4 @@ def from_spec(spec: TargetSpec, settings: TargetSettings) -> ExistingTarget:
     return ExistingTarget(path if path.is_absolute() else settings.root / path)
 
 
-__all__ = ["ExistingTarget", "from_spec", "load_environment", "write_environment"]
+__all__ = ["ExistingTarget", "from_spec", "load_environment", "probe", "write_environment"]

@@ -1,8 +1,8 @@
 """Baseline mode: record today's failures once, then fail only on new ones.
 
 The baseline stores fingerprints (policy id, resource, file; no line numbers, so edits above a
-finding do not make it "new"). Known failures are reported as ``waived`` with the baseline as the
-waiver, so adopting the harness hides nothing.
+finding do not make it "new"). Known failures are reported as ``warned`` (non-gating: a baseline is
+not a governed waiver) with the baseline recorded as the reason, so adopting the harness hides nothing.
 """
 
 from __future__ import annotations

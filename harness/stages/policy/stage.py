@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from importlib import metadata
 
 from harness.results import Result, Severity, Status
 from harness.stages.base import StageContext
@@ -45,13 +46,16 @@ def build_results(collected: Collected, prepared: Prepared, options: PolicyOptio
     findings = collected.findings
     outcome = apply_waivers(findings, prepared.waivers, options.today)
     results = [_result(f, prepared) for f in findings]
+    for finding, result in zip(findings, results, strict=True):
+        result.proven_on = proven_on(finding.engine, collected.checkov_version)
     for index, result in enumerate(results):
         if result.status is not Status.FAILED:
             continue
         if index in outcome.waived:
             result.status, result.waiver = Status.WAIVED, outcome.waived[index].to_dict()
         elif prepared.baseline is not None and prepared.baseline.covers(findings[index]):
-            result.status, result.waiver = Status.WAIVED, prepared.baseline.as_waiver()
+            # a known failure is non-gating debt, not a governed waiver (no approver, no expiry)
+            result.status, result.waiver = Status.WARNED, prepared.baseline.as_waiver()
     results += [_waiver_failure("EU-WAIVER-EXPIRED", w.entry, f"waiver expired on {w.expires}", options)
                 for w in outcome.expired]
     results += [_waiver_failure("EU-WAIVER-UNMATCHED", w.entry, "waiver matches no failing result; "
@@ -67,7 +71,25 @@ def build_results(collected: Collected, prepared: Prepared, options: PolicyOptio
         results.append(Result("EU-SCHEMA-UNKNOWN", STAGE, "objects without a known schema", Status.SKIPPED,
                               Severity.LOW, message="no schema (built-in or CRD) for: "
                               + ", ".join(sorted(collected.unknown_kinds))))
+    for result in results:
+        result.proven_on = result.proven_on or proven_on("harness", collected.checkov_version)
     return sorted(results, key=lambda r: (r.status is Status.PASSED, r.id, r.location or ""))
+
+
+def proven_on(engine: str, checkov_version: str) -> str:
+    """What produced a finding: checkov (with its custom checks), our policies, or schema validation."""
+    if engine == "checkov":
+        return f"checkov {checkov_version or 'unknown version'}"
+    if engine == "schema":
+        return f"kubernetes-validate {_version('kubernetes-validate')}"
+    return f"harness policies {_version('cloud-verify-harness')}"
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown version"
 
 
 def _result(finding: Finding, prepared: Prepared) -> Result:

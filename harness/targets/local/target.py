@@ -85,6 +85,12 @@ class LocalTarget:
 
     # -- Target ------------------------------------------------------------------------------
 
+    def preflight(self) -> None:
+        """What ``up()`` needs is on this machine (see :mod:`harness.targets.local.preflight`)."""
+        from harness.targets.local.preflight import preflight
+
+        preflight(self.settings, with_app=self.with_app)
+
     def up(self) -> Environment:
         """Stand everything up and wait until it is ready; on any failure, tear down and re-raise."""
         self._deferred, self._cancelled = DeferredSignals(), threading.Event()

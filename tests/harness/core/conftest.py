@@ -16,8 +16,11 @@ StageRegistrar = Callable[..., None]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _fresh_fakes(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     FakeTarget.ups = FakeTarget.downs = 0
+    # Engine tests judge fake stages: the harness's own control catalog (whose controls fake stages
+    # never evidence) would make every verdict "with gaps". Tests of the catalog set their own.
+    monkeypatch.setattr("harness.catalog.BUILTIN_POLICIES", tmp_path_factory.mktemp("no-builtin-policies"))
     # Secrets registered by one test must not leak into another's expectations.
     monkeypatch.setattr("harness.redact._default", Redactor())
     monkeypatch.delenv("CI", raising=False)

@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from harness.results import Result, Severity, Status
+from harness.results import Result, ResultKind, Severity, Status
 from harness.stages.base import StageContext
 from harness.targets.base import AwsEndpoint, Environment, TestUser
 
@@ -47,6 +47,39 @@ class FailingStage:
                 location="terraform/s3.tf:3",
                 message="bucket uploads has no versioning",
             ),
+        ]
+
+
+class MarkingStage(PassingStage):
+    """Leaves a marker file when it runs (``HARNESS_TEST_MARKER``): proof that a stage started."""
+
+    def run(self, ctx: StageContext) -> list[Result]:
+        Path(os.environ["HARNESS_TEST_MARKER"]).write_text("ran", encoding="utf-8")
+        return super().run(ctx)
+
+
+class SummaryOnlyStage:
+    """Only a tool summary: what a tool did is not evidence."""
+
+    NAME = "dast"
+    NEEDS_ENVIRONMENT = False
+
+    def run(self, ctx: StageContext) -> list[Result]:
+        return [Result("DAST-schemathesis", "dast", "Schemathesis run", Status.PASSED,
+                       kind=ResultKind.SUMMARY, message="0 requests sent", proven_on="Schemathesis 4.1.0")]
+
+
+class UngovernedWaiverStage:
+    """Calls a failure waived with a waiver that has no approver and no expiry."""
+
+    NAME = "policy"
+    NEEDS_ENVIRONMENT = False
+
+    def run(self, ctx: StageContext) -> list[Result]:
+        return [
+            Result("CKV_AWS_18", "policy", "S3 access logging", Status.PASSED),
+            Result("ZAP-10038", "policy", "CSP header", Status.WAIVED, message="reported, not gating",
+                   waiver={"reason": "WARN: reported, not gating", "owner": "dast-rules.tsv"}),
         ]
 
 
@@ -110,6 +143,9 @@ class FakeTarget:
         if self.log is not None:
             with self.log.open("a", encoding="utf-8") as handle:
                 handle.write(f"{what} {os.getpid()} {os.environ.get('PYTEST_XDIST_WORKER', '-')}\n")
+
+    def preflight(self) -> None:
+        return None
 
     def up(self) -> Environment:
         FakeTarget.ups += 1

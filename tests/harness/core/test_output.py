@@ -36,7 +36,8 @@ def test_rich_progress_renders_on_a_terminal(tmp_path: Path) -> None:
     progress.shutdown()
     text = buffer.getvalue()
     assert "policy (0.5s)  1 failed" in text
-    assert "ERROR: 1 passed, 1 failed, 1 waived, 1 skipped, 1 error" in text
+    assert "ERROR (exit 2): 1 passed, 1 failed, 1 waived, 1 skipped, 1 error" in text
+    assert "gap: stage dast skipped: stage 'dast' is not built yet" in text
 
 
 def test_plain_progress_lines(tmp_path: Path) -> None:

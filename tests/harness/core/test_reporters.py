@@ -21,7 +21,7 @@ from harness.reporters import (
     sarif,
     update_latest,
 )
-from harness.results import Result, RunRecord, StageSummary, Status
+from harness.results import Result, RunRecord, Severity, StageSummary, Status
 from harness.schemas import load_schema, results_errors
 from tests.harness.core.conftest import make_record
 
@@ -42,7 +42,8 @@ def test_results_json_validates_against_schema(record: RunRecord, tmp_path: Path
     [path] = json_report.JsonReporter().write(record, tmp_path)
     data = json.loads(path.read_text(encoding="utf-8"))
     assert results_errors(data) == []
-    assert data["schema_version"] == "1.0"
+    assert data["schema_version"] == "1.2"
+    assert data["verdict"]["status"] == "ERROR" and data["verdict"]["exit_code"] == data["exit_code"] == 2
     assert data["exit_code"] == 2
     assert RunRecord.from_dict(data).to_dict() == record.to_dict()
 
@@ -154,10 +155,10 @@ def test_summary_never_shows_skipped_as_passed() -> None:
         stages_=[StageSummary("functional", Status.SKIPPED, "every check was skipped")],
     )
     text = markdown.render(record)
-    assert record.exit_code == 0
-    assert "NOTHING VERIFIED" in text
+    assert record.exit_code == 2  # nothing verified is never exit 0
+    assert "NOTHING VERIFIED** (exit 2)" in text
     assert "✅" not in text
-    assert "| `SCN-a` | functional | medium | a |  | no browser |" in text
+    assert "| `SCN-a` | functional | medium | a |  | no browser |  |" in text
 
 
 def test_summary_passed_verdict() -> None:
@@ -165,12 +166,38 @@ def test_summary_passed_verdict() -> None:
         results=[Result("CKV_1", "policy", "t", Status.PASSED)],
         stages_=[StageSummary("policy", Status.PASSED)],
     )
-    assert markdown.render(record).splitlines()[2] == markdown.VERDICTS[0]
+    assert markdown.render(record).splitlines()[2] == (
+        "✅ **PASSED** (exit 0): every gate passed and every catalogued control is evidenced")
 
 
 def test_summary_escapes_table_cells() -> None:
-    record = make_record(results=[Result("X", "policy", "a|b", Status.FAILED, message="line1\nline2")])
-    assert "| `X` | policy | medium | a\\|b |  | line1<br>line2 |" in markdown.render(record)
+    record = make_record(results=[Result("X", "policy", "a|b", Status.FAILED, message="line1\nline2")],
+                         stages_=[])
+    assert "| ❌ failed | `X` | medium | a\\|b |  | line1<br>line2 |  |" in markdown.render(record)
+
+
+def test_summary_lists_errors_then_every_critical_and_high_before_any_cut() -> None:
+    lows = [Result(f"LOW-{i:03}", "policy", "low", Status.FAILED, Severity.LOW) for i in range(80)]
+    highs = [Result(f"ZZ-HIGH-{i:02}", "policy", "high", Status.FAILED, Severity.HIGH) for i in range(30)]
+    crits = [Result(f"ZZ-CRIT-{i:02}", "policy", "critical", Status.FAILED, Severity.CRITICAL)
+             for i in range(25)]
+    error = Result("ZZ-BROKE", "policy", "tool broke", Status.ERROR)
+    text = markdown.render(make_record(results=[*lows, *highs, *crits, error], stages_=[]))
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "`" in line]
+    ids = [row.split("`")[1] for row in rows]
+    assert ids[0] == "ZZ-BROKE"
+    assert ids[1:26] == [f"ZZ-CRIT-{i:02}" for i in range(25)]
+    assert ids[26:56] == [f"ZZ-HIGH-{i:02}" for i in range(30)]
+    assert "… and 80 more" in text  # lows are cut, never a critical or high one
+
+
+def test_summary_shows_warned_apart_and_proven_on() -> None:
+    warned = Result("ZAP-10020", "dast", "X-Frame-Options", Status.WARNED, message="missing",
+                    proven_on="ZAP 2.16.1")
+    passed = Result("CKV_1", "policy", "t", Status.PASSED, proven_on="checkov 3.3.30")
+    text = markdown.render(make_record(results=[warned, passed], stages_=[]))
+    assert "### Warned (not gating) (1)" in text and "| ZAP 2.16.1 |" in text
+    assert "PASSED WITH GAPS" in text and "gap (warned): 1 finding(s) warned (not gating)" in text
 
 
 # -- registry, writer, latest --------------------------------------------------------------------

@@ -12,7 +12,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from harness.catalog import Catalog, assess, parse_catalog
+from harness.provenance import run_date
 from harness.results import Provenance, Result, RunRecord, Severity, StageSummary, Status
+from harness.waivers import parse_waivers, waiver_records
 
 RUN_ID = "20261126T044000Z-3f9c2ab"
 STARTED = "2026-11-26T04:40:00+00:00"
@@ -90,7 +95,9 @@ def policy_results() -> list[Result]:
             Severity.LOW,
             location=f"{TF}:12",
             message="single-region by design for the pilot",
-            waiver={"id": "CKV_AWS_144", "owner": "storage-team", "expires": "2026-12-16"},
+            waiver={"id": "CKV_AWS_144", "resource": "terraform/modules/uploads-storage/*",
+                    "reason": "Single-region pilot; replication planned with the EU launch.",
+                    "owner": "storage-team", "approved_by": "ciso@example.com", "expires": "2026-12-16"},
             evidence=["evidence/policy/checkov.json"],
         ),
         _r(
@@ -224,7 +231,9 @@ def dast_results() -> list[Result]:
             Severity.LOW,
             location=f"{API}/metrics",
             message="/metrics is scraped internally only",
-            waiver={"id": "ZAP-10021", "owner": "platform-team", "expires": "2027-02-24"},
+            waiver={"id": "ZAP-10021", "resource": "*/metrics",
+                    "reason": "/metrics is only reachable from the cluster network.",
+                    "owner": "platform-team", "approved_by": "security-review", "expires": "2027-02-24"},
         ),
         _r(
             "ZAP-10096",
@@ -321,7 +330,20 @@ def sample_record(*, with_error: bool = False, run_id: str = RUN_ID) -> RunRecor
         StageSummary("dast", F, "ZAP baseline + API scan and Schemathesis (412 cases)", 212.4),
         StageSummary("load", S, "ramp to 200 users, hold, bad canary at t=360 s", 600.8),
     ]
-    return RunRecord(run_id=run_id, provenance=provenance(), stages=stages, results=results)
+    return assembled(RunRecord(run_id=run_id, provenance=provenance(), stages=stages, results=results))
+
+
+def assembled(record: RunRecord, *, catalog: bool = True) -> RunRecord:
+    """``record`` as the engine finishes it: controls assessed against the sample catalog, the
+    sample waivers recorded and the verdict decided afresh (use after every ``replace``)."""
+    controls, waivers = Catalog(), []
+    if catalog:
+        controls = parse_catalog(yaml.safe_load(CONTROLS_YAML), "controls.yaml")
+        waivers = parse_waivers(yaml.safe_load(WAIVERS_YAML), Path("waivers.yaml"))
+    today = run_date(record.provenance.started_at)
+    return record.revised(controls=assess(controls, record.results), frameworks=dict(controls.frameworks),
+                          catalog="policies/controls.yaml" if catalog else None,
+                          waivers=waiver_records(waivers, record.results, today))
 
 
 def timeline() -> dict[str, Any]:
@@ -375,82 +397,91 @@ def timeline() -> dict[str, Any]:
 
 
 CONTROLS_YAML = """\
+version: 1
+frameworks:
+  "CIS AWS Foundations": CIS AWS Foundations Benchmark v3.0.0
+  "CIS EKS": CIS Amazon EKS Benchmark v1.5.0
+  "NIST 800-53": NIST SP 800-53 Rev. 5
+  "OWASP ASVS": OWASP ASVS 4.0.3
+  "SOC 2": AICPA SOC 2 (2017)
+policies: []
 controls:
   - id: LOG-01
     title: Object storage access is logged
     rationale: Access to uploaded files must be attributable during an incident.
     severity: high
     frameworks: {"CIS AWS Foundations": ["3.6"], "NIST 800-53": ["AU-2", "AU-12"]}
-    results: ["CKV_AWS_18"]
+    evidence: ["CKV_AWS_18"]
   - id: ENC-01
     title: Data at rest is encrypted with KMS
     rationale: Uploaded files may contain personal data.
     severity: high
     frameworks: {"CIS AWS Foundations": ["2.1.1"], "NIST 800-53": ["SC-28"], "SOC 2": ["CC6.1"]}
-    results: ["CKV_AWS_145"]
+    evidence: ["CKV_AWS_145"]
   - id: DR-01
     title: Uploads are replicated to a second region
     rationale: A regional outage must not lose accepted uploads.
     severity: medium
     frameworks: {"NIST 800-53": ["CP-9"], "SOC 2": ["A1.2"]}
-    results: ["CKV_AWS_144"]
+    evidence: ["CKV_AWS_144"]
   - id: HA-02
     title: Workloads survive voluntary disruption
     rationale: Node drains during upgrades must not take the service down.
     severity: medium
     frameworks: {"CIS EKS": ["5.6.1"], "SOC 2": ["A1.1"]}
-    results: ["EU-K8S-007"]
+    evidence: ["EU-K8S-007"]
   - id: K8S-01
     title: Containers run as non-root
     rationale: A compromised process must not own the node.
     severity: high
     frameworks: {"CIS EKS": ["4.2.6"], "NIST 800-53": ["AC-6"]}
-    results: ["CKV_K8S_40", "CKV_DOCKER_3"]
+    evidence: ["CKV_K8S_40", "CKV_DOCKER_3"]
   - id: AC-01
     title: Users see only their own uploads
     rationale: Broken object-level authorisation is the top API risk.
     severity: critical
     frameworks: {"OWASP ASVS": ["V4.2.1"], "NIST 800-53": ["AC-3"]}
-    results: []
+    evidence: ["AUTHZ-*"]  # matches nothing: evidenced only by results naming it
   - id: WEB-01
     title: Security headers protect browsers
     rationale: Headers are the cheapest defence against XSS and MIME sniffing.
     severity: medium
     frameworks: {"OWASP ASVS": ["V14.4.3", "V14.4.4"]}
-    results: ["ZAP-100*", "ZAP-40012"]
+    evidence: ["ZAP-100*", "ZAP-40012"]
   - id: API-01
     title: The API honours its contract and never fails with 5xx
     rationale: Clients and fuzzers alike must get well-formed answers.
     severity: high
     frameworks: {"OWASP ASVS": ["V13.2.1"], "NIST 800-53": ["SI-10"]}
-    results: ["SCHEMATHESIS-*", "ZAP-40018"]
+    evidence: ["SCHEMATHESIS-*", "ZAP-40018"]
   - id: PERF-01
     title: Latency and error SLOs hold under load
     rationale: Reviewers sign off on capacity for the expected peak.
     severity: medium
     frameworks: {"SOC 2": ["A1.1"]}
-    results: ["SLO-*", "HPA-*"]
+    evidence: ["SLO-*", "HPA-*"]
   - id: REL-01
     title: Bad releases are rolled back automatically
     rationale: A canary failing its analysis must never reach all users.
     severity: high
     frameworks: {"NIST 800-53": ["CM-3"], "SOC 2": ["CC8.1"]}
-    results: ["CANARY-*"]
+    evidence: ["CANARY-*"]
   - id: UI-01
     title: The upload page works end to end in a browser
     rationale: Users reach the service through the page.
     severity: low
     frameworks: {"SOC 2": ["PI1.1"]}
-    results: ["SCN-page-*"]
+    evidence: ["SCN-page-*"]
   - id: SUP-01
     title: CI workflows pin third-party actions by digest
     rationale: Supply-chain attacks through mutable tags.
     severity: high
     frameworks: {"NIST 800-53": ["SR-3"], "SOC 2": ["CC8.1"]}
-    results: ["CKV_GHA_*"]
+    evidence: ["CKV_GHA_*"]
 """
 
 WAIVERS_YAML = """\
+version: 1
 waivers:
   - id: CKV_AWS_144
     resource: "terraform/modules/uploads-storage/*"
@@ -510,4 +541,4 @@ def regressed(record: RunRecord, run_id: str) -> RunRecord:
         elif result.id == "SLO-upload-p95":
             result = replace(result, measured={"p95_ms": 655.0, "threshold_ms": 500})
         results.append(result)
-    return replace(record, run_id=run_id, results=results)
+    return assembled(replace(record, run_id=run_id, results=results))

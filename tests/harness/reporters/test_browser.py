@@ -14,7 +14,7 @@ import pytest
 
 from harness.reporters.compare import load_run
 from harness.reporters.html import write_html
-from tests.harness.reporters.sample import SampleRun, regressed, sample_record, write_sample_run
+from tests.harness.reporters.sample import assembled, regressed, sample_record, write_sample_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -29,12 +29,7 @@ def test_report_opens_from_disk_cleanly(tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     old = write_sample_run(tmp_path / "old", sample_record(run_id="20261125T044000Z-1a2b3c4"))
     run = write_sample_run(tmp_path, regressed(sample_record(), "20261126T044000Z-3f9c2ab"))
-    index = write_html(
-        run.run_dir,
-        controls_path=run.controls,
-        waivers_path=run.waivers,
-        baseline=load_run(old.run_dir, old.run_dir.parent),
-    )
+    index = write_html(run.run_dir, baseline=load_run(old.run_dir, old.run_dir.parent))
     problems: list[str] = []
     requests: list[str] = []
     with sync_api.sync_playwright() as playwright:
@@ -75,10 +70,10 @@ def test_report_opens_from_disk_cleanly(tmp_path: Path) -> None:
     assert (tmp_path / "report-full.png").stat().st_size > 50_000
 
 
-def test_report_without_catalog_or_timeline_renders(tmp_path: Path, sample_run: SampleRun) -> None:
+def test_report_without_catalog_or_timeline_renders(tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    (sample_run.run_dir / "evidence/load/timeline.json").unlink()
-    index = write_html(sample_run.run_dir, controls_path=None, waivers_path=None)
+    sample_run = write_sample_run(tmp_path, assembled(sample_record(), catalog=False), with_timeline=False)
+    index = write_html(sample_run.run_dir)
     problems: list[str] = []
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)

@@ -102,7 +102,7 @@ def test_html_fragment_is_escaped_and_in_the_report(tmp_path: Path) -> None:
     fragment = render_html(compare_runs(old, new))
     assert "<script>" not in fragment and "&lt;script&gt;" in fragment
     run = write_sample_run(tmp_path, new)
-    html = write_html(run.run_dir, controls_path=None, waivers_path=None, baseline=old).read_text("utf-8")
+    html = write_html(run.run_dir, baseline=old).read_text("utf-8")
     assert 'id="comparison"' in html
     assert (
         "compared with run 20261126T044000Z-3f9c2ab: 1 new failure(s), 1 fixed, 1 changed figure(s)" in html

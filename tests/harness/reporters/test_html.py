@@ -7,21 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from harness.catalog import control_status
 from harness.reporters import load_reporter
-from harness.reporters.catalog import ControlStatus, assess_controls, control_status, load_controls
 from harness.reporters.html import HtmlReporter, write_html
-from harness.results import Result, RunRecord, StageSummary, Status
+from harness.results import ControlStatus, Result, ResultKind, RunRecord, StageSummary, Status
 from tests.harness.reporters.pagecheck import Page, parse
-from tests.harness.reporters.sample import SampleRun, provenance, sample_record, write_sample_run
+from tests.harness.reporters.sample import SampleRun, assembled, provenance, sample_record, write_sample_run
 
 
-def render(run: SampleRun, *, catalog: bool = True) -> Page:
-    path = write_html(
-        run.run_dir,
-        controls_path=run.controls if catalog else None,
-        waivers_path=run.waivers if catalog else None,
-    )
-    return parse(path.read_text(encoding="utf-8"))
+def render(run: SampleRun) -> Page:
+    return parse(write_html(run.run_dir).read_text(encoding="utf-8"))
 
 
 def results_json(run: SampleRun) -> dict[str, object]:
@@ -37,6 +32,7 @@ def test_header_counts_match_results_json(sample_run: SampleRun) -> None:
     texts = _texts_of_counts(sample_run)
     assert set(shown) == {*expected, "total"}
     assert texts == {**{k: str(v) for k, v in expected.items()}, "total": str(sum(expected.values()))}
+    assert shown["warned"] and texts["summaries"] == "0"
 
 
 def _texts_of_counts(run: SampleRun) -> dict[str, str]:
@@ -56,7 +52,7 @@ def test_every_result_is_listed_once_with_its_own_status(sample_run: SampleRun) 
     assert sorted(int(r["data-result-index"]) for r in rows) == list(range(len(results)))
     assert all(r["data-status"] == results[int(r["data-result-index"])]["status"] for r in rows)
     assert Counter(r["data-status"] for r in rows) == Counter(
-        {k: v for k, v in sample_run.record.counts().items() if v}
+        {k: v for k, v in sample_run.record.counts().items() if v and k != "summaries"}
     )
 
 
@@ -74,14 +70,14 @@ def test_skipped_and_errored_results_are_never_shown_as_passed(sample_run: Sampl
 
 def test_stage_with_an_error_or_only_skips_is_not_passed(tmp_path: Path) -> None:
     record = sample_record(with_error=True)
-    record = replace(
+    record = assembled(replace(
         record,
         stages=[*record.stages, StageSummary("extra", Status.PASSED, "said it passed")],
         results=[
             *record.results,
             Result("X-1", "extra", "only skipped", Status.SKIPPED, message="tool not installed"),
         ],
-    )
+    ))
     page = render(write_sample_run(tmp_path, record))
     assert page.statuses_of("stage-policy") == {"error"}  # summary said failed, a result errored
     assert page.statuses_of("stage-extra") == {"skipped"}  # summary said passed, nothing passed
@@ -106,12 +102,9 @@ def test_control_statuses_follow_their_evidence(sample_run: SampleRun) -> None:
 
 
 def test_control_without_evidence_says_not_evidenced(sample_run: SampleRun) -> None:
-    html = write_html(
-        sample_run.run_dir, controls_path=sample_run.controls, waivers_path=sample_run.waivers
-    ).read_text(encoding="utf-8")
+    html = write_html(sample_run.run_dir).read_text(encoding="utf-8")
     section = html.split('id="control-SUP-01"')[1].split("</article>")[0]
-    assert "Not evidenced: no result in this run matches" in section
-    assert "CKV_GHA_*" in section
+    assert "Not evidenced: no result in this run evidences this control" in section
     assert "2 control(s) not evidenced: UI-01, SUP-01" in html
 
 
@@ -126,6 +119,8 @@ def test_control_without_evidence_says_not_evidenced(sample_run: SampleRun) -> N
         ([Status.PASSED, Status.WAIVED], ControlStatus.WAIVED),
         ([Status.WAIVED, Status.SKIPPED], ControlStatus.WAIVED),
         ([Status.ERROR], ControlStatus.FAILED),
+        ([Status.PASSED, Status.WARNED], ControlStatus.WARNED),
+        ([Status.WARNED, Status.WAIVED], ControlStatus.WAIVED),
     ],
 )
 def test_control_status_table(statuses: list[Status], expected: ControlStatus) -> None:
@@ -133,9 +128,8 @@ def test_control_status_table(statuses: list[Status], expected: ControlStatus) -
 
 
 def test_control_is_evidenced_by_pattern_or_by_the_result_naming_it(sample_run: SampleRun) -> None:
-    controls = {c.id: c for c in load_controls(sample_run.controls).controls}
     results = sample_run.record.results
-    by_id = {a.control.id: a for a in assess_controls(list(controls.values()), results)}
+    by_id = {c.id: c for c in sample_run.record.controls}
     assert [results[i].id for i in by_id["AC-01"].evidence] == ["SCN-other-user-404"]  # via Result.controls
     assert {results[i].id for i in by_id["WEB-01"].evidence} == {
         "ZAP-10038",
@@ -154,26 +148,51 @@ def test_waivers_expiring_within_30_days_are_flagged(sample_run: SampleRun) -> N
     html = (sample_run.run_dir / "index.html").read_text(encoding="utf-8")
     assert "expires in 20 day(s)" in html
     assert "expired 6 day(s) ago" in html
-    assert "1 waiver(s) expired: EU-TAG-002" in html
 
 
-def test_missing_catalog_is_stated_not_a_crash(sample_run: SampleRun) -> None:
-    page = render(sample_run, catalog=False)
-    html = (sample_run.run_dir / "index.html").read_text(encoding="utf-8")
-    assert "No control catalog given (not given)" in html
+def test_a_record_without_controls_says_so_and_never_claims_the_catalog_absent(tmp_path: Path) -> None:
+    run = write_sample_run(tmp_path, assembled(sample_record(), catalog=False))
+    page = render(run)
+    html = (run.run_dir / "index.html").read_text(encoding="utf-8")
+    assert "No controls in this run's record" in html
+    assert "No control catalog given" not in html
     assert not [b for b in page.badges if b.ref.startswith("control-")]
-    path = write_html(sample_run.run_dir, controls_path=sample_run.run_dir / "nope.yaml", waivers_path=None)
-    assert "nope.yaml does not exist" in path.read_text(encoding="utf-8")
 
 
-def test_malformed_catalog_is_stated(sample_run: SampleRun) -> None:
+def test_reporters_do_not_read_the_catalog_files(sample_run: SampleRun) -> None:
     sample_run.controls.write_text("controls: {not: a list}\n", encoding="utf-8")
-    html = render_text(sample_run)
-    assert "expected a list of mappings under &#39;controls:&#39;" in html
+    sample_run.waivers.unlink()
+    page = render(sample_run)  # the record carries the controls; the files are not read again
+    assert page.statuses_of("control-SUP-01") == {"not evidenced"}
+
+
+def test_proven_on_is_shown_per_result_and_per_control(tmp_path: Path) -> None:
+    record = sample_record()
+    proven = {"load": "local model of the Kubernetes HPA v2 algorithm", "policy": "checkov 3.3.30"}
+    results = [replace(r, proven_on=proven.get(r.stage)) for r in record.results]
+    run = write_sample_run(tmp_path, assembled(record.revised(results=results)))
+    html = render_text(run)
+    assert 'data-proven-on="checkov 3.3.30"' in html
+    perf = html.split('data-control-proven-on="PERF-01"')[1].split("</td>")[0]
+    assert "local model of the Kubernetes HPA v2 algorithm" in perf and 'data-model-only="PERF-01"' in perf
+    assert "rest only on a model, not a real platform: PERF-01" in html
+
+
+def test_warned_and_tool_summaries_are_shown_apart(tmp_path: Path) -> None:
+    record = sample_record()
+    extra = [Result("ZAP-10020", "dast", "X-Frame-Options", Status.WARNED, message="missing on /"),
+             Result("DAST-zap", "dast", "ZAP scan", Status.PASSED, kind=ResultKind.SUMMARY,
+                    message="412 requests")]
+    run = write_sample_run(tmp_path, assembled(record.revised(results=[*record.results, *extra])))
+    html = render_text(run)
+    warned = html.split('id="warned"')[1].split("</section>")[0]
+    assert "ZAP-10020" in warned and 'data-count="warned">1<' in html
+    assert 'data-count="summaries">1<' in html
+    assert 'data-kind="summary"' in html.split('id="stage-dast"')[1].split("</section>")[0]
 
 
 def render_text(run: SampleRun) -> str:
-    return write_html(run.run_dir, controls_path=run.controls, waivers_path=run.waivers).read_text("utf-8")
+    return write_html(run.run_dir).read_text("utf-8")
 
 
 def test_load_charts_come_from_the_timeline(sample_run: SampleRun) -> None:
@@ -231,7 +250,7 @@ def test_nothing_verified_is_not_a_pass(tmp_path: Path) -> None:
 
 
 def test_html_reporter_is_the_registered_html_slot(sample_run: SampleRun) -> None:
-    reporter = load_reporter("html", controls_path=sample_run.controls, waivers_path=sample_run.waivers)
+    reporter = load_reporter("html")
     assert isinstance(reporter, HtmlReporter)
     written = reporter.write(sample_run.record, sample_run.run_dir)
     assert written == sample_run.run_dir / "index.html"
@@ -268,12 +287,14 @@ def test_analysis_without_numbers_is_counted_not_hidden(tmp_path: Path) -> None:
 def test_large_runs_fold_passed_results_but_list_every_one(tmp_path: Path) -> None:
     record = sample_record()
     many = [Result(f"CKV_X_{i}", "policy", "generated", Status.PASSED) for i in range(400)]
-    record = replace(record, results=[*record.results, *many])
+    record = assembled(record.revised(results=[*record.results, *many]))
     run = write_sample_run(tmp_path, record)
     page = parse(render_text(run))
     rows = page.with_attribute("data-result-index")
     assert sorted(int(r["data-result-index"]) for r in rows) == list(range(len(record.results)))
-    assert Counter(r["data-status"] for r in rows) == Counter({k: v for k, v in record.counts().items() if v})
+    counts = record.counts()
+    expected = Counter({k: v for k, v in counts.items() if v and k != "summaries"})
+    assert Counter(r["data-status"] for r in rows) == expected
 
 
 def test_a_chart_that_breaks_is_reported_not_fatal(
@@ -294,7 +315,7 @@ def test_failures_outside_every_control_are_called_out(tmp_path: Path) -> None:
     record = sample_record()
     assert not parse(render_text(write_sample_run(tmp_path / "a", record))).with_attribute("data-unmapped")
     orphan = Result("LOAD-queue-depth", "load", "queue drains", Status.FAILED, message="depth 900")
-    run = write_sample_run(tmp_path / "b", replace(record, results=[*record.results, orphan]))
+    run = write_sample_run(tmp_path / "b", assembled(record.revised(results=[*record.results, orphan])))
     html = render_text(run)
     (notice,) = parse(html).with_attribute("data-unmapped")
     assert notice["data-unmapped"] == "1"
@@ -304,6 +325,7 @@ def test_failures_outside_every_control_are_called_out(tmp_path: Path) -> None:
 def test_every_internal_link_has_a_target(sample_run: SampleRun) -> None:
     record = sample_record(with_error=True)
     record.results[0].controls.append("NOT-IN-CATALOG")
+    record = assembled(record)
     run = write_sample_run(sample_run.run_dir.parent.parent / "links", record)
     page = parse(render_text(run))
     ids = {a["id"] for a in page.attributes if "id" in a}

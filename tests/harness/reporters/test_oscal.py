@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from harness.reporters.catalog import load_controls
 from harness.reporters.oscal import OscalReporter, assessment_results, nist_control_id, write_oscal
-from tests.harness.reporters.sample import SampleRun
+from tests.harness.reporters.sample import SampleRun, assembled
 
 
 @pytest.mark.parametrize(
@@ -19,7 +18,7 @@ def test_nist_ids_use_the_oscal_catalog_form(ref: str, expected: str) -> None:
 
 
 def _document(run: SampleRun) -> dict[str, Any]:
-    doc = assessment_results(run.record, load_controls(run.controls).controls)
+    doc = assessment_results(run.record)
     return doc["assessment-results"]  # type: ignore[no-any-return]
 
 
@@ -56,19 +55,26 @@ def test_only_passed_controls_are_satisfied(sample_run: SampleRun) -> None:
     assert findings["ENC-01"]["target"]["target-id"] == "sc-28_obj"
 
 
+def test_the_verdict_is_the_records(sample_run: SampleRun) -> None:
+    (result,) = _document(sample_run)["results"]
+    props = {p["name"]: p["value"] for p in result["props"]}
+    assert props["verdict"] == sample_run.record.verdict.status.value.lower().replace(" ", "-")
+    assert props["exit-code"] == str(sample_run.record.exit_code)
+    assert props["count-warned"] == "0"
+
+
 def test_written_file_is_json_and_stable(sample_run: SampleRun) -> None:
-    controls = load_controls(sample_run.controls).controls
-    first = write_oscal(sample_run.record, sample_run.run_dir, controls).read_text(encoding="utf-8")
-    second = write_oscal(sample_run.record, sample_run.run_dir, controls).read_text(encoding="utf-8")
+    first = write_oscal(sample_run.record, sample_run.run_dir).read_text(encoding="utf-8")
+    second = write_oscal(sample_run.record, sample_run.run_dir).read_text(encoding="utf-8")
     assert first == second
     assert json.loads(first)["assessment-results"]["metadata"]["oscal-version"] == "1.1.2"
 
 
 def test_oscal_reporter_slot(sample_run: SampleRun) -> None:
-    path = OscalReporter(controls_path=sample_run.controls).write(sample_run.record, sample_run.run_dir)
+    path = OscalReporter().write(sample_run.record, sample_run.run_dir)
     findings = json.loads(path.read_text(encoding="utf-8"))["assessment-results"]["results"][0]["findings"]
-    assert len(findings) == len(load_controls(sample_run.controls).controls)
-    without = OscalReporter().write(sample_run.record, sample_run.run_dir)
+    assert len(findings) == len(sample_run.record.controls)
+    without = OscalReporter().write(assembled(sample_run.record, catalog=False), sample_run.run_dir)
     assert (
         "findings" not in json.loads(without.read_text(encoding="utf-8"))["assessment-results"]["results"][0]
     )

@@ -33,13 +33,14 @@ def test_fingerprint_ignores_line_moves() -> None:
     assert moved.fingerprint == OLD.fingerprint
 
 
-def test_known_failures_are_waived_new_ones_fail(tmp_path: Path) -> None:
+def test_known_failures_are_warned_new_ones_fail(tmp_path: Path) -> None:
+    """A baseline is not a governed waiver (no approver, no expiry): known failures are warned."""
     path = tmp_path / "baseline.json"
     record_baseline([OLD], path)
     options = PolicyOptions.for_root(tmp_path, baseline=path)
     results = build_results(Collected(findings=[OLD, NEW, PASSING]), prepare(options), options)
     status = {r.id: r.status for r in results}
-    assert status == {"CKV_AWS_18": Status.WAIVED, "EU-K8S-012": Status.FAILED, "CKV_AWS_21": Status.PASSED}
+    assert status == {"CKV_AWS_18": Status.WARNED, "EU-K8S-012": Status.FAILED, "CKV_AWS_21": Status.PASSED}
     known = next(r for r in results if r.id == "CKV_AWS_18")
     assert known.waiver is not None and "baseline.json" in known.waiver["reason"]
 

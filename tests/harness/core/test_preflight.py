@@ -1,0 +1,170 @@
+"""Preflight: the target and the run's inputs are checked before any stage runs (issue 12.1)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+from harness.errors import TargetError
+from harness.services.process import free_port
+from harness.targets.local.preflight import preflight as local_preflight
+from harness.targets.settings import TargetSettings
+from tests.harness.core.conftest import StageRegistrar
+from tests.harness.core.test_cli import run_cli
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def marker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "stage-ran"
+    monkeypatch.setenv("HARNESS_TEST_MARKER", str(path))
+    return path
+
+
+def _one_line_exit_2(code: int, out: str, err: str, needle: str) -> None:
+    assert code == 2, (out, err)
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert needle in err, err
+
+
+@pytest.mark.parametrize("spec", ["kind", "kind://harness?reuse=1", "aws://staging"])
+def test_a_target_not_built_stops_the_run_before_any_stage(
+    project: Path, capsys: pytest.CaptureFixture[str], use_stages: StageRegistrar, marker: Path, spec: str
+) -> None:
+    """The old behaviour: NOTHING VERIFIED with exit 0 after checkov ran."""
+    use_stages(policy="MarkingStage", functional="EnvStage")
+    _one_line_exit_2(*run_cli(capsys, "verify", "--target", spec), needle="is not built yet")
+    assert not marker.exists()  # the policy stage never started
+    assert not (project / "reports").exists()  # and nothing claims a run happened
+
+
+def test_a_target_is_not_checked_when_no_selected_stage_needs_it(
+    project: Path, capsys: pytest.CaptureFixture[str], use_stages: StageRegistrar, marker: Path
+) -> None:
+    use_stages(policy="MarkingStage")
+    code, out, _ = run_cli(capsys, "verify", "--stages", "policy", "--target", "kind")
+    assert code == 0 and marker.exists(), out
+    code, _, err = run_cli(capsys, "verify", "--stages", "policy", "--target", "nosuch")
+    _one_line_exit_2(code, "", err, "unknown target 'nosuch'")
+
+
+@pytest.mark.parametrize(("content", "needle"), [
+    (None, "environment file not found"),
+    ("{not json", "not valid JSON"),
+    ('{"users": []}', "api_url: required"),
+])
+def test_existing_target_with_a_bad_file_stops_before_any_stage(
+    project: Path, capsys: pytest.CaptureFixture[str], use_stages: StageRegistrar, marker: Path,
+    content: str | None, needle: str,
+) -> None:
+    use_stages(policy="MarkingStage", functional="EnvStage")
+    env = project / "env.json"
+    if content is not None:
+        env.write_text(content, encoding="utf-8")
+    _one_line_exit_2(*run_cli(capsys, "verify", "--target", f"existing:{env}"), needle=needle)
+    assert not marker.exists()
+
+
+def _env_file(path: Path, api_url: str) -> Path:
+    path.write_text(json.dumps({"api_url": api_url, "users": [{"name": "a", "token": "t-123456"}]}),
+                    encoding="utf-8")
+    return path
+
+
+def test_existing_target_whose_api_does_not_answer_stops_before_any_stage(
+    project: Path, capsys: pytest.CaptureFixture[str], use_stages: StageRegistrar, marker: Path
+) -> None:
+    use_stages(policy="MarkingStage", functional="EnvStage")
+    env = _env_file(project / "env.json", f"http://127.0.0.1:{free_port()}/")  # nothing listens there
+    _one_line_exit_2(*run_cli(capsys, "verify", "--target", f"existing:{env}"), needle="does not answer")
+    assert not marker.exists()
+
+
+class _Quiet(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(404)  # any HTTP answer counts: the API is up
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def http_server() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), _Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_existing_target_that_answers_runs(
+    project: Path, capsys: pytest.CaptureFixture[str], use_stages: StageRegistrar, marker: Path,
+    http_server: str,
+) -> None:
+    use_stages(policy="MarkingStage", functional="EnvStage")
+    env = _env_file(project / "env.json", http_server)
+    code, out, err = run_cli(capsys, "verify", "--stages", "policy,functional", "--target", f"existing:{env}")
+    assert code == 0 and marker.exists(), (out, err)
+
+
+@pytest.mark.parametrize("stages", ["", " , "])
+def test_an_empty_stage_list_is_a_usage_error(
+    project: Path, capsys: pytest.CaptureFixture[str], stages: str
+) -> None:
+    """The old behaviour: ``--stages ""`` ran nothing and exited 0."""
+    _one_line_exit_2(*run_cli(capsys, "verify", "--stages", stages), needle="--stages: must not be empty")
+
+
+def test_an_empty_stage_list_in_the_config_file_is_a_usage_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "harness.toml").write_text("stages = []\n", encoding="utf-8")
+    _one_line_exit_2(*run_cli(capsys, "verify"), needle="stages: must not be empty")
+
+
+def test_local_target_names_everything_it_lacks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr("harness.targets.local.preflight.find_postgres", lambda: None)
+    monkeypatch.setattr("harness.targets.local.preflight.find_redis", lambda: None)
+    monkeypatch.delenv("LOCALSTACK_ENDPOINT", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    settings = TargetSettings.for_root(ROOT)
+    with pytest.raises(TargetError) as caught:
+        local_preflight(settings)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "PostgreSQL not found" in message and "redis-server not found" in message
+
+
+def test_local_target_passes_preflight_on_this_machine() -> None:
+    local_preflight(TargetSettings.for_root(ROOT))
+
+
+def test_local_target_with_a_dead_external_emulator_fails_preflight(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCALSTACK_ENDPOINT", f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(TargetError, match=r"LOCALSTACK_ENDPOINT/AWS_ENDPOINT_URL: .* does not answer"):
+        local_preflight(TargetSettings.for_root(ROOT))
+
+
+def test_invalid_waivers_stop_the_run_before_any_stage(
+    project: Path, capsys: pytest.CaptureFixture[str], use_stages: StageRegistrar, marker: Path
+) -> None:
+    use_stages(policy="MarkingStage")
+    (project / "policies").mkdir()
+    (project / "policies" / "waivers.yaml").write_text(
+        "version: 1\nwaivers:\n  - id: CKV_AWS_18\n    resource: '*'\n"
+        "    reason: a reason long enough to read\n    owner: team\n    expires: 2099-01-01\n",
+        encoding="utf-8")
+    _one_line_exit_2(*run_cli(capsys, "verify", "--stages", "policy"),
+                     needle="waivers.yaml: waiver #1 (CKV_AWS_18): 'approved_by' is a required property")
+    assert not marker.exists()
