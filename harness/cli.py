@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from harness.config import PROFILES, STAGE_NAMES, HarnessConfig
 from harness.errors import ConfigError, HarnessError, ReportError
@@ -187,26 +187,38 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from harness.doctor import capabilities
+    """Exit 0 when the main job (./dev verify) can run here, 1 when it cannot."""
+    from harness.doctor import capabilities, main_job_line, not_built
     from harness.output import is_ci
 
     found = capabilities()
+    runnable, summary = main_job_line(found)
     if args.json:
-        print(json.dumps([c.to_dict() for c in found], indent=2))
-    elif is_ci(sys.stdout):
-        for c in found:
-            print(f"{'ok ' if c.found else '-- '} {c.name:<14} {c.detail:<48} enables: {c.enables}")
+        print(json.dumps({"tools": [c.to_dict() for c in found], "not_built": not_built(),
+                          "main_job": {"can_run": runnable, "message": summary}}, indent=2))
+        return 0 if runnable else 1
+    rows = [("ok " if c.found else "-- ", c.name, c.detail, _uses(c)) for c in found]
+    rows += [("-- ", f"target {name}", "not built yet", hint) for name, hint in not_built().items()]
+    if is_ci(sys.stdout):
+        for mark, name, detail, uses in rows:
+            print(f"{mark} {name:<20} {detail:<48} {uses}")
     else:
         from rich.console import Console
         from rich.table import Table
 
         table = Table(title="harness doctor")
-        for column in ("", "capability", "found", "enables"):
+        for column in ("", "tool", "found", "used by"):
             table.add_column(column)
-        for c in found:
-            table.add_row("✅" if c.found else "❌", c.name, c.detail, c.enables)
+        for mark, name, detail, uses in rows:
+            table.add_row("✅" if mark == "ok " else "❌", name, detail, uses)
         Console().print(table)
-    return 0
+    print(f"harness doctor: {summary}")
+    return 0 if runnable else 1
+
+
+def _uses(capability: Any) -> str:
+    needs = [f"{n.user} ({'required' if n.required else 'optional'}: {n.why})" for n in capability.used_by]
+    return "; ".join(needs) or "nothing in the harness yet"
 
 
 def _state_file(config: HarnessConfig) -> Path:

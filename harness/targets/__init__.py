@@ -44,6 +44,12 @@ def target_names() -> list[str]:
     return sorted({*TARGETS, *_extra})
 
 
+def not_built_targets() -> dict[str, str]:
+    """Registered targets that are not built yet -> what to use meanwhile."""
+    return {name: _NOT_BUILT_HINTS.get(name, "") for name, path in TARGETS.items()
+            if path is None and name not in _extra}
+
+
 def get_target(spec: str | TargetSpec, config: Any = None, *, evidence_dir: Path | None = None) -> Target:
     """The target ``spec`` names, configured from ``config`` (a HarnessConfig or TargetSettings).
 
@@ -83,6 +89,7 @@ __all__ = [
     "TargetSpec",
     "TestUser",
     "get_target",
+    "not_built_targets",
     "parse_spec",
     "register_target",
     "resolve_factory",

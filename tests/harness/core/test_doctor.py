@@ -1,4 +1,5 @@
-"""`harness doctor`: Docker counts only when its engine answers, not when just the client is installed."""
+"""`harness doctor`: tells what each stage and target really uses, which targets are not built, and
+exits non-zero when the main job cannot run here; Docker counts only when its engine answers."""
 
 from __future__ import annotations
 
@@ -68,9 +69,8 @@ def test_hanging_engine_times_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_no_client_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "empty").mkdir()
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    assert _docker() == doctor.Capability(
-        "Docker", False, "not found", "kind target; docker-compose"
-    )
+    found = _docker()
+    assert (found.found, found.detail, found.used_by) == (False, "not found", ())
 
 
 def test_doctor_cli_reports_client_only_as_missing(
@@ -78,11 +78,73 @@ def test_doctor_cli_reports_client_only_as_missing(
 ) -> None:
     _fake_client(tmp_path / "bin", "docker", CLIENT_ONLY)
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
-    assert main(["doctor", "--json"]) == 0
-    [docker] = [c for c in json.loads(capsys.readouterr().out) if c["name"] == "Docker"]
+    main(["doctor", "--json"])
+    [docker] = [c for c in json.loads(capsys.readouterr().out)["tools"] if c["name"] == "Docker"]
     assert docker["found"] is False
     assert docker["detail"].startswith("client only, no engine")
     monkeypatch.setenv("CI", "true")
-    assert main(["doctor"]) == 0
+    main(["doctor"])
     [line] = [line for line in capsys.readouterr().out.splitlines() if " Docker " in line]
     assert line.startswith("--  Docker ")
+
+
+def _probe(found: bool) -> doctor.Probe:
+    return lambda: (found, "-")
+
+
+def _missing(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    tool = doctor.TOOLS[name]
+    monkeypatch.setitem(doctor.TOOLS, name, doctor.Tool(name, lambda: (False, "not found"), tool.install))
+
+
+def test_doctor_exits_non_zero_when_the_main_job_cannot_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The old behaviour: doctor always exited 0."""
+    monkeypatch.setenv("CI", "true")
+    _missing(monkeypatch, "Redis")
+    assert main(["doctor"]) == 1
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("harness doctor: main job (./dev verify) cannot run on this machine: "
+                           "missing Redis")
+    assert "apt-get install redis-server" in last
+
+
+def test_an_optional_tool_does_not_block_the_main_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every required tool here, every optional one (ZAP, Chromium, ...) missing: the job runs."""
+    for name, tool in doctor.TOOLS.items():
+        required = any(n.required for n in doctor.NEEDS if n.tool == name)
+        monkeypatch.setitem(doctor.TOOLS, name, doctor.Tool(name, _probe(required), tool.install))
+    assert doctor.main_job_line(doctor.capabilities())[0]
+    _missing(monkeypatch, "checkov")
+    assert not doctor.main_job_line(doctor.capabilities())[0]
+
+
+def test_doctor_says_which_targets_are_not_built_and_claims_nothing_for_them(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["doctor", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert set(data["not_built"]) == {"kind", "aws"}
+    users = {u["user"] for tool in data["tools"] for u in tool["used_by"]}
+    assert not {u for u in users if u in ("target:kind", "target:aws")}
+    text = json.dumps(data).lower()
+    assert "promql" not in text and "kubectl" not in text  # nothing the harness does not use
+
+
+def test_every_need_names_a_known_tool_and_a_real_stage_or_target() -> None:
+    from harness.stages import STAGES
+    from harness.targets import TARGETS
+
+    users = {f"stage:{s}" for s in STAGES} | {f"target:{t}" for t in TARGETS}
+    for need in doctor.NEEDS:
+        assert need.tool in doctor.TOOLS and need.user in users, need
+
+
+def test_another_engine_is_added_as_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(doctor, "TOOLS", dict(doctor.TOOLS))
+    monkeypatch.setattr(doctor, "NEEDS", list(doctor.NEEDS))
+    doctor.register_tool("promtool", lambda: (False, "not found"), "apt-get install prometheus")
+    doctor.register_need("target:local", "promtool", required=True, why="checks the alert rules")
+    runnable, line = doctor.main_job_line(doctor.capabilities())
+    assert not runnable and "promtool for target:local (apt-get install prometheus)" in line

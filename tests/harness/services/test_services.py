@@ -24,6 +24,8 @@ from harness.services import (
     port_is_open,
     wait_until,
 )
+from harness.services.process import DEATH_SIGNAL_SUPPORTED
+from tests.fixtures.processes import spawned
 
 pytestmark = pytest.mark.services
 
@@ -162,7 +164,7 @@ def test_sigterm_to_a_process_holding_services_leaves_nothing(tmp_path: Path) ->
         "print(s.process.pid, s.port, flush=True)\n"
         "time.sleep(60)\n"
     )
-    with subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True) as holder:
+    with spawned([sys.executable, str(script)], stdout=subprocess.PIPE) as holder:
         assert holder.stdout is not None
         pid_text, port_text = holder.stdout.readline().split()
         holder.terminate()
@@ -175,3 +177,43 @@ def test_sigterm_to_a_process_holding_services_leaves_nothing(tmp_path: Path) ->
         time.sleep(0.1)
     assert not psutil.pid_exists(redis_pid) or psutil.Process(redis_pid).status() == psutil.STATUS_ZOMBIE
     assert not port_is_open(port)
+
+
+OWNER = """\
+import sys, time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from harness.services.process import ManagedProcess
+
+def start():
+    return ManagedProcess("sleeper", [sys.executable, "-c", "import time; time.sleep(120)"],
+                          log_path=Path(sys.argv[1])).start()
+
+# Started from a pool thread that then ends, as the local target starts its services: the child
+# must outlive that thread and die only with this process.
+with ThreadPoolExecutor(max_workers=1) as pool:
+    proc = pool.submit(start).result()
+time.sleep(0.5)
+print(proc.pid, flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(not DEATH_SIGNAL_SUPPORTED, reason="PR_SET_PDEATHSIG is Linux only")
+def test_a_child_dies_with_its_owner_even_when_the_owner_is_sigkilled(tmp_path: Path) -> None:
+    """The old behaviour: SIGTERM to a ``pytest -n 2`` run left its workers' services running."""
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-c", OWNER, str(tmp_path / "sleeper.log")]
+    with spawned(argv, stdout=subprocess.PIPE) as owner:
+        assert owner.stdout is not None
+        child = psutil.Process(int(owner.stdout.readline()))
+        assert child.is_running() and child.ppid() == owner.pid  # alive after its starting thread ended
+        owner.kill()  # no atexit, no handlers: only the kernel can stop the child now
+        owner.wait(timeout=10)
+        try:
+            child.wait(timeout=10)
+        except psutil.TimeoutExpired:
+            child.kill()
+            pytest.fail("the child outlived its SIGKILLed owner")

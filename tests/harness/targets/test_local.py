@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import boto3
@@ -24,6 +25,7 @@ from harness.errors import TargetError
 from harness.services import MotoService
 from harness.targets import TargetSettings, running
 from harness.targets.local import LocalTarget
+from tests.fixtures.processes import spawned
 from tests.harness.targets.conftest import (
     CLEAN,
     ROOT,
@@ -162,12 +164,13 @@ def private_tmp() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _hold(fake_app: Path, tmp_path: Path, run_id: str, private_tmp: Path) -> subprocess.Popen[str]:
-    """A child process holding a LocalTarget (see hold_local.py)."""
+def _hold(fake_app: Path, tmp_path: Path, run_id: str,
+          private_tmp: Path) -> AbstractContextManager[subprocess.Popen[str]]:
+    """A child process holding a LocalTarget (see hold_local.py), killed with its group on failure."""
     argv = [sys.executable, "-m", "tests.harness.targets.hold_local",
             str(fake_app), str(tmp_path / "run"), run_id]
     env = {**os.environ, "TMPDIR": str(private_tmp)}
-    return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env)
+    return spawned(argv, cwd=ROOT, stdout=subprocess.PIPE, env=env)
 
 
 def _temp_dirs_left(private_tmp: Path) -> list[str]:
