@@ -26,8 +26,8 @@ def tox_envs() -> dict[str, list[str]]:
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(ROOT / "tox.ini", encoding="utf-8")
     sections = [s for s in parser.sections() if s.startswith("testenv:")]
-    return {s.removeprefix("testenv:"): [c.strip() for c in parser[s].get("commands", "").splitlines() if c.strip()]
-            for s in sections}
+    return {s.removeprefix("testenv:"): [c.strip() for c in parser[s].get("commands", "").splitlines()
+                                         if c.strip()] for s in sections}
 
 
 def verify_stages(command: str) -> tuple[str, ...] | None:
