@@ -167,25 +167,20 @@ def test_report_of_a_broken_results_json(project: Path, capsys: pytest.CaptureFi
 
 
 def test_doctor(capsys: pytest.CaptureFixture[str]) -> None:
+    """On this machine the main job can run: exit 0, and every tool says who uses it."""
     code, out, _ = run_cli(capsys, "doctor", "--json")
     assert code == 0
-    names = [c["name"] for c in json.loads(out)]
-    for expected in (
-        "PostgreSQL",
-        "Redis",
-        "AWS emulator",
-        "Chromium",
-        "ZAP",
-        "Prometheus",
-        "Docker",
-        "kind",
-        "Terraform",
-        "kubectl",
-    ):
-        assert expected in names
+    data = json.loads(out)
+    tools = {c["name"]: c for c in data["tools"]}
+    for expected in ("checkov", "PostgreSQL", "Redis", "AWS emulator", "Chromium", "ZAP", "Schemathesis",
+                     "Locust", "Docker"):
+        assert expected in tools
+    assert {u["user"] for u in tools["checkov"]["used_by"]} == {"stage:policy"}
+    assert data["main_job"]["can_run"] is True
     code, out, _ = run_cli(capsys, "doctor")
     assert code == 0
-    assert "enables: policy" in out
+    assert "stage:policy (required: checkov in-process" in out
+    assert out.splitlines()[-1].startswith("harness doctor: main job (./dev verify: every stage")
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
