@@ -55,7 +55,7 @@ class FunctionReporter:
 def load_reporter(name: str, **options: Any) -> Reporter | None:
     """The reporter registered as ``name``, or None when its module is not built yet.
 
-    ``options`` (e.g. ``controls_path``, ``waivers_path``) go to the reporter's constructor when
+    ``options`` (e.g. ``baseline``, the run to compare with) go to the reporter's constructor when
     it accepts them by name; others are ignored.
     """
     module_name, _, attribute = REPORTERS[name].partition(":")
