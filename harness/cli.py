@@ -230,6 +230,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     target = default_target_factory(config)
+    target.preflight()  # what is missing here, in one line, before anything starts
     state = _state_file(config)
     with SignalGuard() as guard:
         try:
