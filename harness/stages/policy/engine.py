@@ -14,9 +14,9 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from harness.catalog import Catalog, catalog_for
 from harness.errors import StageError
 from harness.stages.policy.baseline import Baseline, load_baseline
-from harness.stages.policy.catalog import Catalog, load_catalog
 from harness.stages.policy.checkov_run import ensure_pinned, run_checkov, stage_tree, to_findings
 from harness.stages.policy.inputs import Sources, discover, load_terraform_blocks
 from harness.stages.policy.model import Finding
@@ -52,10 +52,7 @@ class Prepared:
 
 def prepare(options: PolicyOptions) -> Prepared:
     """Load and validate the catalog, the waivers and the baseline (ConfigError on any mistake)."""
-    catalog = Catalog()
-    for directory in options.policy_dirs():
-        if (directory / "controls.yaml").is_file():
-            catalog = catalog.merge(load_catalog(directory / "controls.yaml"))
+    catalog, _ = catalog_for(options.policies, options.builtin_policies)  # the engine reads the same
     waivers = load_waivers(options.waivers_file)
     baseline = load_baseline(options.baseline) if options.baseline else None
     return Prepared(catalog, waivers, baseline)
