@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--profile", choices=PROFILES, help="pr (fast) or nightly (thorough)")
     verify.add_argument("--reports", metavar="DIR", help="where run directories go (default: reports/)")
     verify.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
+    verify.add_argument("--dast-seed", metavar="N", type=int,
+                        help="replay a DAST run: the seed its report names (default: a fresh seed per run)")
     verify.add_argument("--compare", metavar="RUN",
                         help="compare with a previous run (run id, run directory or results.json): "
                              "comparison.md, a section in summary.md and index.html; exit 1 on new failures")
@@ -91,7 +93,8 @@ def load_config(args: argparse.Namespace) -> HarnessConfig:
     else:
         config = HarnessConfig.discover(root or ".")
     return config.update(target=getattr(args, "target", None), stages=getattr(args, "stages", None),
-                         profile=getattr(args, "profile", None), reports=getattr(args, "reports", None))
+                         profile=getattr(args, "profile", None), reports=getattr(args, "reports", None),
+                         dast_seed=getattr(args, "dast_seed", None))
 
 
 def load_baseline(ref: str, reports_dir: Path) -> RunRecord:

@@ -122,23 +122,27 @@ class HarnessConfig:
     def update(self, **overrides: Any) -> HarnessConfig:
         """A copy with command-line overrides applied (``None`` = not given), validated per option.
 
-        Accepts ``target``, ``stages`` (list or comma-separated string), ``profile`` and
-        ``reports`` (a path, relative to the current directory).
+        Accepts ``target``, ``stages`` (list or comma-separated string), ``profile``, ``reports``
+        (a path, relative to the current directory) and ``dast_seed`` (``[dast] seed``).
         """
         given = {key: value for key, value in overrides.items() if value is not None}
-        unknown = sorted(set(given) - {"target", "stages", "profile", "reports"})
+        unknown = sorted(set(given) - {"target", "stages", "profile", "reports", "dast_seed"})
         if unknown:
             raise ConfigError(f"update(): unknown override {unknown[0]!r}")
         if isinstance(given.get("stages"), str):
             given["stages"] = [s.strip() for s in given["stages"].split(",") if s.strip()]
         for key, value in given.items():
-            if key != "reports":
+            if key not in ("reports", "dast_seed"):
                 _validate_option(key, value)
         changes: dict[str, Any] = {k: v for k, v in given.items() if k in ("target", "profile")}
         if "stages" in given:
             changes["stages"] = _ordered(given["stages"])
         if "reports" in given:
             changes["paths"] = replace(self.paths, reports=Path(given["reports"]).resolve())
+        if "dast_seed" in given:
+            if isinstance(given["dast_seed"], bool) or not isinstance(given["dast_seed"], int):
+                raise ConfigError(f"--dast-seed: expected an integer, got {given['dast_seed']!r}")
+            changes["dast"] = {**self.dast, "seed": given["dast_seed"]}
         return replace(self, **changes)
 
     def stage_options(self, stage: str) -> dict[str, Any]:

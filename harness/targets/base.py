@@ -63,6 +63,7 @@ class Environment:
     evidence_dir: str | None = None
     control: Control | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    production: bool = False  # the environment file says so: stages that attack (DAST) stay passive
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON ``harness up --json`` writes and the ``existing`` target reads (no control)."""
@@ -78,6 +79,7 @@ class Environment:
             "prometheus_url": self.prometheus_url,
             "evidence_dir": self.evidence_dir,
             "extra": dict(self.extra),
+            "production": self.production,
         }
 
     @classmethod
@@ -101,6 +103,7 @@ class Environment:
             prometheus_url=_optional_str(data, "prometheus_url"),
             evidence_dir=_optional_str(data, "evidence_dir"),
             extra=dict(_mapping(data, "extra")),
+            production=_flag(data, "production"),
         )
 
     def require_control(self, why: str) -> Control:
@@ -292,6 +295,13 @@ def _mapping(data: dict[str, Any], key: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise ValueError(f"{key}: expected an object, got {type(value).__name__}")
+    return value
+
+
+def _flag(data: dict[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{key}: expected true or false, got {value!r}")
     return value
 
 

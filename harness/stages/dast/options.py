@@ -2,90 +2,205 @@
 
 ```toml
 [dast]
-rules = "policies/dast-rules.tsv"   # relative to the repo root
-default_action = "WARN"             # for rule ids the rules file does not list
-scan_profile = "full"               # full | passive; default: full on local/kind, passive elsewhere
-seed = 20261126
-api_prefix = "/api/"
-zap_api_url = "http://127.0.0.1:8090"   # else $ZAP_API_URL, else zap.sh on PATH, else skipped
-zap_target_host = "172.17.0.1"          # how a containerised ZAP reaches an app bound to 127.0.0.1
-zap_shared_dir = "/zap/wrk"             # where ZAP writes its SARIF report, as ZAP sees it ...
-zap_shared_dir_local = "/tmp/zap-wrk"   # ... and as we see it (a mounted volume)
+rules = "policies/dast-rules.tsv"   # default: that file when it exists, else the harness' built-in rules
+scan_profile = "full"               # full (active) | passive; default: full on local, kind and existing
+                                    # targets unless the environment file says "production": true
+seed = 20261126                     # default: a fresh seed per run (recorded; --dast-seed replays it)
+phases = "coverage,fuzzing"         # Schemathesis phases (default: all four; passive: no stateful)
+spec = "openapi.yaml"               # a URL or a file; default: {api_url}/openapi.json
+exclude_operations = ["GET /createdb", "DELETE /api/users/{id}"]   # never called, by any tool
+rate_limit = 20                     # requests per second, every tool
+expensive_operations = ["POST /api/reports"]   # also get the rate-limit burst (logins always do)
+slow_response_s = 1.0               # the budget for crafted input (ReDoS); Schemathesis' max_response_time
+                                    # flags any answer slower than twice that (at least 2 s)
+max_page_items = 1000
+[dast.login]                        # see harness/stages/dast/login.py
 [dast.profiles.nightly]
 max_examples = 200
-zap_active_minutes = 30
+max_requests = 60000
+max_seconds = 2400
 ```
-``ZAP_TARGET_HOST``, ``ZAP_SHARED_DIR`` and ``ZAP_SHARED_DIR_LOCAL`` in the environment stand in for
-the last three when the config does not set them (CI sets them next to ``ZAP_API_URL``).
+ZAP: ``zap_api_url``/``ZAP_API_URL``, ``zap_target_host``/``ZAP_TARGET_HOST``, ``zap_shared_dir``/
+``ZAP_SHARED_DIR``, ``zap_shared_dir_local``/``ZAP_SHARED_DIR_LOCAL`` (see ``zap.py``).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.stages.dast.rules import Action, parse_action
+from harness.stages.dast.login import LoginConfig
+from harness.stages.dast.rules import Action, default_rules_path, parse_action
 from harness.stages.dast.schemathesis_run import SchemathesisOptions
+from harness.stages.dast.spec import Exclusions
 from harness.stages.dast.zap import ZapOptions
 
-ACTIVE_TARGETS = ("local", "kind")  # environments we own: full scans by default
+ACTIVE_TARGETS = ("local", "kind", "existing")  # environments the harness may attack, unless production
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "pr": {"max_examples": 10, "st_max_time_s": 0, "zap_spider_minutes": 1, "zap_active_minutes": 5},
-    "nightly": {"max_examples": 150, "st_max_time_s": 0, "zap_spider_minutes": 5, "zap_active_minutes": 30},
+    "pr": {
+        "max_examples": 10,
+        "max_requests": 6000,
+        "max_seconds": 600,
+        "fill_time": False,
+        "burst": 20,
+        "zap_spider_minutes": 1,
+        "zap_active_minutes": 5,
+    },
+    "nightly": {
+        "max_examples": 150,
+        "max_requests": 60000,
+        "max_seconds": 2400,
+        "fill_time": True,
+        "burst": 50,
+        "zap_spider_minutes": 5,
+        "zap_active_minutes": 30,
+    },
 }
-# Read-only against environments we do not own: safe methods only, and no probing with undeclared
-# methods (unsupported_method sends e.g. DELETE/PATCH to see that they answer 405).
-PASSIVE_SCHEMATHESIS = ["--include-method-regex", "^(GET|HEAD|OPTIONS)$",
-                        "--exclude-checks", "unsupported_method"]
+# Read-only against production: safe methods only, positive data only, no undeclared methods.
+PASSIVE_SCHEMATHESIS = ["--include-method-regex", "^(GET|HEAD|OPTIONS)$"]
+PASSIVE_EXCLUDED_CHECKS = (
+    "negative_data_rejection",
+    "object_level_authorization",
+    "use_after_free",
+    "ensure_resource_availability",
+    "unsupported_method",
+    "missing_required_header",
+    "allow_header_conformance",
+)
 
 
 @dataclass(slots=True)
 class DastOptions:
     rules_path: Path
-    default_action: Action
+    default_action: Action | None
     scan_profile: str  # "full" | "passive"
+    mode_reason: str  # why this mode ran (shown in the report)
     api_prefix: str
     schemathesis: SchemathesisOptions
     zap: ZapOptions
     raw: dict[str, Any]
+    seed: int
+    seed_given: bool
+    spec: str | None
+    exclusions: Exclusions
+    login: LoginConfig | None
+    max_requests: int
+    max_seconds: int
+    rate_per_s: float | None
+    slow_response_s: float
+    max_page_items: int
+    burst: int
+    expensive: list[tuple[str, str]] = field(default_factory=list)
+    sqlmap_timeout_s: float = 120.0
 
     @property
     def active(self) -> bool:
         return self.scan_profile == "full"
 
 
-def read_options(section: dict[str, Any], *, root: Path, policies: Path, profile: str,
-                 target: str) -> DastOptions:
-    merged = {**PROFILE_DEFAULTS.get(profile, PROFILE_DEFAULTS["pr"]), **section,
-              **dict(section.get("profiles", {}).get(profile, {}))}
-    scan_profile = str(merged.get("scan_profile") or ("full" if target in ACTIVE_TARGETS else "passive"))
-    if scan_profile not in ("full", "passive"):
-        raise ConfigError(f"[dast] scan_profile: {scan_profile!r} is not one of full, passive")
-    rules = Path(str(merged["rules"])) if merged.get("rules") else policies / "dast-rules.tsv"
+def read_options(
+    section: dict[str, Any],
+    *,
+    root: Path,
+    policies: Path,
+    profile: str,
+    target: str,
+    production: bool = False,
+) -> DastOptions:
+    merged = {
+        **PROFILE_DEFAULTS.get(profile, PROFILE_DEFAULTS["pr"]),
+        **section,
+        **dict(section.get("profiles", {}).get(profile, {})),
+    }
+    scan_profile, why = _mode(merged, target, production)
+    seed_given = merged.get("seed") is not None
+    seed = _int(merged, "seed") if seed_given else secrets.randbelow(2**31 - 1) + 1
+    max_seconds = _int(merged, "max_seconds")
     st = SchemathesisOptions(
-        max_examples=_int(merged, "max_examples"), seed=_int(merged, "seed", 20261126),
-        max_time_s=_int(merged, "st_max_time_s") or None, workers=_int(merged, "st_workers", 1),
+        max_examples=_int(merged, "max_examples"),
+        seed=seed,
+        max_time_s=int(max_seconds * 0.6)
+        if merged.get("fill_time")
+        else _int(merged, "st_max_time_s") or None,
+        workers=_int(merged, "st_workers", 1),
         request_timeout_s=float(merged.get("request_timeout_s", 10.0)),
         exclude_path_regex=str(merged.get("exclude_path_regex", r"/events$")) or None,
-        extra_args=[str(a) for a in merged.get("schemathesis_args", [])])
+        max_response_time_s=max(_float(merged, "slow_response_s", 1.0) * 2, 2.0),
+        timeout_s=float(max_seconds),
+        extra_args=[str(a) for a in merged.get("schemathesis_args", [])],
+    )
     if scan_profile == "passive":
         st.mode, st.phases = "positive", "examples,coverage,fuzzing"
-        st.extra_args = PASSIVE_SCHEMATHESIS + st.extra_args
-    zap = ZapOptions(active=scan_profile == "full", spider_minutes=_int(merged, "zap_spider_minutes"),
-                     active_minutes=_int(merged, "zap_active_minutes"),
-                     poll_interval_s=float(merged.get("zap_poll_interval_s", 2.0)),
-                     target_host=_str(merged, "zap_target_host") or os.environ.get("ZAP_TARGET_HOST"),
-                     shared_dir_zap=_str(merged, "zap_shared_dir") or os.environ.get("ZAP_SHARED_DIR"),
-                     shared_dir_local=_str(merged, "zap_shared_dir_local")
-                     or os.environ.get("ZAP_SHARED_DIR_LOCAL"))
-    default_action = parse_action(str(merged.get("default_action", "WARN")), "[dast] default_action")
-    return DastOptions(rules_path=rules if rules.is_absolute() else root / rules,
-                       default_action=default_action,
-                       scan_profile=scan_profile, api_prefix=str(merged.get("api_prefix", "/api/")),
-                       schemathesis=st, zap=zap, raw=merged)
+        excluded = ["--exclude-checks", ",".join(PASSIVE_EXCLUDED_CHECKS)]
+        st.extra_args = [*PASSIVE_SCHEMATHESIS, *excluded, *st.extra_args]
+    st.phases = str(merged.get("phases") or st.phases)
+    default_action = merged.get("default_action")
+    return DastOptions(
+        rules_path=_rules_path(merged, root, policies),
+        default_action=parse_action(str(default_action), "[dast] default_action") if default_action else None,
+        scan_profile=scan_profile,
+        mode_reason=why,
+        api_prefix=str(merged.get("api_prefix", "/api/")),
+        schemathesis=st,
+        zap=_zap(merged, scan_profile),
+        raw=merged,
+        seed=seed,
+        seed_given=seed_given,
+        spec=_str(merged, "spec"),
+        exclusions=Exclusions.parse(list(merged.get("exclude_operations", []))),
+        login=LoginConfig.parse(merged.get("login")),
+        max_requests=_int(merged, "max_requests"),
+        max_seconds=max_seconds,
+        rate_per_s=_float(merged, "rate_limit", 0.0) or None,
+        slow_response_s=_float(merged, "slow_response_s", 1.0),
+        max_page_items=_int(merged, "max_page_items", 1000),
+        burst=_int(merged, "burst"),
+        expensive=[
+            (m, p)
+            for m, p in Exclusions.parse(
+                list(merged.get("expensive_operations", [])), "[dast] expensive_operations"
+            ).entries
+        ],
+        sqlmap_timeout_s=_float(merged, "sqlmap_timeout_s", 120.0),
+    )
+
+
+def _mode(merged: dict[str, Any], target: str, production: bool) -> tuple[str, str]:
+    """(full | passive, why): the user's choice, else active where the harness may attack."""
+    asked = merged.get("scan_profile")
+    if asked:
+        if asked not in ("full", "passive"):
+            raise ConfigError(f"[dast] scan_profile: {asked!r} is not one of full, passive")
+        return str(asked), f"[dast] scan_profile = {asked!r}"
+    if production:
+        return "passive", 'the environment file says "production": true'
+    if target in ACTIVE_TARGETS:
+        return "full", f'target {target!r} may be attacked (set [dast] scan_profile = "passive" to not)'
+    return "passive", f"target {target!r} is not one the harness may attack"
+
+
+def _rules_path(merged: dict[str, Any], root: Path, policies: Path) -> Path:
+    if merged.get("rules"):
+        path = Path(str(merged["rules"]))
+        return path if path.is_absolute() else root / path
+    repo = policies / "dast-rules.tsv"
+    return repo if repo.is_file() else default_rules_path()
+
+
+def _zap(merged: dict[str, Any], scan_profile: str) -> ZapOptions:
+    return ZapOptions(
+        active=scan_profile == "full",
+        spider_minutes=_int(merged, "zap_spider_minutes"),
+        active_minutes=_int(merged, "zap_active_minutes"),
+        poll_interval_s=float(merged.get("zap_poll_interval_s", 2.0)),
+        target_host=_str(merged, "zap_target_host") or os.environ.get("ZAP_TARGET_HOST"),
+        shared_dir_zap=_str(merged, "zap_shared_dir") or os.environ.get("ZAP_SHARED_DIR"),
+        shared_dir_local=_str(merged, "zap_shared_dir_local") or os.environ.get("ZAP_SHARED_DIR_LOCAL"),
+    )
 
 
 def _str(data: dict[str, Any], key: str) -> str | None:
@@ -100,4 +215,11 @@ def _int(data: dict[str, Any], key: str, default: int = 0) -> int:
     return value
 
 
-__all__ = ["PROFILE_DEFAULTS", "DastOptions", "read_options"]
+def _float(data: dict[str, Any], key: str, default: float) -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"[dast] {key}: expected a non-negative number, got {value!r}")
+    return float(value)
+
+
+__all__ = ["ACTIVE_TARGETS", "PASSIVE_EXCLUDED_CHECKS", "PROFILE_DEFAULTS", "DastOptions", "read_options"]

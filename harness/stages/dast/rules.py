@@ -7,10 +7,16 @@ One rule a line, tab-separated, exactly as ``zap-baseline.py -c`` reads it::
     schemathesis:not_a_server_error<TAB>FAIL<TAB>(5xx on any generated input)
     10049<TAB>IGNORE<TAB>(Storable and Cacheable Content) reason: health probes<TAB>.*/healthz$
 
-Columns: rule id (a ZAP plugin id or ``schemathesis:<check>``), action (IGNORE, INFO, WARN, FAIL),
-name (free text), optional URL regex (the rule applies only to matching URLs; a rule with a regex
-wins over the same id without one). ``#`` starts a comment line. An IGNORE rule must carry a reason:
-``reason:`` in the name column or a trailing ``# comment``. Errors name ``file:line``.
+Columns: rule id (a ZAP plugin id, ``schemathesis:<check>`` or ``harness:<check>``), action (IGNORE,
+INFO, WARN, FAIL), name (free text), optional URL regex (the rule applies only to matching URLs; a
+rule with a regex wins over the same id without one). ``#`` starts a comment line. An IGNORE rule
+must carry a reason: ``reason:`` in the name column or a trailing ``# comment``. Errors name
+``file:line``.
+
+A finding whose rule id the file does not list fails when its severity is critical, high or medium,
+and is reported as warned when low or info (``[dast] default_action`` replaces that choice). The
+rules file never waives: FAIL gates, WARN and INFO are ``warned``, IGNORE drops the instance.
+When a repository has no rules file, the one shipped with the harness is used (:func:`default_rules_path`).
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import ConfigError
+from harness.results import Severity
 
 SCHEMATHESIS_PREFIX = "schemathesis:"
-_ID = re.compile(r"^(?:\d{1,6}|schemathesis:[a-z_]+)$")
+_ID = re.compile(r"^(?:\d{1,6}|schemathesis:[a-z_]+|harness:[a-z_]+)$")
+GATING_SEVERITIES = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM)
 
 
 class Action(enum.StrEnum):
@@ -61,7 +69,7 @@ class Decision:
     @property
     def explanation(self) -> str:
         if self.rule is None:
-            return f"{self.action.value} (default: no rule in the rules file)"
+            return f"{self.action.value} (no rule in the rules file: the default for its severity)"
         why = f": {self.rule.reason}" if self.rule.reason else ""
         return f"{self.action.value} per {self.rule.source}{why}"
 
@@ -69,20 +77,29 @@ class Decision:
 @dataclass(slots=True)
 class RuleSet:
     rules: list[Rule] = field(default_factory=list)
-    default: Action = Action.WARN
+    default: Action | None = None  # None: FAIL for critical/high/medium, WARN for low/info
     source: str = "<none>"
 
-    def decide(self, rule_id: str, url: str | None = None) -> Decision:
-        """The most specific matching rule: one with a URL regex beats one without."""
+    def decide(self, rule_id: str, url: str | None = None, severity: Severity = Severity.MEDIUM) -> Decision:
+        """The most specific matching rule (one with a URL regex beats one without), else the default."""
         matching = [r for r in self.rules if r.rule_id == rule_id and r.applies_to(url)]
         matching.sort(key=lambda r: r.url_regex is None)
-        return Decision(matching[0].action, matching[0]) if matching else Decision(self.default, None)
+        if matching:
+            return Decision(matching[0].action, matching[0])
+        if self.default is not None:
+            return Decision(self.default, None)
+        return Decision(Action.FAIL if severity in GATING_SEVERITIES else Action.WARN, None)
 
     def ids(self) -> set[str]:
         return {r.rule_id for r in self.rules}
 
 
-def load_rules(path: Path, *, default: Action = Action.WARN, shown_as: str | None = None) -> RuleSet:
+def default_rules_path() -> Path:
+    """The rules file shipped with the harness (used when a repository has none)."""
+    return Path(__file__).with_name("dast-rules.tsv")
+
+
+def load_rules(path: Path, *, default: Action | None = None, shown_as: str | None = None) -> RuleSet:
     """Read and validate a rules file; raises :class:`ConfigError` naming ``file:line``."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -91,7 +108,7 @@ def load_rules(path: Path, *, default: Action = Action.WARN, shown_as: str | Non
     return parse_rules(text, source=shown_as or str(path), default=default)
 
 
-def parse_rules(text: str, *, source: str = "<rules>", default: Action = Action.WARN) -> RuleSet:
+def parse_rules(text: str, *, source: str = "<rules>", default: Action | None = None) -> RuleSet:
     rules: list[Rule] = []
     seen: dict[tuple[str, str], str] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -124,7 +141,8 @@ def _parse_line(raw: str, where: str) -> Rule | None:
                           f"got {len(columns)}")
     rule_id, action_text, name = columns[:3]
     if not _ID.match(rule_id):
-        raise ConfigError(f"{where}: rule id {rule_id!r} is neither a ZAP plugin id nor schemathesis:<check>")
+        raise ConfigError(f"{where}: rule id {rule_id!r} is not a ZAP plugin id, schemathesis:<check> or "
+                          "harness:<check>")
     action = parse_action(action_text, where)
     reason = _reason(name, comment)
     if action is Action.IGNORE and not reason:
@@ -149,5 +167,5 @@ def _regex(text: str, where: str) -> re.Pattern[str] | None:
         raise ConfigError(f"{where}: URL regex {text!r} does not compile: {exc}") from None
 
 
-__all__ = ["SCHEMATHESIS_PREFIX", "Action", "Decision", "Rule", "RuleSet", "load_rules", "parse_action",
-           "parse_rules"]
+__all__ = ["SCHEMATHESIS_PREFIX", "Action", "Decision", "Rule", "RuleSet", "default_rules_path", "load_rules",
+           "parse_action", "parse_rules"]

@@ -1,9 +1,13 @@
-"""Schemathesis v4 as a subprocess CLI: all checks, two identities, fixed seed, JUnit/HAR kept.
+"""Schemathesis v4 as a subprocess CLI: all checks (ours too), two identities, a recorded seed.
 
 A subprocess isolates Hypothesis (its warnings, its example database, its globals) from the harness.
 Tokens never reach the command line: they go into a Web Fuzzing Commons auth file in a private
 temporary directory, which also names both users as ``peers`` so that Schemathesis'
-``object_level_authorization`` check replays one user's reads as the other.
+``object_level_authorization`` check replays one user's reads as the other; with a login hook the
+entries are ``loginEndpointAuth`` and Schemathesis logs in (and refreshes) itself. The harness' own
+checks ride along as Schemathesis checks (``SCHEMATHESIS_HOOKS=harness.stages.dast.loop_hooks``).
+The run continues after failures; it is interrupted like Ctrl-C at its time budget (and by the
+hooks at its request budget), after which Schemathesis still writes its reports (exit code 130).
 """
 
 from __future__ import annotations
@@ -11,21 +15,26 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.errors import StageError
 from harness.results import Severity
 from harness.stages.dast.findings import Check, Finding
 from harness.stages.dast.headers import SeenResponse
+from harness.stages.dast.login import LoginConfig
 from harness.stages.dast.rules import SCHEMATHESIS_PREFIX
 from harness.targets.base import TestUser
+
+HOOKS_MODULE = "harness.stages.dast.loop_hooks"
+INTERRUPTED = 130  # Schemathesis' exit code after Ctrl-C (schemathesis/cli/constants.py ExitCode)
 
 # Schemathesis failure code -> check name (schemathesis.failure_codes.FAILURE_CLASSES; a test keeps
 # this in step with the installed version, so the harness process never has to import Schemathesis).
@@ -58,6 +67,9 @@ CHECKS: dict[str, tuple[Severity, tuple[str, ...]]] = {
     "object_level_authorization": (Severity.HIGH, ("OWASP-A01", "OWASP-API1", "ASVS-4.2.1")),
     "max_response_time": (Severity.LOW, ("OWASP-API4",)),
 }
+# Our checks registered in Schemathesis (loop_hooks.py): their failures are read from our own file.
+HARNESS_CHECK_CLASSES = ("harness_passive", "harness_access", "harness_auth", "harness_injection",
+                         "harness_properties", "harness_resources", "harness_ssrf")
 _FAILURE_HEAD = re.compile(r"^- (ST\d{3}) (.*)$", re.MULTILINE)
 _NEXT_CASE = re.compile(r"^\d+\. Test Case ID", re.MULTILINE)
 _CURL_URL = re.compile(r"'?(https?://[^\s']+)'?")
@@ -76,7 +88,9 @@ class SchemathesisOptions:
     workers: int = 1
     exclude_path_regex: str | None = r"/events$"
     wait_for_schema_s: float = 30.0
-    timeout_s: float = 1800.0
+    timeout_s: float = 1800.0  # then interrupted (reports are still written)
+    max_response_time_s: float | None = None
+    rate_per_s: float | None = None
     extra_args: list[str] = field(default_factory=list)
 
 
@@ -86,6 +100,7 @@ class SchemathesisRun:
     duration_s: float
     report_dir: Path
     output: str
+    timed_out: bool = False
 
     def _one(self, pattern: str) -> Path | None:
         found = sorted(self.report_dir.glob(pattern))
@@ -99,61 +114,115 @@ class SchemathesisRun:
     def har(self) -> Path | None:
         return self._one("har*.json")
 
+    @property
+    def report(self) -> dict[str, Any]:
+        """Schemathesis' JSON run report (version, stop reason, warnings), or {} when absent."""
+        found = self._one("json*.json")
+        try:
+            data = json.loads(found.read_text(encoding="utf-8")) if found else {}
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
 
-def build_command(schema_url: str, options: SchemathesisOptions, report_dir: Path,
+    @property
+    def version(self) -> str:
+        return str(self.report.get("schemathesis_version") or installed_version())
+
+
+def installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("schemathesis")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_command(location: str, base_url: str | None, options: SchemathesisOptions, report_dir: Path,
                   config_file: Path | None) -> list[str]:
     command = [sys.executable, "-m", "schemathesis.cli"]
     if config_file is not None:
         command += ["--config-file", str(config_file)]
-    command += ["run", schema_url, "--checks", "all", "--mode", options.mode, "--phases", options.phases,
+    command += ["run", location, *(["--url", base_url] if base_url else []), "--checks", "all",
+                "--continue-on-failure", "--mode", options.mode, "--phases", options.phases,
                 "--seed", str(options.seed), "--max-examples", str(options.max_examples),
                 "--workers", str(options.workers), "--request-timeout", str(options.request_timeout_s),
-                "--wait-for-schema", str(options.wait_for_schema_s), "--generation-database", "none",
-                "--report", "junit,har", "--report-dir", str(report_dir), "--no-color"]
+                "--generation-database", "none", "--report", "junit,har,json",
+                "--report-dir", str(report_dir),
+                "--no-color"]
+    if not base_url:
+        command += ["--wait-for-schema", str(options.wait_for_schema_s)]
     if options.max_time_s:
         command += ["--max-time", str(options.max_time_s)]
+    if options.max_response_time_s:
+        command += ["--max-response-time", str(options.max_response_time_s)]
+    if options.rate_per_s:
+        command += ["--rate-limit", f"{max(int(options.rate_per_s), 1)}/s"]
     if options.exclude_path_regex:
         command += ["--exclude-path-regex", options.exclude_path_regex]
     return command + list(options.extra_args)
 
 
-def write_auth(directory: Path, users: Sequence[TestUser]) -> Path | None:
+def write_auth(directory: Path, users: Sequence[TestUser], login: LoginConfig | None = None,
+               api_url: str = "") -> Path | None:
     """A WFC auth file (one entry per user, peers = all) and a schemathesis.toml pointing at it."""
     if not users:
         return None
     wfc = directory / "wfc-auth.json"
-    entries = [{"name": u.name, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {u.token}"}]}
+    by_login = {u.name: u for u in login.users} if login else {}
+    entries = [login.wfc_entry(api_url, by_login[u.name]) if login and u.name in by_login else
+               {"name": u.name, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {u.token}"}]}
                for u in users]
     _write_private(wfc, json.dumps({"auth": entries}))
     config = directory / "schemathesis.toml"
     peers = ", ".join(json.dumps(u.name) for u in users) if len(users) > 1 else ""
-    text = f"[auth.wfc]\npath = {json.dumps(str(wfc))}\n" + (f"peers = [{peers}]\n" if peers else "")
+    refresh = f"refresh_interval = {login.refresh_s}\n" if login else ""
+    text = f"[auth.wfc]\npath = {json.dumps(str(wfc))}\n{refresh}" + (f"peers = [{peers}]\n" if peers else "")
     _write_private(config, text)
     return config
 
 
-def run_schemathesis(schema_url: str, users: Sequence[TestUser], options: SchemathesisOptions,
-                     report_dir: Path) -> SchemathesisRun:
-    """Run the CLI; raises :class:`StageError` when it cannot run at all (not when checks fail)."""
+def run_schemathesis(command: list[str], options: SchemathesisOptions, report_dir: Path, *, cwd: Path,
+                     env: dict[str, str]) -> SchemathesisRun:
+    """Run the CLI in its own process group; interrupt it at ``options.timeout_s``.
+
+    Raises :class:`StageError` when it cannot run at all (not when checks fail).
+    """
     report_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="harness-st-") as private:
-        config = write_auth(Path(private), users)
-        command = build_command(schema_url, options, report_dir.resolve(), config)
-        env = {**os.environ, "PYTHONWARNINGS": "ignore", "SCHEMATHESIS_TELEMETRY": "false", "NO_COLOR": "1"}
-        try:
-            done = subprocess.run(command, cwd=private, env=env, capture_output=True, text=True,
-                                  timeout=options.timeout_s, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise StageError(f"schemathesis did not finish within {options.timeout_s:.0f}s") from exc
-    output = done.stdout + done.stderr
-    run = SchemathesisRun(done.returncode, time.monotonic() - started, report_dir, output)
-    if done.returncode not in (0, 1) or run.junit is None:
+    environ = {**os.environ, "PYTHONWARNINGS": "ignore", "SCHEMATHESIS_TELEMETRY": "false", "NO_COLOR": "1",
+               "SCHEMATHESIS_HOOKS": HOOKS_MODULE, **env}
+    process = subprocess.Popen(command, cwd=cwd, env=environ, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True)
+    try:
+        output, timed_out = _wait(process, options.timeout_s)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    run = SchemathesisRun(process.returncode, time.monotonic() - started, report_dir, output, timed_out)
+    if process.returncode not in (0, 1, INTERRUPTED) or run.junit is None:
         tail = "\n".join(output.strip().splitlines()[-15:])
-        raise StageError(f"schemathesis exited with {done.returncode} and no usable report:\n{tail}")
+        raise StageError(f"schemathesis exited with {process.returncode} and no usable report:\n{tail}")
     if not any(True for _ in ET.parse(run.junit).getroot().iter("testcase")):
         raise StageError("schemathesis tested no operation (check the OpenAPI document and the filters)")
     return run
+
+
+def _wait(process: subprocess.Popen[str], timeout_s: float) -> tuple[str, bool]:
+    """The output; at the deadline, SIGINT (Schemathesis stops and reports), then SIGKILL after 60s."""
+    try:
+        output, _ = process.communicate(timeout=timeout_s)
+        return output, False
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGINT)
+    try:
+        output, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+    return output, True
 
 
 def junit_findings(junit: Path, base_url: str) -> tuple[list[Finding], list[str]]:
@@ -233,5 +302,6 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
-__all__ = ["CHECKS", "FAILURE_CHECKS", "SchemathesisOptions", "SchemathesisRun", "build_command",
-           "check_inventory", "har_responses", "junit_findings", "run_schemathesis", "write_auth"]
+__all__ = ["CHECKS", "FAILURE_CHECKS", "HARNESS_CHECK_CLASSES", "HOOKS_MODULE", "SchemathesisOptions",
+           "SchemathesisRun", "build_command", "check_inventory", "har_responses", "installed_version",
+           "junit_findings", "run_schemathesis", "write_auth"]

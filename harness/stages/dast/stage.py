@@ -1,32 +1,48 @@
-"""The DAST stage: Schemathesis always, ZAP when reachable, our header check on every response seen."""
+"""The DAST stage: the OWASP API Security Top 10 with two users, Schemathesis always, ZAP when reachable.
+
+One run: log the users in (login hook) -> read the OpenAPI document and drop the excluded
+operations -> start the loopback listener -> the stage's own read-only probes (inventory, CORS,
+credentials in URLs, header samples) -> reflected XSS (active) -> Schemathesis with the harness'
+checks in its loop -> login probes (active: enumeration, rate limit) -> SSRF hits -> sqlmap
+confirmation -> ZAP -> every check judged by the rules file.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import json
 import time
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
+from harness import __version__
 from harness.errors import StageError
 from harness.redact import default_redactor
-from harness.results import Result, Severity, Status
+from harness.results import Result, Status
 from harness.stages.base import StageContext
-from harness.stages.dast import zap as zap_mod
-from harness.stages.dast.findings import STAGE, Finding, judge
+from harness.stages.dast import attack_properties, probes
+from harness.stages.dast.attack_ssrf import Listener, listening
+from harness.stages.dast.catalog import CHECKS
+from harness.stages.dast.findings import Check, Finding, judge
 from harness.stages.dast.headers import SeenResponse, check_responses
+from harness.stages.dast.login import login
 from harness.stages.dast.options import DastOptions, read_options
-from harness.stages.dast.reflect import PathTemplates, probe_reflection
+from harness.stages.dast.reflect import probe_reflection
 from harness.stages.dast.rules import RuleSet, load_rules
-from harness.stages.dast.schemathesis_run import (
-    check_inventory,
-    har_responses,
-    junit_findings,
-    run_schemathesis,
-)
-from harness.targets.base import Environment
+from harness.stages.dast.scan_state import ScanConfig, ScanState
+from harness.stages.dast.spec import ApiSpec, load_spec
+from harness.stages.dast.tools import SchemathesisStep, ZapStep, confirm_sql, summary
+from harness.stages.dast.verdicts import NO_CANDIDATE, Records, as_check, enabled_names, to_finding, why_not
+from harness.stages.dast.wire import OutOfBudget, Req
+from harness.targets.base import Environment, TestUser
 
-PROBE_PATHS = ("/", "/openapi.json", "/healthz", "/api/uploads")
+PROBE_BUDGET_SHARE = 0.2  # of max_requests, for the stage's own probes outside Schemathesis
+HEADER_SAMPLES = 6
 
 
 class DastStage:
@@ -40,137 +56,232 @@ class DastStage:
         if env is None:
             raise StageError("the dast stage needs a running environment")
         default_redactor().register(*(u.token for u in env.users))
-        options = read_options(ctx.config.stage_options("dast"), root=ctx.config.root,
-                               policies=ctx.config.paths.policies, profile=ctx.profile, target=env.target)
-        rules = load_rules(options.rules_path, default=options.default_action,
-                           shown_as=_shown(options.rules_path, ctx.config.root))
+        options = read_options(
+            ctx.config.stage_options("dast"),
+            root=ctx.config.root,
+            policies=ctx.config.paths.policies,
+            profile=ctx.profile,
+            target=env.target,
+            production=env.production,
+        )
+        rules = load_rules(
+            options.rules_path,
+            default=options.default_action,
+            shown_as=_shown(options.rules_path, ctx.config.root),
+        )
         return DastRun(ctx, env, options, rules).execute()
 
 
 class DastRun:
+    """One execution of the stage; the steps in ``tools.py`` report back through it."""
+
     def __init__(self, ctx: StageContext, env: Environment, options: DastOptions, rules: RuleSet) -> None:
         self.ctx, self.env, self.options, self.rules = ctx, env, options, rules
         self.dir = ctx.evidence_dir / "dast"
         self.api_url = env.api_url.rstrip("/")
-        self.responses: list[SeenResponse] = []
-        self.templates = PathTemplates({})
-        self.har_evidence: list[str] = []  # the responses the header check read
-        self.results: list[Result] = []
+        self.users: list[TestUser] = list(env.users)
+        self.responses: list[SeenResponse] = []  # what the header check reads
+        self.records = Records()
+        self.ran: set[str] = set()
+        self.versions: dict[str, str] = {}
+        self.proven_on = f"harness API checks {__version__}"
 
     def execute(self) -> list[Result]:
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.responses += probe(self.api_url, self.env)
-        document = self._openapi()
-        self.templates = PathTemplates(document)
-        if self.options.active:
-            self.results += self._reflection(document)
-        self.results += self._schemathesis()
-        self.results += self._zap()
-        checks, findings = check_responses(self.responses, api_prefix=self.options.api_prefix,
-                                           location=self.templates.template)
-        self.results += judge(checks, findings, self.rules, evidence=self.har_evidence)
+        self.users = self._logged_in()
+        spec = load_spec(
+            self.options.spec or f"{self.api_url}/openapi.json",
+            self.api_url,
+            root=self.ctx.config.root,
+            exclusions=self.options.exclusions,
+        )
+        spec_file = self.dir / "openapi.json"  # what every tool was given: the document minus exclusions
+        spec_file.write_text(json.dumps(spec.filtered_document(), indent=1), encoding="utf-8")
+        results: list[Result] = []
+        with listening() as listener:
+            listener.documents["/openapi.json"] = ("application/json", spec_file.read_bytes())
+            results += self._scan(spec, spec_file, listener)
+            results += ZapStep(self, listener).run()
+        results += self._judge_harness_checks(spec)
+        results += self._header_results(spec)
         default_redactor().redact_tree(self.dir)
-        return self.results
+        return results
 
-    def _openapi(self) -> dict[str, Any]:
-        try:
-            document = httpx.get(f"{self.api_url}/openapi.json", timeout=10.0).json()
-        except (httpx.HTTPError, ValueError):
-            return {}
-        return document if isinstance(document, dict) else {}
-
-    def _reflection(self, document: dict[str, Any]) -> list[Result]:
-        token = self.env.users[0].token if self.env.users else None
-        with httpx.Client(timeout=10.0) as http:
-            check, findings, _ = probe_reflection(http, self.api_url, document, token)
-        return judge([check], findings, self.rules)
-
-    def _rel(self, path: Path) -> str:
+    def rel(self, path: Path) -> str:
         return str(path.relative_to(self.ctx.run_dir))
 
-    def _schemathesis(self) -> list[Result]:
-        started = time.monotonic()
-        report_dir = self.dir / "schemathesis"
+    def _logged_in(self) -> list[TestUser]:
+        """The environment's users, their tokens replaced (or users added) by the login hook."""
+        users = {u.name: u for u in self.env.users}
+        config = self.options.login
+        if config is not None:
+            with httpx.Client(timeout=15.0) as http:
+                for entry in config.users:
+                    token = login(http, self.api_url, config, entry)
+                    default_redactor().register(token, entry.password)
+                    users[entry.name] = TestUser(entry.name, token)
+        return list(users.values())
+
+    def scan_config(
+        self, spec: ApiSpec, spec_file: Path, findings: Path, budget: int, ssrf: str | None
+    ) -> ScanConfig:
+        """What the harness' checks get, in the Schemathesis process or in this one."""
+        login_config = self.options.login
+        usernames = {u.name: u.username for u in login_config.users} if login_config else {}
+        passwords = {f"{u.name}'s password": u.password for u in login_config.users} if login_config else {}
+        return ScanConfig(
+            api_url=self.api_url,
+            findings_path=str(findings),
+            spec_path=str(spec_file),
+            users=[
+                {"name": u.name, "token": u.token, "username": usernames.get(u.name, u.name)}
+                for u in self.users
+            ],
+            checks=enabled_names(active=self.options.active, users=len(self.users)),
+            base_path=spec.base_path,
+            exclusions=[[m, p] for m, p in self.options.exclusions.entries],
+            probe_budget=budget,
+            total_budget=budget,
+            rate_per_s=self.options.rate_per_s,
+            request_timeout_s=self.options.schemathesis.request_timeout_s,
+            slow_response_s=self.options.slow_response_s,
+            max_page_items=self.options.max_page_items,
+            ssrf_base=ssrf,
+            known_secrets=passwords,
+            login=asdict(login_config) if login_config else None,
+            seed=self.options.seed,
+        )
+
+    def _scan(self, spec: ApiSpec, spec_file: Path, listener: Listener) -> list[Result]:
+        own_budget = max(int(self.options.max_requests * PROBE_BUDGET_SHARE), 50)
+        probe_file = self.dir / "probe-findings.jsonl"
+        state = ScanState(self.scan_config(spec, spec_file, probe_file, own_budget, None))
+        state.observe = functools.partial(attack_properties.scan, state)  # our probes' answers too
+        results: list[Result] = []
         try:
-            run = run_schemathesis(f"{self.api_url}/openapi.json", self.env.users[:2],
-                                   self.options.schemathesis, report_dir)
-        except StageError as exc:
-            return [_tool_result("DAST-schemathesis", "Schemathesis run", Status.ERROR, str(exc), started)]
-        assert run.junit is not None  # run_schemathesis guarantees it
-        findings, errors = junit_findings(run.junit, self.api_url)
-        for finding in findings:
-            finding.url = self.templates.template(finding.url) if finding.url else None
-        evidence = [self._rel(p) for p in (run.junit, run.har) if p is not None]
-        seen = har_responses(run.har) if run.har else []
-        self.har_evidence = [self._rel(run.har)] if run.har else []
-        self.responses += seen
-        st = self.options.schemathesis
-        message = "\n".join(errors) if errors else f"ran all checks ({st.phases}; mode {st.mode})"
-        summary = _tool_result("DAST-schemathesis", "Schemathesis run",
-                               Status.ERROR if errors else Status.PASSED, message, started)
-        summary.evidence = evidence
-        summary.measured = {"requests": len(seen), "wall_s": round(run.duration_s, 1), "seed": st.seed,
-                            "max_examples": st.max_examples, "failures": len(findings),
-                            "scan_profile": self.options.scan_profile}
-        skipped = self._unrun_checks()
-        ran = [c for c in check_inventory() if c.result_id not in skipped]
-        judged = judge(ran, findings, self.rules, evidence=evidence)
-        not_run = [_tool_result(result_id, f"Schemathesis: {result_id[3:].replace('_', ' ')}",
-                                Status.SKIPPED, why, started) for result_id, why in skipped.items()]
-        return [summary, *judged, *not_run]
+            for probe in (probes.inventory, probes.cors, probes.credentials_in_url):
+                _within_budget(lambda p=probe: p(state, spec))  # type: ignore[misc]
+            self._sample_headers(state, spec)
+            if self.options.active:
+                check, found = probe_reflection(state, spec, self.proven_on)
+                results += judge([check], found, self.rules)
+            results += SchemathesisStep(self, spec, spec_file, listener).run(
+                self.options.max_requests - own_budget
+            )
+            if self.options.active:
+                known = (
+                    [u.username for u in self.options.login.users]
+                    if self.options.login
+                    else [u.name for u in self.users]
+                )
+                _within_budget(lambda: probes.user_enumeration(state, spec, known))
+                _within_budget(
+                    lambda: probes.rate_limit(state, spec, self.options.burst, self.options.expensive)
+                )
+        finally:
+            state.close()
+        self.records.read(probe_file)
+        self.records.findings += self.records.ssrf_hits(_nonces_after_grace(listener))
+        return results
 
-    def _unrun_checks(self) -> dict[str, str]:
-        """Checks that did not run, and why (a skipped check is never reported as passed)."""
-        skipped = {}
-        if len(self.env.users) < 2:
-            skipped["ST-object_level_authorization"] = (
-                f"needs two test users (the environment has {len(self.env.users)})")
-        if not self.options.active:
-            skipped["ST-unsupported_method"] = "passive scan profile: undeclared methods are not sent"
-        return skipped
-
-    def _zap(self) -> list[Result]:
-        started = time.monotonic()
-        where = zap_mod.locate_zap(self.options.raw)
-        if isinstance(where, str):
-            return [_tool_result("DAST-zap", "ZAP scan", Status.SKIPPED, where, started)]
-        try:
-            if where.api_url:
-                return self._zap_scan(where, started)
-            with zap_mod.zap_daemon(where.origin, self.dir / "zap") as endpoint:
-                return self._zap_scan(endpoint, started)
-        except Exception as exc:  # a ZAP that cannot start or answer is a tool error, never a pass
-            message = f"{type(exc).__name__}: {exc}"
-            return [_tool_result("DAST-zap", "ZAP scan", Status.ERROR, message, started)]
-
-    def _zap_scan(self, endpoint: zap_mod.ZapEndpoint, started: float) -> list[Result]:
-        token = self.env.users[0].token if self.env.users else None
-        outcome = zap_mod.ZapScan(zap_mod.client(endpoint), self.options.zap).run(
-            self.api_url, f"{self.api_url}/openapi.json", token, self.dir / "zap")
-        evidence = [self._rel(p) for p in outcome.reports]
-        findings: list[Finding] = zap_mod.alert_findings(outcome.alerts, default_redactor().redact)
-        summary = _tool_result("DAST-zap", "ZAP scan", Status.PASSED,
-                               f"ZAP via {endpoint.origin}; profile {self.options.scan_profile}", started)
-        summary.evidence, summary.measured = evidence, dict(outcome.measured)
-        return [summary, *judge([], findings, self.rules, evidence=evidence)]
-
-
-def probe(api_url: str, env: Environment) -> list[SeenResponse]:
-    """A few requests of our own (anonymous and as the main user) so the header check always has input."""
-    seen: list[SeenResponse] = []
-    token = env.users[0].token if env.users else None
-    with httpx.Client(timeout=10.0, follow_redirects=False) as http:
-        for path in PROBE_PATHS:
-            for headers in ({}, {"Authorization": f"Bearer {token}"} if token else None):
-                if headers is None:
-                    continue
+    def _sample_headers(self, state: ScanState, spec: ApiSpec) -> None:
+        """A few GETs, anonymous and as the main user, so the header check always has input."""
+        targets = [
+            (self.api_url, "/"),
+            *((state.root, o.path) for o in probes.get_operations(spec, HEADER_SAMPLES)),
+        ]
+        for root, path in targets:
+            for user in (None, self.users[0].name if self.users else None):
                 try:
-                    response = http.get(f"{api_url}{path}", headers=headers)
-                except httpx.HTTPError:
+                    resp = state.send(state.as_user(Req("GET", root, path), user))
+                except (OutOfBudget, ValueError):
                     continue
-                seen.append(SeenResponse("GET", str(response.url), response.status_code,
-                                         dict(response.headers)))
-    return seen
+                self.responses.append(SeenResponse("GET", root + path, resp.status, resp.headers))
+
+    def _judge_harness_checks(self, spec: ApiSpec) -> list[Result]:
+        """Every catalog check: skipped (why), passed (targets tried), or its findings judged."""
+        st = self.versions.get("schemathesis")
+        loop_proof = f"{self.proven_on} in Schemathesis {st}'s loop" if st else self.proven_on
+        confirm_sql(self, self.records.findings)
+        findings = [self._finding(spec, record, loop_proof) for record in self.records.findings]
+        checks, skipped = self._check_states({f.result_id for f in findings}, loop_proof)
+        results = judge(checks, findings, self.rules, write=self._instances)
+        results += [
+            summary(c.result_id, c.title, Status.SKIPPED, why, proven_on=self.proven_on) for c, why in skipped
+        ]
+        if self.records.errors:
+            results.append(
+                summary(
+                    "DAST-harness-checks",
+                    "harness API checks",
+                    Status.ERROR,
+                    "\n".join(self.records.errors[:5]),
+                    proven_on=loop_proof,
+                )
+            )
+        return results
+
+    def _finding(self, spec: ApiSpec, record: dict[str, object], loop_proof: str) -> Finding:
+        where = next(c.where for c in CHECKS if c.name == record["check"])
+        proof = loop_proof if where == "loop" else self.proven_on
+        if record.get("confirmed_by"):
+            proof += f"; confirmed by {record['confirmed_by']}"
+        url = str(record.get("url", ""))
+        return to_finding(record, _template_url(spec, url) if url.startswith("http") else url, proof)
+
+    def _check_states(self, found: set[str], loop_proof: str) -> tuple[list[Check], list[tuple[Check, str]]]:
+        checks, skipped = [], []
+        for spec_check in CHECKS:
+            why = why_not(
+                spec_check,
+                active=self.options.active,
+                mode_reason=self.options.mode_reason,
+                users=len(self.users),
+                ran=self.ran,
+            )
+            tried = self.records.tried.get(spec_check.name, 0)
+            check = as_check(spec_check, tried, loop_proof if spec_check.where == "loop" else self.proven_on)
+            if spec_check.result_id in found or not (why or not tried):
+                checks.append(check)
+            else:
+                skipped.append((check, why or f"nothing to test: {NO_CANDIDATE.get(spec_check.name, '')}"))
+        return checks, skipped
+
+    def _header_results(self, spec: ApiSpec) -> list[Result]:
+        checks, findings = check_responses(
+            self.responses, api_prefix=self.options.api_prefix, location=lambda url: _template_url(spec, url)
+        )
+        for check in checks:
+            check.proven_on = f"harness header checks {__version__}"
+        har = [self.rel(p) for p in sorted((self.dir / "schemathesis").glob("har*.json"))]
+        return judge(checks, findings, self.rules, evidence=har)
+
+    def _instances(self, result_id: str, findings: list[Finding]) -> str | None:
+        """Every instance of a finding (request, response, users) as an evidence file."""
+        path = self.dir / "findings" / f"{result_id}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Redacted as data: inside a JSON file, quotes are escaped and text patterns would miss them.
+        instances = default_redactor().redact_data([f.to_dict() for f in findings])
+        path.write_text(json.dumps(instances, indent=1), encoding="utf-8")
+        return self.rel(path)
+
+
+def _within_budget(probe: Callable[[], None]) -> None:
+    # The stage's own probe budget spent: what ran is recorded, the rest did not run.
+    with contextlib.suppress(OutOfBudget):
+        probe()
+
+
+def _nonces_after_grace(listener: Listener) -> set[str]:
+    """The SSRF nonces the listener received (a server may fetch asynchronously: a second's grace)."""
+    time.sleep(1.0)
+    return listener.nonces()
+
+
+def _template_url(spec: ApiSpec, url: str) -> str:
+    """A concrete URL shown as its operation's template (findings name ``/notes/{id}``, not each id)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{spec.template(parts.path)}"
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -180,9 +291,4 @@ def _shown(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _tool_result(result_id: str, title: str, status: Status, message: str, started: float) -> Result:
-    return Result(id=result_id, stage=STAGE, title=title, status=status, severity=Severity.INFO,
-                  message=message, duration_s=time.monotonic() - started)
-
-
-__all__ = ["DastRun", "DastStage", "probe"]
+__all__ = ["DastRun", "DastStage"]

@@ -143,8 +143,9 @@ class ZapScan:
             raise
         except Exception as exc:  # requests errors, ZAP's own error JSON: the tool broke, not the app
             raise StageError(f"ZAP API call failed: {type(exc).__name__}: {exc}") from exc
-        measured: dict[str, float | int | str] = {"zap_alerts": len(alerts), "zap_wall_s": round(
-            self.clock() - started, 1), "zap_messages": self._message_count(base)}
+        measured: dict[str, float | int | str] = {
+            "zap_alerts": len(alerts), "zap_wall_s": round(self.clock() - started, 1),
+            "zap_messages": self._message_count(base), "zap_version": self._version()}
         return ZapOutcome(alerts, reports, measured)
 
     def _as_seen_by_zap(self, url: str) -> str:
@@ -222,6 +223,11 @@ class ZapScan:
             shutil.copyfile(local, report_dir / name)
         return report_dir / name
 
+    def _version(self) -> str:
+        with contextlib.suppress(Exception):
+            return str(self.zap.core.version)
+        return "unknown"
+
     def _message_count(self, base: str) -> int:
         with contextlib.suppress(Exception):
             return int(self.zap.core.number_of_messages(baseurl=base))
@@ -237,6 +243,11 @@ class ZapScan:
                 return False
             self.sleep(self.options.poll_interval_s)
         return True
+
+
+def path_regex(template: str) -> str:
+    """A ZAP exclude regex for every URL of an operation path (``/a/{id}`` -> ``.*/a/[^/]+(\\?.*)?$``)."""
+    return ".*" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + r"(\?.*)?$"
 
 
 def alert_findings(alerts: list[dict[str, Any]], redact: Callable[[str], str]) -> list[Finding]:
@@ -264,4 +275,4 @@ def _risk(text: str) -> Severity:
 
 
 __all__ = ["API_ACTIVE_SCANNERS", "SSE_EXCLUDE", "ZapEndpoint", "ZapOptions", "ZapOutcome", "ZapScan",
-           "alert_findings", "client", "locate_zap", "zap_daemon"]
+           "alert_findings", "client", "locate_zap", "path_regex", "zap_daemon"]

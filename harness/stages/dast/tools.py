@@ -1,0 +1,285 @@
+"""The engines the stage drives: Schemathesis (always), ZAP (when reachable), sqlmap (to confirm).
+
+Each step turns one tool run into Results. A tool that could not run, or that sent no request, is a
+tool summary with status ``error`` (the stage is then ``error``): never a pass.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.redact import default_redactor
+from harness.results import Result, Severity, Status
+from harness.stages.dast import sqlmap
+from harness.stages.dast import zap as zap_mod
+from harness.stages.dast.attack_ssrf import Listener
+from harness.stages.dast.findings import STAGE, judge
+from harness.stages.dast.options import PASSIVE_EXCLUDED_CHECKS
+from harness.stages.dast.scan_state import ENV_VAR
+from harness.stages.dast.schemathesis_run import (
+    build_command,
+    check_inventory,
+    har_responses,
+    junit_findings,
+    run_schemathesis,
+    write_auth,
+)
+from harness.stages.dast.spec import ApiSpec
+
+if TYPE_CHECKING:
+    from harness.stages.dast.stage import DastRun
+
+MAX_SQLMAP_RUNS = 3
+
+
+def summary(
+    result_id: str,
+    title: str,
+    status: Status,
+    message: str,
+    *,
+    started: float | None = None,
+    proven_on: str | None = None,
+    measured: dict[str, float | int | str] | None = None,
+    evidence: list[str] | None = None,
+) -> Result:
+    """A result about a tool run or a check that did not run (never evidence of a pass)."""
+    return Result(
+        id=result_id,
+        stage=STAGE,
+        title=title,
+        status=status,
+        severity=Severity.INFO,
+        message=message,
+        duration_s=time.monotonic() - started if started else 0.0,
+        proven_on=proven_on,
+        measured=dict(measured or {}),
+        evidence=list(evidence or []),
+    )
+
+
+class SchemathesisStep:
+    """Schemathesis with the harness' checks in its loop; its own checks judged from its JUnit."""
+
+    def __init__(self, run: DastRun, spec: ApiSpec, spec_file: Path, listener: Listener) -> None:
+        self.run_, self.spec, self.spec_file, self.listener = run, spec, spec_file, listener
+        self.report_dir = run.dir / "schemathesis"
+
+    def run(self, budget: int) -> list[Result]:
+        started, options, st = time.monotonic(), self.run_.options, self.run_.options.schemathesis
+        findings_file = self.report_dir / "harness-findings.jsonl"
+        self.report_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="harness-st-") as private:
+            scan = Path(private) / "scan.json"
+            self.run_.scan_config(self.spec, self.spec_file, findings_file, budget, self.listener.url).write(
+                scan
+            )
+            auth = write_auth(Path(private), self.run_.users, options.login, self.run_.api_url)
+            root = self.run_.api_url + self.spec.base_path
+            command = build_command(str(self.spec_file), root, st, self.report_dir.resolve(), auth)
+            try:
+                done = run_schemathesis(
+                    command, st, self.report_dir, cwd=Path(private), env={ENV_VAR: str(scan)}
+                )
+            except Exception as exc:  # StageError, or the process could not start: a tool error
+                return [
+                    summary("DAST-schemathesis", "Schemathesis run", Status.ERROR, str(exc), started=started)
+                ]
+        self.run_.records.read(findings_file)
+        return self._results(done, started, budget)
+
+    def _results(self, done: Any, started: float, budget: int) -> list[Result]:
+        version = f"Schemathesis {done.version}"
+        self.run_.versions["schemathesis"] = done.version
+        har = har_responses(done.har) if done.har else []
+        self.run_.responses += har
+        evidence = [self.run_.rel(p) for p in (done.junit, done.har) if p is not None]
+        stopped = self._stopped(done, budget)
+        measured: dict[str, float | int | str] = {
+            "requests": len(har),
+            "harness_probe_requests": self.run_.records.probe_requests,
+            "wall_s": round(done.duration_s, 1),
+            "seed": self.run_.options.seed,
+            "max_examples": self.run_.options.schemathesis.max_examples,
+            "scan_mode": self._mode(),
+            "request_budget": budget,
+            "stopped": stopped,
+        }
+        findings, errors = junit_findings(done.junit, self.run_.api_url)
+        for finding in findings:
+            finding.url = self._template(finding.url) if finding.url else None
+            finding.proven_on = version
+        if not har:
+            errors.append("Schemathesis sent no request")
+        self.run_.ran.add("schemathesis")
+        status = Status.ERROR if errors else Status.PASSED
+        message = "\n".join(errors) if errors else self._message(stopped)
+        tool = summary(
+            "DAST-schemathesis",
+            "Schemathesis run",
+            status,
+            message,
+            started=started,
+            proven_on=version,
+            measured=measured,
+            evidence=evidence,
+        )
+        skipped = self._unrun()
+        ran = [c for c in check_inventory() if c.result_id not in skipped]
+        for check in ran:
+            check.proven_on = version
+        judged = judge(ran, findings, self.run_.rules, evidence=evidence)
+        return [
+            tool,
+            *judged,
+            *(
+                summary(
+                    rid, f"Schemathesis: {rid[3:].replace('_', ' ')}", Status.SKIPPED, why, proven_on=version
+                )
+                for rid, why in skipped.items()
+            ),
+        ]
+
+    def _mode(self) -> str:
+        options = self.run_.options
+        return f"{'active' if options.active else 'passive'} ({options.mode_reason})"
+
+    def _message(self, stopped: str) -> str:
+        options = self.run_.options
+        replay = "" if options.seed_given else " (fresh this run)"
+        return (
+            f"{self._mode()} mode; seed {options.seed}{replay}: replay with --dast-seed {options.seed}; "
+            f"{stopped}"
+        )
+
+    def _stopped(self, done: Any, budget: int) -> str:
+        if self.run_.records.budget:
+            return f"stopped at the request budget ({budget}): " + "; ".join(self.run_.records.budget)
+        if done.timed_out:
+            return f"stopped at the time budget ({self.run_.options.max_seconds}s)"
+        return str(done.report.get("stop_reason") or "completed")
+
+    def _template(self, url: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}{self.spec.template(parts.path)}"
+
+    def _unrun(self) -> dict[str, str]:
+        """Schemathesis checks that had nothing to run on here, and why (never reported as passed)."""
+        options, ops = self.run_.options, self.spec.operations()
+        skipped: dict[str, str] = {}
+        if not options.active:
+            skipped |= {f"ST-{n}": f"passive mode ({options.mode_reason})" for n in PASSIVE_EXCLUDED_CHECKS}
+        methods = {o.method for o in ops}
+        needs = {
+            "use_after_free": ("DELETE" in methods, "no DELETE operation in the document"),
+            "ensure_resource_availability": (
+                "POST" in methods and any(o.params("path") for o in ops),
+                "no POST and GET-by-id pair in the document",
+            ),
+            "ignored_auth": (any(o.secured for o in ops), "no operation declares security"),
+            "missing_required_header": (
+                any(p.get("required") for o in ops for p in o.params("header")),
+                "no operation declares a required header",
+            ),
+            "object_level_authorization": (
+                len(self.run_.users) >= 2,
+                f"needs two test users (the environment has {len(self.run_.users)})",
+            ),
+            "max_response_time": (bool(options.schemathesis.max_response_time_s), "no response-time budget"),
+        }
+        for name, (applies, why) in needs.items():
+            if not applies:
+                skipped.setdefault(f"ST-{name}", why)
+        return skipped
+
+
+class ZapStep:
+    """ZAP (zapv2): an existing daemon, or ``zap.sh -daemon`` started here, or skipped with the reason."""
+
+    def __init__(self, run: DastRun, listener: Listener) -> None:
+        self.run_, self.listener = run, listener
+
+    def run(self) -> list[Result]:
+        started = time.monotonic()
+        where = zap_mod.locate_zap(self.run_.options.raw)
+        if isinstance(where, str):
+            return [summary("DAST-zap", "ZAP scan", Status.SKIPPED, where, started=started)]
+        try:
+            if where.api_url:
+                return self._scan(where, started)
+            with zap_mod.zap_daemon(where.origin, self.run_.dir / "zap") as endpoint:
+                return self._scan(endpoint, started)
+        except Exception as exc:  # a ZAP that cannot start or answer is a tool error, never a pass
+            return [
+                summary("DAST-zap", "ZAP scan", Status.ERROR, f"{type(exc).__name__}: {exc}", started=started)
+            ]
+
+    def _scan(self, endpoint: zap_mod.ZapEndpoint, started: float) -> list[Result]:
+        run = self.run_
+        options = run.options.zap
+        options.exclude = [
+            *options.exclude,
+            *(zap_mod.path_regex(p) for _, p in run.options.exclusions.entries),
+        ]
+        token = run.users[0].token if run.users else None
+        outcome = zap_mod.ZapScan(zap_mod.client(endpoint), options).run(
+            run.api_url, f"{self.listener.url}/openapi.json", token, run.dir / "zap"
+        )
+        version = f"ZAP {outcome.measured.get('zap_version', 'unknown')}"
+        evidence = [run.rel(p) for p in outcome.reports]
+        findings = zap_mod.alert_findings(outcome.alerts, default_redactor().redact)
+        for finding in findings:
+            finding.proven_on = version
+        sent = int(outcome.measured.get("zap_messages", -1))
+        status, message = (
+            (Status.ERROR, "ZAP sent no request")
+            if sent == 0
+            else (
+                Status.PASSED,
+                f"ZAP via {endpoint.origin}; {'active' if options.active else 'passive'} scan",
+            )
+        )
+        tool = summary(
+            "DAST-zap",
+            "ZAP scan",
+            status,
+            message,
+            started=started,
+            proven_on=version,
+            measured=dict(outcome.measured),
+            evidence=evidence,
+        )
+        return [tool, *judge([], findings, run.rules, evidence=evidence)]
+
+
+def confirm_sql(run: DastRun, records: list[dict[str, Any]]) -> None:
+    """sqlmap on each suspected SQL injection point (a few per run); notes go into the records."""
+    suspects = [r for r in records if r.get("check") == "sql_injection" and r.get("replay")]
+    if not suspects:
+        return
+    executable = sqlmap.locate()
+    if executable is None:
+        for record in suspects:
+            record["detail"] = (
+                f"{record['detail']}\nnot confirmed: sqlmap is not installed (pip install sqlmap)"
+            )
+        return
+    tool = sqlmap.version(executable)
+    tokens = {u.name: u.token for u in run.users}
+    for index, record in enumerate(suspects[:MAX_SQLMAP_RUNS]):
+        out = run.dir / "sqlmap" / f"{index + 1}.txt"
+        result = sqlmap.confirm(
+            executable, record["replay"], tokens, out, timeout_s=run.options.sqlmap_timeout_s
+        )
+        record["detail"] = f"{record['detail']}\n{tool}: {result.summary}"
+        record["attachments"] = [run.rel(out)]
+        if result.confirmed:
+            record["confirmed_by"] = tool
+
+
+__all__ = ["SchemathesisStep", "ZapStep", "confirm_sql", "summary"]
