@@ -212,29 +212,29 @@ def _reflected(state: ScanState, base: Req, base_resp: Resp, slot: Slot, value: 
 
 
 def _nosql(state: ScanState, base: Req, base_resp: Resp, slot: Slot) -> None:
+    """An operator in place of the value turns a refusal into 2xx, and a harmless object does not.
+
+    The control matters: an API that ignores unknown query keys (``cursor[$ne]``) or takes any object
+    answers the control 2xx too, and then the operator proved nothing.
+    """
     if base_resp.ok or not 400 <= base_resp.status < 500:
         return  # an operator that "succeeds" only means something where the plain value was refused
     for operator in ({"$ne": None}, {"$gt": ""}):
-        if slot.location == "query":
-            req = base.copy(
-                params={
-                    **{k: v for k, v in base.params.items() if k != slot.name},
-                    f"{slot.name}[{next(iter(operator))}]": "",
-                }
-            )
-            resp = state.send(req)
-        else:
-            req, resp = _send(state, base, slot, operator)
-        if resp.ok:
-            state.record(
-                "nosql_injection",
-                req,
-                resp,
-                f"{slot.label}: the operator {operator} turns {base_resp.status} into {resp.status}",
-                users=[req.user],
-                extra={"technique": "operator", "slot": slot.name},
-            )
+        req, resp = _with_object(state, base, slot, operator)
+        if resp.ok and not _with_object(state, base, slot, {"harness": None})[1].ok:
+            detail = f"{slot.label}: the operator {operator} turns {base_resp.status} into {resp.status}"
+            state.record("nosql_injection", req, resp, detail + " (a plain object does not)",
+                         users=[req.user], extra={"technique": "operator", "slot": slot.name})
             return
 
 
-__all__ = ["inject"]
+def _with_object(state: ScanState, base: Req, slot: Slot, value: dict[str, Any]) -> tuple[Req, Resp]:
+    """``value`` in the slot: a JSON object in a body, ``name[key]=`` in a query (PHP/Express style)."""
+    if slot.location != "query":
+        return _send(state, base, slot, value)
+    params = {k: v for k, v in base.params.items() if k != slot.name}
+    req = base.copy(params={**params, f"{slot.name}[{next(iter(value))}]": ""})
+    return req, state.send(req)
+
+
+__all__ = ["inject", "replay"]

@@ -93,7 +93,8 @@ def listening() -> Iterator[Listener]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     listener.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="dast-listener", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="dast-listener", daemon=True)
     thread.start()
     try:
         yield listener

@@ -31,6 +31,7 @@ from harness.stages.dast.findings import Check, Finding
 from harness.stages.dast.headers import SeenResponse
 from harness.stages.dast.login import LoginConfig
 from harness.stages.dast.rules import SCHEMATHESIS_PREFIX
+from harness.stages.dast.scan_state import ENV_VAR as SCAN_ENV_VAR
 from harness.targets.base import TestUser
 
 HOOKS_MODULE = "harness.stages.dast.loop_hooks"
@@ -190,11 +191,12 @@ def run_schemathesis(command: list[str], options: SchemathesisOptions, report_di
     """
     report_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    environ = {**os.environ, "PYTHONWARNINGS": "ignore", "SCHEMATHESIS_TELEMETRY": "false", "NO_COLOR": "1",
-               "SCHEMATHESIS_HOOKS": HOOKS_MODULE, **env}
+    quiet = {"PYTHONWARNINGS": "ignore", "SCHEMATHESIS_TELEMETRY": "false", "NO_COLOR": "1"}
+    environ = {**os.environ, **quiet, **env}
+    if SCAN_ENV_VAR in env:  # the harness' checks ride along only with their configuration
+        environ["SCHEMATHESIS_HOOKS"] = HOOKS_MODULE
     process = subprocess.Popen(command, cwd=cwd, env=environ, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT,
-                               text=True, start_new_session=True)
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         output, timed_out = _wait(process, options.timeout_s)
     finally:

@@ -197,6 +197,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 __all__ = [
     "NOSQL_ERRORS",
+    "as_read",
     "SHELL_ERRORS",
     "SQL_ERRORS",
     "cors_problem",

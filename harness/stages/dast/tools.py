@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness import __version__
 from harness.redact import default_redactor
 from harness.results import Result, Severity, Status
 from harness.stages.dast import sqlmap
@@ -23,6 +24,7 @@ from harness.stages.dast.schemathesis_run import (
     build_command,
     check_inventory,
     har_responses,
+    installed_version,
     junit_findings,
     run_schemathesis,
     write_auth,
@@ -86,7 +88,8 @@ class SchemathesisStep:
                 )
             except Exception as exc:  # StageError, or the process could not start: a tool error
                 return [
-                    summary("DAST-schemathesis", "Schemathesis run", Status.ERROR, str(exc), started=started)
+                    summary("DAST-schemathesis", "Schemathesis run", Status.ERROR, str(exc), started=started,
+                            proven_on=f"Schemathesis {installed_version()}")
                 ]
         self.run_.records.read(findings_file)
         return self._results(done, started, budget)
@@ -208,7 +211,8 @@ class ZapStep:
         started = time.monotonic()
         where = zap_mod.locate_zap(self.run_.options.raw)
         if isinstance(where, str):
-            return [summary("DAST-zap", "ZAP scan", Status.SKIPPED, where, started=started)]
+            return [summary("DAST-zap", "ZAP scan", Status.SKIPPED, where, started=started,
+                            proven_on=f"harness DAST stage {__version__}")]
         try:
             if where.api_url:
                 return self._scan(where, started)
@@ -216,7 +220,8 @@ class ZapStep:
                 return self._scan(endpoint, started)
         except Exception as exc:  # a ZAP that cannot start or answer is a tool error, never a pass
             return [
-                summary("DAST-zap", "ZAP scan", Status.ERROR, f"{type(exc).__name__}: {exc}", started=started)
+                summary("DAST-zap", "ZAP scan", Status.ERROR, f"{type(exc).__name__}: {exc}", started=started,
+                        proven_on="ZAP")
             ]
 
     def _scan(self, endpoint: zap_mod.ZapEndpoint, started: float) -> list[Result]:

@@ -211,4 +211,4 @@ def exchange(req: Req, resp: Resp, tokens: Mapping[str, str]) -> tuple[str, str]
     return label_tokens("\n".join(lines), tokens), label_tokens("\n".join(answer), tokens)
 
 
-__all__ = ["OutOfBudget", "Prober", "Req", "Resp", "exchange", "fill_path", "label_tokens"]
+__all__ = ["OutOfBudget", "Prober", "Req", "Resp", "exchange", "fill_path", "label_tokens", "token_label"]

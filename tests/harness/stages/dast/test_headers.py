@@ -68,7 +68,7 @@ def test_findings_are_aggregated_per_plugin_and_gated_by_the_rules_file() -> Non
     assert results["DAST-HDR-10038"].measured["responses_checked"] == 3
 
 
-def test_warn_is_reported_as_waived_and_ignore_needs_its_url() -> None:
+def test_warn_is_reported_as_warned_and_ignore_needs_its_url() -> None:
     responses = [
         SeenResponse("GET", "http://app/api/a", 200, _without("Cache-Control")),
         SeenResponse("GET", "http://app/api/b", 200, _without("X-Content-Type-Options")),
@@ -76,12 +76,9 @@ def test_warn_is_reported_as_waived_and_ignore_needs_its_url() -> None:
     checks, findings = check_responses(responses)
     rules = parse_rules("10015\tWARN\t(cache)\n10021\tIGNORE\t(nosniff) reason: legacy\t/api/b$\n")
     results = {r.id: r for r in judge(checks, findings, rules)}
-    assert results["DAST-HDR-10015"].status is Status.WAIVED
-    assert results["DAST-HDR-10015"].waiver == {
-        "reason": "WARN: reported, not gating",
-        "source": "<rules>:1",
-        "action": "WARN",
-    }
+    warned = results["DAST-HDR-10015"]
+    assert warned.status is Status.WARNED and warned.waiver is None  # never waived by the rules file
+    assert "WARN per <rules>:1" in warned.message
     ignored = results["DAST-HDR-10021"]
-    assert ignored.status is Status.WAIVED
-    assert ignored.waiver is not None and ignored.waiver["reason"] == "legacy"
+    assert ignored.status is Status.PASSED and ignored.waiver is None
+    assert ignored.measured["ignored_instances"] == 1 and "ignored by rules that say why" in ignored.message

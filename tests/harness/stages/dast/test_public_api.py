@@ -8,7 +8,12 @@ import pytest
 import harness.stages.dast as dast
 from harness.stages import load_stage
 
-MODULES = ["findings", "headers", "options", "reflect", "rules", "schemathesis_run", "stage", "zap"]
+MODULES = [
+    "attack_access", "attack_auth", "attack_injection", "attack_properties", "attack_resources", "attack_ssrf",
+    "catalog", "findings", "headers", "login", "options", "probes", "reflect", "rules", "scan_state",
+    "schemathesis_run", "signatures", "slots", "spec", "sqlmap", "stage", "tokens", "tools", "verdicts", "wire",
+    "zap",
+]
 
 
 def test_registered_stage_loads() -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -49,6 +50,13 @@ def reference_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environm
 def planted_idor(upstream: str, owner_token: str, peer_token: str) -> Starlette:
     """The real app, except that the peer reads single uploads with the owner's identity."""
 
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # One client for the server's life (connections reused, closed on shutdown).
+        async with httpx.AsyncClient(base_url=upstream, timeout=30.0) as client:
+            app.state.client = client
+            yield
+
     async def forward(request: Request) -> Response:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         if (
@@ -57,21 +65,18 @@ def planted_idor(upstream: str, owner_token: str, peer_token: str) -> Starlette:
             and headers.get("authorization") == f"Bearer {peer_token}"
         ):
             headers["authorization"] = f"Bearer {owner_token}"
+        client: httpx.AsyncClient = request.app.state.client
         try:
-            async with httpx.AsyncClient(base_url=upstream, timeout=30.0) as client:
-                upstream_response = await client.request(
-                    request.method,
-                    request.url.path,
-                    params=request.url.query,
-                    headers=headers,
-                    content=await request.body(),
-                )
+            upstream_response = await client.request(
+                request.method, request.url.path, params=request.url.query, headers=headers,
+                content=await request.body(),
+            )
         except httpx.InvalidURL:  # fuzzed paths httpx will not send; the app would refuse them too
             return Response(status_code=404)
         kept = {k: v for k, v in upstream_response.headers.items() if k.lower() not in HOP_BY_HOP}
         return Response(upstream_response.content, status_code=upstream_response.status_code, headers=kept)
 
-    return Starlette(routes=[Route("/{path:path}", forward, methods=METHODS)])
+    return Starlette(routes=[Route("/{path:path}", forward, methods=METHODS)], lifespan=lifespan)
 
 
 def _run(env: Environment, run_dir: Path, **dast: object) -> dict[str, Result]:
@@ -87,9 +92,16 @@ def test_reference_app_really_runs_schemathesis_and_header_checks(
     results = _run(reference_env, tmp_path)
     st = results["DAST-schemathesis"]
     assert st.status is Status.PASSED, st.message
-    assert int(st.measured["requests"]) > 50
+    assert int(st.measured["requests"]) > 50 and int(st.measured["harness_probe_requests"]) > 20
+    failed = {r.id: r.message[:300] for r in results.values() if r.status in (Status.FAILED, Status.ERROR)}
+    assert failed == {}
     assert results["ST-object_level_authorization"].status is Status.PASSED
-    assert results["ST-ignored_auth"].status is Status.PASSED
+    assert results["DAST-API1-bola-read"].status is Status.PASSED
+    assert int(results["DAST-INJ-sql-injection"].measured["targets_tried"]) > 0
+    # The document declares no security requirement: Schemathesis' check has nothing to judge.
+    assert results["ST-ignored_auth"].status is Status.SKIPPED
+    # The events URL takes a short-lived stream token in its query: reported, not gating (rules file).
+    assert results["DAST-API2-credentials-in-url"].status is Status.WARNED
     for plugin in ("10038", "10021", "10020", "10015", "10036", "10037"):
         assert results[f"DAST-HDR-{plugin}"].status is Status.PASSED, results[f"DAST-HDR-{plugin}"].message
     assert results["DAST-zap"].status is Status.SKIPPED
@@ -99,7 +111,7 @@ def test_planted_idor_in_front_of_the_reference_app_fails_naming_it(
     reference_env: Environment, tmp_path: Path
 ) -> None:
     owner, peer = reference_env.users[0], reference_env.users[1]
-    with serve(planted_idor(reference_env.api_url, owner.token, peer.token)) as url:
+    with serve(planted_idor(reference_env.api_url, owner.token, peer.token), lifespan="on") as url:
         planted = Environment(
             target="local", api_url=url, web_url=url, aws=reference_env.aws, users=reference_env.users
         )
@@ -108,3 +120,6 @@ def test_planted_idor_in_front_of_the_reference_app_fails_naming_it(
     assert idor.status is Status.FAILED
     assert idor.location == f"{url}/api/uploads/{{upload_id}}"
     assert f"`{peer.name}` received" in idor.message
+    ours = results["DAST-API1-bola-read"]
+    assert ours.status is Status.FAILED and ours.location == f"{url}/api/uploads/{{upload_id}}"
+    assert f"users: {owner.name}, {peer.name}" in ours.message

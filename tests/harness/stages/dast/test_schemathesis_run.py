@@ -88,27 +88,56 @@ def test_command_has_all_checks_seed_budget_and_no_secrets(tmp_path: Path) -> No
     users = [TestUser("alice", "secret-token-a"), TestUser("bob", "secret-token-b")]
     config = write_auth(tmp_path, users)
     assert config is not None
-    command = build_command(
-        "http://app/openapi.json", SchemathesisOptions(max_examples=7, seed=99), tmp_path, config
+    options = SchemathesisOptions(
+        max_examples=7, seed=99, max_time_s=60, max_response_time_s=2.0, rate_per_s=5
     )
+    command = build_command(str(tmp_path / "openapi.json"), "http://app", options, tmp_path, config)
     assert command[:3] == [sys.executable, "-m", "schemathesis.cli"]
     joined = " ".join(command)
     for part in (
         "--checks all",
+        "--continue-on-failure",
         "--seed 99",
         "--max-examples 7",
-        "--report junit,har",
+        "--max-time 60",
+        "--max-response-time 2.0",
+        "--rate-limit 5/s",
+        "--report junit,har,json",
         "--mode all",
         "stateful",
+        f"{tmp_path / 'openapi.json'} --url http://app",
         "--exclude-path-regex /events$",
         "--generation-database none",
     ):
         assert part in joined
+    assert "--wait-for-schema" not in joined  # a file: nothing to wait for
     assert "secret-token" not in joined
     assert 'peers = ["alice", "bob"]' in config.read_text()
     wfc = json.loads((tmp_path / "wfc-auth.json").read_text())
     assert wfc["auth"][1]["fixedHeaders"][0]["value"] == "Bearer secret-token-b"
     assert (tmp_path / "wfc-auth.json").stat().st_mode & 0o077 == 0
+
+
+def test_a_login_hook_becomes_wfc_login_entries_that_schemathesis_refreshes(tmp_path: Path) -> None:
+    from harness.stages.dast.login import LoginConfig
+
+    login = LoginConfig.parse(
+        {
+            "operation": "POST /api/login",
+            "token_path": "/token",
+            "refresh_s": 60,
+            "users": [{"name": "alice", "username": "alice", "password_env": "PW_A"}],
+        },
+        environ={"PW_A": "pw-of-alice"},
+    )
+    users = [TestUser("alice", "t-alice-0000"), TestUser("bob", "t-bob-00000")]
+    config = write_auth(tmp_path, users, login, "http://app/prefix")
+    assert config is not None and "refresh_interval = 60" in config.read_text()
+    alice, bob = json.loads((tmp_path / "wfc-auth.json").read_text())["auth"]
+    assert alice["loginEndpointAuth"]["endpoint"] == "/prefix/api/login"
+    assert alice["loginEndpointAuth"]["payloadUserPwd"]["password"] == "pw-of-alice"
+    assert alice["loginEndpointAuth"]["token"]["extractSelector"] == "/token"
+    assert bob["fixedHeaders"][0]["value"] == "Bearer t-bob-00000"
 
 
 def test_single_user_has_no_peers_and_no_user_no_auth(tmp_path: Path) -> None:
@@ -133,5 +162,6 @@ def test_an_unreachable_schema_is_a_tool_error_not_a_pass(tmp_path: Path) -> Non
     from harness.services.process import free_port
 
     options = SchemathesisOptions(max_examples=1, wait_for_schema_s=1.0, timeout_s=120)
+    command = build_command(f"http://127.0.0.1:{free_port()}/openapi.json", None, options, tmp_path, None)
     with pytest.raises(StageError, match="schemathesis exited with"):
-        run_schemathesis(f"http://127.0.0.1:{free_port()}/openapi.json", [], options, tmp_path)
+        run_schemathesis(command, options, tmp_path, cwd=tmp_path, env={})

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import uvicorn
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, Response, UploadFile
@@ -126,10 +126,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
+def serve(app: Any, *, lifespan: Literal["on", "off"] = "off") -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1:<free port> in a thread; yields the base URL."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="off", loop="asyncio"
+        app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan=lifespan, loop="asyncio"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -137,9 +137,9 @@ def build_app(*, weak: bool, createdb_log: Path | None = None) -> Flask:
         errors = list(
             jsonschema_rs.validator_for(body_schema(path, method), validate_formats=True).iter_errors(body)
         )
-        if errors:
-            return error(400, f"invalid body: {errors[0].message[:100]}")
-        return body  # type: ignore[no-any-return]
+        if errors or not isinstance(body, dict):
+            return error(400, f"invalid body: {errors[0].message[:100] if errors else 'not an object'}")
+        return body
 
     @app.get("/openapi.json")
     def openapi() -> Response:

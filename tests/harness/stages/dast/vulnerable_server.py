@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[4]
 
@@ -65,13 +66,13 @@ def serve(variant: str, directory: Path, *, production: bool = False) -> Iterato
         process.wait(timeout=10)
 
 
-def _wait_for(ready: Path, process: subprocess.Popen[bytes], timeout_s: float = 20.0) -> dict[str, object]:
+def _wait_for(ready: Path, process: subprocess.Popen[bytes], timeout_s: float = 20.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"vulnerable_api exited with {process.returncode} before it was ready")
         if ready.is_file() and ready.stat().st_size:
-            data: dict[str, object] = json.loads(ready.read_text(encoding="utf-8"))
+            data: dict[str, Any] = json.loads(ready.read_text(encoding="utf-8"))
             return data
         time.sleep(0.05)
     raise RuntimeError(f"vulnerable_api was not ready within {timeout_s:.0f}s")
