@@ -43,41 +43,27 @@ def _with_token(req: Req, token: str) -> Req:
 
 
 def _malformed(state: ScanState, req: Req, token: str) -> None:
-    if not state.enabled("malformed_token"):
-        return
-    state.attempt("malformed_token")
-    for variant in tokens.garbled(token):
-        probe = _with_token(req, variant)
-        resp = state.send(probe)
-        if resp.ok:
-            state.record(
-                "malformed_token",
-                probe,
-                resp,
-                f"a garbled token of {req.user}'s "
-                f"({len(variant)} of {len(token)} characters) was accepted: {resp.status}",
-                users=[req.user],
-            )
-            return
+    described = {v: f"a garbled token of {req.user}'s ({len(v)} of {len(token)} characters)" for v in
+                 tokens.garbled(token)}
+    _first_accepted(state, "malformed_token", req, described)
 
 
 def _alg_none(state: ScanState, req: Req, jwt: tokens.Jwt) -> None:
-    if not state.enabled("jwt_alg_none"):
+    described = {v: f"{req.user}'s claims with alg {alg!r} and no signature" for v, alg in
+                 zip(tokens.alg_none_variants(jwt), tokens.NONE_ALGS, strict=True)}
+    _first_accepted(state, "jwt_alg_none", req, described)
+
+
+def _first_accepted(state: ScanState, check: str, req: Req, variants: dict[str, str]) -> None:
+    """Send each token variant; the first one answered 2xx is the finding."""
+    if not state.enabled(check):
         return
-    state.attempt("jwt_alg_none")
-    for variant in tokens.alg_none_variants(jwt):
+    state.attempt(check)
+    for variant, what in variants.items():
         probe = _with_token(req, variant)
         resp = state.send(probe)
         if resp.ok:
-            alg = tokens.parse(variant)
-            state.record(
-                "jwt_alg_none",
-                probe,
-                resp,
-                f"{req.user}'s claims with alg "
-                f"{alg.alg if alg else 'none'!r} and no signature were accepted: {resp.status}",
-                users=[req.user],
-            )
+            state.record(check, probe, resp, f"{what} was accepted: {resp.status}", users=[req.user])
             return
 
 

@@ -47,7 +47,7 @@ def mass_assign(state: ScanState, operation: Operation, req: Req, resp: Resp) ->
     """Once per create/update operation that answered 2xx to a JSON object body."""
     if req.method not in ("POST", "PUT", "PATCH") or not resp.ok or not isinstance(req.json, dict):
         return
-    if not state.claim("mass_assignment", operation.label):
+    if not state.enabled("mass_assignment") or not state.claim("mass_assignment", operation.label):
         return
     state.attempt("mass_assignment")
     declared = set((operation.body_schema or {}).get("properties", {}))

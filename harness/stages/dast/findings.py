@@ -120,19 +120,20 @@ def _judge_group(
 
 
 def _passed(check: Check) -> Result:
-    return Result(
-        id=check.result_id,
-        stage=STAGE,
-        title=check.title,
-        status=Status.PASSED,
-        severity=check.severity,
-        controls=list(check.controls),
-        measured=dict(check.measured),
-        evidence=list(check.evidence),
-        message="no finding",
-        proven_on=check.proven_on,
-        remediation=check.remediation,
-    )
+    result = _of(check, Status.PASSED, "no finding")
+    result.measured, result.evidence = dict(check.measured), list(check.evidence)
+    return result
+
+
+def skipped(check: Check, why: str) -> Result:
+    """A check that could not run here: skipped, with the reason (never shown as passed)."""
+    return _of(check, Status.SKIPPED, why)
+
+
+def _of(check: Check, status: Status, message: str) -> Result:
+    return Result(id=check.result_id, stage=STAGE, title=check.title, status=status, severity=check.severity,
+                  controls=list(check.controls), message=message, proven_on=check.proven_on,
+                  remediation=check.remediation)
 
 
 def _rank(action: Action) -> int:
@@ -165,4 +166,4 @@ def _message(first: Finding, urls: list[str], decision: Decision, *, ignored: in
     return "\n".join(parts)
 
 
-__all__ = ["STAGE", "Check", "Finding", "InstanceWriter", "judge"]
+__all__ = ["STAGE", "Check", "Finding", "InstanceWriter", "judge", "skipped"]

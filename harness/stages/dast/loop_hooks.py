@@ -36,13 +36,14 @@ from harness.stages.dast import (
 )
 from harness.stages.dast.scan_state import ENV_VAR, ScanConfig, ScanState
 from harness.stages.dast.slots import slots
+from harness.stages.dast.spec import Operation
 from harness.stages.dast.wire import OutOfBudget, Req, Resp
 
 HOP_BY_HOP = {"host", "content-length", "connection", "accept-encoding", "transfer-encoding", "user-agent"}
 STATE = ScanState(ScanConfig.read(Path(os.environ[ENV_VAR])))
 STATE.observe = functools.partial(attack_properties.scan, STATE)
 atexit.register(STATE.close)
-Attack = Callable[[Any, Any, Any], None]
+Attack = Callable[[ScanState, Operation, Req, Resp], None]
 
 
 @schemathesis.hook
@@ -125,83 +126,49 @@ def _operation(case: Any) -> Any:
     return STATE.operations[case.operation.label]
 
 
-@schemathesis.check
-class harness_passive:
-    """Secrets, other users' tokens, stack traces, SQL errors and versions in any response."""
-
-    @_guarded
-    def after_response(case: Any, req: Req, resp: Resp) -> None:
-        attack_access.learn(STATE, req, resp)
-        attack_access.function_level(STATE, _operation(case), req, resp)
-        attack_properties.scan(STATE, req, resp)
+def _passive(state: ScanState, operation: Operation, req: Req, resp: Resp) -> None:
+    attack_access.learn(state, req, resp)
+    attack_access.function_level(state, operation, req, resp)
+    attack_properties.scan(state, req, resp)
 
 
-@schemathesis.check
-class harness_access:
-    """Object-level authorization, reads and writes, with two users."""
-
-    @_guarded
-    def after_response(case: Any, req: Req, resp: Resp) -> None:
-        if _positive(case, req):
-            attack_access.probe_objects(STATE, _operation(case), req, resp)
-
-
-@schemathesis.check
-class harness_auth:
-    """Malformed, alg-none, weak-secret and expired tokens."""
-
-    @_guarded
-    def after_response(case: Any, req: Req, resp: Resp) -> None:
-        if _positive(case, req):
-            attack_auth.tamper(STATE, _operation(case), req, resp)
+def _inject(state: ScanState, operation: Operation, req: Req, resp: Resp) -> None:
+    if resp.status == 0:
+        return
+    for slot in slots(operation, req):
+        if state.claim("injection", operation.label, slot.location, slot.name):
+            for name in INJECTIONS:
+                if state.enabled(name):
+                    state.attempt(name)
+            attack_injection.inject(state, req, resp, slot)
 
 
-@schemathesis.check
-class harness_injection:
-    """SQL, NoSQL, OS command and template injection in every parameter."""
+def _register(name: str, doc: str, attacks: tuple[Attack, ...], *, positive_only: bool = True) -> None:
+    """One Schemathesis check class (its name is the check's name in Schemathesis' reports)."""
 
-    @_guarded
-    def after_response(case: Any, req: Req, resp: Resp) -> None:
-        if not _positive(case, req) or resp.status == 0:
+    def run(case: Any, req: Req, resp: Resp) -> None:
+        if positive_only and not _positive(case, req):
             return
-        operation = _operation(case)
-        for slot in slots(operation, req):
-            if STATE.claim("injection", operation.label, slot.location, slot.name):
-                for name in ("sql_injection", "nosql_injection", "command_injection", "template_injection"):
-                    if STATE.enabled(name):
-                        STATE.attempt(name)
-                attack_injection.inject(STATE, req, resp, slot)
+        for attack in attacks:
+            attack(STATE, _operation(case), req, resp)
+
+    run.__name__ = name
+    schemathesis.check(type(name, (), {"__doc__": doc, "after_response": _guarded(run)}))
 
 
-@schemathesis.check
-class harness_properties:
-    """Mass assignment of privileged properties."""
-
-    @_guarded
-    def after_response(case: Any, req: Req, resp: Resp) -> None:
-        if _positive(case, req) and STATE.enabled("mass_assignment"):
-            attack_properties.mass_assign(STATE, _operation(case), req, resp)
-
-
-@schemathesis.check
-class harness_resources:
-    """ReDoS-style slow input and uncapped page sizes."""
-
-    @_guarded
-    def after_response(case: Any, req: Req, resp: Resp) -> None:
-        if _positive(case, req):
-            attack_resources.slow_input(STATE, _operation(case), req, resp)
-            attack_resources.page_size(STATE, _operation(case), req, resp)
-
-
-@schemathesis.check
-class harness_ssrf:
-    """URL inputs pointed at the harness' loopback listener."""
-
-    @_guarded
-    def after_response(case: Any, req: Req, resp: Resp) -> None:
-        if _positive(case, req):
-            attack_ssrf.plant(STATE, _operation(case), req, resp)
+INJECTIONS = ("sql_injection", "nosql_injection", "command_injection", "template_injection")
+# The passive scanners first: they also fill the ownership ledger the access checks read.
+_register("harness_passive", "Secrets, other users' tokens, stack traces, SQL errors, versions in answers.",
+          (_passive,), positive_only=False)
+_register("harness_access", "Object-level authorization, reads and writes, with two users.",
+          (attack_access.probe_objects,))
+_register("harness_auth", "Malformed, alg-none, weak-secret and expired tokens.", (attack_auth.tamper,))
+_register("harness_injection", "SQL, NoSQL, OS command and template injection in every parameter.",
+          (_inject,))
+_register("harness_properties", "Mass assignment of privileged properties.", (attack_properties.mass_assign,))
+_register("harness_resources", "ReDoS-style slow input and uncapped page sizes.",
+          (attack_resources.slow_input, attack_resources.page_size))
+_register("harness_ssrf", "URL inputs pointed at the harness' loopback listener.", (attack_ssrf.plant,))
 
 
 __all__ = ["STATE", "after_call", "as_request", "as_response"]

@@ -68,14 +68,12 @@ CHECKS: dict[str, tuple[Severity, tuple[str, ...]]] = {
     "object_level_authorization": (Severity.HIGH, ("OWASP-A01", "OWASP-API1", "ASVS-4.2.1")),
     "max_response_time": (Severity.LOW, ("OWASP-API4",)),
 }
-# Our checks registered in Schemathesis (loop_hooks.py): their failures are read from our own file.
-HARNESS_CHECK_CLASSES = ("harness_passive", "harness_access", "harness_auth", "harness_injection",
-                         "harness_properties", "harness_resources", "harness_ssrf")
 _FAILURE_HEAD = re.compile(r"^- (ST\d{3}) (.*)$", re.MULTILINE)
 _NEXT_CASE = re.compile(r"^\d+\. Test Case ID", re.MULTILINE)
 _CURL_URL = re.compile(r"'?(https?://[^\s']+)'?")
 EVIDENCE_CHARS = 1500
 REPRODUCE_CHARS = 300
+
 
 
 @dataclass(slots=True)
@@ -304,6 +302,6 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
-__all__ = ["CHECKS", "FAILURE_CHECKS", "HARNESS_CHECK_CLASSES", "HOOKS_MODULE", "SchemathesisOptions",
+__all__ = ["CHECKS", "FAILURE_CHECKS", "HOOKS_MODULE", "SchemathesisOptions",
            "SchemathesisRun", "build_command", "check_inventory", "har_responses", "installed_version",
            "junit_findings", "run_schemathesis", "write_auth"]

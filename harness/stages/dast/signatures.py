@@ -197,9 +197,9 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 __all__ = [
     "NOSQL_ERRORS",
-    "as_read",
     "SHELL_ERRORS",
     "SQL_ERRORS",
+    "as_read",
     "cors_problem",
     "differs",
     "error_disclosure",

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -29,6 +30,7 @@ from harness.stages.dast import attack_properties, probes
 from harness.stages.dast.attack_ssrf import Listener, listening
 from harness.stages.dast.catalog import CHECKS
 from harness.stages.dast.findings import Check, Finding, judge
+from harness.stages.dast.findings import skipped as skip
 from harness.stages.dast.headers import SeenResponse, check_responses
 from harness.stages.dast.login import login
 from harness.stages.dast.options import DastOptions, read_options
@@ -84,6 +86,7 @@ class DastRun:
         self.records = Records()
         self.ran: set[str] = set()
         self.versions: dict[str, str] = {}
+        self.facts: dict[str, Any] = {}
         self.proven_on = f"harness API checks {__version__}"
 
     def execute(self) -> list[Result]:
@@ -104,8 +107,47 @@ class DastRun:
             results += ZapStep(self, listener).run()
         results += self._judge_harness_checks(spec)
         results += self._header_results(spec)
+        self._finish(results)
         default_redactor().redact_tree(self.dir)
         return results
+
+    def tool_facts(self, tool: str, facts: dict[str, Any]) -> None:
+        """What a tool did (requests, wall time, version...): recorded in run.json."""
+        self.facts[tool] = facts
+
+    def _finish(self, results: list[Result]) -> None:
+        """run.json (mode, seed, budgets, tools); each result that ran carries the seed and mode."""
+        options = self.options
+        mode = f"{'active' if options.active else 'passive'} ({options.mode_reason})"
+        run_file = self.dir / "run.json"
+        run_file.write_text(
+            json.dumps(
+                {
+                    "scan_mode": mode,
+                    "seed": options.seed,
+                    "seed_given": options.seed_given,
+                    "replay": f"harness verify ... --dast-seed {options.seed}",
+                    "max_requests": options.max_requests,
+                    "max_seconds": options.max_seconds,
+                    "rate_limit_per_s": options.rate_per_s,
+                    "excluded_operations": [f"{m} {p}" for m, p in options.exclusions.entries],
+                    "harness_probe_requests": self.records.probe_requests,
+                    "check_seconds": self.records.spent,
+                    "tools": self.facts,
+                },
+                indent=1,
+                default=str,
+            ),
+            encoding="utf-8",
+        )
+        for result in results:
+            if result.status is Status.SKIPPED:
+                continue
+            result.measured.setdefault("seed", options.seed)
+            result.measured.setdefault("scan_mode", mode)
+            result.evidence.append(self.rel(run_file))
+            if result.status is Status.FAILED and "Schemathesis" in (result.proven_on or ""):
+                result.message += f"\nreplay: --dast-seed {options.seed} ({mode} mode)"
 
     def rel(self, path: Path) -> str:
         return str(path.relative_to(self.ctx.run_dir))
@@ -206,9 +248,7 @@ class DastRun:
         findings = [self._finding(spec, record, loop_proof) for record in self.records.findings]
         checks, skipped = self._check_states({f.result_id for f in findings}, loop_proof)
         results = judge(checks, findings, self.rules, write=self._instances)
-        results += [
-            summary(c.result_id, c.title, Status.SKIPPED, why, proven_on=self.proven_on) for c, why in skipped
-        ]
+        results += [skip(check, why) for check, why in skipped]
         if self.records.errors:
             results.append(
                 summary(

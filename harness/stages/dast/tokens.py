@@ -67,6 +67,7 @@ WEAK_SECRETS = (
     "none",
     "",
 )
+NONE_ALGS = ("none", "None", "NONE")
 _HASHES = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 
 
@@ -118,7 +119,7 @@ def encode(header: dict[str, Any], claims: dict[str, Any], secret: str | None) -
 
 def alg_none_variants(token: Jwt) -> list[str]:
     """The token's claims under alg none/None/NONE, unsigned (RFC 7518 §3.6 'Unsecured JWS')."""
-    return [encode({**token.header, "alg": alg}, token.claims, None) for alg in ("none", "None", "NONE")]
+    return [encode({**token.header, "alg": alg}, token.claims, None) for alg in NONE_ALGS]
 
 
 def guess_secret(token: Jwt, candidates: tuple[str, ...] = WEAK_SECRETS) -> int | None:
@@ -160,6 +161,7 @@ def garbled(token: str) -> list[str]:
 
 
 __all__ = [
+    "NONE_ALGS",
     "WEAK_SECRETS",
     "Jwt",
     "alg_none_variants",

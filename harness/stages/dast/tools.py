@@ -17,7 +17,7 @@ from harness.results import Result, Severity, Status
 from harness.stages.dast import sqlmap
 from harness.stages.dast import zap as zap_mod
 from harness.stages.dast.attack_ssrf import Listener
-from harness.stages.dast.findings import STAGE, judge
+from harness.stages.dast.findings import STAGE, judge, skipped
 from harness.stages.dast.options import PASSIVE_EXCLUDED_CHECKS
 from harness.stages.dast.scan_state import ENV_VAR
 from harness.stages.dast.schemathesis_run import (
@@ -48,7 +48,12 @@ def summary(
     measured: dict[str, float | int | str] | None = None,
     evidence: list[str] | None = None,
 ) -> Result:
-    """A result about a tool run or a check that did not run (never evidence of a pass)."""
+    """A tool that broke (error) or did not run (skipped); never a pass.
+
+    A tool that ran well is not a result: until the results model can mark tool summaries apart
+    from checks, what it did (requests, seed, mode, version) goes to ``evidence/dast/run.json`` and
+    into the ``measured`` of the checks it evidences (``DastRun.finish``).
+    """
     return Result(
         id=result_id,
         stage=STAGE,
@@ -88,8 +93,14 @@ class SchemathesisStep:
                 )
             except Exception as exc:  # StageError, or the process could not start: a tool error
                 return [
-                    summary("DAST-schemathesis", "Schemathesis run", Status.ERROR, str(exc), started=started,
-                            proven_on=f"Schemathesis {installed_version()}")
+                    summary(
+                        "DAST-schemathesis",
+                        "Schemathesis run",
+                        Status.ERROR,
+                        str(exc),
+                        started=started,
+                        proven_on=f"Schemathesis {installed_version()}",
+                    )
                 ]
         self.run_.records.read(findings_file)
         return self._results(done, started, budget)
@@ -118,33 +129,34 @@ class SchemathesisStep:
         if not har:
             errors.append("Schemathesis sent no request")
         self.run_.ran.add("schemathesis")
-        status = Status.ERROR if errors else Status.PASSED
-        message = "\n".join(errors) if errors else self._message(stopped)
-        tool = summary(
-            "DAST-schemathesis",
-            "Schemathesis run",
-            status,
-            message,
-            started=started,
-            proven_on=version,
-            measured=measured,
-            evidence=evidence,
+        self.run_.tool_facts(
+            "schemathesis",
+            {**measured, "version": done.version, "evidence": evidence, "replay": self._message(stopped)},
         )
-        skipped = self._unrun()
-        ran = [c for c in check_inventory() if c.result_id not in skipped]
-        for check in ran:
-            check.proven_on = version
-        judged = judge(ran, findings, self.run_.rules, evidence=evidence)
-        return [
-            tool,
-            *judged,
-            *(
+        tool = (
+            [
                 summary(
-                    rid, f"Schemathesis: {rid[3:].replace('_', ' ')}", Status.SKIPPED, why, proven_on=version
+                    "DAST-schemathesis",
+                    "Schemathesis run",
+                    Status.ERROR,
+                    "\n".join(errors),
+                    started=started,
+                    proven_on=version,
+                    measured=measured,
+                    evidence=evidence,
                 )
-                for rid, why in skipped.items()
-            ),
-        ]
+            ]
+            if errors
+            else []
+        )
+        unrun = self._unrun()
+        inventory = check_inventory()
+        for check in inventory:
+            check.proven_on = version
+        judged = judge(
+            [c for c in inventory if c.result_id not in unrun], findings, self.run_.rules, evidence=evidence
+        )
+        return [*tool, *judged, *(skipped(c, unrun[c.result_id]) for c in inventory if c.result_id in unrun)]
 
     def _mode(self) -> str:
         options = self.run_.options
@@ -211,8 +223,16 @@ class ZapStep:
         started = time.monotonic()
         where = zap_mod.locate_zap(self.run_.options.raw)
         if isinstance(where, str):
-            return [summary("DAST-zap", "ZAP scan", Status.SKIPPED, where, started=started,
-                            proven_on=f"harness DAST stage {__version__}")]
+            return [
+                summary(
+                    "DAST-zap",
+                    "ZAP scan",
+                    Status.SKIPPED,
+                    where,
+                    started=started,
+                    proven_on=f"harness DAST stage {__version__}",
+                )
+            ]
         try:
             if where.api_url:
                 return self._scan(where, started)
@@ -220,8 +240,14 @@ class ZapStep:
                 return self._scan(endpoint, started)
         except Exception as exc:  # a ZAP that cannot start or answer is a tool error, never a pass
             return [
-                summary("DAST-zap", "ZAP scan", Status.ERROR, f"{type(exc).__name__}: {exc}", started=started,
-                        proven_on="ZAP")
+                summary(
+                    "DAST-zap",
+                    "ZAP scan",
+                    Status.ERROR,
+                    f"{type(exc).__name__}: {exc}",
+                    started=started,
+                    proven_on="ZAP",
+                )
             ]
 
     def _scan(self, endpoint: zap_mod.ZapEndpoint, started: float) -> list[Result]:
@@ -241,25 +267,27 @@ class ZapStep:
         for finding in findings:
             finding.proven_on = version
         sent = int(outcome.measured.get("zap_messages", -1))
-        status, message = (
-            (Status.ERROR, "ZAP sent no request")
+        mode = "active" if options.active else "passive"
+        run.tool_facts(
+            "zap", {**outcome.measured, "via": endpoint.origin, "scan": mode, "evidence": evidence}
+        )
+        tool = (
+            [
+                summary(
+                    "DAST-zap",
+                    "ZAP scan",
+                    Status.ERROR,
+                    "ZAP sent no request",
+                    started=started,
+                    proven_on=version,
+                    measured=dict(outcome.measured),
+                    evidence=evidence,
+                )
+            ]
             if sent == 0
-            else (
-                Status.PASSED,
-                f"ZAP via {endpoint.origin}; {'active' if options.active else 'passive'} scan",
-            )
+            else []
         )
-        tool = summary(
-            "DAST-zap",
-            "ZAP scan",
-            status,
-            message,
-            started=started,
-            proven_on=version,
-            measured=dict(outcome.measured),
-            evidence=evidence,
-        )
-        return [tool, *judge([], findings, run.rules, evidence=evidence)]
+        return [*tool, *judge([], findings, run.rules, evidence=evidence)]
 
 
 def confirm_sql(run: DastRun, records: list[dict[str, Any]]) -> None:

@@ -8,6 +8,7 @@ the app): the stage must fail naming ``ST-object_level_authorization`` on that o
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -89,10 +90,10 @@ def _run(env: Environment, run_dir: Path, **dast: object) -> dict[str, Result]:
 def test_reference_app_really_runs_schemathesis_and_header_checks(
     reference_env: Environment, tmp_path: Path
 ) -> None:
-    results = _run(reference_env, tmp_path)
-    st = results["DAST-schemathesis"]
-    assert st.status is Status.PASSED, st.message
-    assert int(st.measured["requests"]) > 50 and int(st.measured["harness_probe_requests"]) > 20
+    results = _run(reference_env, tmp_path, max_examples=5)
+    assert "DAST-schemathesis" not in results  # a tool that ran well is no result: run.json says what it did
+    st = json.loads((tmp_path / "evidence/dast/run.json").read_text())["tools"]["schemathesis"]
+    assert int(st["requests"]) > 50 and int(st["harness_probe_requests"]) > 20
     failed = {r.id: r.message[:300] for r in results.values() if r.status in (Status.FAILED, Status.ERROR)}
     assert failed == {}
     assert results["ST-object_level_authorization"].status is Status.PASSED
