@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from harness.stages.dast import signatures
+from harness.stages.dast.headers import SeenResponse
 from harness.stages.dast.scan_state import ScanState
 from harness.stages.dast.spec import ApiSpec, Operation, example_value
-from harness.stages.dast.wire import Req, Resp
+from harness.stages.dast.wire import OutOfBudget, Req, Resp
 
 UNDOCUMENTED_PATHS = (
     "/debug",
@@ -98,6 +99,20 @@ def inventory(state: ScanState, spec: ApiSpec) -> None:
 def get_operations(spec: ApiSpec, limit: int = 6) -> list[Operation]:
     """Documented GETs that need no path parameter (what a probe can call as is)."""
     return [o for o in spec.operations() if o.method == "GET" and not o.params("path")][:limit]
+
+
+def sample_headers(state: ScanState, spec: ApiSpec, api_url: str, samples: int) -> list[SeenResponse]:
+    """A few GETs, anonymous and as the main user, so the header check always has input."""
+    seen = []
+    targets = [(api_url, "/"), *((state.root, o.path) for o in get_operations(spec, samples))]
+    for root, path in targets:
+        for user in (None, state.names[0] if state.names else None):
+            try:
+                resp = state.send(state.as_user(Req("GET", root, path), user))
+            except (OutOfBudget, ValueError):
+                continue
+            seen.append(SeenResponse("GET", root + path, resp.status, resp.headers))
+    return seen
 
 
 def cors(state: ScanState, spec: ApiSpec) -> None:
@@ -247,5 +262,6 @@ __all__ = [
     "inventory",
     "login_operations",
     "rate_limit",
+    "sample_headers",
     "user_enumeration",
 ]

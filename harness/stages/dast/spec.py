@@ -149,6 +149,11 @@ class ApiSpec:
                 paths[path] = kept
         return {**self.document, "paths": paths}
 
+    def template_url(self, url: str) -> str:
+        """A concrete URL shown as its operation's template (findings name ``/notes/{id}``, not each id)."""
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}{self.template(parts.path)}"
+
     def template(self, path: str) -> str:
         """A concrete path -> the operation template it matches (itself when none does)."""
         local = path[len(self.base_path) :] if self.base_path and path.startswith(self.base_path) else path

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from harness.stages.dast.wire import label_tokens, token_label
 
 ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-z]|\(B|[>=])")
+MAX_RUNS = 3  # suspected injection points confirmed per scan (each run is bounded in time)
 CONFIRMED = re.compile(r"sqlmap identified the following injection point|is vulnerable", re.IGNORECASE)
 
 
@@ -73,9 +74,24 @@ def confirm(
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(raw_request(replay, tokens))
         # A made-up identifier answers 404 before any injection: that must not end the test.
-        command = [executable, "-r", str(request), "--batch", "--technique=BEU", "--level=1", "--risk=1",
-                   "--flush-session", f"--output-dir={private}/out", "--disable-coloring", "--timeout=10",
-                   "--retries=0", "--threads=1", "-v", "1", "--ignore-code=401,403,404"]
+        command = [
+            executable,
+            "-r",
+            str(request),
+            "--batch",
+            "--technique=BEU",
+            "--level=1",
+            "--risk=1",
+            "--flush-session",
+            f"--output-dir={private}/out",
+            "--disable-coloring",
+            "--timeout=10",
+            "--retries=0",
+            "--threads=1",
+            "-v",
+            "1",
+            "--ignore-code=401,403,404",
+        ]
         if urlsplit(str(replay["url"])).scheme == "https":
             command.append("--force-ssl")
         text, summary = _run(command, private, timeout_s)
@@ -84,11 +100,44 @@ def confirm(
     return Confirmation(confirmed, output, _injection_summary(text) if confirmed else summary)
 
 
+def confirm_records(
+    records: list[dict[str, Any]], tokens: dict[str, str], out_dir: Path, run_dir: Path, timeout_s: float
+) -> None:
+    """sqlmap on each suspected SQL injection point (a few per run); its verdict goes into the records."""
+    suspects = [r for r in records if r.get("check") == "sql_injection" and r.get("replay")]
+    executable = locate() if suspects else None
+    if suspects and executable is None:
+        for record in suspects:
+            record["detail"] = (
+                f"{record['detail']}\nnot confirmed: sqlmap is not installed (pip install sqlmap)"
+            )
+    if not suspects or executable is None:
+        return
+    tool = version(executable)
+    for index, record in enumerate(suspects[:MAX_RUNS]):
+        result = confirm(
+            executable, record["replay"], tokens, out_dir / f"{index + 1}.txt", timeout_s=timeout_s
+        )
+        record["detail"] = f"{record['detail']}\n{tool}: {result.summary}"
+        record["attachments"] = [str(result.output.relative_to(run_dir))]
+        if result.confirmed:
+            record["confirmed_by"] = tool
+
+
 def _run(command: list[str], cwd: str, timeout_s: float) -> tuple[str, str]:
     environ = {**os.environ, "TERM": "dumb", "NO_COLOR": "1"}
     try:
-        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout_s,
-                              check=False, stdin=subprocess.DEVNULL, start_new_session=True, env=environ)
+        done = subprocess.run(
+            command,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=environ,
+        )
     except subprocess.TimeoutExpired as exc:
         partial = exc.stdout if isinstance(exc.stdout, str) else (exc.stdout or b"").decode(errors="replace")
         stopped = f"did not finish in {timeout_s:.0f}s"
@@ -111,4 +160,4 @@ def _injection_summary(text: str) -> str:
     return "confirmed: " + "; ".join(found[:6]) if found else "confirmed"
 
 
-__all__ = ["Confirmation", "confirm", "locate", "raw_request", "version"]
+__all__ = ["Confirmation", "confirm", "confirm_records", "locate", "raw_request", "version"]

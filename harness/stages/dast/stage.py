@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -26,10 +25,10 @@ from harness.errors import StageError
 from harness.redact import default_redactor
 from harness.results import Result, Status
 from harness.stages.base import StageContext
-from harness.stages.dast import attack_properties, probes
+from harness.stages.dast import attack_properties, probes, sqlmap
 from harness.stages.dast.attack_ssrf import Listener, listening
 from harness.stages.dast.catalog import CHECKS
-from harness.stages.dast.findings import Check, Finding, judge
+from harness.stages.dast.findings import Finding, judge
 from harness.stages.dast.findings import skipped as skip
 from harness.stages.dast.headers import SeenResponse, check_responses
 from harness.stages.dast.login import login
@@ -38,9 +37,9 @@ from harness.stages.dast.reflect import probe_reflection
 from harness.stages.dast.rules import RuleSet, load_rules
 from harness.stages.dast.scan_state import ScanConfig, ScanState
 from harness.stages.dast.spec import ApiSpec, load_spec
-from harness.stages.dast.tools import SchemathesisStep, ZapStep, confirm_sql, summary
-from harness.stages.dast.verdicts import NO_CANDIDATE, Records, as_check, enabled_names, to_finding, why_not
-from harness.stages.dast.wire import OutOfBudget, Req
+from harness.stages.dast.tools import SchemathesisStep, ZapStep, summary
+from harness.stages.dast.verdicts import Context, Records, check_states, enabled_names, to_finding
+from harness.stages.dast.wire import OutOfBudget
 from harness.targets.base import Environment, TestUser
 
 PROBE_BUDGET_SHARE = 0.2  # of max_requests, for the stage's own probes outside Schemathesis
@@ -203,7 +202,7 @@ class DastRun:
         try:
             for probe in (probes.inventory, probes.cors, probes.credentials_in_url):
                 _within_budget(lambda p=probe: p(state, spec))  # type: ignore[misc]
-            self._sample_headers(state, spec)
+            self.responses += probes.sample_headers(state, spec, self.api_url, HEADER_SAMPLES)
             if self.options.active:
                 check, found = probe_reflection(state, spec, self.proven_on)
                 results += judge([check], found, self.rules)
@@ -226,27 +225,30 @@ class DastRun:
         self.records.findings += self.records.ssrf_hits(_nonces_after_grace(listener))
         return results
 
-    def _sample_headers(self, state: ScanState, spec: ApiSpec) -> None:
-        """A few GETs, anonymous and as the main user, so the header check always has input."""
-        targets = [
-            (self.api_url, "/"),
-            *((state.root, o.path) for o in probes.get_operations(spec, HEADER_SAMPLES)),
-        ]
-        for root, path in targets:
-            for user in (None, self.users[0].name if self.users else None):
-                try:
-                    resp = state.send(state.as_user(Req("GET", root, path), user))
-                except (OutOfBudget, ValueError):
-                    continue
-                self.responses.append(SeenResponse("GET", root + path, resp.status, resp.headers))
-
     def _judge_harness_checks(self, spec: ApiSpec) -> list[Result]:
         """Every catalog check: skipped (why), passed (targets tried), or its findings judged."""
         st = self.versions.get("schemathesis")
         loop_proof = f"{self.proven_on} in Schemathesis {st}'s loop" if st else self.proven_on
-        confirm_sql(self, self.records.findings)
+        sqlmap.confirm_records(
+            self.records.findings,
+            {u.name: u.token for u in self.users},
+            self.dir / "sqlmap",
+            self.ctx.run_dir,
+            self.options.sqlmap_timeout_s,
+        )
         findings = [self._finding(spec, record, loop_proof) for record in self.records.findings]
-        checks, skipped = self._check_states({f.result_id for f in findings}, loop_proof)
+        checks, skipped = check_states(
+            self.records.tried,
+            {f.result_id for f in findings},
+            Context(
+                self.options.active,
+                self.options.mode_reason,
+                len(self.users),
+                self.ran,
+                loop_proof,
+                self.proven_on,
+            ),
+        )
         results = judge(checks, findings, self.rules, write=self._instances)
         results += [skip(check, why) for check, why in skipped]
         if self.records.errors:
@@ -267,29 +269,11 @@ class DastRun:
         if record.get("confirmed_by"):
             proof += f"; confirmed by {record['confirmed_by']}"
         url = str(record.get("url", ""))
-        return to_finding(record, _template_url(spec, url) if url.startswith("http") else url, proof)
-
-    def _check_states(self, found: set[str], loop_proof: str) -> tuple[list[Check], list[tuple[Check, str]]]:
-        checks, skipped = [], []
-        for spec_check in CHECKS:
-            why = why_not(
-                spec_check,
-                active=self.options.active,
-                mode_reason=self.options.mode_reason,
-                users=len(self.users),
-                ran=self.ran,
-            )
-            tried = self.records.tried.get(spec_check.name, 0)
-            check = as_check(spec_check, tried, loop_proof if spec_check.where == "loop" else self.proven_on)
-            if spec_check.result_id in found or not (why or not tried):
-                checks.append(check)
-            else:
-                skipped.append((check, why or f"nothing to test: {NO_CANDIDATE.get(spec_check.name, '')}"))
-        return checks, skipped
+        return to_finding(record, spec.template_url(url) if url.startswith("http") else url, proof)
 
     def _header_results(self, spec: ApiSpec) -> list[Result]:
         checks, findings = check_responses(
-            self.responses, api_prefix=self.options.api_prefix, location=lambda url: _template_url(spec, url)
+            self.responses, api_prefix=self.options.api_prefix, location=spec.template_url
         )
         for check in checks:
             check.proven_on = f"harness header checks {__version__}"
@@ -316,12 +300,6 @@ def _nonces_after_grace(listener: Listener) -> set[str]:
     """The SSRF nonces the listener received (a server may fetch asynchronously: a second's grace)."""
     time.sleep(1.0)
     return listener.nonces()
-
-
-def _template_url(spec: ApiSpec, url: str) -> str:
-    """A concrete URL shown as its operation's template (findings name ``/notes/{id}``, not each id)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{spec.template(parts.path)}"
 
 
 def _shown(path: Path, root: Path) -> str:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from harness import __version__
 from harness.redact import default_redactor
 from harness.results import Result, Severity, Status
-from harness.stages.dast import sqlmap
 from harness.stages.dast import zap as zap_mod
 from harness.stages.dast.attack_ssrf import Listener
 from harness.stages.dast.findings import STAGE, judge, skipped
@@ -33,8 +32,6 @@ from harness.stages.dast.spec import ApiSpec
 
 if TYPE_CHECKING:
     from harness.stages.dast.stage import DastRun
-
-MAX_SQLMAP_RUNS = 3
 
 
 def summary(
@@ -124,7 +121,7 @@ class SchemathesisStep:
         }
         findings, errors = junit_findings(done.junit, self.run_.api_url)
         for finding in findings:
-            finding.url = self._template(finding.url) if finding.url else None
+            finding.url = self.spec.template_url(finding.url) if finding.url else None
             finding.proven_on = version
         if not har:
             errors.append("Schemathesis sent no request")
@@ -176,12 +173,6 @@ class SchemathesisStep:
         if done.timed_out:
             return f"stopped at the time budget ({self.run_.options.max_seconds}s)"
         return str(done.report.get("stop_reason") or "completed")
-
-    def _template(self, url: str) -> str:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(url)
-        return f"{parts.scheme}://{parts.netloc}{self.spec.template(parts.path)}"
 
     def _unrun(self) -> dict[str, str]:
         """Schemathesis checks that had nothing to run on here, and why (never reported as passed)."""
@@ -290,29 +281,4 @@ class ZapStep:
         return [*tool, *judge([], findings, run.rules, evidence=evidence)]
 
 
-def confirm_sql(run: DastRun, records: list[dict[str, Any]]) -> None:
-    """sqlmap on each suspected SQL injection point (a few per run); notes go into the records."""
-    suspects = [r for r in records if r.get("check") == "sql_injection" and r.get("replay")]
-    if not suspects:
-        return
-    executable = sqlmap.locate()
-    if executable is None:
-        for record in suspects:
-            record["detail"] = (
-                f"{record['detail']}\nnot confirmed: sqlmap is not installed (pip install sqlmap)"
-            )
-        return
-    tool = sqlmap.version(executable)
-    tokens = {u.name: u.token for u in run.users}
-    for index, record in enumerate(suspects[:MAX_SQLMAP_RUNS]):
-        out = run.dir / "sqlmap" / f"{index + 1}.txt"
-        result = sqlmap.confirm(
-            executable, record["replay"], tokens, out, timeout_s=run.options.sqlmap_timeout_s
-        )
-        record["detail"] = f"{record['detail']}\n{tool}: {result.summary}"
-        record["attachments"] = [run.rel(out)]
-        if result.confirmed:
-            record["confirmed_by"] = tool
-
-
-__all__ = ["SchemathesisStep", "ZapStep", "confirm_sql", "summary"]
+__all__ = ["SchemathesisStep", "ZapStep", "summary"]

@@ -138,9 +138,46 @@ def why_not(spec: ApiCheck, *, active: bool, mode_reason: str, users: int, ran: 
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What decides whether a check could run: the mode, the users, the tools that ran."""
+
+    active: bool
+    mode_reason: str
+    users: int
+    ran: set[str]
+    loop_proof: str  # proven_on of the checks in Schemathesis' loop
+    probe_proof: str  # proven_on of the stage's own probes
+
+
+def check_states(
+    tried: Counter[str], found: set[str], ctx: Context
+) -> tuple[list[Check], list[tuple[Check, str]]]:
+    """The catalog checks that ran (or found something), and those skipped with the reason."""
+    checks, skipped = [], []
+    for spec in CHECKS:
+        why = why_not(spec, active=ctx.active, mode_reason=ctx.mode_reason, users=ctx.users, ran=ctx.ran)
+        attempts = tried.get(spec.name, 0)
+        check = as_check(spec, attempts, ctx.loop_proof if spec.where == "loop" else ctx.probe_proof)
+        if spec.result_id in found or not (why or not attempts):
+            checks.append(check)
+        else:
+            skipped.append((check, why or f"nothing to test: {NO_CANDIDATE.get(spec.name, '')}"))
+    return checks, skipped
+
+
 def enabled_names(*, active: bool, users: int) -> list[str]:
     """The checks to run in this mode with this many users."""
     return [c.name for c in CHECKS if (active or not c.active) and (users >= 2 or not c.peers)]
 
 
-__all__ = ["NO_CANDIDATE", "Records", "as_check", "enabled_names", "to_finding", "why_not"]
+__all__ = [
+    "NO_CANDIDATE",
+    "Context",
+    "Records",
+    "as_check",
+    "check_states",
+    "enabled_names",
+    "to_finding",
+    "why_not",
+]
