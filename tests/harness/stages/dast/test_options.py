@@ -154,3 +154,13 @@ def test_login_users_take_their_passwords_from_the_environment() -> None:
     )
     assert config is not None and config.method == "POST" and config.users[0].password == "s3cret"
     assert config.users[0].username == "alice" and LoginConfig.parse(None) is None
+
+
+def test_an_environment_file_marks_production_with_a_boolean() -> None:
+    from harness.targets.base import Environment
+
+    assert Environment.from_dict({"api_url": "http://x", "production": True}).production is True
+    assert Environment.from_dict({"api_url": "http://x"}).production is False
+    assert Environment.from_dict({"api_url": "http://x", "production": True}).to_dict()["production"] is True
+    with pytest.raises(ValueError, match="production: expected true or false"):
+        Environment.from_dict({"api_url": "http://x", "production": "yes"})

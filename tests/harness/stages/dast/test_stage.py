@@ -13,42 +13,20 @@ import pytest
 from harness.config import HarnessConfig
 from harness.results import Result, Status
 from harness.stages.base import StageContext
-from harness.stages.dast import DastStage
+from harness.stages.dast.attack_ssrf import listening
+from harness.stages.dast.options import read_options
 from harness.stages.dast.reflect import probe_reflection
+from harness.stages.dast.rules import load_rules
 from harness.stages.dast.scan_state import ScanConfig, ScanState
 from harness.stages.dast.spec import ApiSpec
+from harness.stages.dast.stage import DastRun
+from harness.stages.dast.tools import ZapStep
 from harness.targets.base import AwsEndpoint, Environment, TestUser
 from tests.harness.stages.dast.toy_app import TOKENS, build_app, serve
 from tests.harness.stages.dast.zap_standin import ZapStandIn, serve_standin
 
 ROOT = Path(__file__).resolve().parents[4]
-QUICK = {"scan_profile": "passive", "max_examples": 2, "phases": "fuzzing"}  # ZAP is what these tests judge
 pytestmark = pytest.mark.slow
-
-
-def _run(
-    url: str,
-    run_dir: Path,
-    *,
-    target: str = "local",
-    dast: dict[str, object] | None = None,
-) -> dict[str, Result]:
-    users = [TestUser(name, token) for token, name in TOKENS.items()]
-    env = Environment(
-        target=target, api_url=url, web_url=url, aws=AwsEndpoint(None, "us-east-1", "", ""), users=users
-    )
-    config = HarnessConfig.defaults(ROOT)
-    if dast is not None:
-        config = HarnessConfig(root=config.root, paths=config.paths, dast=dict(dast))
-    results = DastStage().run(StageContext(config, env, run_dir, "pr"))
-    assert len({r.id for r in results}) == len(results), "one result per id"
-    return {r.id: r for r in results}
-
-
-def _facts(run_dir: Path) -> dict[str, Any]:
-    """What each tool did, as the stage records it."""
-    tools: dict[str, Any] = json.loads((run_dir / "evidence/dast/run.json").read_text())["tools"]
-    return tools
 
 
 def test_reflected_xss_in_an_html_answer_is_found_and_escaping_passes(tmp_path: Path) -> None:
@@ -74,6 +52,24 @@ def test_reflected_xss_in_an_html_answer_is_found_and_escaping_passes(tmp_path: 
             assert "Authorization: Bearer <token of alice>" in findings[0].request
 
 
+def _zap(url: str, run_dir: Path, dast: dict[str, Any]) -> tuple[dict[str, Result], dict[str, Any]]:
+    """The ZAP step of the stage alone (what these tests judge), against the toy app."""
+    users = [TestUser(name, token) for token, name in TOKENS.items()]
+    env = Environment(
+        target="local", api_url=url, web_url=url, aws=AwsEndpoint(None, "us-east-1", "", ""), users=users
+    )
+    config = HarnessConfig(root=ROOT, paths=HarnessConfig.defaults(ROOT).paths, dast=dict(dast))
+    options = read_options(
+        config.dast, root=ROOT, policies=config.paths.policies, profile="pr", target="local"
+    )
+    run = DastRun(StageContext(config, env, run_dir, "pr"), env, options, load_rules(options.rules_path))
+    run.dir.mkdir(parents=True, exist_ok=True)
+    with listening() as listener:
+        listener.documents["/openapi.json"] = ("application/json", httpx.get(f"{url}/openapi.json").content)
+        results = ZapStep(run, listener).run()
+    return {r.id: r for r in results}, run.facts
+
+
 def test_zap_when_reachable_is_driven_and_its_alerts_gate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -82,12 +78,23 @@ def test_zap_when_reachable_is_driven_and_its_alerts_gate(
         standin.alerts = [{**alert, "url": f"{url}/api/uploads"}]
         monkeypatch.setenv("ZAP_API_URL", standin.url)
         monkeypatch.setenv("ZAP_API_KEY", standin.api_key)
-        results = _run(url, tmp_path, dast={**QUICK, "zap_poll_interval_s": 0.05})
-    zap = _facts(tmp_path)["zap"]
-    assert "DAST-zap" not in results and results["ZAP-40018"].status is Status.FAILED
+        results, facts = _zap(
+            url, tmp_path, {"zap_poll_interval_s": 0.05, "exclude_operations": ["GET /createdb"]}
+        )
+    assert "DAST-zap" not in results and results["ZAP-40018"].status is Status.FAILED  # a tool run is no pass
     assert results["ZAP-40018"].proven_on == "ZAP unknown"  # the stand-in has no version view
     assert "replacer/action/addRule" in standin.names()
-    assert any(e.endswith("zap-report.html") for e in zap["evidence"])
+    assert any(e.endswith("zap-report.html") for e in facts["zap"]["evidence"])
+    excluded = [p.get("regex") for p in standin.params("ascan/action/excludeFromScan")]
+    assert ".*/createdb(\\?.*)?$" in excluded  # an excluded operation is out of ZAP's scope too
+
+
+def test_a_zap_that_sent_nothing_is_a_tool_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with serve(build_app(weak=False)) as url, serve_standin(ZapStandIn(messages=0)) as standin:
+        monkeypatch.setenv("ZAP_API_URL", standin.url)
+        monkeypatch.setenv("ZAP_API_KEY", standin.api_key)
+        results, _ = _zap(url, tmp_path, {"zap_poll_interval_s": 0.05})
+    assert results["DAST-zap"].status is Status.ERROR and "sent no request" in results["DAST-zap"].message
 
 
 def test_zap_sh_on_path_is_started_as_a_local_daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -98,13 +105,9 @@ def test_zap_sh_on_path_is_started_as_a_local_daemon(tmp_path: Path, monkeypatch
     log = tmp_path / "zap-calls.jsonl"
     monkeypatch.setenv("FAKE_ZAP_LOG", str(log))
     with serve(build_app(weak=False)) as url:
-        results = _run(
-            url,
-            tmp_path / "run",
-            dast={**QUICK, "zap_path": str(fake), "zap_poll_interval_s": 0.05},
-        )
+        results, facts = _zap(url, tmp_path / "run", {"zap_path": str(fake), "zap_poll_interval_s": 0.05})
     assert "DAST-zap" not in results, results["DAST-zap"].message
-    assert _facts(tmp_path / "run")["zap"]["via"].startswith(f"{fake} -daemon on 127.0.0.1:")
+    assert facts["zap"]["via"].startswith(f"{fake} -daemon on 127.0.0.1:")
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     assert calls[0]["name"] == "core/action/newSession" and calls[-1]["name"] == "core/action/shutdown"
     assert all(call["key_ok"] for call in calls)

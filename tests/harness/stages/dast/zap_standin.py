@@ -41,6 +41,7 @@ class ZapStandIn:
     ascan_status: list[str] = field(default_factory=lambda: ["10", "60", "100"])
     records_to_scan: list[str] = field(default_factory=lambda: ["4", "0", "0"])
     missing_policy: bool = True  # removeScanPolicy on a fresh ZAP fails (does_not_exist)
+    messages: int = 42  # what numberOfMessages answers (0: ZAP sent nothing)
     calls: list[Call] = field(default_factory=list)
     url: str = ""
 
@@ -98,7 +99,7 @@ class ZapStandIn:
         return 200, {"alerts": self.alerts[start : start + count]}
 
     def _core_view_numberOfMessages(self, p: dict[str, str]) -> tuple[int, Any]:
-        return 200, {"numberOfMessages": "42"}
+        return 200, {"numberOfMessages": str(self.messages)}
 
     def _openapi_action_importUrl(self, p: dict[str, str]) -> tuple[int, Any]:
         return 200, {"importUrl": []}
