@@ -58,9 +58,11 @@ class Records:
         """Add the lines of one findings file (missing file: nothing)."""
         if not path.is_file():
             return self
-        for line in path.read_text(encoding="utf-8").splitlines():
-            data = json.loads(line) if line.strip() else {}
-            self._add(data)
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            try:
+                self._add(json.loads(line) if line.strip() else {})
+            except ValueError:  # a process killed mid-line: what it wrote before still counts
+                self.errors.append(f"{path.name}:{number}: a broken line (the writer was stopped)")
         return self
 
     def _add(self, data: dict[str, Any]) -> None:

@@ -197,3 +197,12 @@ def test_the_ledger_keeps_what_only_one_user_was_answered(tmp_path: Path) -> Non
     state.close()
     stats = [json.loads(line) for line in (tmp_path / "findings.jsonl").read_text().splitlines()]
     assert stats[-1]["kind"] == "stats"
+
+
+def test_a_findings_file_cut_mid_line_keeps_what_came_before(tmp_path: Path) -> None:
+    path = tmp_path / "f.jsonl"
+    path.write_text('{"kind": "finding", "check": "ssrf"}\n{"kind": "stats", "tried": {"ss')
+    records = Records().read(path)
+    assert len(records.findings) == 1 and records.errors == [
+        "f.jsonl:2: a broken line (the writer was stopped)"
+    ]
