@@ -70,12 +70,14 @@ def mass_assign(state: ScanState, operation: Operation, req: Req, resp: Resp) ->
 
 
 def _unique(body: dict[str, Any]) -> dict[str, Any]:
-    tag = secrets.token_hex(3)
+    """Identifying strings made unique without growing past what the generated value was (its
+    length limits and pattern still hold: the tail becomes ``h`` and six lowercase hex digits)."""
+    tag = "h" + secrets.token_hex(3)
     fresh = {}
     for key, value in body.items():
         if isinstance(value, str) and UNIQUE_KEYS.search(key):
             local, at, domain = value.partition("@")
-            fresh[key] = f"{local[:40]}h{tag}{at}{domain}" if at else f"{value[:40]}h{tag}"
+            fresh[key] = f"{local[: max(len(local) - len(tag), 0)]}{tag}{at}{domain}"
         else:
             fresh[key] = value
     return fresh

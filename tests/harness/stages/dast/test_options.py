@@ -164,3 +164,16 @@ def test_an_environment_file_marks_production_with_a_boolean() -> None:
     assert Environment.from_dict({"api_url": "http://x", "production": True}).to_dict()["production"] is True
     with pytest.raises(ValueError, match="production: expected true or false"):
         Environment.from_dict({"api_url": "http://x", "production": "yes"})
+
+
+def test_the_document_may_be_a_file_and_its_server_path_is_the_base(tmp_path: Path) -> None:
+    from harness.stages.dast.spec import load_spec
+
+    (tmp_path / "api.yaml").write_text(
+        "openapi: 3.0.3\nservers: [{url: /v2}]\npaths:\n  /items/{id}:\n    get: {responses: {'200': {}}}\n"
+    )
+    spec = load_spec("api.yaml", "http://127.0.0.1:1", root=tmp_path, exclusions=Exclusions())
+    assert spec.base_path == "/v2" and [o.label for o in spec.operations()] == ["GET /items/{id}"]
+    assert spec.template_url("http://127.0.0.1:1/v2/items/7") == "http://127.0.0.1:1/v2/items/{id}"
+    with pytest.raises(ConfigError, match=r"\[dast\] spec: .*missing.yaml"):
+        load_spec("missing.yaml", "http://127.0.0.1:1", root=tmp_path, exclusions=Exclusions())

@@ -131,6 +131,8 @@ def test_sql_injection_is_confirmed_by_sqlmap_when_it_is_installed(weak: Run) ->
 
 def test_the_excluded_destructive_operation_is_never_called(weak: Run) -> None:
     assert weak.served.createdb_calls() == 0
+    # Nothing of the reference app leaks into a foreign API's scan (its paths are not probed here).
+    assert not [rid for rid, r in weak.results.items() if "/api/uploads" in (r["location"] or "")]
     document = json.loads((weak.run_dir / "evidence/dast/openapi.json").read_text())
     assert "get" not in document["paths"].get("/createdb", {})
 
