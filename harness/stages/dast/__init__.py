@@ -18,9 +18,9 @@
   passive elsewhere; every request goes through one prober (scope, exclusions, budget, rate).
 
 Result ids: ``DAST-<risk>-<check>`` (e.g. ``DAST-API1-bola-write``, ``DAST-INJ-sql-injection``),
-``ST-<check>``, ``ZAP-<plugin id>``, ``DAST-HDR-<plugin id>``, ``DAST-XSS-40012``; a tool that broke
-or did not run: ``DAST-schemathesis``, ``DAST-zap``, ``DAST-harness-checks`` (error or skipped; a
-tool that ran well is recorded in ``evidence/dast/run.json``, not counted as a pass).
+``ST-<check>``, ``ZAP-<plugin id>``, ``DAST-HDR-<plugin id>``, ``DAST-XSS-40012``; what each tool
+did: ``DAST-schemathesis``, ``DAST-zap``, ``DAST-harness-checks`` as ``summary`` results (never
+evidence; an error still gates) and in ``evidence/dast/run.json``.
 """
 
 from __future__ import annotations

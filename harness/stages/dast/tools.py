@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness import __version__
 from harness.redact import default_redactor
-from harness.results import Result, Severity, Status
+from harness.results import Result, ResultKind, Severity, Status
 from harness.stages.dast import zap as zap_mod
 from harness.stages.dast.attack_ssrf import Listener
 from harness.stages.dast.findings import STAGE, judge, skipped
@@ -45,11 +45,11 @@ def summary(
     measured: dict[str, float | int | str] | None = None,
     evidence: list[str] | None = None,
 ) -> Result:
-    """A tool that broke (error) or did not run (skipped); never a pass.
+    """What a tool did, as a ``summary`` result: never evidence, never a pass of any control.
 
-    A tool that ran well is not a result: until the results model can mark tool summaries apart
-    from checks, what it did (requests, seed, mode, version) goes to ``evidence/dast/run.json`` and
-    into the ``measured`` of the checks it evidences (``DastRun.finish``).
+    A broken tool (error) still gates the run; a tool that did not run is skipped with the reason;
+    a tool that ran is recorded (requests, seed, mode, version) in ``evidence/dast/run.json`` and
+    as a ``passed`` summary, which the verdict does not count as verification.
     """
     return Result(
         id=result_id,
@@ -62,6 +62,7 @@ def summary(
         proven_on=proven_on,
         measured=dict(measured or {}),
         evidence=list(evidence or []),
+        kind=ResultKind.SUMMARY,
     )
 
 
@@ -130,22 +131,18 @@ class SchemathesisStep:
             "schemathesis",
             {**measured, "version": done.version, "evidence": evidence, "replay": self._message(stopped)},
         )
-        tool = (
-            [
-                summary(
-                    "DAST-schemathesis",
-                    "Schemathesis run",
-                    Status.ERROR,
-                    "\n".join(errors),
-                    started=started,
-                    proven_on=version,
-                    measured=measured,
-                    evidence=evidence,
-                )
-            ]
-            if errors
-            else []
-        )
+        tool = [
+            summary(
+                "DAST-schemathesis",
+                "Schemathesis run",
+                Status.ERROR if errors else Status.PASSED,
+                "\n".join(errors) or f"{len(har)} requests ({self._mode()} mode, seed {measured['seed']})",
+                started=started,
+                proven_on=version,
+                measured=measured,
+                evidence=evidence,
+            )
+        ]
         unrun = self._unrun()
         inventory = check_inventory()
         for check in inventory:
@@ -262,22 +259,18 @@ class ZapStep:
         run.tool_facts(
             "zap", {**outcome.measured, "via": endpoint.origin, "scan": mode, "evidence": evidence}
         )
-        tool = (
-            [
-                summary(
-                    "DAST-zap",
-                    "ZAP scan",
-                    Status.ERROR,
-                    "ZAP sent no request",
-                    started=started,
-                    proven_on=version,
-                    measured=dict(outcome.measured),
-                    evidence=evidence,
-                )
-            ]
-            if sent == 0
-            else []
-        )
+        tool = [
+            summary(
+                "DAST-zap",
+                "ZAP scan",
+                Status.ERROR if sent == 0 else Status.PASSED,
+                "ZAP sent no request" if sent == 0 else f"{mode} scan, {sent} messages",
+                started=started,
+                proven_on=version,
+                measured=dict(outcome.measured),
+                evidence=evidence,
+            )
+        ]
         return [*tool, *judge([], findings, run.rules, evidence=evidence)]
 
 
