@@ -1,11 +1,19 @@
-"""Kubernetes manifests: loading, a pure-Python kustomize subset, offline schema validation and
-cross-object reference checks. No cluster, no kubectl."""
+"""Kubernetes manifests: loading, rendering with the real kustomize (``kubectl kustomize``) and
+helm, where a rendered field was written (source maps), offline schema validation and cross-object
+reference checks. No cluster needed."""
 
 from __future__ import annotations
 
 from harness.k8s.consistency import check_references
 from harness.k8s.documents import Document, dump_documents, load_documents, resource_id
-from harness.k8s.kustomize import find_kustomization, render_overlay, split_image
+from harness.k8s.kustomize import (
+    KustomizeEngine,
+    Rendered,
+    find_kustomization,
+    kustomize_engine,
+    render_overlay,
+    render_with_origins,
+)
 from harness.k8s.validate import (
     ValidationIssue,
     crd_kinds,
@@ -16,16 +24,19 @@ from harness.k8s.validate import (
 
 __all__ = [
     "Document",
+    "KustomizeEngine",
+    "Rendered",
     "ValidationIssue",
     "check_references",
     "crd_kinds",
     "crd_schema",
     "dump_documents",
     "find_kustomization",
+    "kustomize_engine",
     "load_documents",
     "render_overlay",
+    "render_with_origins",
     "resource_id",
-    "split_image",
     "validate_document",
     "validate_documents",
 ]

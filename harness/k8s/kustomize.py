@@ -1,43 +1,79 @@
-"""A pure-Python subset of kustomize: enough to render this repo's overlays without the binary.
+"""Render kustomizations with the real kustomize: ``kustomize build DIR`` when a ``kustomize`` binary
+is on PATH, else ``kubectl kustomize DIR`` (kubectl carries kustomize, on GitHub runners too).
 
-Supported kustomization fields (everything else raises ConfigError naming the file and field):
-``resources`` (files and folders, no URLs), ``bases`` (legacy alias), ``namespace``, ``labels``
-(``pairs`` with ``includeSelectors``/``includeTemplates`` false), ``images`` (``name``, ``newName``,
-``newTag``, ``digest``), ``patches`` (``path`` or ``patch``, optional ``target`` with group, version,
-kind, name, namespace), ``patchesStrategicMerge`` and ``patchesJson6902`` (legacy forms).
-Transformers run in kustomize's order: strategic-merge patches, patches, namespace, labels,
-JSON 6902 patches, images. Output order is kustomize's "legacy" kind order.
+There is no look-alike to fall back to: without either binary :func:`kustomize_engine` raises a
+StageError naming both and how to get them; a kustomization kustomize rejects is a ConfigError that
+names the overlay and quotes kustomize's own message.
+
+:func:`render_with_origins` renders through a throw-away wrapper kustomization that asks kustomize
+for ``buildMetadata: [originAnnotations]``, so each object says which file declared it (kustomize's
+``config.kubernetes.io/origin`` annotation, see kustomize's api/internal/builtins and the
+"buildMetadata" section of the kustomization reference); the annotation is removed again so the
+objects are exactly what ``kubectl kustomize`` prints for the overlay itself.
 """
 
 from __future__ import annotations
 
-import re
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
-from harness.k8s.documents import Document, load_documents, load_yaml, parse_yaml_stream, resource_id
-from harness.k8s.patches import json6902, strategic_merge
+import yaml
+
+from harness.errors import ConfigError, StageError
+from harness.k8s.documents import Document
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-SUPPORTED_FIELDS = frozenset(
-    {"apiVersion", "kind", "resources", "bases", "namespace", "labels", "images", "patches",
-     "patchesStrategicMerge", "patchesJson6902"}
-)
-CLUSTER_SCOPED_KINDS = frozenset(
-    {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
-     "StorageClass", "IngressClass", "PriorityClass", "MutatingWebhookConfiguration",
-     "ValidatingWebhookConfiguration", "APIService", "RuntimeClass", "CSIDriver", "NodePool",
-     "EC2NodeClass", "ClusterSecretStore", "ClusterIssuer"}
-)
-# kustomize's legacy ordering (api/resid/gvk.go): these first, webhooks last, the rest between.
-ORDER_FIRST = (
-    "Namespace", "ResourceQuota", "StorageClass", "CustomResourceDefinition", "ServiceAccount",
-    "PodSecurityPolicy", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ConfigMap",
-    "Secret", "Endpoints", "Service", "LimitRange", "PriorityClass", "PersistentVolume",
-    "PersistentVolumeClaim", "Deployment", "StatefulSet", "CronJob", "PodDisruptionBudget",
-)
-ORDER_LAST = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
+ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
+TIMEOUT_S = 120
+INSTALL_HINT = ("install kubectl (it includes kustomize: https://kubernetes.io/docs/tasks/tools/) or a "
+                "kustomize binary (https://kubectl.docs.kubernetes.io/installation/kustomize/) on PATH")
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True, slots=True)
+class KustomizeEngine:
+    """The kustomize that renders: its command prefix and its version (``kustomize v5.5.0``)."""
+
+    command: tuple[str, ...]
+    version: str
+
+    def build(self, directory: Path) -> str:
+        """The rendered YAML stream of one kustomization; ConfigError with kustomize's message."""
+        try:
+            done = subprocess.run([*self.command, str(directory)], capture_output=True, text=True,
+                                  timeout=TIMEOUT_S, check=False, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise ConfigError(f"{directory}: kustomize did not finish within {TIMEOUT_S} s") from None
+        if done.returncode != 0:
+            raise ConfigError(f"{directory}: kustomize failed: {_last_error(done.stderr)}")
+        return done.stdout
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One rendered object and the file that declared it (None: generated or remote)."""
+
+    document: Document
+    origin: Path | None
+
+
+@cache
+def kustomize_engine() -> KustomizeEngine:
+    """The kustomize on this machine (looked up once); StageError when there is none."""
+    standalone = shutil.which("kustomize")
+    if standalone:
+        return KustomizeEngine((standalone, "build"), f"kustomize {_standalone_version(standalone)}")
+    kubectl = shutil.which("kubectl")
+    if kubectl:
+        return KustomizeEngine((kubectl, "kustomize"), f"kustomize {_kubectl_kustomize_version(kubectl)}")
+    raise StageError("kustomize not found: neither `kustomize` nor `kubectl` is on PATH", hint=INSTALL_HINT)
 
 
 def find_kustomization(directory: Path) -> Path:
@@ -49,226 +85,84 @@ def find_kustomization(directory: Path) -> Path:
 
 
 def render_overlay(directory: str | Path) -> list[Document]:
-    """Render a kustomization folder (an overlay or a base) into its list of objects."""
-    return sort_legacy(_build(Path(directory).resolve(), stack=()))
+    """Render a kustomization folder (an overlay or a base) into its list of objects, exactly as
+    ``kubectl kustomize DIR`` prints them."""
+    path = Path(directory)
+    find_kustomization(path)
+    return parse_stream(kustomize_engine().build(path), str(path))
 
 
-def sort_legacy(docs: list[Document]) -> list[Document]:
-    """Order objects as `kustomize build` does by default (legacy order, then by id)."""
-    return sorted(docs, key=lambda doc: (_kind_rank(str(doc.get("kind"))), _sort_id(doc)))
-
-
-def _kind_rank(kind: str) -> int:
-    if kind in ORDER_FIRST:
-        return ORDER_FIRST.index(kind)
-    if kind in ORDER_LAST:
-        return len(ORDER_FIRST) + 1 + ORDER_LAST.index(kind)
-    return len(ORDER_FIRST)
-
-
-def _sort_id(doc: Document) -> tuple[str, ...]:
-    group, kind, namespace, name = resource_id(doc)
-    return str(doc.get("apiVersion", "")), kind, namespace, name, group
-
-
-def _build(directory: Path, stack: tuple[Path, ...]) -> list[Document]:
-    if directory in stack:
-        raise ConfigError(f"{directory}: kustomization cycle through {' -> '.join(map(str, stack))}")
-    path = find_kustomization(directory)
-    spec = load_yaml(path) or {}
-    if not isinstance(spec, dict):
-        raise ConfigError(f"{path}: a kustomization must be a mapping")
-    unsupported = sorted(set(spec) - SUPPORTED_FIELDS)
-    if unsupported:
-        raise ConfigError(f"{path}: unsupported kustomize field(s) {', '.join(unsupported)}",
-                          hint="render with `kubectl kustomize`, or extend harness/k8s/kustomize.py")
-    docs = _accumulate(path, spec, (*stack, directory))
-    docs = _apply_patches(path, spec, docs)
-    docs = _set_namespace(spec.get("namespace"), docs)
-    docs = _add_labels(path, spec.get("labels", []), docs)
-    docs = _apply_json6902_legacy(path, spec.get("patchesJson6902", []), docs)
-    return _set_images(path, spec.get("images", []), docs)
-
-
-def _accumulate(path: Path, spec: dict[str, Any], stack: tuple[Path, ...]) -> list[Document]:
-    docs: list[Document] = []
-    for entry in _str_list(path, spec, "bases") + _str_list(path, spec, "resources"):
-        if "://" in entry or entry.startswith("git@") or entry.startswith("github.com/"):
-            raise ConfigError(f"{path}: remote resource {entry!r} is not supported")
-        target = (path.parent / entry).resolve()
-        docs.extend(_build(target, stack) if target.is_dir() else load_documents(target))
-    seen: set[tuple[str, str, str, str]] = set()
-    for doc in docs:
-        if resource_id(doc) in seen:
-            raise ConfigError(f"{path}: duplicate resource {'/'.join(resource_id(doc))}")
-        seen.add(resource_id(doc))
-    return docs
-
-
-def _str_list(path: Path, spec: dict[str, Any], field: str) -> list[str]:
-    value = spec.get(field, [])
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"{path}: {field} must be a list of strings")
-    return list(value)
-
-
-def _apply_patches(path: Path, spec: dict[str, Any], docs: list[Document]) -> list[Document]:
-    for entry in _str_list(path, spec, "patchesStrategicMerge"):
-        docs = _patch_all(path, _load_patch(path, {"path": entry}), None, docs)
-    for entry in spec.get("patches", []):
-        if not isinstance(entry, dict) or set(entry) - {"path", "patch", "target", "options"}:
-            raise ConfigError(f"{path}: patches entry must have path or patch (and target): {entry!r}")
-        if entry.get("options"):
-            raise ConfigError(f"{path}: patch options are not supported")
-        docs = _patch_all(path, _load_patch(path, entry), entry.get("target"), docs)
-    return docs
-
-
-def _apply_json6902_legacy(path: Path, entries: list[Any], docs: list[Document]) -> list[Document]:
-    for entry in entries:
-        if not isinstance(entry, dict) or "target" not in entry:
-            raise ConfigError(f"{path}: patchesJson6902 entry needs a target: {entry!r}")
-        docs = _patch_all(path, _load_patch(path, entry), entry["target"], docs)
-    return docs
-
-
-def _load_patch(path: Path, entry: dict[str, Any]) -> list[Any]:
-    """The patches of one entry: one JSON 6902 list, or one or more strategic-merge objects."""
-    if "path" in entry:
-        source = path.parent / str(entry["path"])
+def render_with_origins(directory: str | Path) -> list[Rendered]:
+    """Render like :func:`render_overlay`, each object with the file that declared it."""
+    path = Path(directory).absolute()
+    find_kustomization(path)
+    with tempfile.TemporaryDirectory(prefix="harness-kustomize-") as tmp:
+        wrapper = Path(tmp)
+        relative = os.path.relpath(path, wrapper)
+        (wrapper / "kustomization.yaml").write_text(json.dumps(
+            {"resources": [relative], "buildMetadata": ["originAnnotations"]}), encoding="utf-8")
         try:
-            text = source.read_text(encoding="utf-8")
-        except FileNotFoundError as exc:
-            raise ConfigError(f"{path}: patch file {entry['path']} not found") from exc
-        return parse_yaml_stream(text, str(source))
-    if "patch" in entry:
-        return parse_yaml_stream(str(entry["patch"]), f"{path}: inline patch")
-    raise ConfigError(f"{path}: patch entry needs 'path' or 'patch'")
+            text = kustomize_engine().build(wrapper)
+        except ConfigError:  # kustomize's own words about the user's overlay, not the wrapper
+            kustomize_engine().build(path)
+            raise
+        return [Rendered(doc, _pop_origin(doc, wrapper)) for doc in parse_stream(text, str(path))]
 
 
-def _patch_all(path: Path, patches: list[Any], target: Any, docs: list[Document]) -> list[Document]:
-    if not patches:
-        raise ConfigError(f"{path}: empty patch")
-    for patch in patches:
-        docs = _patch(path, patch, target, docs)
-    return docs
+def parse_stream(text: str, source: str) -> list[Document]:
+    """The mapping documents of a YAML stream kustomize or helm printed."""
+    try:
+        return [d for d in yaml.load_all(text, Loader=_LOADER) if isinstance(d, dict)]
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: the rendered output is not YAML: {exc}") from exc
 
 
-def _patch(path: Path, patch: Any, target: Any, docs: list[Document]) -> list[Document]:
-    if not isinstance(patch, (dict, list)):
-        raise ConfigError(f"{path}: a patch must be an object (strategic merge) or a list (JSON 6902)")
-    selector = _selector(path, target, patch)
-    matched = [i for i, doc in enumerate(docs) if _matches(selector, doc)]
-    if not matched:
-        raise ConfigError(f"{path}: patch target {selector} matches no resource")
-    patched = list(docs)
-    for index in matched:
-        if isinstance(patch, list):
-            patched[index] = json6902(docs[index], patch, str(path))
-        else:
-            body = {k: v for k, v in patch.items() if k not in ("apiVersion", "kind")}
-            if target is not None and set(body.get("metadata", {})) <= {"name"}:
-                body.pop("metadata", None)  # with an explicit target the patch's own name is moot
-            patched[index] = strategic_merge(docs[index], body, str(path))
-    return patched
+def _pop_origin(doc: Document, wrapper: Path) -> Path | None:
+    meta = doc.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    if not isinstance(annotations, dict) or ORIGIN_ANNOTATION not in annotations:
+        return None
+    origin = yaml.load(str(annotations.pop(ORIGIN_ANNOTATION)), Loader=_LOADER)
+    if not annotations and isinstance(meta, dict):
+        del meta["annotations"]
+    if not isinstance(origin, dict) or "repo" in origin or not origin.get("path"):
+        return None  # a remote base, or a generator (configuredIn) rather than a file
+    return Path(os.path.normpath(wrapper / str(origin["path"])))
 
 
-def _selector(path: Path, target: Any, patch: Any) -> dict[str, str]:
-    if target is None:
-        if not isinstance(patch, dict) or "kind" not in patch:
-            raise ConfigError(f"{path}: a patch without target must be an object with kind and name")
-        group, kind, namespace, name = resource_id(patch)
-        found = {"group": group, "kind": kind, "name": name}
-        return found | ({"namespace": namespace} if namespace else {})
-    if not isinstance(target, dict):
-        raise ConfigError(f"{path}: patch target must be a mapping")
-    unsupported = set(target) - {"group", "version", "kind", "name", "namespace"}
-    if unsupported:
-        raise ConfigError(f"{path}: unsupported patch target field(s) {', '.join(sorted(unsupported))}")
-    return {key: str(value) for key, value in target.items()}
+def _last_error(stderr: str) -> str:
+    """kustomize's message without klog's prefix (kubectl wraps it in ``run.go ... err="..."``)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if not lines:
+        return "no message"
+    last = lines[-1]
+    if 'err="' in last:
+        last = last.split('err="', 1)[1].rstrip('"')
+    return last.removeprefix("Error: ").removeprefix("error: ")
 
 
-def _matches(selector: dict[str, str], doc: Document) -> bool:
-    group, kind, namespace, name = resource_id(doc)
-    version = str(doc.get("apiVersion", "")).rpartition("/")[2]
-    actual = {"group": group, "version": version, "kind": kind, "namespace": namespace, "name": name}
-    return all(re.fullmatch(expected, actual[key]) is not None for key, expected in selector.items())
+def _standalone_version(binary: str) -> str:
+    out = _output([binary, "version"])
+    return out.strip().rsplit("/", 1)[-1].strip("{} ") or "(unknown version)"
 
 
-def _set_namespace(namespace: Any, docs: list[Document]) -> list[Document]:
-    if not namespace:
-        return docs
-    out = []
-    for doc in docs:
-        meta = dict(doc.get("metadata") or {})
-        if doc.get("kind") == "Namespace":
-            meta["name"] = str(namespace)
-        elif doc.get("kind") not in CLUSTER_SCOPED_KINDS:
-            meta["namespace"] = str(namespace)
-        out.append(doc | {"metadata": meta})
-    return out
+def _kubectl_kustomize_version(kubectl: str) -> str:
+    try:
+        info: Any = json.loads(_output([kubectl, "version", "--client", "-o", "json"]))
+    except json.JSONDecodeError:
+        return "(unknown version)"
+    kustomize = info.get("kustomizeVersion") if isinstance(info, dict) else None
+    client = (info.get("clientVersion") or {}).get("gitVersion") if isinstance(info, dict) else None
+    return f"{kustomize or '(unknown version)'} (kubectl {client or '?'})"
 
 
-def _add_labels(path: Path, entries: Any, docs: list[Document]) -> list[Document]:
-    pairs: dict[str, str] = {}
-    for entry in entries if isinstance(entries, list) else [entries]:
-        if not isinstance(entry, dict) or set(entry) - {"pairs", "includeSelectors", "includeTemplates"}:
-            raise ConfigError(f"{path}: labels entries support pairs/includeSelectors/includeTemplates")
-        if entry.get("includeSelectors") or entry.get("includeTemplates"):
-            raise ConfigError(f"{path}: labels with includeSelectors/includeTemplates are not supported")
-        pairs.update({str(k): str(v) for k, v in (entry.get("pairs") or {}).items()})
-    if not pairs:
-        return docs
-    out = []
-    for doc in docs:
-        meta = dict(doc.get("metadata") or {})
-        meta["labels"] = dict(meta.get("labels") or {}) | pairs
-        out.append(doc | {"metadata": meta})
-    return out
+def _output(command: list[str]) -> str:
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=30, check=False,
+                              stdin=subprocess.DEVNULL).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
 
 
-def _set_images(path: Path, images: Any, docs: list[Document]) -> list[Document]:
-    if not images:
-        return docs
-    for image in images:
-        if not isinstance(image, dict) or "name" not in image:
-            raise ConfigError(f"{path}: images entries need a name")
-        if set(image) - {"name", "newName", "newTag", "digest"}:
-            raise ConfigError(f"{path}: images entry {image['name']!r} uses unsupported fields")
-        if "newTag" in image and "digest" in image:
-            raise ConfigError(f"{path}: images entry {image['name']!r} sets both newTag and digest")
-    return [_retag(doc, images) for doc in docs]
-
-
-def _retag(node: Any, images: list[dict[str, Any]]) -> Any:
-    if isinstance(node, list):
-        return [_retag(item, images) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {key: _retag(value, images) for key, value in node.items()}
-    if isinstance(out.get("image"), str) and "name" in out:
-        out["image"] = _new_image(out["image"], images)
-    return out
-
-
-def _new_image(reference: str, images: list[dict[str, Any]]) -> str:
-    name, tag, digest = split_image(reference)
-    for image in images:
-        if image["name"] != name:
-            continue
-        name = str(image.get("newName", name))
-        if "digest" in image:
-            return f"{name}@{image['digest']}"
-        if "newTag" in image:
-            return f"{name}:{image['newTag']}"
-        return name + (f"@{digest}" if digest else f":{tag}" if tag else "")
-    return reference
-
-
-def split_image(reference: str) -> tuple[str, str, str]:
-    """(name, tag, digest) of an image reference; empty strings for the missing parts."""
-    name, _, digest = reference.partition("@")
-    head, sep, tag = name.rpartition(":")
-    if sep and "/" not in tag:
-        return head, tag, digest
-    return name, "", digest
+__all__ = ["KUSTOMIZATION_FILES", "KustomizeEngine", "Rendered", "find_kustomization", "kustomize_engine",
+           "parse_stream", "render_overlay", "render_with_origins"]

@@ -1,19 +1,20 @@
-"""The pure-Python kustomize subset: renders every kustomization, agrees with `kubectl kustomize`
-where kubectl exists, and refuses what it does not support."""
+"""kustomize for real: every kustomization renders through `kubectl kustomize` (or a `kustomize`
+binary), origins name the declaring file, kustomize's errors name the overlay, and a machine
+without kustomize gets one clear error instead of a look-alike."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from harness.errors import ConfigError
-from harness.k8s import load_documents, render_overlay, resource_id, split_image
-from harness.k8s.patches import json6902, strategic_merge
+from harness.errors import ConfigError, StageError
+from harness.k8s import kustomize_engine, load_documents, render_overlay, render_with_origins, resource_id
 from tests.iac.conftest import KUSTOMIZATIONS, MANIFESTS, OVERLAYS
 
 
@@ -24,34 +25,20 @@ def _rel(path: Path) -> str:
 def _write(folder: Path, files: dict[str, Any]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
-        text = (
-            content
-            if isinstance(content, str)
-            else yaml.safe_dump_all(content if isinstance(content, list) else [content])
-        )
+        text = content if isinstance(content, str) else yaml.safe_dump(content)
         (folder / name).write_text(text)
     return folder
 
 
-DEPLOYMENT = {
-    "apiVersion": "apps/v1",
-    "kind": "Deployment",
-    "metadata": {"name": "web"},
-    "spec": {
-        "template": {
-            "spec": {
-                "containers": [
-                    {
-                        "name": "app",
-                        "image": "registry.example/app:1.0",
-                        "env": [{"name": "A", "value": "1"}],
-                    },
-                    {"name": "sidecar", "image": "proxy"},
-                ]
-            }
-        }
-    },
-}
+DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+              "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "app:1"}]}}}}
+
+
+@pytest.fixture
+def no_engine_cache() -> Iterator[None]:
+    kustomize_engine.cache_clear()
+    yield
+    kustomize_engine.cache_clear()
 
 
 def test_every_overlay_exists() -> None:
@@ -59,19 +46,19 @@ def test_every_overlay_exists() -> None:
 
 
 @pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=_rel)
-def test_every_kustomization_renders(folder: Path) -> None:
-    docs = render_overlay(folder)
-    assert docs and all("kind" in doc and doc["metadata"]["name"] for doc in docs)
+def test_every_kustomization_renders_with_its_origins(folder: Path) -> None:
+    plain = render_overlay(folder)
+    located = render_with_origins(folder)
+    assert plain and [r.document for r in located] == plain  # the origin annotation is removed again
+    assert all(r.origin is not None and r.origin.is_file() and r.origin.is_relative_to(MANIFESTS)
+               for r in located)
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH (CI machines lack it)")
-@pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=_rel)
-def test_rendering_equals_kubectl_kustomize(folder: Path) -> None:
-    output = subprocess.run(
-        ["kubectl", "kustomize", str(folder)], check=True, capture_output=True, text=True, timeout=60
-    ).stdout
-    expected = [doc for doc in yaml.safe_load_all(output) if doc]
-    assert render_overlay(folder) == expected
+def test_origin_is_the_declaring_file() -> None:
+    located = {(r.document["kind"], r.document["metadata"]["name"]): r.origin
+               for r in render_with_origins(MANIFESTS / "overlays" / "production")}
+    assert located[("Rollout", "api")] == MANIFESTS / "base" / "api-rollout.yaml"
+    assert located[("HorizontalPodAutoscaler", "worker")] == MANIFESTS / "base" / "worker-hpa.yaml"
 
 
 def test_overlays_set_their_namespace_everywhere() -> None:
@@ -83,179 +70,47 @@ def test_overlays_set_their_namespace_everywhere() -> None:
                 assert doc["metadata"]["namespace"].startswith("easy-upload"), resource_id(doc)
 
 
-def test_strategic_merge_merges_containers_by_name_and_null_deletes() -> None:
-    patch = {
-        "spec": {
-            "template": {"spec": {"containers": [{"name": "app", "env": [{"name": "B", "value": "2"}]}]}}
-        },
-        "metadata": {"labels": None},
-    }
-    merged = strategic_merge(DEPLOYMENT | {"metadata": {"name": "web", "labels": {"x": "y"}}}, patch, "t")
-    app, sidecar = merged["spec"]["template"]["spec"]["containers"]
-    assert [e["name"] for e in app["env"]] == ["A", "B"] and app["image"] == "registry.example/app:1.0"
-    assert sidecar["name"] == "sidecar" and "labels" not in merged["metadata"]
+def test_engine_names_its_version() -> None:
+    assert kustomize_engine().version.startswith("kustomize v")
 
 
-def test_strategic_merge_replaces_lists_of_custom_resources() -> None:
-    rollout = {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Rollout",
-        "metadata": {"name": "api"},
-        "spec": {"strategy": {"canary": {"steps": [{"setWeight": 5}, {"setWeight": 50}]}}},
-    }
-    merged = strategic_merge(rollout, {"spec": {"strategy": {"canary": {"steps": [{"setWeight": 10}]}}}}, "t")
-    assert merged["spec"]["strategy"]["canary"]["steps"] == [{"setWeight": 10}]
+@pytest.mark.parametrize("render", [render_overlay, render_with_origins], ids=["plain", "with-origins"])
+def test_kustomize_error_names_the_overlay(tmp_path: Path, render: Any) -> None:
+    overlay = _write(tmp_path / "overlay", {"kustomization.yaml": {"resources": ["missing.yaml"]}})
+    with pytest.raises(ConfigError, match="kustomize failed") as caught:
+        render(overlay)
+    assert str(overlay) in str(caught.value) and "missing.yaml" in str(caught.value)
+    assert "harness-kustomize-" not in str(caught.value)  # never the wrapper's folder
 
 
-def test_strategic_merge_directives_are_refused() -> None:
-    with pytest.raises(ConfigError, match=r"\$patch"):
-        strategic_merge(DEPLOYMENT, {"spec": {"$patch": "replace"}}, "p.yaml")
+def test_a_folder_without_kustomization_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no kustomization\.yaml"):
+        render_overlay(tmp_path)
 
 
-@pytest.mark.parametrize(
-    ("operations", "check"),
-    [
-        (
-            [{"op": "replace", "path": "/spec/template/spec/containers/1/image", "value": "p2"}],
-            lambda d: d["spec"]["template"]["spec"]["containers"][1]["image"] == "p2",
-        ),
-        (
-            [{"op": "add", "path": "/spec/template/spec/containers/0/env/-", "value": {"name": "C"}}],
-            lambda d: d["spec"]["template"]["spec"]["containers"][0]["env"][-1] == {"name": "C"},
-        ),
-        (
-            [{"op": "remove", "path": "/spec/template/spec/containers/1"}],
-            lambda d: len(d["spec"]["template"]["spec"]["containers"]) == 1,
-        ),
-        (
-            [{"op": "copy", "from": "/metadata/name", "path": "/metadata/labels"}],
-            lambda d: d["metadata"]["labels"] == "web",
-        ),
-        (
-            [{"op": "move", "from": "/metadata/name", "path": "/metadata/generateName"}],
-            lambda d: d["metadata"] == {"generateName": "web"},
-        ),
-        ([{"op": "test", "path": "/kind", "value": "Deployment"}], lambda d: d["kind"] == "Deployment"),
-    ],
-    ids=["replace", "add-append", "remove", "copy", "move", "test"],
-)
-def test_json6902_operations(operations: list[dict[str, Any]], check: Any) -> None:
-    assert check(json6902(DEPLOYMENT, operations, "t"))
+def test_missing_kustomize_is_one_clear_stage_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                    no_engine_cache: None) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    overlay = _write(tmp_path / "o", {"kustomization.yaml": {"resources": ["app.yaml"]},
+                                      "app.yaml": DEPLOYMENT})
+    with pytest.raises(StageError, match="kustomize not found") as caught:
+        render_overlay(overlay)
+    assert "install kubectl" in str(caught.value)
 
 
-@pytest.mark.parametrize(
-    "operations",
-    [
-        [{"op": "replace", "path": "/spec/nothing/here", "value": 1}],
-        [{"op": "test", "path": "/kind", "value": "X"}],
-        [{"op": "jump", "path": "/kind"}],
-        [{"path": "/kind"}],
-        [{"op": "add", "path": "kind", "value": 1}],
-    ],
-    ids=["missing-path", "failed-test", "unknown-op", "no-op", "relative-pointer"],
-)
-def test_json6902_errors_are_config_errors(operations: list[dict[str, Any]]) -> None:
-    with pytest.raises(ConfigError):
-        json6902(DEPLOYMENT, operations, "t")
-
-
-def test_overlay_features_end_to_end(tmp_path: Path) -> None:
-    _write(tmp_path / "base", {"kustomization.yaml": {"resources": ["app.yaml"]}, "app.yaml": DEPLOYMENT})
-    overlay = _write(
-        tmp_path / "overlay",
-        {
-            "kustomization.yaml": {
-                "resources": ["../base"],
-                "namespace": "team",
-                "labels": [{"pairs": {"env": "test"}}],
-                "images": [
-                    {
-                        "name": "registry.example/app",
-                        "newName": "ecr.example/app",
-                        "digest": "sha256:" + "a" * 64,
-                    },
-                    {"name": "proxy", "newTag": "2.0"},
-                ],
-                "patches": [
-                    {"path": "patch.yaml"},
-                    {
-                        "target": {"kind": "Deployment", "name": "w.*"},
-                        "patch": "- op: add\n  path: /spec/replicas\n  value: 3\n",
-                    },
-                ],
-            },
-            "patch.yaml": {
-                "apiVersion": "apps/v1",
-                "kind": "Deployment",
-                "metadata": {"name": "web"},
-                "spec": {"minReadySeconds": 5},
-            },
-        },
-    )
-    (doc,) = render_overlay(overlay)
-    containers = doc["spec"]["template"]["spec"]["containers"]
-    assert containers[0]["image"] == "ecr.example/app@sha256:" + "a" * 64
-    assert containers[1]["image"] == "proxy:2.0"
-    assert (doc["metadata"]["namespace"], doc["metadata"]["labels"]) == ("team", {"env": "test"})
-    assert (doc["spec"]["replicas"], doc["spec"]["minReadySeconds"]) == (3, 5)
-
-
-@pytest.mark.parametrize(
-    ("kustomization", "message"),
-    [
-        ({"resources": ["app.yaml"], "namePrefix": "x-"}, "unsupported kustomize field.*namePrefix"),
-        ({"resources": ["app.yaml"], "configMapGenerator": [{"name": "c"}]}, "configMapGenerator"),
-        ({"resources": ["https://github.com/example/repo//base"]}, "remote resource"),
-        (
-            {"resources": ["app.yaml"], "labels": [{"pairs": {"a": "b"}, "includeSelectors": True}]},
-            "includeSelectors",
-        ),
-        (
-            {"resources": ["app.yaml"], "patches": [{"path": "p.yaml", "target": {"labelSelector": "a=b"}}]},
-            "labelSelector",
-        ),
-        (
-            {
-                "resources": ["app.yaml"],
-                "patches": [{"patch": "- op: remove\n  path: /spec", "target": {"kind": "Service"}}],
-            },
-            "matches no resource",
-        ),
-        (
-            {"resources": ["app.yaml"], "images": [{"name": "proxy", "newTag": "1", "digest": "sha256:1"}]},
-            "both newTag and digest",
-        ),
-        ({"resources": ["app.yaml", "app.yaml"]}, "duplicate resource"),
-        ({"resources": ["missing.yaml"]}, "not found"),
-    ],
-    ids=[
-        "namePrefix",
-        "generator",
-        "remote",
-        "selectors",
-        "label-target",
-        "no-match",
-        "tag-and-digest",
-        "duplicate",
-        "missing",
-    ],
-)
-def test_unsupported_or_wrong_input_raises_config_error_naming_the_file(
-    tmp_path: Path, kustomization: dict[str, Any], message: str
-) -> None:
-    folder = _write(
-        tmp_path, {"kustomization.yaml": kustomization, "app.yaml": DEPLOYMENT, "p.yaml": DEPLOYMENT}
-    )
-    with pytest.raises(ConfigError, match=message) as caught:
-        render_overlay(folder)
-    assert str(tmp_path) in str(caught.value)
-
-
-def test_a_cycle_is_reported(tmp_path: Path) -> None:
-    _write(tmp_path / "a", {"kustomization.yaml": {"resources": ["../b"]}})
-    _write(tmp_path / "b", {"kustomization.yaml": {"resources": ["../a"]}})
-    with pytest.raises(ConfigError, match="cycle"):
-        render_overlay(tmp_path / "a")
+def test_a_kustomize_binary_on_path_is_preferred(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                 no_engine_cache: None) -> None:
+    """A standalone kustomize wins over kubectl's: the observation is which binary printed the objects."""
+    binary = tmp_path / "bin" / "kustomize"
+    binary.parent.mkdir()
+    binary.write_text("#!/bin/sh\nif [ \"$1\" = version ]; then echo v5.9.9; exit 0; fi\n"
+                      "printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: from-standalone\\n'\n")
+    binary.chmod(binary.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{binary.parent}{os.pathsep}{os.environ['PATH']}")
+    overlay = _write(tmp_path / "o", {"kustomization.yaml": {"resources": ["app.yaml"]},
+                                      "app.yaml": DEPLOYMENT})
+    assert kustomize_engine().version == "kustomize v5.9.9"
+    assert [d["metadata"]["name"] for d in render_overlay(overlay)] == ["from-standalone"]
 
 
 def test_load_documents_rejects_non_objects(tmp_path: Path) -> None:
@@ -264,15 +119,7 @@ def test_load_documents_rejects_non_objects(tmp_path: Path) -> None:
         load_documents(tmp_path / "x.yaml")
 
 
-@pytest.mark.parametrize(
-    ("reference", "parts"),
-    [
-        ("nginx", ("nginx", "", "")),
-        ("nginx:1.27", ("nginx", "1.27", "")),
-        ("reg:5000/app", ("reg:5000/app", "", "")),
-        ("reg:5000/app:v1", ("reg:5000/app", "v1", "")),
-        ("app@sha256:ab", ("app", "", "sha256:ab")),
-    ],
-)
-def test_split_image(reference: str, parts: tuple[str, str, str]) -> None:
-    assert split_image(reference) == parts
+def test_the_python_subset_is_gone() -> None:
+    k8s = Path(__file__).resolve().parents[2] / "harness" / "k8s"
+    assert not (k8s / "patches.py").exists()
+    assert len((k8s / "kustomize.py").read_text().splitlines()) < 200

@@ -26,7 +26,7 @@ class Baseline:
     fingerprints: frozenset[str]
 
     def covers(self, finding: Finding) -> bool:
-        return not finding.passed and finding.fingerprint in self.fingerprints
+        return finding.failed and finding.fingerprint in self.fingerprints
 
     def as_waiver(self) -> dict[str, str]:
         return {"id": "baseline", "resource": "*", "reason": f"known failure recorded in the baseline "
@@ -37,7 +37,7 @@ class Baseline:
 def record_baseline(findings: Iterable[Finding], path: Path, now: dt.datetime | None = None) -> Baseline:
     """Write the fingerprints of every failed finding to ``path``."""
     created = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
-    prints = sorted({f.fingerprint for f in findings if not f.passed})
+    prints = sorted({f.fingerprint for f in findings if f.failed})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"version": VERSION, "created": created, "fingerprints": prints},
                                indent=2) + "\n", encoding="utf-8")

@@ -2,7 +2,14 @@
 pass, and turn its records into findings located in the user's files.
 
 Rendered overlays do not exist on disk, so they are written to ``__rendered__/<overlay>.yaml`` in
-the staging folder; the line ranges written there map back to the object's source ``path:line``.
+the staging folder; the line ranges written there map back to the object, and checkov's evaluated
+keys (``spec/template/spec/containers/[0]/securityContext/privileged``) through the object's source
+map to the line that wrote the field, in the base or in the patch. Folders configured outside the
+root are staged under ``__up__`` for each ``..``.
+
+The secrets scan reads the real files (every file checkov's own secrets runner would read under the
+root, minus pruned and excluded folders), not the staging copy: a secret is reported in the file and
+at the line that holds it, kustomize sources and non-manifest YAML included.
 """
 
 from __future__ import annotations
@@ -16,21 +23,38 @@ from typing import Any
 import yaml
 
 from harness.errors import StageError
+from harness.k8s.sourcemap import parse_path, value_at
 from harness.stages.policy.inputs import Sources
 from harness.stages.policy.model import Finding, K8sDoc
 
 PINNED_CHECKOV = "3.3.30"
 FRAMEWORKS = ("terraform", "kubernetes", "dockerfile", "github_actions", "secrets")
 RENDERED = "__rendered__"
+UP = "__up__"
 TF_SUFFIXES = (".tf", ".tfvars", ".hcl")
 
 
 @dataclass(slots=True)
 class Staged:
-    """The staging folder and, per rendered file, ``[(first line, last line, object)]``."""
+    """The staging folder and, per rendered file, ``[(first line, last line, object)]``; the real
+    files the secrets scan reads and how to show them."""
 
     directory: Path
     rendered: dict[str, list[tuple[int, int, K8sDoc]]] = field(default_factory=dict)
+    secret_files: list[Path] = field(default_factory=list)
+    sources: Sources | None = None
+
+    def shown(self, path: Path) -> str:
+        return self.sources.rel(path) if self.sources else path.as_posix()
+
+
+def staged_name(rel: str) -> str:
+    """Where a file shown as ``rel`` lives in the staging folder (``..`` becomes ``__up__``)."""
+    return "/".join(UP if part == ".." else part for part in rel.split("/"))
+
+
+def shown_name(staged: str) -> str:
+    return "/".join(".." if part == UP else part for part in staged.split("/"))
 
 
 def checkov_version() -> str:
@@ -51,7 +75,8 @@ def ensure_pinned(allow_drift: bool = False) -> str:
 def stage_tree(sources: Sources, dest: Path) -> Staged:
     """Copy Terraform, raw manifests, Dockerfiles and workflows to ``dest`` at their relative paths
     and write each rendered overlay as one multi-document file."""
-    staged = Staged(dest)
+    staged = Staged(dest, sources=sources)
+    staged.secret_files = secret_files(sources)
     for directory in sources.tf_dirs:
         for path in directory.iterdir():
             if path.is_file() and path.suffix in TF_SUFFIXES:
@@ -63,7 +88,7 @@ def stage_tree(sources: Sources, dest: Path) -> Staged:
         if group in raw_groups:
             _index_raw(staged, docs)
         else:
-            rel = f"{RENDERED}/{group}.yaml"
+            rel = staged_name(f"{RENDERED}/{group}.yaml")
             staged.rendered[rel] = _write_rendered(dest / rel, docs)
     return staged
 
@@ -77,13 +102,28 @@ def _index_raw(staged: Staged, docs: Sequence[K8sDoc]) -> None:
     for path, entries in by_file.items():
         entries.sort(key=lambda e: e[0])
         ends = [start - 1 for start, _ in entries[1:]] + [10**9]
-        staged.rendered[path] = [(start, end, doc) for (start, doc), end in zip(entries, ends, strict=True)]
+        ranges = [(start, end, doc) for (start, doc), end in zip(entries, ends, strict=True)]
+        staged.rendered[staged_name(path)] = ranges
 
 
 def _copy(sources: Sources, path: Path, dest: Path) -> None:
-    target = dest / sources.rel(path)
+    target = dest / staged_name(sources.rel(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, target)
+
+
+def secret_files(sources: Sources) -> list[Path]:
+    """The files checkov's secrets runner reads in a folder (its ``_find_files_from_root_folder``:
+    IaC suffixes, Dockerfiles, not lock files), from the walked tree plus Terraform folders that
+    are configured outside it."""
+    from checkov.common.models.consts import SUPPORTED_FILE_EXTENSIONS
+    from checkov.common.util.dockerfile import is_dockerfile
+    from checkov.secrets.git_types import PROHIBITED_FILES
+
+    outside = [p for d in sources.tf_dirs if sources.rel(d).startswith("../") for p in sorted(d.iterdir())
+               if p.is_file()]
+    return [p for p in [*sources.files, *outside] if is_dockerfile(p.name)
+            or (p.suffix in SUPPORTED_FILE_EXTENSIONS and p.name not in PROHIBITED_FILES)]
 
 
 def _write_rendered(path: Path, docs: Sequence[K8sDoc]) -> list[tuple[int, int, K8sDoc]]:
@@ -102,16 +142,18 @@ def _write_rendered(path: Path, docs: Sequence[K8sDoc]) -> list[tuple[int, int, 
 
 
 def run_checkov(directory: Path, external_checks: Sequence[Path], skip_checks: Sequence[str] = (),
-                frameworks: Sequence[str] = FRAMEWORKS, checks: Sequence[str] = ()) -> list[Any]:
+                frameworks: Sequence[str] = FRAMEWORKS, checks: Sequence[str] = (),
+                secret_files: Sequence[Path] | None = None) -> list[Any]:
     """One RunnerRegistry pass over ``directory`` with our custom checks; checkov Reports.
-    ``checks`` limits the run to those ids (all checks when empty)."""
+    ``checks`` limits the run to those ids (all checks when empty); ``secret_files``, when given, are
+    what the secrets runner reads instead of ``directory``."""
     from checkov.common.runners.runner_registry import RunnerRegistry
     from checkov.runner_filter import RunnerFilter
 
     runner_filter = RunnerFilter(framework=list(frameworks), checks=list(checks),
                                  skip_checks=list(skip_checks), download_external_modules=False,
                                  show_progress_bar=False)
-    registry = RunnerRegistry("", runner_filter, *_runners(frameworks))
+    registry = RunnerRegistry("", runner_filter, *_runners(frameworks, secret_files))
     try:
         reports = registry.run(root_folder=str(directory),
                                external_checks_dir=[str(p) for p in external_checks] or None)
@@ -120,7 +162,7 @@ def run_checkov(directory: Path, external_checks: Sequence[Path], skip_checks: S
     return list(reports)
 
 
-def _runners(frameworks: Sequence[str]) -> list[Any]:
+def _runners(frameworks: Sequence[str], secret_files: Sequence[Path] | None) -> list[Any]:
     from checkov.dockerfile.runner import Runner as DockerfileRunner
     from checkov.github_actions.runner import Runner as GithubActionsRunner
     from checkov.kubernetes.runner import Runner as KubernetesRunner
@@ -133,36 +175,81 @@ def _runners(frameworks: Sequence[str]) -> list[Any]:
     unknown = sorted(set(frameworks) - set(known))
     if unknown:
         raise StageError(f"policy.frameworks: unknown framework {unknown[0]!r}; known: {sorted(known)}")
+    if secret_files is not None:
+        known["secrets"] = _files_runner(SecretsRunner, [str(p) for p in secret_files])
     return [known[name]() for name in frameworks]
 
 
-def to_findings(reports: Iterable[Any], staged: Staged) -> tuple[list[Finding], list[str]]:
+def _files_runner(base: Any, files: list[str]) -> Any:
+    """A checkov runner class that scans ``files`` whatever folder the registry hands it."""
+
+    class FilesRunner(base):  # type: ignore[misc]
+        def run(self, root_folder: str | None, external_checks_dir: list[str] | None = None,
+                files: list[str] | None = None, runner_filter: Any = None,
+                collect_skip_comments: bool = True) -> Any:
+            return super().run(None, external_checks_dir, list(scanned), runner_filter, collect_skip_comments)
+
+    scanned = files
+    return FilesRunner
+
+
+def to_findings(reports: Iterable[Any], staged: Staged, proven_on: str = ""
+                ) -> tuple[list[Finding], list[str]]:
     """Findings from checkov's passed and failed records, and its parsing errors."""
     findings: list[Finding] = []
     errors: list[str] = []
     for report in reports:
         errors += [f"checkov ({report.check_type}) could not parse {p}" for p in report.parsing_errors]
         for record in report.passed_checks:
-            findings.append(_finding(record, staged, passed=True))
+            findings.append(_finding(record, staged, passed=True, proven_on=proven_on))
         for record in report.failed_checks:
-            findings.append(_finding(record, staged, passed=False))
+            findings.append(_finding(record, staged, passed=False, proven_on=proven_on))
     return findings, errors
 
 
-def _finding(record: Any, staged: Staged, *, passed: bool) -> Finding:
+def _finding(record: Any, staged: Staged, *, passed: bool, proven_on: str) -> Finding:
+    message = "" if passed else f"{record.check_name} ({record.check_id})"
+    if record.check_id.startswith("CKV_SECRET"):  # the real file, at the secret's own line
+        location = f"{staged.shown(Path(record.file_abs_path))}:{int((record.file_line_range or [0])[0])}"
+        return Finding(record.check_id, passed, location, location, message, str(record.check_name),
+                       "checkov", proven_on=proven_on)
     rel = _relative(record, staged.directory)
     first = int((record.file_line_range or [0])[0])
-    location, resource = f"{rel}:{first}", str(record.resource)
+    location, resource, renderer = f"{shown_name(rel)}:{first}", str(record.resource), ""
+    doc = _document(staged, rel, first)
+    if doc is not None:
+        location = doc.locate(_field_path(record, doc) if not passed else ())
+        resource, renderer = doc.ref, doc.rendered_by
+    if record.check_id.startswith(("CKV_DOCKER", "CKV2_DOCKER")):
+        resource = location  # one Dockerfile instruction, identified by where it is
+    elif rel.endswith(".tf"):
+        resource = f"{shown_name(rel).rsplit('/', 1)[0]}:{resource}"  # the same name harness policies use
+    engine = " / ".join(p for p in (proven_on, renderer) if p)
+    return Finding(record.check_id, passed, resource, location, message, str(record.check_name), "checkov",
+                   proven_on=engine)
+
+
+def _document(staged: Staged, rel: str, first: int) -> K8sDoc | None:
     for start, end, doc in staged.rendered.get(rel, []):
         if start - 1 <= first <= end:  # checkov counts from the "---" line of rendered documents
-            location, resource = doc.location, doc.ref
-            break
-    if record.check_id.startswith(("CKV_SECRET", "CKV_DOCKER", "CKV2_DOCKER")):
-        resource = location  # secrets are identified by where they are, not by a hash
-    elif rel.endswith(".tf"):
-        resource = f"{rel.rsplit('/', 1)[0]}:{resource}"  # the same name harness policies use
-    message = "" if passed else f"{record.check_name} ({record.check_id})"
-    return Finding(record.check_id, passed, resource, location, message, str(record.check_name), "checkov")
+            return doc
+    return None
+
+
+def _field_path(record: Any, doc: K8sDoc) -> str:
+    """The field a failed check evaluated (checkov's first evaluated key), '' when it names none."""
+    keys = (getattr(record, "check_result", None) or {}).get("evaluated_keys") or []
+    key = str(keys[0]) if keys else ""
+    # checkov's container checks without evaluated_container_keys write "initContainers" for any
+    # container (checkov/kubernetes/checks/resource/base_container_check.py, _check_containers)
+    pod, found, _ = key.partition("/initContainers/")
+    if found and not _has(doc.data, f"{pod}/initContainers") and _has(doc.data, f"{pod}/containers"):
+        key = key.replace("/initContainers/", "/containers/", 1)
+    return key
+
+
+def _has(data: Any, path: str) -> bool:
+    return value_at(data, parse_path(path, data))[0]
 
 
 def _relative(record: Any, directory: Path) -> str:
@@ -177,5 +264,5 @@ def _relative(record: Any, directory: Path) -> str:
     return str(record.file_path).lstrip("/")
 
 
-__all__ = ["FRAMEWORKS", "PINNED_CHECKOV", "Staged", "ensure_pinned", "run_checkov", "stage_tree",
-           "to_findings"]
+__all__ = ["FRAMEWORKS", "PINNED_CHECKOV", "Staged", "ensure_pinned", "run_checkov", "secret_files",
+           "shown_name", "stage_tree", "staged_name", "to_findings"]

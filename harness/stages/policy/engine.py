@@ -36,6 +36,9 @@ class Collected:
 
     findings: list[Finding] = field(default_factory=list)
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # (id, location, message)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (location, what was not checked and why)
+    found: list[str] = field(default_factory=list)  # what was checked, for people
+    renderers: list[str] = field(default_factory=list)
     unknown_kinds: set[str] = field(default_factory=set)
     timings: dict[str, float] = field(default_factory=dict)
     checkov_version: str = ""
@@ -71,6 +74,8 @@ def collect(options: PolicyOptions) -> Collected:
                        parse_terraform=False)
     sources.inputs.options = options.rule_options()
     collected.timings["render"] = time.perf_counter() - started
+    collected.skipped, collected.found = list(sources.skipped), describe_inputs(sources)
+    collected.renderers = sorted(sources.renderers)
     with _Background(harness_side, options, sources) as ours:
         _checkov(options, sources, collected)
         mine = ours.result()
@@ -164,11 +169,26 @@ def _checkov(options: PolicyOptions, sources: Sources, collected: Collected) -> 
     external = [d / CUSTOM_CHECKS for d in options.policy_dirs() if (d / CUSTOM_CHECKS).is_dir()]
     with tempfile.TemporaryDirectory(prefix="harness-policy-") as tmp:
         staged = stage_tree(sources, Path(tmp))
-        reports = run_checkov(Path(tmp), external, options.skip_checks, options.frameworks)
-        findings, errors = to_findings(reports, staged)
+        reports = run_checkov(Path(tmp), external, options.skip_checks, options.frameworks,
+                              secret_files=staged.secret_files)
+        findings, errors = to_findings(reports, staged, f"checkov {collected.checkov_version}")
     collected.findings += findings
     collected.errors += [("EU-POLICY-CHECKOV", "checkov", e) for e in errors]
     collected.timings["checkov"] = time.perf_counter() - started
+
+
+def describe_inputs(sources: Sources) -> list[str]:
+    """What the run found to check, one phrase per kind of input."""
+    k8s = sources.inputs.k8s
+    raw = {sources.rel(p.parent) for p in sources.raw_manifests}
+    rendered = [g for g in k8s if g not in raw]
+    parts = [f"{len(sources.tf_dirs)} Terraform folder(s)" if sources.tf_dirs else "",
+             f"{len(rendered)} rendered overlay(s)/chart(s) ({', '.join(rendered)})" if rendered else "",
+             f"{len(sources.raw_manifests)} plain manifest file(s)" if sources.raw_manifests else "",
+             f"{sum(len(d) for d in k8s.values())} Kubernetes object(s)" if k8s else "",
+             f"{len(sources.dockerfiles)} Dockerfile(s)" if sources.dockerfiles else "",
+             f"{len(sources.workflows)} workflow(s)" if sources.workflows else ""]
+    return [p for p in parts if p]
 
 
 def _dedupe(findings: Sequence[Finding]) -> list[Finding]:

@@ -5,14 +5,22 @@ Everything here is I/O-free so that policies can be tested with tables of hand-w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.k8s.sourcemap import SourceMap
 
 
 @dataclass(slots=True, frozen=True)
 class Finding:
-    """One policy verdict on one resource, before catalog metadata, waivers and baseline apply."""
+    """One policy verdict on one resource, before catalog metadata, waivers and baseline apply.
+
+    ``skip`` (the reason) marks a verdict that could not be reached, e.g. tags computed by an
+    expression that cannot be evaluated offline: reported ``skipped``, never passed or failed.
+    ``proven_on`` names what produced it (``checkov 3.3.30``, ``harness policies 0.1.0`` and the
+    renderer of the object, e.g. ``kustomize v5.5.0``)."""
 
     id: str
     passed: bool
@@ -21,6 +29,12 @@ class Finding:
     message: str = ""
     title: str = ""
     engine: str = "harness"  # harness | checkov | schema
+    skip: str = ""
+    proven_on: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return not self.passed and not self.skip
 
     @property
     def fingerprint(self) -> str:
@@ -37,6 +51,15 @@ class K8sDoc:
     data: dict[str, Any]
     location: str
     group: str
+    source: SourceMap | None = None
+    rendered_by: str = ""  # e.g. "kustomize v5.5.0 (kubectl v1.32.4)", "helm v3.16.0"; "" = as written
+
+    def locate(self, path: str | Sequence[str | int] = ()) -> str:
+        """``file:line`` where the field at ``path`` was written (the object itself for ``()``)."""
+        if self.source is None or not path:
+            return self.location
+        file, line = self.source.locate(path)
+        return f"{file}:{line}"
 
     @property
     def kind(self) -> str:
@@ -100,6 +123,7 @@ class Inputs:
     modules: dict[str, list[TfResource]] = field(default_factory=dict)
     variables: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     locals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tfvars: dict[str, dict[str, Any]] = field(default_factory=dict)  # terraform.tfvars, *.auto.tfvars
     options: dict[str, Any] = field(default_factory=dict)
 
     def docs(self, *kinds: str) -> Iterator[K8sDoc]:

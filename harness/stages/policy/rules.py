@@ -1,14 +1,17 @@
 """The authoring API for harness policies (``policies/rules/*.py``) and their loader.
 
 A harness policy is a function over :class:`Inputs` that yields one :class:`Verdict` per subject it
-judged; ``problem=None`` means the subject passed. These are the rules checkov cannot express:
-relations between objects, across overlays and across the Terraform/Kubernetes boundary::
+judged; ``problem=None`` means the subject passed, ``skip`` says why it could not be judged (e.g. an
+expression that cannot be evaluated offline: reported skipped, never passed). ``path`` names the
+field at fault, so the result points at the line that wrote it (in the base or in the patch). These
+are the rules checkov cannot express: relations between objects, across overlays and across the
+Terraform/Kubernetes boundary::
 
     @rule("EU-K8S-012", "HPA keeps at least two replicas")
     def hpa_min_two(inputs: Inputs) -> Iterator[Verdict]:
         for hpa in inputs.docs("HorizontalPodAutoscaler"):
             low = int(hpa.spec.get("minReplicas", 1)) < 2
-            yield Verdict(hpa, "minReplicas < 2" if low else None)
+            yield Verdict(hpa, "minReplicas < 2" if low else None, path="spec/minReplicas")
 """
 
 from __future__ import annotations
@@ -20,18 +23,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import harness
 from harness.errors import StageError
 from harness.stages.policy.model import Finding, Inputs, K8sDoc, TfResource
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Rollout", "Job", "CronJob")
+PROVEN_ON = f"harness policies {harness.__version__}"
 
 
 @dataclass(slots=True, frozen=True)
 class Verdict:
-    """A rule's judgement of one subject; ``problem`` is None when it passed."""
+    """A rule's judgement of one subject; ``problem`` is None when it passed, ``skip`` (the reason)
+    when it could not be judged; ``path`` is the field at fault (``spec/minReplicas``)."""
 
     subject: K8sDoc | TfResource
     problem: str | None = None
+    path: str | Sequence[str | int] = ()
+    skip: str | None = None
 
 
 RuleFunc = Callable[[Inputs], Iterable[Verdict]]
@@ -49,13 +57,19 @@ class Rule:
 
     def _finding(self, verdict: Verdict) -> Finding:
         subject = verdict.subject
+        rendered_by = subject.rendered_by if isinstance(subject, K8sDoc) else ""
+        location = subject.location
+        if (verdict.problem is not None or verdict.skip) and isinstance(subject, K8sDoc):
+            location = subject.locate(verdict.path)  # a problem points at the field that has it
         return Finding(
             id=self.id,
-            passed=verdict.problem is None,
+            passed=verdict.problem is None and not verdict.skip,
             resource=subject.ref,
-            location=subject.location,
-            message=verdict.problem or "",
+            location=location,
+            message=verdict.problem or verdict.skip or "",
             title=self.title,
+            skip=verdict.skip or "",
+            proven_on=" / ".join(p for p in (PROVEN_ON, rendered_by) if p),
         )
 
 

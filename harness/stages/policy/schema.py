@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any
 
 import jsonschema
@@ -36,28 +37,47 @@ def local_crd_schemas(docs: Iterable[K8sDoc]) -> dict[tuple[str, str], Any]:
 
 
 def validate_manifests(docs: Iterable[K8sDoc], k8s_version: str | None = None) -> SchemaReport:
-    """One finding per object: ``EU-SCHEMA-<Kind>``, failed with its first schema violations."""
+    """One finding per object: ``EU-SCHEMA-<Kind>``, failed with its first schema violations and
+    located at the first violating field."""
     docs = list(docs)
     local = local_crd_schemas(docs)
+    version = k8s_version or DEFAULT_KUBERNETES_VERSION
     report = SchemaReport()
     for doc in docs:
-        problems = _problems(doc, local, k8s_version or DEFAULT_KUBERNETES_VERSION)
-        if problems and NO_SCHEMA in problems[0]:
+        problems = _problems(doc, local, version)
+        if problems and NO_SCHEMA in problems[0][1]:
             report.unknown.add(f"{doc.api_version}/{doc.kind}")
             continue
-        message = "; ".join(problems[:3]) + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else "")
-        report.findings.append(Finding(f"EU-SCHEMA-{doc.kind or 'Unknown'}", not problems, doc.ref,
-                                       doc.location, message, f"{doc.kind} matches its schema", "schema"))
+        shown = [f"{path or '/'}: {message}" for path, message in problems]
+        message = "; ".join(shown[:3]) + (f" (+{len(shown) - 3} more)" if len(shown) > 3 else "")
+        location = doc.locate(problems[0][0]) if problems else doc.location
+        proven_on = " / ".join(p for p in (_engine(version), doc.rendered_by) if p)
+        report.findings.append(Finding(f"EU-SCHEMA-{doc.kind or 'Unknown'}", not problems, doc.ref, location,
+                                       message, f"{doc.kind} matches its schema", "schema",
+                                       proven_on=proven_on))
     return report
 
 
-def _problems(doc: K8sDoc, local: dict[tuple[str, str], Any], version: str) -> list[str]:
+def _engine(version: str) -> str:
+    return (f"kubernetes-validate {_validator_version()} (Kubernetes {version} schemas, "
+            "CRDs in harness/k8s/crds)")
+
+
+def _validator_version() -> str:
+    try:
+        return metadata.version("kubernetes-validate")
+    except metadata.PackageNotFoundError:
+        return "(unknown version)"
+
+
+def _problems(doc: K8sDoc, local: dict[tuple[str, str], Any], version: str) -> list[tuple[str, str]]:
+    """``[(json path, message)]`` of every violation."""
     schema = local.get((doc.api_version, doc.kind))
     if schema is not None:
         validator = jsonschema.Draft7Validator(_strip(schema))
         errors = validator.iter_errors(doc.data)
-        return [f"/{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]
-    return [f"{issue.path or '/'}: {issue.message}" for issue in validate_document(doc.data, version)]
+        return [(f"/{'/'.join(map(str, e.absolute_path))}", e.message) for e in errors]
+    return [(issue.path, issue.message) for issue in validate_document(doc.data, version)]
 
 
 def _strip(schema: Any) -> Any:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from importlib import metadata
 
 from harness.results import Result, Severity, Status
 from harness.stages.base import StageContext
 from harness.stages.policy.engine import Collected, Prepared, collect, prepare, write_evidence
 from harness.stages.policy.model import Finding
 from harness.stages.policy.options import PolicyOptions
+from harness.stages.policy.rules import PROVEN_ON
 from harness.stages.policy.waivers import apply_waivers
 
 STAGE = "policy"
@@ -44,15 +44,15 @@ def run_policy(options: PolicyOptions) -> tuple[list[Result], Collected]:
 
 def build_results(collected: Collected, prepared: Prepared, options: PolicyOptions) -> list[Result]:
     findings = collected.findings
-    outcome = apply_waivers(findings, prepared.waivers, options.today)
+    judged = [i for i, f in enumerate(findings) if not f.skip]  # skipped verdicts are never waivable
+    outcome = apply_waivers([findings[i] for i in judged], prepared.waivers, options.today)
     results = [_result(f, prepared) for f in findings]
-    for finding, result in zip(findings, results, strict=True):
-        result.proven_on = proven_on(finding.engine, collected.checkov_version)
-    for index, result in enumerate(results):
+    for position, index in enumerate(judged):
+        result = results[index]
         if result.status is not Status.FAILED:
             continue
-        if index in outcome.waived:
-            result.status, result.waiver = Status.WAIVED, outcome.waived[index].to_dict()
+        if position in outcome.waived:
+            result.status, result.waiver = Status.WAIVED, outcome.waived[position].to_dict()
         elif prepared.baseline is not None and prepared.baseline.covers(findings[index]):
             # a known failure is non-gating debt, not a governed waiver (no approver, no expiry)
             result.status, result.waiver = Status.WARNED, prepared.baseline.as_waiver()
@@ -60,51 +60,55 @@ def build_results(collected: Collected, prepared: Prepared, options: PolicyOptio
                 for w in outcome.expired]
     results += [_waiver_failure("EU-WAIVER-UNMATCHED", w.entry, "waiver matches no failing result; "
                                 "remove it", options) for w in outcome.unmatched]
+    tools = _tools(collected)
     results += [Result(i, STAGE, "policy inputs could be read and checked", Status.ERROR, Severity.HIGH,
-                       location=where, message=msg) for i, where, msg in collected.errors]
-    if not findings:
-        results.append(Result("EU-POLICY-EMPTY", STAGE, "there was something to check", Status.SKIPPED,
-                              Severity.INFO, controls=["EU-C-GOV-01"], location=str(options.root),
-                              message="no Terraform, manifests, Dockerfiles or workflows found: nothing "
-                              "was checked (see [policy] and [paths] in harness.toml)"))
+                       location=where, message=msg, proven_on=tools) for i, where, msg in collected.errors]
+    results += _input_results(collected, options)
     if collected.unknown_kinds:
         results.append(Result("EU-SCHEMA-UNKNOWN", STAGE, "objects without a known schema", Status.SKIPPED,
                               Severity.LOW, message="no schema (built-in or CRD) for: "
-                              + ", ".join(sorted(collected.unknown_kinds))))
-    for result in results:
-        result.proven_on = result.proven_on or proven_on("harness", collected.checkov_version)
+                              + ", ".join(sorted(collected.unknown_kinds)), proven_on=tools))
     return sorted(results, key=lambda r: (r.status is Status.PASSED, r.id, r.location or ""))
 
 
-def proven_on(engine: str, checkov_version: str) -> str:
-    """What produced a finding: checkov (with its custom checks), our policies, or schema validation."""
-    if engine == "checkov":
-        return f"checkov {checkov_version or 'unknown version'}"
-    if engine == "schema":
-        return f"kubernetes-validate {_version('kubernetes-validate')}"
-    return f"harness policies {_version('cloud-verify-harness')}"
+def _input_results(collected: Collected, options: PolicyOptions) -> list[Result]:
+    """What was checked (or that nothing was), and every input that was not checked, with why."""
+    tools = _tools(collected)
+    results = [Result("EU-POLICY-SKIPPED", STAGE, "every input found was checked", Status.SKIPPED,
+                      Severity.MEDIUM, controls=["EU-C-GOV-01"], location=where, message=why, proven_on=tools)
+               for where, why in collected.skipped]
+    if not collected.findings:
+        results.append(Result("EU-POLICY-EMPTY", STAGE, "there was something to check", Status.SKIPPED,
+                              Severity.INFO, controls=["EU-C-GOV-01"], location=str(options.root),
+                              message="no Terraform, manifests, Dockerfiles or workflows found: nothing "
+                              "was checked (see [policy] and [paths] in harness.toml)", proven_on=tools))
+    elif collected.found:
+        results.append(Result("EU-POLICY-INPUTS", STAGE, "there was something to check", Status.PASSED,
+                              Severity.INFO, controls=["EU-C-GOV-01"], location=str(options.root),
+                              message="checked " + ", ".join(collected.found), proven_on=tools))
+    return results
 
 
-def _version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "unknown version"
+def _tools(collected: Collected) -> str:
+    return " / ".join([f"checkov {collected.checkov_version}" if collected.checkov_version else "",
+                       PROVEN_ON, *collected.renderers]).strip(" /")
 
 
 def _result(finding: Finding, prepared: Prepared) -> Result:
     catalog = prepared.catalog
     meta = catalog.policies.get(finding.id)
+    status = Status.SKIPPED if finding.skip else Status.PASSED if finding.passed else Status.FAILED
     return Result(
         id=finding.id,
         stage=STAGE,
         title=meta.title if meta else finding.title or finding.id,
-        status=Status.PASSED if finding.passed else Status.FAILED,
+        status=status,
         severity=catalog.severity_for(finding.id),
         controls=catalog.controls_for(finding.id),
         location=finding.location,
         message=f"{finding.resource}: {finding.message}" if finding.message else finding.resource,
         remediation=meta.remediation if meta else None,
+        proven_on=finding.proven_on or None,
     )
 
 
