@@ -8,8 +8,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from harness.stages.policy.model import as_dict, as_list, get, unwrap
+from harness.iac.expressions import KeySet, map_keys
+from harness.stages.policy.model import as_dict, as_list, get
 from harness.stages.policy.rules import Inputs, TfResource, Verdict, rule
+from harness.stages.policy.terraform_scope import callers, module_scope
 
 
 def _alias(block: TfResource) -> str | None:
@@ -58,59 +60,53 @@ def _taggable() -> frozenset[str]:
     return frozenset(resources_types.get("aws_taggable", []))
 
 
-_LOCAL = re.compile(r"^\$\{local\.([A-Za-z0-9_]+)\}$")
+def _providers_of(inputs: Inputs, directory: str, alias: str | None) -> list[TfResource]:
+    return [p for p in inputs.providers.get(directory, []) if p.type == "aws"
+            and (str(get(p.body, "alias", default="")).strip("${} ") or None) == alias]
 
 
-def _tag_keys(value: Any, local_values: dict[str, Any] | None = None) -> set[str] | None:
-    """Keys of a tags map (``local.x`` resolved); None when it is an expression we cannot evaluate
-    offline (merge(...), var.tags)."""
-    value = unwrap(value)
-    match = _LOCAL.match(value.strip()) if isinstance(value, str) else None
-    if match and local_values and match.group(1) in local_values:
-        value = unwrap(local_values[match.group(1)])
-    if isinstance(value, dict):
-        return {str(k) for k in value}
-    return None if isinstance(value, str) and value.strip() else set()
-
-
-def _default_tags(inputs: Inputs, directory: str, alias: str | None) -> set[str] | None:
-    keys: set[str] = set()
-    for provider in (p for p in inputs.providers.get(directory, []) if p.type == "aws"):
-        if (str(get(provider.body, "alias", default="")).strip("${} ") or None) == alias:
-            found = _tag_keys(get(provider.body, "default_tags", "tags"), inputs.locals.get(directory))
-            if found is None:
-                return None
-            keys |= found
-    return keys
-
-
-def _inherited(inputs: Inputs, directory: str, alias: str | None) -> set[str] | None:
-    """default_tags of the module's own provider, else of the root modules that call it."""
+def _default_tags(inputs: Inputs, directory: str, alias: str | None, stack: tuple[str, ...] = ()) -> KeySet:
+    """The aws provider's default_tags for a block: the folder's own provider, else (a module) what
+    every caller's provider gives it (through the caller's ``providers = {}`` mapping)."""
     if any(p.type == "aws" for p in inputs.providers.get(directory, [])):
-        return _default_tags(inputs, directory, alias)
-    leaf = directory.rsplit("/", 1)[-1]
-    callers = [d for d, mods in inputs.modules.items()
-               if any(str(get(m.body, "source", default="")).rstrip("/").endswith(leaf) for m in mods)]
-    found = [_default_tags(inputs, d, None) for d in callers]
-    known = [f for f in found if f is not None]
-    if not found or len(known) != len(found):
-        return None  # a module nobody here calls gets its tags from callers we cannot see
-    return set.intersection(*known)
+        result = KeySet(frozenset())
+        for provider in _providers_of(inputs, directory, alias):
+            result = result.union(map_keys(get(provider.body, "default_tags", "tags"),
+                                           module_scope(inputs, directory)))
+        return result
+    calls = [c for c in callers(inputs, directory) if c[0] not in stack]
+    if not calls:
+        return KeySet.opaque(f"{directory} has no aws provider and no caller in this repo: its "
+                             "default_tags are unknown")
+    found = [_default_tags(inputs, caller, _caller_alias(block, alias), (*stack, directory))
+             for caller, block in calls]
+    keys = frozenset.intersection(*(f.keys for f in found))
+    return KeySet(keys, all(f.complete for f in found), "; ".join(f.unknown for f in found if f.unknown))
+
+
+def _caller_alias(module: TfResource, alias: str | None) -> str | None:
+    """The caller's provider alias a module's ``aws``/``aws.<alias>`` maps to (``providers = {}``)."""
+    mapping = as_dict(get(module.body, "providers"))
+    given = mapping.get(f"aws.{alias}" if alias else "aws")
+    text = str(given).strip("${} ") if given is not None else ""
+    return text.split(".", 1)[1] if "." in text else None
 
 
 @rule("EU-AWS-010", "Cost allocation tags on every taggable resource (provider default_tags count)")
 def cost_tags(inputs: Inputs) -> Iterator[Verdict]:
+    """Tags computed with ``merge``, locals, variables (tfvars, module arguments, defaults) are
+    evaluated as Terraform would; what cannot be evaluated offline is reported skipped, never passed."""
     required = set(inputs.options.get("required_tags", ()))
     taggable = _taggable()
     for directory, blocks in inputs.terraform.items():
         for block in (b for b in blocks if b.type in taggable):
-            alias = _alias(block)
-            own = _tag_keys(block.body.get("tags"), inputs.locals.get(directory))
-            inherited = _inherited(inputs, directory, alias)
-            if own is None or inherited is None:
-                yield Verdict(block)  # tags computed by an expression: checkov's plan scan covers those
+            present = map_keys(block.body.get("tags"), module_scope(inputs, directory)).union(
+                _default_tags(inputs, directory, _alias(block)))
+            missing = sorted(required - present.keys)
+            if missing and not present.complete:
+                yield Verdict(block, skip=f"cannot evaluate the tags: {present.unknown}; unless that "
+                              f"provides them, {missing} are missing")
                 continue
-            missing = sorted(required - own - inherited)
             yield Verdict(block, f"missing cost tags {missing}" if missing else None)
 
 

@@ -60,6 +60,7 @@ def discover(root: Path, terraform: Path, manifests: Path | Sequence[Path], excl
     sources = Sources(root=root)
     sources.files = list(walk(sources.root, exclude))
     sources.tf_dirs = list(iter_tf_dirs(terraform)) if terraform.is_dir() else []
+    _stray_terraform(sources, terraform)
     if parse_terraform:
         load_terraform_blocks(sources)
     roots = [manifests] if isinstance(manifests, Path) else list(manifests)
@@ -78,6 +79,17 @@ def walk(root: Path, exclude: Sequence[str] = (), base: Path | None = None) -> I
         here = Path(current)
         dirs[:] = sorted(d for d in dirs if d not in PRUNED_DIRS and (here / d).resolve() not in excluded)
         yield from (here / n for n in sorted(names))
+
+
+def _stray_terraform(sources: Sources, terraform: Path) -> None:
+    """Terraform folders under the root that the configured Terraform path does not cover."""
+    configured = terraform.resolve()
+    stray = sorted({p.parent for p in sources.files if p.suffix == ".tf"
+                    and not p.resolve().is_relative_to(configured)})
+    if stray:
+        sources.skipped.append((sources.rel(stray[0]), "Terraform outside the configured folder ("
+                                f"{sources.rel(terraform)}; [paths] terraform in harness.toml), not checked: "
+                                + ", ".join(sources.rel(d) for d in stray)))
 
 
 def _manifest_files(sources: Sources, roots: Sequence[Path], exclude: Sequence[str]) -> list[Path]:

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from harness.config import HarnessConfig
 
 BUILTIN_POLICIES = Path(__file__).resolve().parents[3] / "policies"
+# Where repos without a harness.toml usually keep their manifests (Helm charts included).
+CONVENTIONAL_MANIFESTS = ("manifests", "k8s", "deploy", "charts")
 DEFAULT_TAGS = ("Environment", "Owner", "CostCenter", "Application")
 _KNOWN = {"baseline", "frameworks", "skip_checks", "exclude", "k8s_version", "manual_environments",
           "required_tags", "raw_bucket_patterns", "allow_checkov_drift", "waivers",
@@ -26,7 +28,7 @@ class PolicyOptions:
 
     root: Path
     terraform: Path
-    manifests: Path
+    manifests: Path | tuple[Path, ...]
     policies: Path
     baseline: Path | None = None
     waivers: Path | None = None
@@ -44,11 +46,16 @@ class PolicyOptions:
 
     @classmethod
     def for_root(cls, root: Path, **overrides: Any) -> PolicyOptions:
-        """Defaults for a repo laid out like ours (terraform/, manifests/, policies/)."""
+        """Defaults for a repo without configuration: the conventional layout (terraform/, and
+        manifests/, k8s/, deploy/, charts/ where they exist; policies/)."""
         root = root.resolve()
-        base: dict[str, Any] = {"terraform": root / "terraform", "manifests": root / "manifests",
+        base: dict[str, Any] = {"terraform": root / "terraform", "manifests": conventional_manifests(root),
                                 "policies": root / "policies"}
         return cls(root=root, **{**base, **overrides})
+
+    @property
+    def manifest_dirs(self) -> tuple[Path, ...]:
+        return (self.manifests,) if isinstance(self.manifests, Path) else tuple(self.manifests)
 
     @classmethod
     def from_config(cls, config: HarnessConfig) -> PolicyOptions:
@@ -60,6 +67,8 @@ class PolicyOptions:
         root = Path(config.root)
         values: dict[str, Any] = {"terraform": config.paths.terraform, "manifests": config.paths.manifests,
                                   "policies": config.paths.policies}
+        if config.source == "defaults":  # no harness.toml: find the conventional folders
+            values["manifests"] = conventional_manifests(root)
         for key in ("baseline", "waivers"):
             if section.get(key):
                 values[key] = root / str(section[key])
@@ -89,4 +98,10 @@ class PolicyOptions:
                 "ecr_exempt_environments": self.ecr_exempt_environments}
 
 
-__all__ = ["BUILTIN_POLICIES", "PolicyOptions"]
+def conventional_manifests(root: Path) -> tuple[Path, ...]:
+    """The conventional manifest folders that exist under ``root`` (``manifests/`` when none does)."""
+    found = tuple(root / name for name in CONVENTIONAL_MANIFESTS if (root / name).is_dir())
+    return found or (root / "manifests",)
+
+
+__all__ = ["BUILTIN_POLICIES", "CONVENTIONAL_MANIFESTS", "PolicyOptions", "conventional_manifests"]

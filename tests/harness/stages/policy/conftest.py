@@ -64,3 +64,33 @@ def planted_options() -> PolicyOptions:
 def planted_run(planted_options: PolicyOptions) -> tuple[list[Result], Collected]:
     """The whole policy stage over the planted-flaw repo, once per session."""
     return run_policy(planted_options)
+
+
+FIXTURES = PLANTED.parent
+ADOPT = FIXTURES / "adopt"
+CONVENTIONAL = FIXTURES / "conventional"
+OUTSIDE = FIXTURES / "outside"
+
+
+def marker_line(path: Path, marker: str, nth: int = 0) -> int:
+    """The 1-based line of the ``nth`` line of ``path`` that contains ``marker``."""
+    lines = [n for n, text in enumerate(path.read_text().splitlines(), start=1) if marker in text]
+    return lines[nth]
+
+
+def _run_with_config(root: Path) -> tuple[list[Result], Collected]:
+    from harness.config import HarnessConfig
+
+    return run_policy(PolicyOptions.from_config(HarnessConfig.discover(root)))
+
+
+@pytest.fixture(scope="session")
+def adopt_run() -> tuple[list[Result], Collected]:
+    """The stage over tests/fixtures/adopt (harness.toml with [paths] and [policy] exclude)."""
+    return _run_with_config(ADOPT)
+
+
+@pytest.fixture(scope="session")
+def conventional_run() -> tuple[list[Result], Collected]:
+    """The stage over tests/fixtures/conventional (no harness.toml)."""
+    return _run_with_config(CONVENTIONAL)
