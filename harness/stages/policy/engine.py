@@ -7,7 +7,7 @@ import json
 import multiprocessing
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -83,7 +83,6 @@ def collect(options: PolicyOptions) -> Collected:
     collected.errors += mine.errors
     collected.unknown_kinds |= mine.unknown_kinds
     collected.timings.update(mine.timings)
-    collected.findings = _dedupe(collected.findings)
     return collected
 
 
@@ -189,17 +188,6 @@ def describe_inputs(sources: Sources) -> list[str]:
              f"{len(sources.dockerfiles)} Dockerfile(s)" if sources.dockerfiles else "",
              f"{len(sources.workflows)} workflow(s)" if sources.workflows else ""]
     return [p for p in parts if p]
-
-
-def _dedupe(findings: Sequence[Finding]) -> list[Finding]:
-    """checkov reports some checks once per container; one verdict per resource is enough, and a
-    failure wins over a pass."""
-    merged: dict[tuple[str, str, str], Finding] = {}
-    for finding in findings:
-        key = (finding.id, finding.resource, finding.location)
-        if key not in merged or (merged[key].passed and not finding.passed):
-            merged[key] = finding
-    return list(merged.values())
 
 
 def write_evidence(collected: Collected, directory: Path) -> Path:

@@ -19,7 +19,7 @@ CONVENTIONAL_MANIFESTS = ("manifests", "k8s", "deploy", "charts")
 DEFAULT_TAGS = ("Environment", "Owner", "CostCenter", "Application")
 _KNOWN = {"baseline", "frameworks", "skip_checks", "exclude", "k8s_version", "manual_environments",
           "required_tags", "raw_bucket_patterns", "allow_checkov_drift", "waivers",
-          "ecr_exempt_environments"}
+          "ecr_exempt_environments", "edge_ingress_classes", "edge_namespaces"}
 
 
 @dataclass(slots=True)
@@ -40,6 +40,8 @@ class PolicyOptions:
     required_tags: tuple[str, ...] = DEFAULT_TAGS
     raw_bucket_patterns: tuple[str, ...] = ("*raw*",)
     ecr_exempt_environments: tuple[str, ...] = ("local",)
+    edge_ingress_classes: tuple[str, ...] = ("nginx",)
+    edge_namespaces: tuple[str, ...] = ("ingress-nginx",)
     allow_checkov_drift: bool = False
     builtin_policies: Path = BUILTIN_POLICIES
     today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
@@ -73,7 +75,8 @@ class PolicyOptions:
             if section.get(key):
                 values[key] = root / str(section[key])
         for key in ("frameworks", "skip_checks", "exclude", "manual_environments", "required_tags",
-                    "raw_bucket_patterns", "ecr_exempt_environments"):
+                    "raw_bucket_patterns", "ecr_exempt_environments", "edge_ingress_classes",
+                    "edge_namespaces"):
             if key in section:
                 values[key] = tuple(str(v) for v in section[key])
         if "k8s_version" in section:
@@ -95,7 +98,8 @@ class PolicyOptions:
     def rule_options(self) -> dict[str, Any]:
         return {"manual_environments": self.manual_environments, "required_tags": self.required_tags,
                 "raw_bucket_patterns": self.raw_bucket_patterns,
-                "ecr_exempt_environments": self.ecr_exempt_environments}
+                "ecr_exempt_environments": self.ecr_exempt_environments,
+                "edge_ingress_classes": self.edge_ingress_classes, "edge_namespaces": self.edge_namespaces}
 
 
 def conventional_manifests(root: Path) -> tuple[Path, ...]:
