@@ -161,12 +161,18 @@ for _name, _probe, _install in [
      "pip install 'moto[server]' (or set LOCALSTACK_ENDPOINT)"),
     ("reference app", _reference_app, "pip install -e reference_app"),
     ("Docker", _container_engine, "a running Docker (or Podman) engine"),
+    ("kustomize", lambda: _first((_which("kustomize"), "{}"), (_which("kubectl"), "kubectl kustomize ({})")),
+     "install kubectl (it includes kustomize) or a kustomize binary"),
+    ("helm", lambda: _first((_which("helm"), "{}")), "install helm (https://helm.sh/docs/intro/install/)"),
 ]:
     register_tool(_name, _probe, _install)
 
 for _user, _tool, _required, _why in [
     ("stage:policy", "checkov", True, "checkov in-process over Terraform, manifests, Dockerfiles, workflows"),
     ("stage:policy", "kubernetes-validate", True, "offline schema validation of manifests"),
+    ("stage:policy", "kustomize", True, "renders kustomize overlays (only repos that have them need it)"),
+    ("stage:policy", "helm", False, "renders Helm charts (reported skipped without it)"),
+    ("target:local", "kustomize", True, "renders manifests/overlays/local"),
     ("stage:functional", "Playwright", False, "browser scenarios (skipped without it)"),
     ("stage:functional", "Chromium", False, "browser scenarios (skipped without it)"),
     ("stage:dast", "Schemathesis", True, "API fuzzing against the OpenAPI spec"),

@@ -7,6 +7,7 @@ An object whose kind has no schema at all is reported too: nothing passes unvali
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -14,10 +15,13 @@ from typing import Any
 
 import jsonschema
 import kubernetes_validate
+import kubernetes_validate.utils
+from referencing import Registry, Resource
 
 from harness.k8s.documents import Document, load_documents, resource_id
 
 CRD_DIR = Path(__file__).with_name("crds")
+_CRD_VALIDATORS: dict[int, jsonschema.Draft7Validator] = {}
 DEFAULT_KUBERNETES_VERSION = "1.31"
 
 
@@ -93,7 +97,9 @@ def validate_documents(
 
 
 def _validate_crd(doc: Document, schema: dict[str, Any]) -> list[ValidationIssue]:
-    validator = jsonschema.Draft7Validator(schema)
+    validator = _CRD_VALIDATORS.get(id(schema))
+    if validator is None:  # one per shipped schema (they live as long as the cached index)
+        validator = _CRD_VALIDATORS.setdefault(id(schema), jsonschema.Draft7Validator(schema))
     return [
         ValidationIssue(describe(doc), _json_path(error.absolute_path), error.message)
         for error in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
@@ -101,13 +107,35 @@ def _validate_crd(doc: Document, schema: dict[str, Any]) -> list[ValidationIssue
 
 
 def _validate_builtin(doc: Document, version: str) -> list[ValidationIssue]:
-    try:
-        kubernetes_validate.validate(doc, version, strict=True)
-    except kubernetes_validate.SchemaNotFoundError:
+    validator = _builtin_validator(str(doc.get("apiVersion", "")), str(doc.get("kind", "")), version)
+    if validator is None:
         return [ValidationIssue(describe(doc), "", "no schema for this apiVersion/kind (built-in or CRD)")]
-    except kubernetes_validate.ValidationError as error:
+    try:
+        validator.validate(doc)
+    except jsonschema.ValidationError as error:
         return [ValidationIssue(describe(doc), _json_path(error.absolute_path), error.message)]
     return []
+
+
+@cache
+def _builtin_validator(api_version: str, kind: str, desired: str) -> jsonschema.Draft202012Validator | None:
+    """kubernetes-validate's strict schema for one kind, built once per run instead of once per object
+    (its ``validate()`` re-reads the schema and the large ``_definitions.json`` on every call). The
+    file and version selection follow ``kubernetes_validate.utils.validate`` (kubernetes-validate 1.37)."""
+    utils = kubernetes_validate.utils
+    wanted = utils.major_minor(desired.removeprefix("v"))
+    if wanted > utils.latest_version():
+        raise kubernetes_validate.VersionNotSupportedError(version=wanted)
+    chosen = [v for v in utils.all_versions() if utils.major_minor(v) <= wanted][-1]
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    folder = f"kubernetes-json-schema/v{chosen}-local-strict"
+    try:
+        schema = utils.schema_contents(f"{folder}/{kind.lower()}-{group_version}.json", desired)
+    except FileNotFoundError:
+        return None
+    registry = Resource.from_contents(utils.schema_contents(f"{folder}/_definitions.json", desired)) @ (
+        Resource.from_contents(schema) @ Registry())
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
 
 
 def _validate_rollout_pods(doc: Document, version: str) -> list[ValidationIssue]:

@@ -32,6 +32,7 @@ FRAMEWORKS = ("terraform", "kubernetes", "dockerfile", "github_actions", "secret
 RENDERED = "__rendered__"
 UP = "__up__"
 TF_SUFFIXES = (".tf", ".tfvars", ".hcl")
+_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present
 
 
 @dataclass(slots=True)
@@ -132,7 +133,7 @@ def _write_rendered(path: Path, docs: Sequence[K8sDoc]) -> list[tuple[int, int, 
     chunks: list[str] = []
     line = 1
     for doc in docs:
-        text = yaml.safe_dump(doc.data, sort_keys=False)
+        text = yaml.dump(doc.data, Dumper=_DUMPER, sort_keys=False)
         count = text.count("\n")
         ranges.append((line + 1, line + count, doc))
         chunks.append("---\n" + text)

@@ -46,7 +46,8 @@ def build_results(collected: Collected, prepared: Prepared, options: PolicyOptio
     findings = collected.findings
     judged = [i for i, f in enumerate(findings) if not f.skip]  # skipped verdicts are never waivable
     outcome = apply_waivers([findings[i] for i in judged], prepared.waivers, options.today)
-    results = [_result(f, prepared) for f in findings]
+    meta = _Metadata(prepared)
+    results = [_result(f, meta) for f in findings]
     for position, index in enumerate(judged):
         result = results[index]
         if result.status is not Status.FAILED:
@@ -94,17 +95,33 @@ def _tools(collected: Collected) -> str:
                        PROVEN_ON, *collected.renderers]).strip(" /")
 
 
-def _result(finding: Finding, prepared: Prepared) -> Result:
-    catalog = prepared.catalog
-    meta = catalog.policies.get(finding.id)
+class _Metadata:
+    """Catalog severity and controls per result id, looked up once per id (a run has thousands of
+    results but about a hundred ids, and each lookup matches every control's wildcards)."""
+
+    def __init__(self, prepared: Prepared) -> None:
+        self.catalog = prepared.catalog
+        self._known: dict[str, tuple[Severity, list[str]]] = {}
+
+    def of(self, result_id: str) -> tuple[Severity, list[str]]:
+        if result_id not in self._known:
+            catalog = self.catalog
+            self._known[result_id] = (catalog.severity_for(result_id), catalog.controls_for(result_id))
+        severity, controls = self._known[result_id]
+        return severity, list(controls)
+
+
+def _result(finding: Finding, metadata: _Metadata) -> Result:
+    meta = metadata.catalog.policies.get(finding.id)
+    severity, controls = metadata.of(finding.id)
     status = Status.SKIPPED if finding.skip else Status.PASSED if finding.passed else Status.FAILED
     return Result(
         id=finding.id,
         stage=STAGE,
         title=meta.title if meta else finding.title or finding.id,
         status=status,
-        severity=catalog.severity_for(finding.id),
-        controls=catalog.controls_for(finding.id),
+        severity=severity,
+        controls=controls,
         location=finding.location,
         message=f"{finding.resource}: {finding.message}" if finding.message else finding.resource,
         remediation=meta.remediation if meta else None,
