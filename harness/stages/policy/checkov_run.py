@@ -114,17 +114,27 @@ def _copy(sources: Sources, path: Path, dest: Path) -> None:
 
 
 def secret_files(sources: Sources) -> list[Path]:
-    """The files checkov's secrets runner reads in a folder (its ``_find_files_from_root_folder``:
-    IaC suffixes, Dockerfiles, not lock files), from the walked tree plus Terraform folders that
-    are configured outside it."""
+    """The files checkov's secrets runner reads when it walks a folder (``_find_files_from_root_folder``
+    in checkov/secrets/runner.py: IaC suffixes and Dockerfiles, no lock files, nothing under a hidden
+    or ignored folder, see ``filter_ignored_paths``), from the walked tree plus Terraform folders
+    configured outside it."""
     from checkov.common.models.consts import SUPPORTED_FILE_EXTENSIONS
+    from checkov.common.runners.base_runner import IGNORE_HIDDEN_DIRECTORY_ENV
     from checkov.common.util.dockerfile import is_dockerfile
     from checkov.secrets.git_types import PROHIBITED_FILES
+    from checkov.secrets.utils import EXCLUDED_PATHS
 
-    outside = [p for d in sources.tf_dirs if sources.rel(d).startswith("../") for p in sorted(d.iterdir())
-               if p.is_file()]
-    return [p for p in [*sources.files, *outside] if is_dockerfile(p.name)
-            or (p.suffix in SUPPORTED_FILE_EXTENSIONS and p.name not in PROHIBITED_FILES)]
+    def read(path: Path, base: Path) -> bool:
+        parts = path.relative_to(base).parts
+        hidden = IGNORE_HIDDEN_DIRECTORY_ENV and any(p.startswith(".") for p in parts)
+        kind = is_dockerfile(path.name) or (path.suffix in SUPPORTED_FILE_EXTENSIONS
+                                            and path.name not in PROHIBITED_FILES)
+        return kind and not hidden and not set(parts) & set(EXCLUDED_PATHS)
+
+    found = [p for p in sources.files if read(p, sources.root)]
+    for directory in (d for d in sources.tf_dirs if sources.rel(d).startswith("../")):
+        found += [p for p in sorted(directory.iterdir()) if p.is_file() and read(p, directory)]
+    return found
 
 
 def _write_rendered(path: Path, docs: Sequence[K8sDoc]) -> list[tuple[int, int, K8sDoc]]:
