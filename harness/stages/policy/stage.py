@@ -80,12 +80,12 @@ def _input_results(collected: Collected, options: PolicyOptions) -> list[Result]
                for where, why in collected.skipped]
     if not collected.findings:
         results.append(Result("EU-POLICY-EMPTY", STAGE, "there was something to check", Status.SKIPPED,
-                              Severity.INFO, controls=["EU-C-GOV-01"], location=str(options.root),
+                              Severity.INFO, controls=["EU-C-GOV-01"], location=".",
                               message="no Terraform, manifests, Dockerfiles or workflows found: nothing "
                               "was checked (see [policy] and [paths] in harness.toml)", proven_on=tools))
     elif collected.found:
         results.append(Result("EU-POLICY-INPUTS", STAGE, "there was something to check", Status.PASSED,
-                              Severity.INFO, controls=["EU-C-GOV-01"], location=str(options.root),
+                              Severity.INFO, controls=["EU-C-GOV-01"], location=".",
                               message="checked " + ", ".join(collected.found), proven_on=tools))
     return results
 
