@@ -14,6 +14,7 @@ at the line that holds it, kustomize sources and non-manifest YAML included.
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -171,6 +172,21 @@ def run_checkov(directory: Path, external_checks: Sequence[Path], skip_checks: S
     except Exception as exc:  # checkov raises anything; it is a tool failure, not a finding
         raise StageError(f"checkov failed: {type(exc).__name__}: {exc}") from exc
     return list(reports)
+
+
+RUNNER_MODULES = {name: f"checkov.{name}.runner" for name in FRAMEWORKS}
+
+
+def preload(frameworks: Sequence[str]) -> None:
+    """Import checkov's registry and runners (seconds of CPU) while something else waits, e.g. on
+    kustomize; any failure is left to the real import, which reports it."""
+    try:
+        importlib.import_module("checkov.common.runners.runner_registry")
+        for name in frameworks:
+            if name in RUNNER_MODULES:
+                importlib.import_module(RUNNER_MODULES[name])
+    except Exception:  # the import in run_checkov raises it again, as a StageError
+        pass
 
 
 def _runners(frameworks: Sequence[str], secret_files: Sequence[Path] | None) -> list[Any]:

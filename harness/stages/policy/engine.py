@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 from harness.catalog import Catalog, catalog_for
 from harness.errors import StageError
 from harness.stages.policy.baseline import Baseline, load_baseline
-from harness.stages.policy.checkov_run import ensure_pinned, run_checkov, stage_tree, to_findings
+from harness.stages.policy.checkov_run import ensure_pinned, preload, run_checkov, stage_tree, to_findings
 from harness.stages.policy.inputs import Sources, discover, load_terraform_blocks
 from harness.stages.policy.model import Finding
 from harness.stages.policy.options import PolicyOptions
@@ -70,8 +71,13 @@ def collect(options: PolicyOptions) -> Collected:
     """
     collected = Collected(checkov_version=ensure_pinned(options.allow_checkov_drift))
     started = time.perf_counter()
+    # kustomize renders in child processes: import checkov meanwhile instead of after
+    importer = threading.Thread(target=preload, args=(options.frameworks,), name="checkov-import",
+                                daemon=True)
+    importer.start()
     sources = discover(options.root, options.terraform, options.manifests, options.exclude,
                        parse_terraform=False)
+    importer.join()  # before forking the rules/schema worker: no thread may hold the import lock
     sources.inputs.options = options.rule_options()
     collected.timings["render"] = time.perf_counter() - started
     collected.skipped, collected.found = list(sources.skipped), describe_inputs(sources)
