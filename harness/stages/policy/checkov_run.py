@@ -25,6 +25,7 @@ import yaml
 
 from harness.errors import StageError
 from harness.k8s.sourcemap import parse_path, value_at
+from harness.stages.policy.checkov_fields import field_read
 from harness.stages.policy.inputs import Sources
 from harness.stages.policy.model import Finding, K8sDoc
 
@@ -263,10 +264,13 @@ def _document(staged: Staged, rel: str, first: int) -> K8sDoc | None:
     return None
 
 
-def _field_path(record: Any, doc: K8sDoc) -> str:
-    """The field a failed check evaluated (checkov's first evaluated key), '' when it names none."""
+def _field_path(record: Any, doc: K8sDoc) -> str | tuple[str | int, ...]:
+    """The field a failed check evaluated: checkov's first evaluated key, else the field the check
+    read (:mod:`harness.stages.policy.checkov_fields`), else none (the object's line)."""
     keys = (getattr(record, "check_result", None) or {}).get("evaluated_keys") or []
-    key = str(keys[0]) if keys else ""
+    if not keys:
+        return field_read(str(record.check_id), doc.data)
+    key = str(keys[0])
     # checkov's container checks without evaluated_container_keys write "initContainers" for any
     # container (checkov/kubernetes/checks/resource/base_container_check.py, _check_containers)
     pod, found, _ = key.partition("/initContainers/")

@@ -138,6 +138,9 @@ def test_base_and_patch_findings_point_at_the_file_that_wrote_the_field(
         "CKV_K8S_43": f"deploy/overlays/prod/kustomization.yaml:"
                       f"{marker_line(overlay / 'kustomization.yaml', 'K8S_43')}",
         "CKV_K8S_8": f"deploy/base/api.yaml:{marker_line(CONVENTIONAL / 'deploy/base/api.yaml', 'K8S_8')}",
+        # checkov names no field for CKV_K8S_19: the field it read, set by the inline patch
+        "CKV_K8S_19": f"deploy/overlays/prod/kustomization.yaml:"
+                      f"{marker_line(overlay / 'kustomization.yaml', 'CKV_K8S_19')}",
     }
     found = {r.id: r.location for r in results if r.id in expected and r.status is Status.FAILED}
     assert found == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from harness.stages.policy.checkov_run import stage_tree, to_findings
 from harness.stages.policy.inputs import discover
@@ -64,8 +65,9 @@ def test_checkov_records_on_rendered_files_map_to_the_source(tmp_path: Path) -> 
                              failed_checks=[record])
     findings, errors = to_findings([report], staged)
     assert not errors
+    # the record names no field: the check, run again, read the containers (line 11 of the source)
     assert (findings[0].location, findings[0].resource) == (
-        "manifests/base/worker.yaml:2", "manifests/overlays/prod:Deployment/shop/worker")
+        "manifests/base/worker.yaml:11", "manifests/overlays/prod:Deployment/shop/worker")
 
 
 def test_broken_overlay_is_reported_not_fatal(tmp_path: Path) -> None:
@@ -74,3 +76,17 @@ def test_broken_overlay_is_reported_not_fatal(tmp_path: Path) -> None:
     sources = discover(tmp_path, tmp_path / "terraform", tmp_path / "manifests")
     assert [where for where, _ in sources.problems] == ["manifests/overlays/prod"]
     assert sources.inputs.resources()  # Terraform is still checked
+
+
+def test_field_a_checkov_check_read_when_it_names_none() -> None:
+    from harness.stages.policy.checkov_fields import field_read
+
+    def deployment(pod: dict[str, Any]) -> dict[str, Any]:
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app"},
+                "spec": {"template": {"spec": pod}}}
+
+    pod: dict[str, Any] = {"containers": [{"name": "app", "image": "app:1"}]}
+    doc = deployment({**pod, "hostNetwork": True})
+    assert field_read("CKV_K8S_19", doc) == ("spec", "template", "spec", "hostNetwork")
+    assert field_read("CKV_K8S_19", deployment(pod)) == ()  # passes on re-run: no field claimed
+    assert field_read("CKV_NOT_A_CHECK", doc) == ()

@@ -51,5 +51,6 @@ def test_broken_policy_module_names_its_file(tmp_path: Path) -> None:
 def test_public_api_is_complete() -> None:
     public = {name for name in dir(policy_package) if not name.startswith(("_", "@"))}  # @: pytest rewrite
     modules = {"baseline", "catalog", "checkov_run", "engine", "inputs", "model", "options", "rules",
-               "schema", "stage", "waivers", "annotations", "manifests", "terraform_scope"}
+               "schema", "stage", "waivers", "annotations", "manifests", "terraform_scope",
+               "checkov_fields"}
     assert public - modules == set(policy_package.__all__)
