@@ -61,6 +61,7 @@ class HarnessConfig:
     dast: dict[str, Any] = field(default_factory=dict)
     load: dict[str, Any] = field(default_factory=dict)
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    terraform: dict[str, Any] = field(default_factory=dict)  # [terraform]: binary, plugin_dir, timeout_s
     redact_patterns: tuple[str, ...] = ()
     source: str = "defaults"
 
@@ -115,6 +116,7 @@ class HarnessConfig:
             dast=dict(data.get("dast", {})),
             load=dict(data.get("load", {})),
             targets={k: dict(v) for k, v in data.get("targets", {}).items()},
+            terraform=dict(data.get("terraform", {})),
             redact_patterns=tuple(data.get("redact", {}).get("patterns", ())),
             source=source,
         )

@@ -8,6 +8,7 @@ pytest plugin print such errors as one readable line (exit code 2) instead of a 
     ├── TargetError      an environment could not be stood up, reached or torn down
     │   └── NotBuiltError   a registered target/stage whose implementation does not exist yet
     ├── StageError       a stage could not run (a tool is missing or broke)
+    ├── MissingToolError an engine the run needs is not installed (names it and how to install)
     └── ReportError      a report could not be written or read
 """
 
@@ -47,6 +48,10 @@ class StageError(HarnessError):
     """A stage could not do its work because a tool is missing or broke."""
 
 
+class MissingToolError(HarnessError):
+    """An engine the run needs (terraform, promtool, LocalStack...) is not installed here."""
+
+
 class ReportError(HarnessError):
     """A report could not be written or read."""
 
@@ -54,6 +59,7 @@ class ReportError(HarnessError):
 __all__ = [
     "ConfigError",
     "HarnessError",
+    "MissingToolError",
     "NotBuiltError",
     "ReportError",
     "StageError",
