@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.iac.terraform_cli import TerraformSettings
+
 
 @dataclass(frozen=True, slots=True)
 class TargetSettings:
@@ -19,6 +21,9 @@ class TargetSettings:
     ready_timeout_s: float = 60.0
     env: dict[str, str] = field(default_factory=dict)  # extra settings passed to the app processes
     app_path: Path | None = None  # a folder holding the easy_upload package, put on PYTHONPATH
+    aws_emulator: str = "moto"  # [targets.local] aws_emulator: moto | localstack
+    localstack_python: str | None = None  # the LocalStack venv's python (default: .venv-localstack)
+    terraform: TerraformSettings = field(default_factory=TerraformSettings.from_config)
 
     @classmethod
     def for_root(cls, root: Path, **overrides: Any) -> TargetSettings:
@@ -35,7 +40,8 @@ class TargetSettings:
     @classmethod
     def from_config(cls, config: Any) -> TargetSettings:
         """Adapt a ``HarnessConfig``: ``root``, ``paths.terraform``/``paths.manifests`` and the
-        ``[targets.local]`` options ``ready_timeout_s`` and ``env`` (extra app settings)."""
+        ``[targets.local]`` options ``ready_timeout_s``, ``env`` (extra app settings),
+        ``aws_emulator`` and ``localstack_python``; ``[terraform]`` for the terraform runner."""
         if config is None:
             return cls.for_root(Path(os.environ.get("HARNESS_ROOT", Path.cwd())))
         root = Path(config.root)
@@ -55,6 +61,10 @@ class TargetSettings:
             overrides["ready_timeout_s"] = float(options["ready_timeout_s"])
         if isinstance(options.get("env"), dict):
             overrides["env"] = {str(k): str(v) for k, v in options["env"].items()}
+        for key in ("aws_emulator", "localstack_python"):
+            if key in options:
+                overrides[key] = str(options[key])
+        overrides["terraform"] = TerraformSettings.from_config(config)
         return cls.for_root(root, **overrides)
 
 

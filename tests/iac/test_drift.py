@@ -45,11 +45,13 @@ def test_deployed_environments_keep_the_lifecycle_defaults() -> None:
 
 
 def test_local_buckets_and_secret_are_literal() -> None:
+    """The overlay's names, plus a suffix that is empty unless runs share one emulator."""
     tf = load_terraform(TERRAFORM / "envs" / "local")
     names = {attr(body, "bucket") for body in resources(tf, "aws_s3_bucket").values()}
-    assert names == {"raw-uploads", "processed-uploads"}
+    assert names == {"raw-uploads${var.name_suffix}", "processed-uploads${var.name_suffix}"}
     secret = resources(tf, "aws_secretsmanager_secret")["token_signing_key"]
-    assert attr(secret, "name") == "easy-upload/local/token-signing-key"
+    assert attr(secret, "name") == "easy-upload/local/token-signing-key${var.name_suffix}"
+    assert variable_default(tf, "name_suffix") == ""
 
 
 def test_local_overlay_points_at_the_local_buckets_and_secret() -> None:

@@ -1,27 +1,32 @@
 """The ``local`` target: real services and the app's replicas as child processes on 127.0.0.1.
 
-``up()``, in the order that keeps the critical path short (PostgreSQL's initdb is the long pole):
+``up()``, in the order that keeps the critical path short (``terraform apply`` is the long pole):
 
-1. read ``terraform/envs/local`` (buckets, lifecycle, secrets) and the rendered local overlay
-   (replicas = HPA minReplicas, the app ConfigMap, the Rollout's first canary weight);
-2. start PostgreSQL, Redis and moto in parallel (or use LOCALSTACK_ENDPOINT/AWS_ENDPOINT_URL),
-   then provision the emulator; meanwhile spawn the API replicas (they wait in ``/readyz``) and,
-   once Redis answers, the workers;
-3. ``migrate``, then ``create-user`` per test user (in parallel), then wait for every replica's
-   probe and open the front door (the control plane's per-request Router).
+1. read the rendered local overlay (replicas = HPA minReplicas, the app ConfigMap, the Rollout's
+   first canary weight) and generate a value for every ephemeral variable of ``terraform/envs/local``
+   (the app's secrets: they never reach argv, logs or Terraform state);
+2. start PostgreSQL, Redis and the AWS emulator (moto, or LocalStack with ``aws_emulator``; or an
+   external one named by LOCALSTACK_ENDPOINT/AWS_ENDPOINT_URL) in parallel; as soon as the
+   emulator answers, ``terraform apply`` of ``terraform/envs/local`` against it (a copy of the
+   tree and its state live in the run dir); meanwhile ``migrate`` and ``create-user`` per test user;
+3. with ``terraform output -json`` (bucket names, secret ids), spawn the API replicas and, once
+   Redis answers, the workers; wait for every replica's probe and open the front door.
 
 Every process is a :class:`~harness.services.ManagedProcess` in its own process group with its
-log under ``<run_dir>/logs`` (kept as evidence). ``down()`` runs on failure of ``up()``, at
-interpreter exit and through SIGTERM/SIGHUP (turned into :class:`~harness.targets.SignalExit`
-when nobody else handles them); it is shielded from further signals and leaves no process,
-listening port or temp dir behind.
+log under ``<run_dir>/logs`` (kept as evidence, with ``terraform.log``). ``down()`` runs on failure
+of ``up()``, at interpreter exit and through SIGTERM/SIGHUP (turned into
+:class:`~harness.targets.SignalExit` when nobody else handles them); it is shielded from further
+signals, runs ``terraform destroy``, checks that nothing tagged with the run id is left in the
+emulator (Resource Groups Tagging API), and leaves no process, listening port or temp dir behind.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
+import secrets as token_source
 import shutil
 import tempfile
 import threading
@@ -33,23 +38,25 @@ from typing import Any
 
 from harness.errors import TargetError
 from harness.redact import register_secret
-from harness.services import MotoService, PostgresService, RedisService
+from harness.services import PostgresService, RedisService
+from harness.targets.awsapi import AwsAccess, tagged_resources
 from harness.targets.base import AwsEndpoint, Environment, TestUser
 from harness.targets.lifecycle import DeferredSignals, shielded, signals_as_exceptions
 from harness.targets.local.app import AppLauncher, app_pythonpath
-from harness.targets.local.aws import AwsAccess, apply_plan, delete_plan, external_endpoint, localstack_access
+from harness.targets.local.aws import emulator_service, external_endpoint, localstack_access, service_access
 from harness.targets.local.control import LocalControl
 from harness.targets.local.frontdoor import Door, make_door
 from harness.targets.local.manifests import AppManifests, load_app_manifests
-from harness.targets.local.provision import ProvisionPlan, generate_secret_values, load_plan
 from harness.targets.local.reaper import RUN_ID_VAR, kill_by_argument, kill_strays
 from harness.targets.settings import TargetSettings
+from harness.targets.terraform_env import TerraformEnv, TerraformError, ephemeral_variables
 
 DEFAULT_USERS = ("alice", "bob")
 
 
 class LocalTarget:
-    """PostgreSQL, Redis (AOF), moto or an external LocalStack, migrations, users, api + worker."""
+    """PostgreSQL, Redis (AOF), an AWS emulator with terraform/envs/local applied, migrations,
+    users, api + worker replicas."""
 
     NAME = "local"
 
@@ -73,8 +80,10 @@ class LocalTarget:
         self.temp_dirs: list[Path] = []  # every temp dir this run made (all gone after down())
         self._services: dict[str, Any] = {}
         self._access: AwsAccess | None = None
-        self._plan: ProvisionPlan | None = None
-        self._secret_values: dict[str, str] = {}
+        self._infra: TerraformEnv | None = None
+        self._secret_values: dict[str, str] = {}  # ephemeral variable -> generated value
+        self.leaks: list[str] = []  # what the leak check found after destroy (must stay empty)
+        self._teardown_problems: list[str] = []
         self._launcher: AppLauncher | None = None
         self._frontdoor: Door | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -101,14 +110,19 @@ class LocalTarget:
         try:
             with self._deferred:  # signals act at safe points only (see DeferredSignals)
                 env = self._up()
-        except BaseException:
-            self.down()
+        except BaseException as exc:
+            try:
+                self.down()
+            except TargetError as problem:  # the teardown's own finding must not hide why up failed
+                exc.add_note(str(problem))
             raise
         self.timings["total"] = time.monotonic() - started
         return env
 
     def down(self) -> None:
-        """Stop every process, close every port, delete the temp dir. Idempotent.
+        """Destroy what Terraform applied, check for leaks, stop every process, close every port,
+        delete the temp dir. Idempotent. A destroy that failed or a resource still tagged with
+        the run id is raised as a :class:`TargetError` once everything else is down.
 
         A SIGINT/SIGTERM that arrives meanwhile is held and re-delivered once everything is down.
         """
@@ -118,6 +132,9 @@ class LocalTarget:
             if self._signals is not None:  # after shielded() has put our handlers back
                 self._signals.close()
                 self._signals = None
+        problems, self._teardown_problems = self._teardown_problems, []
+        if problems:
+            raise TargetError("local target teardown: " + "; ".join(problems))
 
     # -- up --------------------------------------------------------------------------------
 
@@ -129,17 +146,18 @@ class LocalTarget:
         self._tmp = Path(tempfile.mkdtemp(prefix=f"harness-local-{self.run_id}-"))
         self.temp_dirs.append(self._tmp)
         self.logs_dir.mkdir(parents=True, exist_ok=True)
-        plan = self._timed("load_terraform", lambda: load_plan(self.settings.terraform_dir))
         manifests = self._timed("load_manifests", lambda: load_app_manifests(self.settings.manifests_dir))
-        self._access, self._plan = self._aws(plan)
-        self._secret_values = generate_secret_values(self._plan)
+        self._secret_values = {name: token_source.token_urlsafe(32)
+                               for name in ephemeral_variables(self.settings.terraform_dir)}
+        register_secret(*self._secret_values.values())
+        self._access, self._infra = self._aws()
         pg = self._service("postgres", PostgresService(self._tmp / "postgres"))
         redis = self._service("redis", RedisService(self._tmp / "redis"))
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=self._pool_prefix)
         timeout = self.settings.ready_timeout_s
         pending = [self._pool.submit(self._timed, "postgres", lambda: pg.start(timeout)),
                    self._pool.submit(self._timed, "redis", lambda: redis.start(timeout)),
-                   self._pool.submit(self._timed, "aws", self._start_aws)]
+                   self._pool.submit(self._start_aws)]
         app_env = self._app_env(manifests, pythonpath)
         self._launcher = AppLauncher(app_env, self.logs_dir, cwd=self.settings.root,
                                      tick=self._deferred.check)
@@ -149,15 +167,17 @@ class LocalTarget:
         )
         users: list[TestUser] = []
         if self.with_app:
-            # The API opens its pools lazily and /readyz waits for its dependencies, so replicas
-            # import (the slow part) while the services start; workers wait for Redis (their queue).
+            # migrate and create-user need only PostgreSQL; the replicas need the buckets and
+            # secret ids that `terraform output` gives, so they start once the apply is done.
             self._frontdoor = self.control.frontdoor = make_door(self.router)
-            self.control.spawn("api", manifests.replicas.get("api", 1))
-            self._wait([pending[1]])
-            self.control.spawn("worker", manifests.replicas.get("worker", 1))
             self._wait([pending[0]])
             self._timed("migrate", lambda: self._oneshot("migrate", ["migrate"]))
             user_futures = [self._pool.submit(self._create_user, name) for name in self.user_names]
+            self._wait([pending[2]])
+            self._launcher.base_env.update(self._outputs_env())
+            self.control.spawn("api", manifests.replicas.get("api", 1))
+            self._wait([pending[1]])
+            self.control.spawn("worker", manifests.replicas.get("worker", 1))
             self._wait(pending)
             self._timed("app_ready", self._start_front_door)
             self._wait(user_futures)
@@ -165,24 +185,47 @@ class LocalTarget:
         self._wait(pending)
         return self._environment(pg, redis, users, manifests)
 
-    def _aws(self, plan: ProvisionPlan) -> tuple[AwsAccess, ProvisionPlan]:
+    def _aws(self) -> tuple[AwsAccess, TerraformEnv]:
+        """The emulator (ours, or an external one shared with other runs) and the env to apply."""
         endpoint = external_endpoint()
-        if endpoint:  # shared with other runs (and xdist workers): unique names, deleted in down()
-            return localstack_access(endpoint), plan.with_suffix(self.run_id.rsplit("-", 1)[-1])
-        assert self._tmp is not None
-        moto = self._service("s3", MotoService(self._tmp / "moto"))
-        access = AwsAccess(moto.endpoint_url, moto.region, moto.access_key_id, moto.secret_access_key)
-        return access, plan
+        suffix = ""
+        if endpoint:  # shared with other runs (and xdist workers): unique names, destroyed in down()
+            access = localstack_access(endpoint)
+            suffix = "-" + self.run_id.rsplit("-", 1)[-1]
+        else:
+            assert self._tmp is not None
+            service = self._service("s3", emulator_service(
+                self.settings.aws_emulator, self._tmp, localstack_python=self.settings.localstack_python,
+                root=self.settings.root))
+            access = service_access(service)
+        variables = {"aws_endpoint": str(access.endpoint_url), "aws_region": access.region}
+        if suffix:
+            variables["name_suffix"] = suffix
+        infra = TerraformEnv(self.settings.terraform_dir, self.run_dir, self.settings.terraform,
+                             run_id=self.run_id, variables=variables, secrets=self._secret_values,
+                             provider_env=access.provider_env())
+        return access, infra
 
     def _start_aws(self) -> None:
         if "s3" in self._services:
-            self._services["s3"].start(self.settings.ready_timeout_s)
+            self._timed("aws_emulator", lambda: self._services["s3"].start(self.settings.ready_timeout_s))
         if not self._cancelled.is_set():
-            self._provision()
+            self._timed("terraform_apply", self._apply)
 
-    def _provision(self) -> None:
-        assert self._plan is not None and self._access is not None
-        apply_plan(self._plan, self._access, self._secret_values)
+    def _apply(self) -> None:
+        assert self._infra is not None
+        try:
+            self._infra.apply()
+        except TerraformError as exc:
+            raise TargetError(f"terraform apply of {self.settings.terraform_dir}: {exc} "
+                              f"(log: {self.logs_dir / 'terraform.log'})") from exc
+
+    def _outputs_env(self) -> dict[str, str]:
+        """App settings from ``terraform output``: ``X_bucket`` -> ``X_BUCKET``, ``Y_secret_id`` ->
+        ``Y_SECRET_ID``."""
+        assert self._infra is not None
+        return {name.upper(): str(value) for name, value in self._infra.outputs.items()
+                if name.endswith(("_bucket", "_secret_id"))}
 
     def _service(self, key: str, service: Any) -> Any:
         service.process.log_path = self.logs_dir / f"{key}.log"
@@ -194,18 +237,13 @@ class LocalTarget:
         return service
 
     def _app_env(self, manifests: AppManifests, pythonpath: str | None) -> dict[str, str]:
-        assert self._access is not None and self._plan is not None
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCALSTACK_"))}
+        assert self._access is not None
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCALSTACK_", "TF_"))}
         env.update(manifests.settings)
         env.update(self._access.app_env())
-        buckets = self._plan.bucket_names()
-        env.update({"RAW_BUCKET": buckets.get("raw", ""), "PROCESSED_BUCKET": buckets.get("processed", ""),
-                    "DATABASE_URL": self._services["postgres"].url, "REDIS_URL": self._services["redis"].url,
+        env.update({"DATABASE_URL": self._services["postgres"].url, "REDIS_URL": self._services["redis"].url,
                     "APP_VERSION": self.version, "PYTHONUNBUFFERED": "1", RUN_ID_VAR: self.run_id})
-        for secret in self._plan.secrets:
-            env[secret.setting] = self._secret_values[secret.name]
-            env[f"{secret.setting}_SECRET_ID"] = secret.name
-            register_secret(self._secret_values[secret.name])
+        env.update({name.upper(): value for name, value in self._secret_values.items()})
         if pythonpath:
             env["PYTHONPATH"] = os.pathsep.join(p for p in (pythonpath, env.get("PYTHONPATH")) if p)
         env.update(self.settings.env)
@@ -231,25 +269,34 @@ class LocalTarget:
         self._frontdoor.enable()
 
     def _after_service_start(self, service: str, lost_state: bool) -> None:
-        if service == "s3" and lost_state:
-            self._provision()  # a crashed emulator comes back empty; S3 itself never would
+        if service == "s3" and lost_state and self._infra is not None:
+            # A crashed emulator comes back empty (S3 itself never would): Terraform's refresh sees
+            # that and creates everything again.
+            self._timed("terraform_reapply", self._infra.reapply)
 
     def _environment(self, pg: PostgresService, redis: RedisService, users: list[TestUser],
                      manifests: AppManifests) -> Environment:
-        assert self._access is not None and self._plan is not None
+        assert self._access is not None and self._infra is not None
         api_url = self._frontdoor.url if self._frontdoor else ""
+        outputs = self._infra.outputs
+        buckets = {name.removesuffix("_bucket"): str(value) for name, value in outputs.items()
+                   if name.endswith("_bucket")}
         env = Environment(
             target=self.NAME, api_url=api_url, web_url=api_url,
-            aws=AwsEndpoint(self._access.endpoint_url, self._access.region, self._access.access_key_id,
-                            self._access.secret_access_key, self._plan.bucket_names()),
+            aws=AwsEndpoint(str(self._access.endpoint_url), self._access.region,
+                            str(self._access.access_key_id), str(self._access.secret_access_key), buckets),
             users=users, database_url=pg.url, redis_url=redis.url,
             metrics_urls=self.control.metrics_urls() if self.control else {},
             evidence_dir=str(self.run_dir), control=self.control,
             extra={
                 "run_id": self.run_id, "logs_dir": str(self.logs_dir), "replicas": dict(manifests.replicas),
-                "manifests": manifests.source, "secrets": {s.setting: s.name for s in self._plan.secrets},
-                "timings_s": self.timings,
+                "manifests": manifests.source, "timings_s": self.timings,
+                "secrets": {k.removesuffix("_SECRET_ID"): v for k, v in self._outputs_env().items()
+                            if k.endswith("_SECRET_ID")},
                 "router": type(self._frontdoor).__name__ if self._frontdoor else None,
+                "aws_emulator": "external" if self._access.external else self.settings.aws_emulator,
+                "terraform": {"env": str(self.settings.terraform_dir), "state_dir": str(self._infra.dir),
+                              "proven_on": self._infra.proven_on},
             },
         )
         if self.control is not None:
@@ -271,13 +318,14 @@ class LocalTarget:
             self._frontdoor.disable()
             self._frontdoor = None
         replicas = self.control.all_replicas() if self.control else []
-        for proc in [r.process for r in replicas] + [s.process for s in self._services.values()]:
+        others = [s.process for k, s in self._services.items() if k != "s3"]  # destroy needs the emulator
+        for proc in [r.process for r in replicas] + others:
             proc.signal(proc.stop_signal)  # all at once; the stops below then just wait
         for replica in replicas:
             with contextlib.suppress(Exception):
                 replica.process.stop()
         kill_strays(self.run_id)
-        self._cleanup_aws()
+        self._timed("terraform_destroy", self._cleanup_aws)
         for service in self._services.values():
             with contextlib.suppress(Exception):
                 service.cleanup()
@@ -304,11 +352,15 @@ class LocalTarget:
         self._cancelled.set()
         pool.shutdown(wait=False, cancel_futures=True)
         threads = [t for t in threading.enumerate() if t.name.startswith(self._pool_prefix)]
+        applying = self._infra is not None and self._infra.applied
         while any(t.is_alive() for t in threads):
             if self._launcher is not None:
                 self._launcher.kill_oneshots()
-            for service in self._services.values():  # a server that is starting stops right away
-                service.process.signal(service.process.stop_signal)
+            if self._infra is not None:
+                self._infra.cancel()  # Terraform stops and saves its state; destroy follows
+            for key, service in self._services.items():  # a server that is starting stops right away
+                if key != "s3" or not applying:  # the emulator stays up for the destroy
+                    service.process.signal(service.process.stop_signal)
             self._kill_initdb()
             for thread in threads:
                 thread.join(timeout=0.1)
@@ -320,10 +372,36 @@ class LocalTarget:
             kill_by_argument(str(pg.data_dir), spare=pg.process.pid)
 
     def _cleanup_aws(self) -> None:
-        if self._access is not None and self._access.external and self._plan is not None:
-            with contextlib.suppress(Exception):
-                delete_plan(self._plan, self._access)
+        """``terraform destroy``, then the leak check: the tagging API must find nothing of this run."""
+        infra, access, self._infra = self._infra, self._access, None
         self._access = None
+        if infra is None or access is None or not infra.applied:
+            return
+        emulator = self._services.get("s3")
+        if emulator is not None and not emulator.process.is_running():
+            return  # our emulator died with everything in it: nothing can be left behind
+        with contextlib.suppress(Exception):
+            if emulator is not None:
+                emulator.start(self.settings.ready_timeout_s)  # reachable again after a `stop s3` drill
+        try:
+            infra.destroy(refresh=False)
+        except TerraformError:
+            try:  # the state may be stale (a drill): let Terraform look before it deletes
+                infra.destroy(refresh=True)
+            except TerraformError as exc:
+                self._teardown_problems.append(f"terraform destroy failed: {exc}")
+        self._check_leaks(access)
+
+    def _check_leaks(self, access: AwsAccess) -> None:
+        try:
+            self.leaks = tagged_resources(access, self.run_id)
+        except TargetError as exc:
+            self._teardown_problems.append(str(exc))
+            return
+        (self.logs_dir / "leaks.json").write_text(json.dumps(self.leaks, indent=1) + "\n", encoding="utf-8")
+        if self.leaks:
+            self._teardown_problems.append(f"leak check: {len(self.leaks)} resource(s) still tagged "
+                                           f"HarnessRun={self.run_id} after destroy: {', '.join(self.leaks)}")
 
     def _timed(self, what: str, action: Any) -> Any:
         started = time.monotonic()

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -17,6 +18,14 @@ from harness.targets.local import LocalTarget
 
 ROOT = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).parent
+# Buckets and a secret without lifecycle rules: terraform/envs/local's lifecycle configurations cost
+# ~55 s per apply (the AWS provider's consistency wait); the process-management tests need none.
+SMALL_ENV = ROOT / "tests" / "fixtures" / "terraform" / "envs" / "small"
+
+
+def small_settings(run_dir: Path, **overrides: Any) -> TargetSettings:
+    """Settings for a local target that applies the small Terraform env."""
+    return TargetSettings.for_root(ROOT, run_dir=run_dir, terraform_dir=SMALL_ENV, **overrides)
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +41,7 @@ def fake_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def local_settings(tmp_path: Path, fake_app: Path) -> TargetSettings:
-    return TargetSettings.for_root(ROOT, run_dir=tmp_path / "run", app_path=fake_app, ready_timeout_s=30)
+    return small_settings(tmp_path / "run", app_path=fake_app, ready_timeout_s=30)
 
 
 @dataclass

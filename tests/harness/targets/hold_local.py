@@ -13,15 +13,12 @@ from pathlib import Path
 
 import psutil
 
-from harness.targets import TargetSettings
 from harness.targets.local import LocalTarget
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.harness.targets.conftest import small_settings
 
 
 def main(app_path: str, run_dir: str, run_id: str) -> None:
-    settings = TargetSettings.for_root(ROOT, run_dir=Path(run_dir), app_path=Path(app_path),
-                                       ready_timeout_s=30)
+    settings = small_settings(Path(run_dir), app_path=Path(app_path), ready_timeout_s=30)
     LocalTarget(settings, run_id=run_id).up()
     me = psutil.Process()
     pids = {me.pid} | {p.pid for p in me.children(recursive=True)}

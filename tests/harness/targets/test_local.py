@@ -29,11 +29,13 @@ from tests.fixtures.processes import spawned
 from tests.harness.targets.conftest import (
     CLEAN,
     ROOT,
+    SMALL_ENV,
     Footprint,
     current_children,
     listening,
     listening_addresses,
     run_leftovers,
+    small_settings,
 )
 
 pytestmark = pytest.mark.services
@@ -61,8 +63,17 @@ def test_up_serves_the_app_on_loopback_and_down_leaves_nothing(local_settings: T
         s3 = boto3.client("s3", endpoint_url=env.aws.endpoint_url, region_name=env.aws.region,
                           aws_access_key_id=env.aws.access_key_id,
                           aws_secret_access_key=env.aws.secret_access_key)
-        rules = s3.get_bucket_lifecycle_configuration(Bucket=env.aws.buckets["raw"])["Rules"]
-        assert rules[0]["Expiration"]["Days"] == 7
+        # Terraform applied the env: its default_tags carry the run id, its secret the run's value.
+        tag_set = s3.get_bucket_tagging(Bucket=env.aws.buckets["raw"])["TagSet"]
+        tags = {t["Key"]: t["Value"] for t in tag_set}
+        assert tags["HarnessRun"] == target.run_id
+        secrets = boto3.client("secretsmanager", endpoint_url=env.aws.endpoint_url,
+                               region_name=env.aws.region, aws_access_key_id="x", aws_secret_access_key="y")
+        value = secrets.get_secret_value(SecretId=env.extra["secrets"]["TOKEN_SIGNING_KEY"])["SecretString"]
+        assert target._launcher is not None and value == target._launcher.base_env["TOKEN_SIGNING_KEY"]
+        state = (Path(env.extra["terraform"]["state_dir"]) / "terraform.tfstate").read_text()
+        assert value not in state  # write-only: the generated secret never reaches Terraform's state
+        assert env.extra["terraform"]["proven_on"].startswith("terraform 1.")
         assert json.loads(json.dumps(env.to_dict()))["users"][0]["name"] == "alice"
         assert len(footprint.pids) >= 7 and footprint.dirs
         assert any(d.name.startswith("harness-pg-") for d in target.temp_dirs) == (os.geteuid() == 0)
@@ -75,7 +86,9 @@ def test_up_serves_the_app_on_loopback_and_down_leaves_nothing(local_settings: T
     assert stray.poll() is not None
     _footprint_clean(target, marker, footprint.ports)
     logs = {p.name for p in (local_settings.run_dir or ROOT).joinpath("logs").iterdir()}
-    assert {"postgres.log", "redis.log", "s3.log", "migrate.log", "api-0.log", "worker-1.log"} <= logs
+    assert {"postgres.log", "redis.log", "s3.log", "migrate.log", "api-0.log", "worker-1.log",
+            "terraform.log", "leaks.json"} <= logs
+    assert target.leaks == []  # destroyed: the tagging API finds nothing with the run's tag
     target.down()  # twice is fine
     assert signal.getsignal(signal.SIGTERM) == handler_before
 
@@ -189,7 +202,7 @@ def test_signal_to_a_process_holding_a_local_target(
         ports = set(json.loads(line.split(" ", 1)[1]))
         assert run_leftovers(marker, run_id, ports)["processes"]
         holder.send_signal(signum)
-        assert holder.wait(timeout=60) != 0
+        assert holder.wait(timeout=240) != 0  # down() includes terraform destroy
     assert run_leftovers(marker, run_id, ports) == CLEAN
     assert _temp_dirs_left(private_tmp) == []
 
@@ -202,7 +215,7 @@ def test_sigterm_while_coming_up(
     with _hold(fake_app, tmp_path, run_id, private_tmp) as holder:
         time.sleep(delay)
         holder.send_signal(signal.SIGTERM)
-        holder.wait(timeout=60)
+        holder.wait(timeout=240)
     assert run_leftovers(marker, run_id) == CLEAN
     assert _temp_dirs_left(private_tmp) == []
 
@@ -217,12 +230,17 @@ def test_the_real_reference_app(tmp_path: Path, marker: str) -> None:
         assert httpx.get(f"{env.api_url}/api/uploads", headers={"Authorization": f"Bearer {token}"},
                          timeout=5).status_code == 200
         assert psutil.Process().children(recursive=True)
+        s3 = boto3.client("s3", endpoint_url=env.aws.endpoint_url, region_name=env.aws.region,
+                          aws_access_key_id="x", aws_secret_access_key="y")
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=env.aws.buckets["raw"])["Rules"]
+        assert rules[0]["Expiration"]["Days"] == 7  # terraform/envs/local, applied by Terraform
     _footprint_clean(target, marker, set())
+    assert target.leaks == []
 
 
 def test_two_environments_side_by_side_share_nothing(tmp_path: Path, marker: str) -> None:
     """What each pytest-xdist worker relies on: free ports, own temp dirs and names, own emulator."""
-    settings = [TargetSettings.for_root(ROOT, run_dir=tmp_path / name) for name in ("a", "b")]
+    settings = [small_settings(tmp_path / name) for name in ("a", "b")]
     first, second = (LocalTarget(s, with_app=False) for s in settings)
     with running(first) as env_a, running(second) as env_b:
         urls_a = {env_a.database_url, env_a.redis_url, env_a.aws.endpoint_url}
@@ -265,7 +283,7 @@ def test_external_emulator_gets_unique_names_and_is_cleaned(
     """LOCALSTACK_ENDPOINT set: no emulator is started; this run's buckets/secrets are its own."""
     monkeypatch.setenv("LOCALSTACK_ENDPOINT", moto_service.endpoint_url)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    target = LocalTarget(TargetSettings.for_root(ROOT, run_dir=tmp_path / "run"), with_app=False)
+    target = LocalTarget(small_settings(tmp_path / "run"), with_app=False)
     with running(target) as env:
         assert env.aws.endpoint_url == moto_service.endpoint_url
         suffix = target.run_id.rsplit("-", 1)[-1]
@@ -277,4 +295,31 @@ def test_external_emulator_gets_unique_names_and_is_cleaned(
         with pytest.raises(TargetError, match="not controlled by this run"):
             env.control.stop("s3")
     assert not set(env.aws.buckets.values()) & {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    _footprint_clean(target, marker, set())
+
+
+def test_leak_check_reports_what_destroy_left_behind(tmp_path: Path, marker: str) -> None:
+    """A bucket carrying the run's tag that Terraform does not know of survives destroy: down() says so."""
+    target = LocalTarget(small_settings(tmp_path / "run"), with_app=False)
+    leak = r"leak check: 1 resource\(s\) still tagged HarnessRun=.*stray-bucket"
+    with pytest.raises(TargetError, match=leak), running(target) as env:
+        s3 = boto3.client("s3", endpoint_url=env.aws.endpoint_url, region_name=env.aws.region,
+                          aws_access_key_id="x", aws_secret_access_key="y")
+        s3.create_bucket(Bucket="stray-bucket")
+        s3.put_bucket_tagging(Bucket="stray-bucket",
+                              Tagging={"TagSet": [{"Key": "HarnessRun", "Value": target.run_id}]})
+    assert target.leaks == ["arn:aws:s3:::stray-bucket"]
+    _footprint_clean(target, marker, set())
+
+
+def test_a_broken_terraform_env_is_a_clear_error(tmp_path: Path, marker: str) -> None:
+    env_dir = tmp_path / "terraform" / "envs" / "broken"
+    shutil.copytree(SMALL_ENV, env_dir)
+    main = env_dir / "main.tf"
+    main.write_text(main.read_text().replace('"raw-uploads${var.name_suffix}"', "var.no_such_variable"))
+    target = LocalTarget(TargetSettings.for_root(ROOT, run_dir=tmp_path / "run", terraform_dir=env_dir),
+                         with_app=False)
+    undeclared = r"terraform apply of .*broken.*Reference to undeclared input variable"
+    with pytest.raises(TargetError, match=undeclared):
+        target.up()
     _footprint_clean(target, marker, set())
