@@ -7,6 +7,7 @@ import time
 from harness.results import Result, Severity, Status
 from harness.stages.base import StageContext
 from harness.stages.policy.engine import Collected, Prepared, collect, prepare, write_evidence
+from harness.stages.policy.engine_checks import EngineChecks
 from harness.stages.policy.model import Finding
 from harness.stages.policy.options import PolicyOptions
 from harness.stages.policy.rules import PROVEN_ON
@@ -21,13 +22,14 @@ class PolicyStage:
 
     def run(self, ctx: StageContext) -> list[Result]:
         options = PolicyOptions.from_config(ctx.config)
-        results, collected = run_policy(options)
+        with EngineChecks(ctx.config, options, ctx.evidence_dir / STAGE) as engines:  # beside checkov
+            results, collected = run_policy(options)
         evidence = write_evidence(collected, ctx.evidence_dir / STAGE)
         relative = evidence.relative_to(ctx.run_dir).as_posix()
         for result in results:
             if result.status in (Status.FAILED, Status.ERROR):
                 result.evidence.append(relative)
-        return results
+        return results + engines.results()
 
 
 def run_policy(options: PolicyOptions) -> tuple[list[Result], Collected]:
