@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="run the stages and write reports")
     _common(verify)
     verify.add_argument("--target", metavar="SPEC", help="local (default), existing:up.json, kind://...")
+    verify.add_argument("--yes-real-cloud", action="store_true", help="confirm an aws:ENV target (billed)")
     verify.add_argument("--stages", metavar="LIST", help=f"comma-separated subset of {','.join(STAGE_NAMES)}")
     verify.add_argument("--profile", choices=PROFILES, help="pr (fast) or nightly (thorough)")
     verify.add_argument("--reports", metavar="DIR", help="where run directories go (default: reports/)")
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="stand the target up, print endpoints and test users; Ctrl-C stops")
     _common(up)
     up.add_argument("--target", metavar="SPEC")
+    up.add_argument("--yes-real-cloud", action="store_true", help="confirm an aws:ENV target (billed)")
     up.add_argument("--json", metavar="PATH", help="also write endpoints and users as JSON")
     down = commands.add_parser("down", help="stop what `harness up` started")
     _common(down)
@@ -92,7 +94,11 @@ def load_config(args: argparse.Namespace) -> HarnessConfig:
         config = HarnessConfig.from_path(args.config, root=root)
     else:
         config = HarnessConfig.discover(root or ".")
-    return config.update(target=getattr(args, "target", None), stages=getattr(args, "stages", None),
+    target = getattr(args, "target", None)
+    if getattr(args, "yes_real_cloud", False):  # the aws target reads it as a spec option
+        spec = target or config.target
+        target = f"{spec}{'&' if '?' in spec else '?'}yes-real-cloud=1"
+    return config.update(target=target, stages=getattr(args, "stages", None),
                          profile=getattr(args, "profile", None), reports=getattr(args, "reports", None),
                          dast_seed=getattr(args, "dast_seed", None))
 

@@ -35,3 +35,9 @@ variable "cluster_name" {
   type        = string
   default     = "easy-upload"
 }
+
+variable "run_tags" {
+  description = "Tags that mark one harness run (HarnessRun = <run id>, set by --target aws:ENV); its leak check finds leftovers by them."
+  type        = map(string)
+  default     = {}
+}

@@ -13,7 +13,7 @@ provider "aws" {
   allowed_account_ids = [var.account_id]
 
   default_tags {
-    tags = local.default_tags
+    tags = merge(local.default_tags, var.run_tags)
   }
 }
 
@@ -24,7 +24,7 @@ provider "aws" {
   allowed_account_ids = [var.account_id]
 
   default_tags {
-    tags = local.default_tags
+    tags = merge(local.default_tags, var.run_tags)
   }
 }
 

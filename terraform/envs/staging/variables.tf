@@ -54,3 +54,9 @@ variable "production_promote_role_arns" {
   type        = list(string)
   default     = []
 }
+
+variable "run_tags" {
+  description = "Tags that mark one harness run (HarnessRun = <run id>, set by --target aws:ENV); its leak check finds leftovers by them."
+  type        = map(string)
+  default     = {}
+}

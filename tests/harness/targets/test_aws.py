@@ -1,0 +1,91 @@
+"""The aws target: its guards, and its Terraform lifecycle applied and destroyed for real against moto
+(the provider mirror, a run-unique workspace, the run tag, outputs, destroy, 0 leaked resources)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import boto3
+import pytest
+
+from harness.errors import ConfigError, NotBuiltError, TargetError
+from harness.services import MotoService
+from harness.targets import TargetSettings, get_target, parse_spec
+from harness.targets.aws import AwsLifecycle, AwsTarget, confirmed
+from harness.targets.awsapi import AwsAccess, tagged_resources
+from tests.harness.targets.conftest import SMALL_ENV
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _settings(tmp_path: Path) -> TargetSettings:
+    """Envs next to the small one: tests/fixtures/terraform/envs/{small,demo}."""
+    return TargetSettings.for_root(ROOT, run_dir=tmp_path / "run", terraform_dir=SMALL_ENV)
+
+
+def test_production_is_refused_whatever_the_confirmation(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_AWS_CONFIRM", "production")
+    with pytest.raises(ConfigError, match="never applies production"):
+        get_target("aws:production?yes-real-cloud=1", TargetSettings.for_root(ROOT))
+
+
+def test_a_real_cloud_run_needs_an_explicit_confirmation(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HARNESS_AWS_CONFIRM", raising=False)
+    with pytest.raises(ConfigError, match=r"confirm with --yes-real-cloud or HARNESS_AWS_CONFIRM=demo"):
+        AwsTarget(parse_spec("aws:demo"), _settings(tmp_path))
+    assert confirmed(parse_spec("aws:demo?yes-real-cloud=1"), {})
+    assert confirmed(parse_spec("aws:demo"), {"HARNESS_AWS_CONFIRM": "demo"})
+    assert not confirmed(parse_spec("aws:demo"), {"HARNESS_AWS_CONFIRM": "staging"})
+
+
+def test_an_unknown_env_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no Terraform env at .*envs/nowhere"):
+        AwsTarget(parse_spec("aws:nowhere?yes-real-cloud=1"), _settings(tmp_path))
+
+
+def test_the_cluster_half_is_not_built_and_nothing_is_applied(tmp_path: Path) -> None:
+    target = AwsTarget(parse_spec("aws:demo?yes-real-cloud=1"), _settings(tmp_path))
+    with pytest.raises(NotBuiltError, match="cluster half"):
+        target.up()
+    assert not target.lifecycle.terraform.applied and not (tmp_path / "run" / "terraform").exists()
+    target.down()  # nothing to destroy
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform not on PATH")
+@pytest.mark.services
+@pytest.mark.slow
+def test_lifecycle_applies_and_destroys_against_the_emulator_with_no_leaks(
+    tmp_path: Path, moto_service: MotoService
+) -> None:
+    access = AwsAccess(moto_service.endpoint_url, "us-east-1", "test", "test")
+    run_id = f"t{tmp_path.name[-8:].lower()}"
+    lifecycle = AwsLifecycle(_settings(tmp_path), "demo", run_id=run_id, access=access,
+                             endpoint=moto_service.endpoint_url)
+    try:
+        outputs = lifecycle.apply()
+        assert outputs["bucket"] == f"easy-upload-demo-harness-{run_id}"  # the run-unique workspace
+        found = tagged_resources(access, run_id)  # the leak check sees what the run made...
+        assert f"arn:aws:s3:::{outputs['bucket']}" in found and any(":secret:" in a for a in found)
+        state = lifecycle.terraform.dir / "terraform.tfstate.d" / f"harness-{run_id}" / "terraform.tfstate"
+        assert state.is_file()  # local backend in the run dir instead of the env's S3 backend
+    finally:
+        report = lifecycle.destroy()
+    assert report.leaked == []  # ...and nothing after destroy
+    assert report.proven_on is not None and report.proven_on.startswith("terraform 1.")
+    s3 = boto3.client("s3", endpoint_url=access.endpoint_url, region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+    assert outputs["bucket"] not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    print(f"aws lifecycle against moto: apply {report.timings_s['apply']}s, destroy "
+          f"{report.timings_s['destroy']}s, {len(report.leaked)} leaked")
+
+
+def test_an_env_without_run_tags_cannot_be_run(tmp_path: Path) -> None:
+    envs = tmp_path / "terraform" / "envs"
+    (envs / "bare").mkdir(parents=True)
+    (envs / "bare" / "main.tf").write_text('provider "aws" {\n  region = "us-east-1"\n}\n')
+    settings = TargetSettings.for_root(ROOT, run_dir=tmp_path / "run", terraform_dir=envs / "small")
+    with pytest.raises(TargetError, match="declares no variable 'run_tags'"):
+        AwsLifecycle(settings, "bare", run_id="x", access=AwsAccess(None, "us-east-1"))
