@@ -141,4 +141,5 @@ def from_spec(spec: TargetSpec, settings: TargetSettings) -> AwsTarget:
     return AwsTarget(spec, settings)
 
 
-__all__ = ["CONFIRM_VAR", "AwsLifecycle", "AwsTarget", "LifecycleReport", "confirmed", "env_dir", "from_spec"]
+__all__ = ["CONFIRM_VAR", "AwsLifecycle", "AwsTarget", "LifecycleReport", "confirmed", "env_dir",
+           "from_spec"]
