@@ -132,8 +132,9 @@ class AwsTarget:
 
     def _cluster_driver(self) -> Any:
         raise NotBuiltError(
-            f"target aws:{self.env}: the cluster half (EKS kubeconfig, deploying the overlay) is not built "
-            "yet; the Terraform half (apply, outputs, destroy, leak check) is harness.targets.aws.AwsLifecycle",
+            f"target aws:{self.env}: the cluster half (EKS kubeconfig, deploying the overlay) is not "
+            "built yet; the Terraform half (apply, outputs, destroy, leak check) is "
+            "harness.targets.aws.AwsLifecycle",
             hint="use --target local meanwhile")
 
 
