@@ -134,6 +134,26 @@ TOOLS: dict[str, Tool] = {}
 NEEDS: list[Need] = []
 
 
+def _terraform() -> tuple[bool, str]:
+    """The binary, and where providers come from (the plugin mirror, or Terraform's own config)."""
+    found = _which("terraform")
+    if found is None:
+        return False, "not found"
+    mirror = os.environ.get("TF_PLUGIN_DIR")
+    source = f"mirror {mirror}" if mirror else "Terraform's CLI config or the registry"
+    return True, f"{found}; providers from {source}"
+
+
+def _localstack() -> tuple[bool, str]:
+    from harness.errors import MissingToolError
+    from harness.services.localstack import localstack_python
+
+    try:
+        return True, localstack_python()
+    except MissingToolError as exc:
+        return False, exc.message
+
+
 def register_tool(name: str, probe: Probe, install: str) -> None:
     """Add (or replace) a tool doctor can look for."""
     TOOLS[name] = Tool(name, probe, install)
@@ -164,6 +184,9 @@ for _name, _probe, _install in [
     ("kustomize", lambda: _first((_which("kustomize"), "{}"), (_which("kubectl"), "kubectl kustomize ({})")),
      "install kubectl (it includes kustomize) or a kustomize binary"),
     ("helm", lambda: _first((_which("helm"), "{}")), "install helm (https://helm.sh/docs/intro/install/)"),
+    ("Terraform", _terraform, "install Terraform >= 1.11; offline: TF_PLUGIN_DIR or [terraform] plugin_dir"),
+    ("promtool", lambda: _first((_which("promtool"), "{}")), "apt-get install prometheus (ships promtool)"),
+    ("LocalStack", _localstack, "./dev setup --localstack (a Python >= 3.13 venv)"),
 ]:
     register_tool(_name, _probe, _install)
 
@@ -182,8 +205,33 @@ for _user, _tool, _required, _why in [
     ("target:local", "Redis", True, "the app's queue (AOF on)"),
     ("target:local", "AWS emulator", True, "S3 and Secrets Manager on 127.0.0.1"),
     ("target:local", "reference app", True, "API and worker replicas"),
+    ("stage:policy", "Terraform", True, "terraform fmt -check, validate of every env, terraform test"),
+    ("stage:policy", "promtool", True, "promtool check rules / test rules on the PrometheusRules"),
+    ("target:local", "Terraform", True, "applies and destroys terraform/envs/local against the emulator"),
+    ("target:local", "LocalStack", False, "aws_emulator = \"localstack\" (the nightly profile)"),
+    ("target:aws", "Terraform", True, "the Terraform lifecycle of terraform/envs/ENV"),
 ]:
     register_need(_user, _tool, required=_required, why=_why)
+
+
+def _terraform() -> tuple[bool, str]:
+    """The binary, and where providers come from (the plugin mirror, or Terraform's own config)."""
+    found = _which("terraform")
+    if found is None:
+        return False, "not found (install Terraform >= 1.11)"
+    mirror = os.environ.get("TF_PLUGIN_DIR")
+    source = f"mirror {mirror}" if mirror else "Terraform's CLI config or the registry"
+    return True, f"{found}; providers from {source}"
+
+
+def _localstack() -> tuple[bool, str]:
+    from harness.errors import MissingToolError
+    from harness.services.localstack import localstack_python
+
+    try:
+        return True, localstack_python()
+    except MissingToolError as exc:
+        return False, f"{exc.message} ({exc.hint})"
 
 
 def capabilities() -> list[Capability]:

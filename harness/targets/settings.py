@@ -64,6 +64,8 @@ class TargetSettings:
         for key in ("aws_emulator", "localstack_python"):
             if key in options:
                 overrides[key] = str(options[key])
+        if "aws_emulator" not in options and getattr(config, "profile", None) == "nightly":
+            overrides["aws_emulator"] = "localstack"  # the mission's emulator; moto is the fast default
         overrides["terraform"] = TerraformSettings.from_config(config)
         return cls.for_root(root, **overrides)
 
