@@ -13,7 +13,15 @@ from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 
 from harness.config import HarnessConfig, Paths
-from harness.errors import ConfigError, HarnessError, NotBuiltError, ReportError, StageError, TargetError
+from harness.errors import (
+    ConfigError,
+    HarnessError,
+    MissingToolError,
+    NotBuiltError,
+    ReportError,
+    StageError,
+    TargetError,
+)
 from harness.redact import Redactor, register_secret
 from harness.results import (
     GAP_KINDS,
@@ -64,6 +72,7 @@ __all__ = [
     "Gap",
     "HarnessConfig",
     "HarnessError",
+    "MissingToolError",
     "NotBuiltError",
     "Outcome",
     "Paths",

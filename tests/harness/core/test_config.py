@@ -21,7 +21,7 @@ BAD_CONFIGS = [
     (
         "targte = 'local'",
         "harness.toml: unknown key 'targte' (expected one of dast, functional, load, paths, "
-        "policy, profile, redact, stages, target, targets)",
+        "policy, profile, redact, stages, target, targets, terraform)",
     ),
     ("[paths]\nterraform = 3", "harness.toml: paths.terraform: expected a string, got 3"),
     (

@@ -25,10 +25,18 @@ def test_unknown_target_lists_the_valid_names(settings: TargetSettings) -> None:
     assert str(info.value) == f"--target: unknown target 'kubernetes'; {valid}"
 
 
-@pytest.mark.parametrize("spec", ["kind", "kind://harness?reuse=1", "aws://staging", "AWS"])
+@pytest.mark.parametrize("spec", ["kind", "kind://harness?reuse=1"])
 def test_planned_targets_say_not_built_yet(spec: str, settings: TargetSettings) -> None:
     with pytest.raises(NotBuiltError, match="is not built yet"):
         get_target(spec, settings)
+
+
+def test_aws_says_its_cluster_half_is_not_built_before_applying_anything(settings: TargetSettings) -> None:
+    target = get_target("aws://staging?yes-real-cloud=1", settings)
+    with pytest.raises(NotBuiltError, match=r"the cluster half .* is not built yet"):
+        target.up()
+    with pytest.raises(ConfigError, match="name the environment"):
+        get_target("AWS", settings)
 
 
 def test_local_and_existing_resolve(settings: TargetSettings, tmp_path: Path) -> None:
