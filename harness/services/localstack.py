@@ -4,8 +4,12 @@ LocalStack needs Python >= 3.13 (``localstack-core`` 2026.3 imports ``warnings.d
 pins libraries the harness does not, so it lives in a venv of its own: ``./dev setup --localstack``
 makes ``.venv-localstack``; ``[targets.local] localstack_python`` or ``HARNESS_LOCALSTACK_PYTHON``
 names another interpreter. It is started as ``python -m localstack.runtime.main`` (the
-``localstack`` CLI wants an auth token and Docker) with ``GATEWAY_LISTEN=127.0.0.1:<port>`` - its
-default binds 0.0.0.0, which the harness never allows - and ``GATEWAY_SERVER=hypercorn``.
+``localstack`` CLI wants an auth token and Docker). Its gateway must be loopback only, and neither
+documented choice does that alone: the default server (twisted) binds 0.0.0.0 for any IPv4
+``GATEWAY_LISTEN`` (``localstack/runtime/server/twisted.py``: "TODO: interface = host?"), and
+hypercorn answers ``Expect: 100-continue`` with an empty reason phrase (``HTTP/1.1 100``) that
+botocore does not recognise, so every ``PutObject`` fails. So: twisted on ``GATEWAY_LISTEN=[::1]:<port>``
+(its IPv6 branch binds exactly that interface), and our proxy on 127.0.0.1 forwards to it.
 Everything it writes lives under its workdir (``FILESYSTEM_ROOT``); it reports no analytics and
 downloads no certificate. Outage semantics are moto's: ``stop()`` refuses connections and keeps
 the state, ``kill()`` loses it.
@@ -14,6 +18,7 @@ the state, ``kill()`` loses it.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -67,11 +72,11 @@ class LocalStackService:
         self.workdir = workdir
         self.python = localstack_python(python, root)
         self.port = port or free_port()
-        self.backend_port = free_port()
+        self.backend_port = _free_port_v6()
         self.region = REGION
         self.access_key_id = ACCESS_KEY_ID
         self.secret_access_key = SECRET_ACCESS_KEY
-        self.proxy = TcpProxy(("127.0.0.1", self.backend_port), port=self.port)
+        self.proxy = TcpProxy(("::1", self.backend_port), port=self.port)
         self.process = ManagedProcess(
             "localstack", [self.python, "-m", "localstack.runtime.main"],
             log_path=workdir / "logs" / "localstack.log", env=self._env(), cwd=workdir, ready=self._answers,
@@ -80,8 +85,8 @@ class LocalStackService:
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCALSTACK_", "PYTHON"))}
         env.update({
-            "GATEWAY_LISTEN": f"127.0.0.1:{self.backend_port}",  # never its default 0.0.0.0
-            "GATEWAY_SERVER": "hypercorn",
+            "GATEWAY_LISTEN": f"[::1]:{self.backend_port}",  # loopback only (see the module docstring)
+            "GATEWAY_SERVER": "twisted",
             "LOCALSTACK_HOST": f"127.0.0.1:{self.port}",  # URLs it hands out point at our proxy
             "FILESYSTEM_ROOT": str(self.workdir / "fs"),
             "TMPDIR": str(self.workdir / "tmp"),
@@ -98,7 +103,7 @@ class LocalStackService:
 
     @property
     def backend_url(self) -> str:
-        return f"http://127.0.0.1:{self.backend_port}"
+        return f"http://[::1]:{self.backend_port}"
 
     def start(self, timeout: float = 60.0) -> LocalStackService:
         """Start LocalStack if needed, and make it reachable."""
@@ -129,6 +134,12 @@ class LocalStackService:
             return httpx.get(f"{self.backend_url}/_localstack/health", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
+
+
+def _free_port_v6() -> int:
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+        sock.bind(("::1", 0))
+        return int(sock.getsockname()[1])
 
 
 __all__ = ["LocalStackService", "localstack_python", "localstack_version"]
