@@ -1,7 +1,11 @@
-"""`harness up --target local` -> ready, median of N runs (goal: under 5 s).
+"""`harness up --target local` -> ready, median of N runs (goal: median <= 10 s with real Terraform).
 
-Ready = the moment `harness up --json FILE` has written FILE (after every readiness probe passed).
-Each run is then stopped with SIGINT and the time to a clean exit is recorded too.
+Ready = the moment `harness up --json FILE` has written FILE (after every readiness probe passed,
+i.e. after `terraform apply` of terraform/envs/local and `terraform output`). Each run is then
+stopped with SIGINT and the time to a clean exit (which includes `terraform destroy` and the leak
+check) is recorded too. The target's own timings (`in_terraform_apply`, `in_postgres`, ...) show
+what dominates. Terraform needs its providers: TF_PLUGIN_DIR (./dev sets it from the image's
+mirror) or Terraform's own CLI config.
 
     .venv/bin/python benchmarks/bench_up.py [--runs 5] [--target local]
 """
@@ -45,7 +49,7 @@ def one_run(target: str, timeout: float) -> dict[str, float]:
             timings = json.loads(env_file.read_text()).get("extra", {}).get("timings_s", {})
             stop = time.monotonic()
             proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=120)
+            proc.wait(timeout=600)
             inner = {f"in_{k}": v for k, v in timings.items()}
             return {"ready_s": ready, "down_s": time.monotonic() - stop, **inner}
         finally:
@@ -67,7 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--target", default="local")
-    parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
     runs = []
     for index in range(args.runs):
