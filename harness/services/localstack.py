@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 
 from harness.errors import MissingToolError
+from harness.services.emulator import ProxiedEmulator
 from harness.services.process import ManagedProcess, free_port
 from harness.services.proxy import TcpProxy
 
@@ -62,7 +63,7 @@ def _has_localstack(python: str) -> bool:
     return done.returncode == 0
 
 
-class LocalStackService:
+class LocalStackService(ProxiedEmulator):
     """``python -m localstack.runtime.main`` with an outage switch in front of it."""
 
     kind = "localstack"
@@ -98,36 +99,11 @@ class LocalStackService:
         return env
 
     @property
-    def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
     def backend_url(self) -> str:
         return f"http://[::1]:{self.backend_port}"
 
-    def start(self, timeout: float = 60.0) -> LocalStackService:
-        """Start LocalStack if needed, and make it reachable."""
+    def _prepare(self) -> None:
         (self.workdir / "tmp").mkdir(parents=True, exist_ok=True)
-        self.process.start(timeout=timeout)
-        self.proxy.enable()
-        return self
-
-    def stop(self) -> None:
-        """An outage: the endpoint refuses connections; LocalStack keeps its resources."""
-        self.proxy.disable()
-
-    def kill(self) -> None:
-        """LocalStack crashes (its in-memory state is lost)."""
-        self.proxy.disable()
-        self.process.kill()
-
-    def restart(self, timeout: float = 60.0) -> None:
-        self.stop()
-        self.start(timeout=timeout)
-
-    def cleanup(self) -> None:
-        self.proxy.disable()
-        self.process.stop()
 
     def _answers(self) -> bool:
         try:

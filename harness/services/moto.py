@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from harness.services.emulator import ProxiedEmulator
 from harness.services.process import ManagedProcess, free_port
 from harness.services.proxy import TcpProxy
 
@@ -20,8 +21,10 @@ ACCESS_KEY_ID = "harness-local"
 SECRET_ACCESS_KEY = "harness-local-secret"
 
 
-class MotoService:
+class MotoService(ProxiedEmulator):
     """moto server (``python -m moto.server``) with an outage switch in front of it."""
+
+    kind = "moto"
 
     def __init__(self, workdir: Path, *, port: int | None = None) -> None:
         self.workdir = workdir
@@ -39,10 +42,6 @@ class MotoService:
         )
 
     @property
-    def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
     def backend_url(self) -> str:
         return f"http://127.0.0.1:{self.backend_port}"
 
@@ -55,29 +54,6 @@ class MotoService:
             "AWS_DEFAULT_REGION": self.region,
             "S3_ENDPOINT_URL": self.endpoint_url,
         }
-
-    def start(self, timeout: float = 60.0) -> MotoService:
-        """Start the emulator if needed, and make it reachable."""
-        self.process.start(timeout=timeout)
-        self.proxy.enable()
-        return self
-
-    def stop(self) -> None:
-        """An outage: the endpoint refuses connections; the emulator keeps its objects."""
-        self.proxy.disable()
-
-    def kill(self) -> None:
-        """The emulator crashes (its in-memory state is lost)."""
-        self.proxy.disable()
-        self.process.kill()
-
-    def restart(self, timeout: float = 60.0) -> None:
-        self.stop()
-        self.start(timeout=timeout)
-
-    def cleanup(self) -> None:
-        self.proxy.disable()
-        self.process.stop()
 
     def _answers(self) -> bool:
         try:
