@@ -49,7 +49,9 @@ def test_run_writes_evidence_and_links_it(tmp_path: Path, monkeypatch: pytest.Mo
     assert evidence["checkov_version"] == "3.3.30"
     assert set(evidence["timings_s"]) == {"render", "terraform", "harness_rules", "schema", "checkov"}
     failed = [r for r in results if r.status is Status.FAILED]
-    assert failed and all("evidence/policy/findings.json" in r.evidence for r in failed)
+    engines = [r for r in failed if r.id.startswith(("TF-", "PROM-"))]  # terraform/promtool's own
+    assert failed and all("evidence/policy/findings.json" in r.evidence for r in failed if r not in engines)
+    assert all(r.evidence == ["evidence/policy/terraform.log"] for r in engines if r.id.startswith("TF-"))
 
 
 def test_nothing_to_check_is_skipped_not_passed(tmp_path: Path) -> None:
