@@ -10,6 +10,8 @@ real Terraform (:class:`~harness.targets.terraform_env.TerraformEnv`).
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +20,9 @@ from urllib.parse import urlsplit
 
 from harness.errors import ConfigError, TargetError
 from harness.services import MotoService
-from harness.targets.awsapi import AwsAccess
+from harness.targets.awsapi import AwsAccess, tagged_resources
+from harness.targets.settings import TargetSettings
+from harness.targets.terraform_env import TerraformEnv, TerraformError
 
 REGION = "us-east-1"
 EMULATORS = ("moto", "localstack")
@@ -62,5 +66,56 @@ def service_access(service: Any) -> AwsAccess:
     return AwsAccess(endpoint, service.region, service.access_key_id, service.secret_access_key)
 
 
-__all__ = ["EMULATORS", "AwsAccess", "emulator_service", "external_endpoint", "localstack_access",
-           "service_access"]
+def local_infra(settings: TargetSettings, run_dir: Path, run_id: str, access: AwsAccess,
+                secrets: Mapping[str, str]) -> TerraformEnv:
+    """``terraform/envs/local`` pointed at ``access``; a shared emulator gets per-run names."""
+    variables = {"aws_endpoint": str(access.endpoint_url), "aws_region": access.region}
+    if access.external:
+        variables["name_suffix"] = "-" + run_id.rsplit("-", 1)[-1]
+    return TerraformEnv(settings.terraform_dir, run_dir, settings.terraform, run_id=run_id,
+                        variables=variables, secrets=secrets, provider_env=access.provider_env())
+
+
+def outputs_env(outputs: Mapping[str, Any]) -> dict[str, str]:
+    """App settings from ``terraform output``: ``X_bucket`` -> ``X_BUCKET``, ``Y_secret_id`` ->
+    ``Y_SECRET_ID``."""
+    return {name.upper(): str(value) for name, value in outputs.items()
+            if name.endswith(("_bucket", "_secret_id"))}
+
+
+def bucket_names(outputs: Mapping[str, Any]) -> dict[str, str]:
+    """Logical name -> bucket, e.g. ``{"raw": "raw-uploads"}`` from output ``raw_bucket``."""
+    return {name.removesuffix("_bucket"): str(value) for name, value in outputs.items()
+            if name.endswith("_bucket")}
+
+
+def destroy_and_check(infra: TerraformEnv, access: AwsAccess, emulator: Any, *, run_id: str,
+                      logs_dir: Path, ready_timeout: float) -> tuple[list[str], list[str]]:
+    """``terraform destroy``, then the leak check (the tagging API must find nothing tagged with
+    the run id). Returns (leaked ARNs, problems)."""
+    if not infra.applied or (emulator is not None and not emulator.process.is_running()):
+        return [], []  # nothing applied, or our emulator died with everything in it
+    with contextlib.suppress(Exception):
+        if emulator is not None:
+            emulator.start(ready_timeout)  # reachable again after a `stop s3` drill
+    problems = []
+    try:
+        infra.destroy(refresh=False)
+    except TerraformError:
+        try:  # the state may be stale (a drill): let Terraform look before it deletes
+            infra.destroy(refresh=True)
+        except TerraformError as exc:
+            problems.append(f"terraform destroy failed: {exc}")
+    try:
+        leaks = tagged_resources(access, run_id)
+    except TargetError as exc:
+        return [], [*problems, str(exc)]
+    (logs_dir / "leaks.json").write_text(json.dumps(leaks, indent=1) + "\n", encoding="utf-8")
+    if leaks:
+        problems.append(f"leak check: {len(leaks)} resource(s) still tagged HarnessRun={run_id} after "
+                        f"destroy: {', '.join(leaks)}")
+    return leaks, problems
+
+
+__all__ = ["EMULATORS", "AwsAccess", "bucket_names", "destroy_and_check", "emulator_service",
+           "external_endpoint", "local_infra", "localstack_access", "outputs_env", "service_access"]

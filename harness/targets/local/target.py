@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import os
 import secrets as token_source
 import shutil
@@ -39,11 +38,20 @@ from typing import Any
 from harness.errors import TargetError
 from harness.redact import register_secret
 from harness.services import PostgresService, RedisService
-from harness.targets.awsapi import AwsAccess, tagged_resources
+from harness.targets.awsapi import AwsAccess
 from harness.targets.base import AwsEndpoint, Environment, TestUser
 from harness.targets.lifecycle import DeferredSignals, shielded, signals_as_exceptions
 from harness.targets.local.app import AppLauncher, app_pythonpath
-from harness.targets.local.aws import emulator_service, external_endpoint, localstack_access, service_access
+from harness.targets.local.aws import (
+    bucket_names,
+    destroy_and_check,
+    emulator_service,
+    external_endpoint,
+    local_infra,
+    localstack_access,
+    outputs_env,
+    service_access,
+)
 from harness.targets.local.control import LocalControl
 from harness.targets.local.frontdoor import Door, make_door
 from harness.targets.local.manifests import AppManifests, load_app_manifests
@@ -174,7 +182,7 @@ class LocalTarget:
             self._timed("migrate", lambda: self._oneshot("migrate", ["migrate"]))
             user_futures = [self._pool.submit(self._create_user, name) for name in self.user_names]
             self._wait([pending[2]])
-            self._launcher.base_env.update(self._outputs_env())
+            self._launcher.base_env.update(outputs_env(self._infra.outputs))
             self.control.spawn("api", manifests.replicas.get("api", 1))
             self._wait([pending[1]])
             self.control.spawn("worker", manifests.replicas.get("worker", 1))
@@ -188,23 +196,14 @@ class LocalTarget:
     def _aws(self) -> tuple[AwsAccess, TerraformEnv]:
         """The emulator (ours, or an external one shared with other runs) and the env to apply."""
         endpoint = external_endpoint()
-        suffix = ""
         if endpoint:  # shared with other runs (and xdist workers): unique names, destroyed in down()
             access = localstack_access(endpoint)
-            suffix = "-" + self.run_id.rsplit("-", 1)[-1]
         else:
             assert self._tmp is not None
-            service = self._service("s3", emulator_service(
+            access = service_access(self._service("s3", emulator_service(
                 self.settings.aws_emulator, self._tmp, localstack_python=self.settings.localstack_python,
-                root=self.settings.root))
-            access = service_access(service)
-        variables = {"aws_endpoint": str(access.endpoint_url), "aws_region": access.region}
-        if suffix:
-            variables["name_suffix"] = suffix
-        infra = TerraformEnv(self.settings.terraform_dir, self.run_dir, self.settings.terraform,
-                             run_id=self.run_id, variables=variables, secrets=self._secret_values,
-                             provider_env=access.provider_env())
-        return access, infra
+                root=self.settings.root)))
+        return access, local_infra(self.settings, self.run_dir, self.run_id, access, self._secret_values)
 
     def _start_aws(self) -> None:
         if "s3" in self._services:
@@ -219,13 +218,6 @@ class LocalTarget:
         except TerraformError as exc:
             raise TargetError(f"terraform apply of {self.settings.terraform_dir}: {exc} "
                               f"(log: {self.logs_dir / 'terraform.log'})") from exc
-
-    def _outputs_env(self) -> dict[str, str]:
-        """App settings from ``terraform output``: ``X_bucket`` -> ``X_BUCKET``, ``Y_secret_id`` ->
-        ``Y_SECRET_ID``."""
-        assert self._infra is not None
-        return {name.upper(): str(value) for name, value in self._infra.outputs.items()
-                if name.endswith(("_bucket", "_secret_id"))}
 
     def _service(self, key: str, service: Any) -> Any:
         service.process.log_path = self.logs_dir / f"{key}.log"
@@ -278,9 +270,7 @@ class LocalTarget:
                      manifests: AppManifests) -> Environment:
         assert self._access is not None and self._infra is not None
         api_url = self._frontdoor.url if self._frontdoor else ""
-        outputs = self._infra.outputs
-        buckets = {name.removesuffix("_bucket"): str(value) for name, value in outputs.items()
-                   if name.endswith("_bucket")}
+        buckets = bucket_names(self._infra.outputs)
         env = Environment(
             target=self.NAME, api_url=api_url, web_url=api_url,
             aws=AwsEndpoint(str(self._access.endpoint_url), self._access.region,
@@ -291,8 +281,8 @@ class LocalTarget:
             extra={
                 "run_id": self.run_id, "logs_dir": str(self.logs_dir), "replicas": dict(manifests.replicas),
                 "manifests": manifests.source, "timings_s": self.timings,
-                "secrets": {k.removesuffix("_SECRET_ID"): v for k, v in self._outputs_env().items()
-                            if k.endswith("_SECRET_ID")},
+                "secrets": {k.removesuffix("_SECRET_ID"): v
+                            for k, v in outputs_env(self._infra.outputs).items() if k.endswith("_SECRET_ID")},
                 "router": type(self._frontdoor).__name__ if self._frontdoor else None,
                 "aws_emulator": "external" if self._access.external else self.settings.aws_emulator,
                 "terraform": {"env": str(self.settings.terraform_dir), "state_dir": str(self._infra.dir),
@@ -372,36 +362,12 @@ class LocalTarget:
             kill_by_argument(str(pg.data_dir), spare=pg.process.pid)
 
     def _cleanup_aws(self) -> None:
-        """``terraform destroy``, then the leak check: the tagging API must find nothing of this run."""
-        infra, access, self._infra = self._infra, self._access, None
-        self._access = None
-        if infra is None or access is None or not infra.applied:
-            return
-        emulator = self._services.get("s3")
-        if emulator is not None and not emulator.process.is_running():
-            return  # our emulator died with everything in it: nothing can be left behind
-        with contextlib.suppress(Exception):
-            if emulator is not None:
-                emulator.start(self.settings.ready_timeout_s)  # reachable again after a `stop s3` drill
-        try:
-            infra.destroy(refresh=False)
-        except TerraformError:
-            try:  # the state may be stale (a drill): let Terraform look before it deletes
-                infra.destroy(refresh=True)
-            except TerraformError as exc:
-                self._teardown_problems.append(f"terraform destroy failed: {exc}")
-        self._check_leaks(access)
-
-    def _check_leaks(self, access: AwsAccess) -> None:
-        try:
-            self.leaks = tagged_resources(access, self.run_id)
-        except TargetError as exc:
-            self._teardown_problems.append(str(exc))
-            return
-        (self.logs_dir / "leaks.json").write_text(json.dumps(self.leaks, indent=1) + "\n", encoding="utf-8")
-        if self.leaks:
-            self._teardown_problems.append(f"leak check: {len(self.leaks)} resource(s) still tagged "
-                                           f"HarnessRun={self.run_id} after destroy: {', '.join(self.leaks)}")
+        infra, access, self._infra, self._access = self._infra, self._access, None, None
+        if infra is not None and access is not None:
+            self.leaks, problems = destroy_and_check(
+                infra, access, self._services.get("s3"), run_id=self.run_id, logs_dir=self.logs_dir,
+                ready_timeout=self.settings.ready_timeout_s)
+            self._teardown_problems += problems
 
     def _timed(self, what: str, action: Any) -> Any:
         started = time.monotonic()
