@@ -209,29 +209,8 @@ for _user, _tool, _required, _why in [
     ("stage:policy", "promtool", True, "promtool check rules / test rules on the PrometheusRules"),
     ("target:local", "Terraform", True, "applies and destroys terraform/envs/local against the emulator"),
     ("target:local", "LocalStack", False, "aws_emulator = \"localstack\" (the nightly profile)"),
-    ("target:aws", "Terraform", True, "the Terraform lifecycle of terraform/envs/ENV"),
 ]:
     register_need(_user, _tool, required=_required, why=_why)
-
-
-def _terraform() -> tuple[bool, str]:
-    """The binary, and where providers come from (the plugin mirror, or Terraform's own config)."""
-    found = _which("terraform")
-    if found is None:
-        return False, "not found (install Terraform >= 1.11)"
-    mirror = os.environ.get("TF_PLUGIN_DIR")
-    source = f"mirror {mirror}" if mirror else "Terraform's CLI config or the registry"
-    return True, f"{found}; providers from {source}"
-
-
-def _localstack() -> tuple[bool, str]:
-    from harness.errors import MissingToolError
-    from harness.services.localstack import localstack_python
-
-    try:
-        return True, localstack_python()
-    except MissingToolError as exc:
-        return False, f"{exc.message} ({exc.hint})"
 
 
 def capabilities() -> list[Capability]:

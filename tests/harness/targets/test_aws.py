@@ -11,7 +11,7 @@ import pytest
 
 from harness.errors import ConfigError, NotBuiltError, TargetError
 from harness.services import MotoService
-from harness.targets import TargetSettings, get_target, parse_spec
+from harness.targets import TargetSettings, parse_spec
 from harness.targets.aws import AwsLifecycle, AwsTarget, confirmed
 from harness.targets.awsapi import AwsAccess, tagged_resources
 from tests.harness.targets.conftest import SMALL_ENV
@@ -28,7 +28,7 @@ def test_production_is_refused_whatever_the_confirmation(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HARNESS_AWS_CONFIRM", "production")
     with pytest.raises(ConfigError, match="never applies production"):
-        get_target("aws:production?yes-real-cloud=1", TargetSettings.for_root(ROOT))
+        AwsTarget(parse_spec("aws:production?yes-real-cloud=1"), TargetSettings.for_root(ROOT))
 
 
 def test_a_real_cloud_run_needs_an_explicit_confirmation(tmp_path: Path,

@@ -6,7 +6,7 @@ import pytest
 
 import harness.targets as targets
 from harness.errors import ConfigError, NotBuiltError
-from harness.targets import TargetSettings, get_target, register_target, target_names
+from harness.targets import TargetSettings, get_target, parse_spec, register_target, target_names
 from harness.targets.existing import ExistingTarget
 from harness.targets.local import LocalTarget
 
@@ -25,18 +25,20 @@ def test_unknown_target_lists_the_valid_names(settings: TargetSettings) -> None:
     assert str(info.value) == f"--target: unknown target 'kubernetes'; {valid}"
 
 
-@pytest.mark.parametrize("spec", ["kind", "kind://harness?reuse=1"])
+@pytest.mark.parametrize("spec", ["kind", "kind://harness?reuse=1", "aws://staging", "AWS"])
 def test_planned_targets_say_not_built_yet(spec: str, settings: TargetSettings) -> None:
     with pytest.raises(NotBuiltError, match="is not built yet"):
         get_target(spec, settings)
 
 
 def test_aws_says_its_cluster_half_is_not_built_before_applying_anything(settings: TargetSettings) -> None:
-    target = get_target("aws://staging?yes-real-cloud=1", settings)
+    from harness.targets.aws import from_spec
+
+    target = from_spec(parse_spec("aws://staging?yes-real-cloud=1"), settings)
     with pytest.raises(NotBuiltError, match=r"the cluster half .* is not built yet"):
         target.up()
     with pytest.raises(ConfigError, match="name the environment"):
-        get_target("AWS", settings)
+        from_spec(parse_spec("AWS"), settings)
 
 
 def test_local_and_existing_resolve(settings: TargetSettings, tmp_path: Path) -> None:
