@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[3]
 pytestmark = [
     pytest.mark.services,
     pytest.mark.slow,
+    pytest.mark.timeout(1800),  # up (terraform apply ~1-2 min) + the whole functional stage + destroy
     pytest.mark.skipif(importlib.util.find_spec("easy_upload") is None, reason="reference app not installed"),
 ]
 
