@@ -26,7 +26,7 @@ class EngineChecks:
         self.terraform = TerraformChecks(options.terraform, _shown(options.terraform, options.root),
                                          TerraformSettings.from_config(config), evidence_dir / LOG_NAME)
         tests = rule_test_files(options.policy_dirs())
-        self.promtool = PromtoolChecks(options.manifests, tests, options.root)
+        self.promtool = PromtoolChecks(options.manifest_dirs, tests, options.root)
         self.timings: dict[str, float] = {}
         self._found: list[Result] = []
         self._error: BaseException | None = None

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,9 @@ def promtool_version(binary: str) -> str:
 class PromtoolChecks:
     """``check rules`` per PrometheusRule, ``test rules`` per test file."""
 
-    def __init__(self, manifests: Path, tests: list[Path], root: Path) -> None:
-        self.rule_sets = find_rule_sets(manifests, root) if manifests.is_dir() else []
+    def __init__(self, manifests: Path | Sequence[Path], tests: list[Path], root: Path) -> None:
+        dirs = [manifests] if isinstance(manifests, Path) else list(manifests)
+        self.rule_sets = [r for d in dirs if d.is_dir() for r in find_rule_sets(d, root)]
         self.tests = tests
         self.root = root
 
