@@ -6,7 +6,7 @@ mock_provider "aws" {}
 
 variables {
   aws_endpoint      = "http://127.0.0.1:4566"
-  token_signing_key = "not-a-secret-test-value"
+  token_signing_key = "test"
   run_tags = {
     HarnessRun = "tftest"
   }
