@@ -52,5 +52,5 @@ def test_public_api_is_complete() -> None:
     public = {name for name in dir(policy_package) if not name.startswith(("_", "@"))}  # @: pytest rewrite
     modules = {"baseline", "catalog", "checkov_run", "engine", "inputs", "model", "options", "rules",
                "schema", "stage", "waivers", "annotations", "manifests", "terraform_scope",
-               "checkov_fields"}
+               "checkov_fields", "engine_checks", "promtool_checks", "terraform_checks"}
     assert public - modules == set(policy_package.__all__)
