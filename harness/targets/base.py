@@ -213,55 +213,30 @@ class RolloutStatus:
 
 @runtime_checkable
 class Control(Protocol):
-    """What stages may do to, and read from, a running environment: shaped like a cluster.
+    """What stages may do to a running environment (fault drills, scaling, canary).
 
-    Components are the app's workloads (``api``, ``worker``); dependencies are the services it
-    needs (``postgres``, ``redis``, ``s3``). Every method raises :class:`~harness.errors.TargetError`
-    for a name or request the platform cannot honour. ``platform`` says what acts and observes
-    (e.g. ``"local model of Kubernetes (HPA v2, Argo Rollouts)"`` or ``"kind v0.25 / Kubernetes
-    1.31"``): results judged through this handle record it as their ``proven_on``.
+    The cluster-shaped protocol (set_weight/promote/abort, and a read side returning
+    :class:`ReplicaStatus`, :class:`AutoscalerStatus`, :class:`RolloutStatus`) replaces this one
+    when the local target implements it (issue 14); the snapshot types above are that contract.
     """
 
-    @property
-    def platform(self) -> str: ...
+    def replicas(self, component: str) -> int: ...
 
-    # -- write side ------------------------------------------------------------------------------
-    def deploy(self, version: str, *, canary: bool = True, settings: dict[str, str] | None = None) -> None:
-        """Deploy ``version``: as a canary following the Rollout's steps, or rolled out at once."""
+    def scale(self, component: str, n: int) -> None: ...
 
-    def set_weight(self, weight: int) -> None:
-        """Set the canary's traffic weight (0..100), as ``kubectl argo rollouts set weight``."""
+    def kill(self, component: str, replica: int) -> None: ...
 
-    def promote(self, *, full: bool = False) -> None:
-        """Advance past the current pause (``full``: skip the remaining steps)."""
+    def restart(self, service: str) -> None: ...
 
-    def abort(self) -> None:
-        """Abort the canary: weight 0, stable serves everything."""
+    def stop(self, service: str) -> None: ...
 
-    def scale(self, component: str, replicas: int) -> None:
-        """Set a component's replica count (the autoscaler may change it again)."""
+    def start(self, service: str) -> None: ...
 
-    def kill(self, component: str, replica: int) -> None:
-        """Kill one replica at once (SIGKILL / delete the pod with no grace), as a crash would."""
+    def deploy(
+        self, version: str, *, canary: bool = True, settings: dict[str, str] | None = None
+    ) -> None: ...
 
-    def stop(self, dependency: str) -> None:
-        """Take a dependency away (an outage)."""
-
-    def start(self, dependency: str) -> None:
-        """Bring a stopped dependency back."""
-
-    def restart(self, dependency: str) -> None:
-        """Restart a dependency (or roll every replica of a component)."""
-
-    # -- read side -------------------------------------------------------------------------------
-    def replicas(self, component: str) -> list[ReplicaStatus]:
-        """The component's running replicas, stable and canary, as observed now."""
-
-    def autoscaler(self, component: str) -> AutoscalerStatus | None:
-        """The component's autoscaler status, or None when it has no autoscaler."""
-
-    def rollout(self) -> RolloutStatus:
-        """The API's rollout status (phase, step, weight, analysis runs)."""
+    def rollout_status(self) -> dict[str, Any]: ...
 
 
 class Target(Protocol):
