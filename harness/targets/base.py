@@ -119,6 +119,20 @@ class Environment:
 
 
 @dataclass(frozen=True, slots=True)
+class ContainerSecurity:
+    """The security posture a replica really runs with, observed inside it (not read from a manifest).
+
+    On a cluster: ``id -u``, a write probe on ``/`` and ``CapEff`` of ``/proc/1/status`` in the pod's
+    container. ``effective_capabilities`` is the hex mask (``"0000000000000000"`` = none); ``uid``
+    is None when it could not be read.
+    """
+
+    uid: int | None
+    read_only_root: bool
+    effective_capabilities: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReplicaStatus:
     """One running replica (a process locally, a pod on a cluster), as observed, not as intended.
 
@@ -139,6 +153,7 @@ class ReplicaStatus:
     cpu_seconds: float | None = None
     limits: dict[str, float] = field(default_factory=dict)
     requests: dict[str, float] = field(default_factory=dict)
+    security: ContainerSecurity | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +173,8 @@ class AutoscalerStatus:
 
     ``metrics`` are the observed values the autoscaler reported (e.g. ``{"cpu_utilization_pct": 83}``);
     a check judges the decision against the manifest's HPA spec and *independently* observed samples.
+    ``conditions`` are the HPA's status conditions (``{"ScalingActive": "False: FailedGetResourceMetric
+    ..."}``): how the autoscaler says it could not act.
     """
 
     component: str
@@ -168,11 +185,13 @@ class AutoscalerStatus:
     metrics: dict[str, float] = field(default_factory=dict)
     events: tuple[ScaleEvent, ...] = ()
     observed_at: float = 0.0
+    conditions: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class AnalysisMeasurement:
-    """One measurement of one AnalysisTemplate metric (``phase``: Successful|Failed|Error|Inconclusive)."""
+    """One measurement of one AnalysisTemplate metric (``phase``: Successful|Failed|Error|Inconclusive;
+    ``at``: seconds since the epoch)."""
 
     metric: str
     phase: str
@@ -213,30 +232,61 @@ class RolloutStatus:
 
 @runtime_checkable
 class Control(Protocol):
-    """What stages may do to a running environment (fault drills, scaling, canary).
+    """What stages may do to, and read from, a running environment: shaped like a cluster.
 
-    The cluster-shaped protocol (set_weight/promote/abort, and a read side returning
-    :class:`ReplicaStatus`, :class:`AutoscalerStatus`, :class:`RolloutStatus`) replaces this one
-    when the local target implements it (issue 14); the snapshot types above are that contract.
+    Components are the app's workloads (``api``, ``worker``); dependencies are the services it
+    needs (``postgres``, ``redis``, ``s3``). Every method raises :class:`~harness.errors.TargetError`
+    for a name or request the platform cannot honour. ``platform`` says what acts and observes
+    (e.g. ``"local model of Kubernetes (HPA v2, Argo Rollouts)"`` or ``"kind v0.25 / Kubernetes
+    1.31"``): results judged through this handle record it as their ``proven_on``.
     """
 
-    def replicas(self, component: str) -> int: ...
+    @property
+    def platform(self) -> str: ...
 
-    def scale(self, component: str, n: int) -> None: ...
+    @property
+    def time_scale(self) -> float:
+        """Manifest seconds per wall-clock second: 1.0 on a real cluster; the local model may
+        compress manifest time (pauses, analysis intervals, HPA sync period and stabilisation
+        windows) so that a PR run walks a Rollout in minutes. Stages convert durations with it."""
 
-    def kill(self, component: str, replica: int) -> None: ...
+    # -- write side ------------------------------------------------------------------------------
+    def deploy(self, version: str, *, canary: bool = True, settings: dict[str, str] | None = None) -> None:
+        """Deploy ``version``: as a canary following the Rollout's steps, or rolled out at once."""
 
-    def restart(self, service: str) -> None: ...
+    def set_weight(self, weight: int) -> None:
+        """Set the canary's traffic weight (0..100), as ``kubectl argo rollouts set weight``."""
 
-    def stop(self, service: str) -> None: ...
+    def promote(self, *, full: bool = False) -> None:
+        """Advance past the current pause (``full``: skip the remaining steps)."""
 
-    def start(self, service: str) -> None: ...
+    def abort(self) -> None:
+        """Abort the canary: weight 0, stable serves everything."""
 
-    def deploy(
-        self, version: str, *, canary: bool = True, settings: dict[str, str] | None = None
-    ) -> None: ...
+    def scale(self, component: str, replicas: int) -> None:
+        """Set a component's replica count (the autoscaler may change it again)."""
 
-    def rollout_status(self) -> dict[str, Any]: ...
+    def kill(self, component: str, replica: int) -> None:
+        """Kill one replica at once (SIGKILL / delete the pod with no grace), as a crash would."""
+
+    def stop(self, dependency: str) -> None:
+        """Take a dependency away (an outage)."""
+
+    def start(self, dependency: str) -> None:
+        """Bring a stopped dependency back."""
+
+    def restart(self, dependency: str) -> None:
+        """Restart a dependency (or roll every replica of a component)."""
+
+    # -- read side -------------------------------------------------------------------------------
+    def replicas(self, component: str) -> list[ReplicaStatus]:
+        """The component's running replicas, stable and canary, as observed now."""
+
+    def autoscaler(self, component: str) -> AutoscalerStatus | None:
+        """The component's autoscaler status, or None when it has no autoscaler."""
+
+    def rollout(self) -> RolloutStatus:
+        """The API's rollout status (phase, step, weight, analysis runs)."""
 
 
 class Target(Protocol):
@@ -292,6 +342,7 @@ __all__ = [
     "AnalysisRunStatus",
     "AutoscalerStatus",
     "AwsEndpoint",
+    "ContainerSecurity",
     "Control",
     "Environment",
     "ReplicaStatus",

@@ -1,27 +1,24 @@
-"""Runtime posture with pytest-testinfra: what is really listening, what pods really run as.
+"""Runtime posture: what is really listening, and what replicas really run as.
 
-* local: every socket our environment's processes listen on is bound to loopback, and (after
-  ``down()``) none of them is left listening; ownership comes from psutil (the target's processes
-  are our descendants), addresses from testinfra's ``socket`` module.
-* kind/aws: through testinfra's ``kubectl://POD?namespace=NS`` backend, each running pod is non-root,
-  has a read-only root filesystem and no effective capabilities, as the manifests promise.
+* ``listening``: every TCP socket this run's processes listen on is bound to loopback. Ownership
+  comes from psutil (the environment's processes are descendants of this one: the check applies
+  where the Control reports replicas as processes of this host, i.e. with a ``pid``), addresses from
+  testinfra's ``socket`` module (``ss``/``netstat``) -- neither is the target's own bookkeeping.
+* ``pods``: each replica is non-root, with a read-only root filesystem and no effective
+  capabilities, as the manifests promise; judged on the posture the platform observed inside each
+  container (:attr:`~harness.targets.base.ReplicaStatus.security`). A platform that runs no
+  container around its replicas has none to observe: the step is skipped, saying so.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-from typing import Any, Protocol
+from typing import Any
 
 from harness.stages.functional.context import Context, StepFailed, StepSkipped
+from harness.targets.base import ContainerSecurity, Control, ReplicaStatus
 
 LOOPBACK = ("127.0.0.1", "::1")
-
-
-class Host(Protocol):
-    """The part of a testinfra host we use (a fake in unit tests)."""
-
-    def run(self, command: str, *args: str) -> Any: ...
+COMPONENTS = ("api", "worker")
 
 
 def own_listening_ports(pid: int | None = None) -> dict[int, int]:
@@ -75,56 +72,53 @@ def still_listening(ports: set[int], host: Any | None = None) -> list[int]:
     return sorted(set(listening_addresses(host)) & ports)
 
 
-def pod_problems(host: Host, pod: str) -> list[str]:
-    """Non-root, read-only root filesystem, no effective capabilities, for one pod's container."""
+def security_problems(name: str, security: ContainerSecurity) -> list[str]:
+    """Non-root, read-only root filesystem, no effective capabilities: one message per breach."""
     problems = []
-    uid = host.run("id -u")
-    if uid.rc != 0 or uid.stdout.strip() == "0":
-        problems.append(f"{pod}: runs as uid {uid.stdout.strip() or '?'} (expected non-root)")
-    probe = host.run("touch /.harness-rofs-probe")
-    if probe.rc == 0:
-        problems.append(f"{pod}: root filesystem is writable (expected readOnlyRootFilesystem)")
-        host.run("rm -f /.harness-rofs-probe")
-    status = host.run("grep CapEff /proc/1/status")
-    caps = status.stdout.split()[-1] if status.rc == 0 and status.stdout.split() else "?"
-    if caps.strip("0") != "":
-        problems.append(f"{pod}: effective capabilities {caps} (expected none)")
+    if security.uid is None or security.uid == 0:
+        problems.append(f"{name}: runs as uid {'?' if security.uid is None else 0} (expected non-root)")
+    if not security.read_only_root:
+        problems.append(f"{name}: root filesystem is writable (expected readOnlyRootFilesystem)")
+    if security.effective_capabilities.strip("0") != "":
+        problems.append(f"{name}: effective capabilities {security.effective_capabilities} (expected none)")
     return problems
 
 
-def running_pods(namespace: str) -> list[str]:
-    out = subprocess.run(["kubectl", "get", "pods", "-n", namespace, "-o", "json"], capture_output=True,
-                         text=True, timeout=30, check=True).stdout
-    items = json.loads(out).get("items", [])
-    return [i["metadata"]["name"] for i in items if i.get("status", {}).get("phase") == "Running"]
-
-
-def kube_pods(namespace: str, hosts: dict[str, Host] | None = None) -> dict[str, Any]:
-    import testinfra
-
-    pods = list(hosts) if hosts is not None else running_pods(namespace)
-    problems: list[str] = []
-    for pod in pods:
-        host = hosts[pod] if hosts is not None else testinfra.get_host(f"kubectl://{pod}?namespace={namespace}")
-        problems += pod_problems(host, pod)
-    if not pods:
-        raise StepFailed(f"no running pods in namespace {namespace!r}")
+def pod_posture(replicas: list[ReplicaStatus], platform: str) -> dict[str, Any]:
+    """Judge every replica's observed container posture; skipped where the platform has none."""
+    observed = [r for r in replicas if r.security is not None]
+    if not replicas:
+        raise StepFailed("no running replicas to inspect")
+    if not observed:
+        raise StepSkipped(f"{platform} runs no container around its replicas: no pod security "
+                          "context to observe")
+    problems = [p for r in observed if r.security for p in security_problems(r.name, r.security)]
     if problems:
         raise StepFailed("pod posture: " + "; ".join(problems))
-    return {"pods": pods}
+    return {"pods": [r.name for r in observed]}
+
+
+def _replicas(control: Control) -> list[ReplicaStatus]:
+    return [r for component in COMPONENTS for r in control.replicas(component)]
 
 
 def posture_step(ctx: Context, spec: dict[str, Any], expect: dict[str, Any]) -> dict[str, Any]:
-    check = spec.get("check", "listening" if ctx.env.target == "local" else "pods")
-    if check == "listening":
-        if ctx.env.target != "local":
-            raise StepSkipped(f"listening-socket posture runs on the local target "
-                              f"(this is {ctx.env.target!r})")
-        return local_listening()
-    if ctx.env.target not in ("kind", "aws"):
-        raise StepSkipped(f"pod posture needs a cluster target (kind/aws); this is {ctx.env.target!r}")
-    return kube_pods(str(spec.get("namespace") or ctx.env.extra.get("namespace") or "easy-upload"))
+    if ctx.env.control is None:
+        raise StepSkipped(f"needs the control handle (target {ctx.env.target!r} has none)")
+    control, check = ctx.env.control, spec.get("check", "listening")
+    replicas = _replicas(control)
+    if check == "pods":
+        return pod_posture(replicas, control.platform)
+    if not any(r.pid is not None for r in replicas):
+        raise StepSkipped(f"{control.platform} does not run the replicas as processes of this host: "
+                          "their sockets are not ours to list")
+    found = local_listening()
+    beyond = [f"{r.name} listens on {a}" for r in replicas for a in r.listening if a.rpartition(":")[0]
+              .strip("[]") not in LOOPBACK]
+    if beyond:
+        raise StepFailed("listening beyond loopback: " + "; ".join(beyond))
+    return found
 
 
-__all__ = ["Host", "exposed", "kube_pods", "listening_addresses", "local_listening", "own_listening_ports",
-           "pod_problems", "posture_step", "running_pods", "still_listening"]
+__all__ = ["exposed", "listening_addresses", "local_listening", "own_listening_ports", "pod_posture",
+           "posture_step", "security_problems", "still_listening"]

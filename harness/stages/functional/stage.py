@@ -20,7 +20,7 @@ from harness.redact import default_redactor
 from harness.results import Result, Severity, Status
 from harness.stages.base import StageContext
 from harness.stages.functional.runner import Outcome, RunnerOptions, ScenarioRunner
-from harness.stages.functional.scenario import Scenario, load_scenarios
+from harness.stages.functional.scenario import Scenario, load_scenarios, walk_actions
 from harness.targets.base import Environment
 
 STAGE = "functional"
@@ -45,8 +45,9 @@ class FunctionalStage:
         runner_options = RunnerOptions.from_config(options)
         runner_options.evidence_dir = str(ctx.evidence_dir)
         runner = ScenarioRunner(ctx.environment, runner_options)
+        env = ctx.environment
         return run_all(runner, scenarios, int(options.get("concurrency", DEFAULT_CONCURRENCY)),
-                       lambda s, o: to_result(s, o, out, ctx.run_dir))
+                       lambda s, o: to_result(s, o, out, ctx.run_dir, proven_on(s, env)))
 
     @staticmethod
     def scenarios(ctx: StageContext, options: dict[str, Any]) -> list[Scenario]:
@@ -74,7 +75,19 @@ def run_all(runner: ScenarioRunner, scenarios: list[Scenario], concurrency: int,
     return [results[s.name] for s in scenarios]
 
 
-def to_result(scenario: Scenario, outcome: Outcome, out: Path, run_dir: Path) -> Result:
+def proven_on(scenario: Scenario, env: Environment) -> str:
+    """What produced the evidence: the platform acting for a fault drill or posture check (as its
+    Control says), Chromium for the page, else the app answering over HTTP on this target."""
+    platform = env.control.platform if env.control is not None else f"target {env.target!r}"
+    if scenario.needs_control or "posture" in walk_actions(scenario.steps):
+        return platform
+    if scenario.needs_browser:
+        return f"Chromium via Playwright, against {platform}"
+    return f"HTTP (httpx) against {platform}"
+
+
+def to_result(scenario: Scenario, outcome: Outcome, out: Path, run_dir: Path,
+              proven: str | None = None) -> Result:
     evidence = write_evidence(scenario, outcome, out)
     shots = sorted(str(p.relative_to(run_dir)) for p in (out / "screenshots").glob("*.png")) \
         if scenario.needs_browser and (out / "screenshots").is_dir() else []
@@ -85,6 +98,7 @@ def to_result(scenario: Scenario, outcome: Outcome, out: Path, run_dir: Path) ->
         message=outcome.message, evidence=[str(evidence.relative_to(run_dir)), *shots],
         duration_s=outcome.duration_s, measured=dict(outcome.measured),
         remediation=None if outcome.status != "failed" else f"see {evidence.name}: the failing step",
+        proven_on=proven,
     )
 
 
@@ -119,4 +133,4 @@ def _skipped(result_id: str, why: str) -> Result:
                   message=why)
 
 
-__all__ = ["FunctionalStage", "run_all", "run_scenarios", "to_result", "write_evidence"]
+__all__ = ["FunctionalStage", "proven_on", "run_all", "run_scenarios", "to_result", "write_evidence"]

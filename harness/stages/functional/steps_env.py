@@ -41,7 +41,7 @@ def action(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Sc
         _remember_replicas(ctx, control, spec["scale"])
         control.scale(spec["scale"], int(spec.get("replicas", 1)))
     elif "deploy" in spec:
-        ctx.healing.setdefault("deployed", str(control.rollout_status().get("stable_version") or "stable"))
+        ctx.healing.setdefault("deployed", control.rollout().stable_version or "stable")
         control.deploy(spec["deploy"], canary=False, settings=spec.get("settings") or {})
     if "sleep" in spec:
         time.sleep(float(spec["sleep"]))
@@ -57,7 +57,7 @@ def _verb(spec: dict[str, Any]) -> str:
 
 def _remember_replicas(ctx: Context, control: Control, name: str) -> None:
     if name in COMPONENTS:
-        ctx.healing.setdefault("replicas", {}).setdefault(name, control.replicas(name))
+        ctx.healing.setdefault("replicas", {}).setdefault(name, len(control.replicas(name)))
 
 
 def _kill(ctx: Context, control: Control, name: str, replica: Any) -> None:
@@ -66,7 +66,7 @@ def _kill(ctx: Context, control: Control, name: str, replica: Any) -> None:
         control.kill(name, 0)
         return
     _remember_replicas(ctx, control, name)
-    count = control.replicas(name)
+    count = len(control.replicas(name))
     targets = range(count) if replica == "all" else [int(replica)]
     for index in targets:
         control.kill(name, index)
@@ -90,7 +90,7 @@ def heal(ctx: Context) -> list[str]:
             notes.append(f"could not start {service}: {exc}")
     for component, count in ctx.healing.get("replicas", {}).items():
         try:
-            if control.replicas(component) != count:
+            if len(control.replicas(component)) != count:
                 control.scale(component, count)
                 notes.append(f"scaled {component} back to {count}")
         except Exception as exc:

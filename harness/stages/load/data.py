@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from harness.results import Result
 from harness.stages.load.checks import data_loss_result
-from harness.stages.load.runner import LocustRun
+from harness.stages.load.runner import LocustRun, locust_version
 from harness.targets.base import Environment
 
 TERMINAL = ("completed", "failed")
@@ -44,6 +44,7 @@ def data_loss_check(
         tally[state] = tally.get(state, 0) + 1
     unfinished = sorted(i for i, s in states.items() if s != "completed")
     result = data_loss_result(rid, len(accepted), processed, rows, how, evidence)
+    result.proven_on = f"{locust_version()}; states from the API; {how}"
     result.message += f"; states {tally}" + (
         f"; not completed: {', '.join(unfinished[:10])}" if unfinished else ""
     )

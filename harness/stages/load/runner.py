@@ -56,6 +56,16 @@ class LocustRun:
         return total.requests / self.cpu_seconds
 
 
+def locust_version() -> str:
+    """``Locust 2.x.y``: what produced the load figures (for ``proven_on``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"Locust {version('locust')}"
+    except PackageNotFoundError:
+        return "Locust (version unknown)"
+
+
 def merge_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """One summary from every Locust process' own (distributed mode writes one per worker)."""
     merged: dict[str, Any] = {
@@ -230,4 +240,4 @@ def _collect(run: LocustRun, prefix: Path, summary_dir: Path) -> LocustRun:
     return run
 
 
-__all__ = ["LOCUSTFILE", "LocustRun", "locust_command", "merge_summaries", "run_locust"]
+__all__ = ["LOCUSTFILE", "LocustRun", "locust_command", "locust_version", "merge_summaries", "run_locust"]

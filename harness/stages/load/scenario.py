@@ -10,7 +10,8 @@
     overrides: {nightly: {shape: {step_s: 120}}}   # deep-merged for that profile
     mix: {upload: 3, list: 2, download: 1}
     sizes: {median_kb: 32, sigma: 1.0, max_kb: 512}
-    speedup: 20                     # manifest time / real time for the control plane
+    speedup: 20                     # the platform time scale the shape is written for (manifest
+                                    # seconds per wall second); stretched by speedup / time_scale
     canary: {version: v2-bad, settings: {FAULT_ERROR_RATE: "0.3"}}
     slos: [{id: SLO-upload-p95, flow: upload, p95_ms: 1500}]
     data_check: true                # accepted uploads == processed == rows at the end
@@ -42,7 +43,7 @@ class LoadScenario:
     mix: Mapping[str, int] = field(default_factory=dict)
     sizes: Mapping[str, Any] = field(default_factory=dict)
     slos: tuple[Mapping[str, Any], ...] = ()
-    speedup: float = 1.0
+    speedup: float | None = None  # None: the shape is meant as written, on any platform
     canary: Mapping[str, Any] = field(default_factory=dict)
     data_check: bool = False
     processes: int = 1
@@ -69,13 +70,19 @@ class LoadScenario:
             mix=merged.get("mix") or {},
             sizes=merged.get("sizes") or {},
             slos=tuple(merged.get("slos") or ()),
-            speedup=float(merged.get("speedup", 1.0)),
+            speedup=float(merged["speedup"]) if merged.get("speedup") is not None else None,
             canary=merged.get("canary") or {},
             data_check=bool(merged.get("data_check", False)),
             processes=int(merged.get("processes", 1)),
             wait_s=_pair(merged.get("wait_s", (0.5, 1.5))),
             component=str(merged.get("component", "api")),
         )
+
+
+    def stretch_for(self, time_scale: float) -> float:
+        """How much longer (>1) or shorter the shape runs on a platform with ``time_scale``, so
+        that it spans the same manifest time as it was written for."""
+        return 1.0 if self.speedup is None else self.speedup / time_scale
 
 
 def _pair(value: Any) -> tuple[float, float]:

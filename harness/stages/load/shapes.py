@@ -73,6 +73,11 @@ def _soak(s: Mapping[str, Any]) -> list[ShapeStage]:
 _BUILDERS = {"ramp": _ramp, "step": _step, "spike": _spike, "soak": _soak}
 
 
+def stretch(stages: list[ShapeStage], factor: float) -> list[ShapeStage]:
+    """``stages`` lasting ``factor`` times as long (users and spawn rates unchanged)."""
+    return [ShapeStage(s.until_s * factor, s.users, s.spawn_rate) for s in stages]
+
+
 def duration(stages: list[ShapeStage]) -> float:
     return stages[-1].until_s if stages else 0.0
 
@@ -100,4 +105,4 @@ def csv_payload(size: int, seed: int) -> bytes:
     return head + row * max(1, (size - len(head)) // len(row))
 
 
-__all__ = ["ShapeStage", "build_stages", "csv_payload", "duration", "stage_at", "upload_size"]
+__all__ = ["ShapeStage", "build_stages", "csv_payload", "duration", "stage_at", "stretch", "upload_size"]

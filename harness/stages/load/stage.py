@@ -2,23 +2,28 @@
 
 For each scenario of ``scenarios/load`` that runs in the profile: Locust runs the shape in its own
 process against the API (:mod:`.runner`); SLOs become ``SLO-*`` results; scenarios that need the
-control plane (autoscaling, canaries) run it next to the load (:mod:`.control`). Evidence goes to
-``evidence/load/``: Locust's CSV/HTML/log per scenario and ``timeline.json``.
+platform's controllers (autoscaling, canaries) act and observe through the Control (:mod:`.session`)
+and are skipped, saying so, on a target without one. What Locust achieved is not a check: it rides
+along in the SLO results' ``measured`` and in ``evidence/load/<id>/generator.json``, and a run that
+sent no request makes the scenario an ``error``. Evidence goes to ``evidence/load/``: Locust's
+CSV/HTML/log per scenario, the stage's observations and ``timeline.json``.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
 from harness.results import Result, Severity, Status
 from harness.stages.base import StageContext
-from harness.stages.load.control import ControlSession, open_session
-from harness.stages.load.runner import LocustRun, run_locust
+from harness.stages.load.runner import LocustRun, locust_version, run_locust
 from harness.stages.load.scenario import LoadScenario, load_scenarios
+from harness.stages.load.session import ControlSession, reported_analysis, scenario_documents
+from harness.stages.load.shapes import stretch
 from harness.stages.load.slo import evaluate_slos
 from harness.targets.base import Environment
 
@@ -40,79 +45,65 @@ class LoadStage:
             return [_skipped("LOAD-scenarios", f"no load scenario runs in profile {ctx.profile!r}")]
         out = ctx.evidence_dir / "load"
         out.mkdir(parents=True, exist_ok=True)
-        timeline = Timeline(time.time())
+        stage_run = _StageRun(ctx, env, out, Timeline(time.time()), options)
         results: list[Result] = []
         for scenario in scenarios:
-            results += self._scenario(ctx, env, scenario, out, timeline, options)
-        (out / "timeline.json").write_text(json.dumps(timeline.to_dict(), indent=1, default=str))
+            results += stage_run.scenario(scenario)
+        (out / "timeline.json").write_text(json.dumps(stage_run.timeline.to_dict(), indent=1, default=str))
         return results
 
-    def _scenario(
-        self,
-        ctx: StageContext,
-        env: Environment,
-        scenario: LoadScenario,
-        out: Path,
-        timeline: Timeline,
-        options: dict[str, Any],
-    ) -> list[Result]:
+
+@dataclass(slots=True)
+class _StageRun:
+    """One run of the stage: what every scenario shares."""
+
+    ctx: StageContext
+    env: Environment
+    out: Path
+    timeline: Timeline
+    options: dict[str, Any]
+
+    def scenario(self, scenario: LoadScenario) -> list[Result]:
         started = time.monotonic()
         try:
-            if scenario.kind in NEEDS_CONTROL and env.control is None:
-                return [
-                    _skipped(
-                        f"LOAD-{scenario.id}",
-                        f"target {env.target!r} has no control handle; {scenario.kind} needs one",
-                    )
-                ]
-            session = (
-                open_session(env, ctx.config, scenario, out / scenario.id)
-                if scenario.kind in NEEDS_CONTROL
-                else None
-            )
-            if isinstance(session, str):
-                return [_skipped(f"LOAD-{scenario.id}", session)]
-            try:
-                results = self._with_load(ctx, env, scenario, out, timeline, session, options)
-            finally:
-                if session is not None:
-                    session.close()
+            results = self._guarded(scenario)
         except HarnessError as exc:
-            results = [
-                Result(
-                    id=f"LOAD-{scenario.id}",
-                    stage="load",
-                    title=scenario.title,
-                    status=Status.ERROR,
-                    message=str(exc),
-                    location=scenario.source,
-                )
-            ]
+            results = [_error(scenario, str(exc))]
         for result in results:
             result.duration_s = result.duration_s or time.monotonic() - started
         return results
 
-    def _with_load(
-        self,
-        ctx: StageContext,
-        env: Environment,
-        scenario: LoadScenario,
-        out: Path,
-        timeline: Timeline,
-        session: ControlSession | None,
-        options: dict[str, Any],
-    ) -> list[Result]:
-        host = session.api_url if session is not None and session.api_url else env.api_url
-        tokens = [u.token for u in env.users]
-        if not tokens:
+    def _guarded(self, scenario: LoadScenario) -> list[Result]:
+        env = self.env
+        if not env.users:
             return [_skipped(f"LOAD-{scenario.id}", "the environment has no test users")]
+        if scenario.kind not in NEEDS_CONTROL:
+            return self._with_load(scenario, None)
+        if env.control is None:
+            why = f"target {env.target!r} has no control handle; {scenario.kind} needs one"
+            return [_skipped(f"LOAD-{scenario.id}", why)]
+        overlay = str(self.options.get("overlay", "local"))
+        documents = scenario_documents(self.ctx.config.paths.manifests, overlay)
+        session = ControlSession(env, env.control, scenario, documents, self.out / scenario.id)
+        if scenario.kind.startswith("canary") and not session.has_rollout:
+            why = f"manifests/overlays/{overlay} declares no canary Rollout"
+            return [_error(scenario, why, Status.FAILED)]
+        try:
+            return self._with_load(scenario, session)
+        finally:
+            session.close()
+
+    def _with_load(self, scenario: LoadScenario, session: ControlSession | None) -> list[Result]:
+        ctx, env, out, timeline, options = self.ctx, self.env, self.out, self.timeline, self.options
+        stages = list(scenario.stages)
         if session is not None:
+            stages = stretch(stages, scenario.stretch_for(session.control.time_scale))
             session.begin()
         run = run_locust(
             scenario.id,
-            host=host,
-            tokens=tokens,
-            stages=list(scenario.stages),
+            host=env.api_url,
+            tokens=[u.token for u in env.users],
+            stages=stages,
             out_dir=out / scenario.id,
             mix=dict(scenario.mix),
             sizes=dict(scenario.sizes),
@@ -120,11 +111,22 @@ class LoadStage:
             on_tick=session.sample if session is not None else None,
             extra={"wait_s": list(scenario.wait_s)},
         )
-        evidence = [str(p.relative_to(ctx.run_dir)) for p in run.files.values()] + [
-            "evidence/load/timeline.json"
-        ]
+        generator = _generator(run, out / scenario.id / "generator.json")
+        evidence = [str(p.relative_to(ctx.run_dir)) for p in [*run.files.values(), generator]]
+        evidence.append("evidence/load/timeline.json")
+        if not run.flows.get("http") or not run.flows["http"].requests:
+            return [
+                _error(
+                    scenario,
+                    f"Locust sent no request (exit {run.returncode}; see {evidence[-2]}): "
+                    "nothing was measured",
+                )
+            ]
         results = evaluate_slos(scenario.slos, run.flows, scenario=scenario.id, evidence=evidence)
-        results.append(_throughput(scenario, run, evidence))
+        figures = json.loads(generator.read_text())
+        for result in results:
+            result.proven_on = locust_version()
+            result.measured.update({f"generator_{k}": v for k, v in figures.items()})
         if session is not None:
             results += session.finish(run, evidence)
         if scenario.data_check:
@@ -135,31 +137,22 @@ class LoadStage:
         return results
 
 
-def _throughput(scenario: LoadScenario, run: LocustRun, evidence: list[str]) -> Result:
-    """Informational: what the load generator achieved, and whether it was the bottleneck."""
+def _generator(run: LocustRun, path: Path) -> Path:
+    """What the load generator achieved, and whether it was the bottleneck (evidence, not a check)."""
     http = run.flows.get("http")
-    rps_core = run.rps_per_core
-    bound = " Locust was CPU-bound: the figures understate the system" if run.cpu_bound else ""
-    return Result(
-        id=f"LOAD-{scenario.id}-generator",
-        stage="load",
-        title=f"{scenario.id}: load generator",
-        status=Status.PASSED,
-        severity=Severity.INFO,
-        evidence=evidence,
-        message=f"{http.requests if http else 0} HTTP requests, {http.rps if http else 0:.1f} req/s with "
-        f"{run.processes} Locust process(es); {rps_core or 0:.0f} requests per CPU-second.{bound}",
-        measured={
-            "http_requests": http.requests if http else 0,
-            "rps": round(http.rps, 2) if http else 0.0,
-            "rps_per_core": round(rps_core or 0.0, 1),
-            "locust_cpu_s": round(run.cpu_seconds, 2),
-            "locust_peak_cpu_pct": round(run.peak_process_cpu, 1),
-            "cpu_bound": str(run.cpu_bound).lower(),
-            "host_cpu_pct": round(run.host_cpu_mean, 1),
-            "processes": run.processes,
-        },
-    )
+    figures = {
+        "http_requests": http.requests if http else 0,
+        "rps": round(http.rps, 2) if http else 0.0,
+        "rps_per_core": round(run.rps_per_core or 0.0, 1),
+        "locust_cpu_s": round(run.cpu_seconds, 2),
+        "locust_peak_cpu_pct": round(run.peak_process_cpu, 1),
+        "cpu_bound": str(run.cpu_bound).lower(),
+        "host_cpu_pct": round(run.host_cpu_mean, 1),
+        "processes": run.processes,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=1))
+    return path
 
 
 class Timeline:
@@ -190,10 +183,8 @@ class Timeline:
                 }
             )
         if session is not None:
-            offset = session.wall_start - self.t0
             self.analysis += [
-                {**a, "t": round(offset + a["t"] / max(session.speedup, 1e-9), 1), "scenario": scenario}
-                for a in session.analysis()
+                {**a, "scenario": scenario} for a in reported_analysis(session.analysis(), self.t0)
             ]
         self.scenarios.append({"id": scenario, "from_sample": start, "to_sample": len(self.samples)})
 
@@ -206,14 +197,15 @@ class Timeline:
         }
 
 
-def _error(scenario: LoadScenario, message: str) -> Result:
+def _error(scenario: LoadScenario, message: str, status: Status = Status.ERROR) -> Result:
     return Result(
         id=f"LOAD-{scenario.id}",
         stage="load",
         title=scenario.title,
-        status=Status.ERROR,
+        status=status,
         message=message,
         location=scenario.source,
+        severity=Severity.HIGH,
     )
 
 

@@ -1,25 +1,38 @@
-"""The local target's :class:`~harness.targets.base.Control`: replicas, faults, deploys.
+"""The local target's :class:`~harness.targets.base.Control`: a model of a cluster over local processes.
 
-Components (``api``, ``worker``) are groups of :class:`Replica` processes; services (``postgres``,
-``redis``, ``s3``) are the launchers from :mod:`harness.services`. API replicas sit behind the
-:class:`FrontDoor`; a canary deploy starts new-version API replicas and sends them the first
-``setWeight`` of the Rollout; :meth:`LocalControl.promote` / :meth:`LocalControl.abort` finish it.
+Components (``api``, ``worker``) are the :class:`~harness.targets.local.workloads.Workloads`;
+dependencies (``postgres``, ``redis``, ``s3``) are the launchers from :mod:`harness.services`; the
+HPAs and the canary Rollout of the manifests are run by the model's controllers
+(:class:`~harness.targets.local.cluster.plane.LocalControlPlane`), which run for as long as the
+target is up. The read side observes the processes (psutil: memory, CPU time, listening sockets;
+the readiness probe over HTTP) and reports what the controllers decided.
 """
 
 from __future__ import annotations
 
-import math
-import threading
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from harness.errors import TargetError
-from harness.targets.local.app import AppLauncher, Replica, start_all, wait_ready
-from harness.targets.local.frontdoor import Door
+from harness.targets.base import AutoscalerStatus, ReplicaStatus, RolloutStatus
+from harness.targets.local.app import Replica, http_ok
+from harness.targets.local.cluster.plane import LocalControlPlane
+from harness.targets.local.workloads import COMPONENTS, Workloads
 
-COMPONENTS = ("api", "worker")
-SERVICE_ALIASES = {"s3": "s3", "aws": "s3", "moto": "s3", "secretsmanager": "s3",
-                   "postgres": "postgres", "postgresql": "postgres", "db": "postgres", "redis": "redis"}
+SERVICE_ALIASES = {
+    "s3": "s3",
+    "aws": "s3",
+    "moto": "s3",
+    "secretsmanager": "s3",
+    "postgres": "postgres",
+    "postgresql": "postgres",
+    "db": "postgres",
+    "redis": "redis",
+}
+MODEL = "local model of Kubernetes (HPA v2, Argo Rollouts)"
+PROMQL_SUBSET = "local-promql"
+Resources = Mapping[str, Mapping[str, Mapping[str, float]]]  # component -> requests|limits -> name -> value
 
 
 class Service(Protocol):
@@ -33,264 +46,144 @@ class Service(Protocol):
 
 
 class LocalControl:
-    """Scale, kill, restart and deploy the processes of one local environment (thread-safe)."""
+    """Deploy, scale, break and observe one local environment, as one would a cluster (thread-safe)."""
 
     def __init__(
-        self, launcher: AppLauncher, services: dict[str, Service], frontdoor: Door | None, *,
-        version: str, ready_timeout: float, first_canary_weight: int = 5,
+        self,
+        workloads: Workloads,
+        services: dict[str, Service],
+        plane: LocalControlPlane,
+        *,
+        ready_timeout: float,
+        resources: Resources | None = None,
         after_service_start: Callable[[str, bool], None] | None = None,
     ) -> None:
-        self.launcher = launcher
+        self.workloads = workloads
         self.services = services
-        self.frontdoor = frontdoor
+        self.plane = plane
         self.ready_timeout = ready_timeout
-        self.first_canary_weight = first_canary_weight
-        self.stable_version = version
-        self.canary_version: str | None = None
-        self.canary_weight = 0
-        self.groups: dict[str, list[Replica]] = {c: [] for c in COMPONENTS}
-        self.canary: list[Replica] = []
+        self.resources = resources or {}
         self._after_service_start = after_service_start
         self._killed: set[str] = set()
-        self._lock = threading.RLock()
-        self.metrics_sink: dict[str, list[str]] | None = None  # the Environment's metrics_urls
-        self._watching = threading.Event()
-        self._watcher: threading.Thread | None = None
-        self._next_index = dict.fromkeys(COMPONENTS, 0)
 
-    # -- the Control protocol ------------------------------------------------------------------
+    @property
+    def platform(self) -> str:
+        """E.g. ``local model of Kubernetes (HPA v2, Argo Rollouts); analysis: PromQL subset``."""
+        name = self.plane.evaluator.name if self.plane.evaluator is not None else PROMQL_SUBSET
+        return f"{MODEL}; analysis: {'PromQL subset' if name == PROMQL_SUBSET else name}"
 
-    def replicas(self, component: str) -> int:
-        """Running processes of ``component`` (stable and canary)."""
-        with self._lock:
-            return sum(r.process.is_running() for r in self._group(component) + self._canary_of(component))
+    @property
+    def time_scale(self) -> float:
+        return self.plane.speedup
 
-    def scale(self, component: str, n: int) -> None:
-        """Run exactly ``n`` stable replicas of ``component`` (dead ones are replaced)."""
-        if n < 0:
-            raise TargetError(f"scale({component!r}, {n}): replicas must be >= 0")
-        with self._lock:
-            group = self._group(component)
-            self._drop_dead(group)
-            while len(group) > n:
-                group.pop().process.stop()
-            fresh = [self._new(component, self.stable_version, "stable") for _ in range(n - len(group))]
-            self._start(fresh)
-            group.extend(fresh)
-            self._route()
+    # -- write side ------------------------------------------------------------------------------
 
-    def kill(self, component: str, replica: int) -> None:
-        """SIGKILL one replica (or a whole service) at once, as a crash would."""
-        with self._lock:
-            if self._is_service(component):
-                self._service(component).kill()
-                self._killed.add(SERVICE_ALIASES[component])
-                return
-            group = self._group(component)
-            if not 0 <= replica < len(group):
-                raise TargetError(f"kill({component!r}, {replica}): {component} has {len(group)} replicas")
-            group[replica].process.kill()
-            self._route()
-
-    def restart(self, service: str) -> None:
-        """Restart a service in place, or roll every replica of a component."""
-        with self._lock:
-            if self._is_service(service):
-                self.stop(service)
-                self.start(service)
-            else:
-                self._roll(service, self.stable_version, {})
-
-    def stop(self, service: str) -> None:
-        """Stop a service (an outage) or every replica of a component."""
-        with self._lock:
-            if self._is_service(service):
-                self._service(service).stop()
-                return
-            for replica in self._group(service):
-                replica.process.stop()
-            self._route()
-
-    def start(self, service: str) -> None:
-        """Start a stopped service (re-provisioned when it lost its state) or restart dead replicas."""
-        with self._lock:
-            if not self._is_service(service):
-                group = self._group(service)
-                self.scale(service, max(len(group), 1))
-                return
-            key = SERVICE_ALIASES[service]
-            self._service(service).start(timeout=self.ready_timeout)
-            if self._after_service_start is not None:
-                self._after_service_start(key, key in self._killed)
-            self._killed.discard(key)
-
-    def deploy(
-        self, version: str, *, canary: bool = True, settings: dict[str, str] | None = None
-    ) -> None:
-        """Canary: start new-version API replicas at the first weight. Else: roll everything."""
-        with self._lock:
-            if canary:
-                self._start_canary(version, settings or {})
-            else:
-                self.abort()
-                self._roll("api", version, settings or {})
-                self._roll("worker", version, settings or {})
-                self.stable_version = version
-
-    def rollout_status(self) -> dict[str, Any]:
-        with self._lock:
-            phase = "Progressing" if self.canary_version else "Healthy"
-            return {
-                "phase": phase,
-                "stable_version": self.stable_version,
-                "canary_version": self.canary_version,
-                "canary_weight": self.canary_weight,
-                "replicas": {"stable": self.replicas("api") - len(self._live(self.canary)),
-                             "canary": len(self._live(self.canary))},
-                "backends": self.frontdoor.backends() if self.frontdoor else {},
-            }
-
-    # -- beyond the protocol -------------------------------------------------------------------
-
-    def spawn(self, component: str, count: int) -> None:
-        """Start ``count`` first replicas without waiting (see :meth:`wait_ready`)."""
-        with self._lock:
-            fresh = [self._new(component, self.stable_version, "stable") for _ in range(count)]
-            self._group(component).extend(fresh)
-            for replica in fresh:
-                replica.process.start()
-
-    def wait_ready(self) -> None:
-        """Wait until every replica is ready, then route the API's front door to them."""
-        wait_ready(self.all_replicas(), timeout=self.ready_timeout, rebind=self.launcher.rebind,
-                   tick=self.launcher.tick)
-        with self._lock:
-            self._route()
+    def deploy(self, version: str, *, canary: bool = True, settings: dict[str, str] | None = None) -> None:
+        """Canary: new-version API replicas walk the Rollout's steps. Else: roll everything at once."""
+        settings = dict(settings or {})
+        strategy = self.plane.spec.strategy
+        if canary and strategy is None:
+            raise TargetError("deploy(canary=True): the manifests have no canary Rollout")
+        self.plane.abort(f"superseded by {version}")
+        if not canary:
+            self.workloads.roll("api", version, settings)
+            self.workloads.roll("worker", version, settings)
+            self.workloads.stable_version = version
+            return
+        assert strategy is not None
+        first = next((s.weight or 0 for s in strategy.steps if s.kind == "setWeight"), 0)
+        self.workloads.start_canary(version, settings, first)
+        self.plane.begin_rollout(version)
 
     def set_weight(self, weight: int) -> None:
-        """Send ``weight`` percent of new API connections to the canary."""
+        if self.workloads.canary_version is None:
+            raise TargetError("set_weight: no canary is deployed")
         if not 0 <= weight <= 100:
             raise TargetError(f"set_weight({weight}): expected 0..100")
-        with self._lock:
-            if self.canary_version is None and weight:
-                raise TargetError("set_weight: no canary is deployed")
-            self.canary_weight = weight
-            self._route()
+        self.plane.set_weight(weight)
 
-    def promote(self) -> None:
-        """The canary becomes stable: roll stable API replicas and workers to its version."""
-        with self._lock:
-            if self.canary_version is None:
-                raise TargetError("promote: no canary is deployed")
-            version, settings = self.canary_version, dict(self.canary[0].settings) if self.canary else {}
-            self._roll("api", version, settings)
-            self._roll("worker", version, settings)
-            self.stable_version = version
-            self.abort()
+    def promote(self, *, full: bool = False) -> None:
+        if not self.plane.in_flight():
+            raise TargetError("promote: no canary rollout is in progress")
+        self.plane.promote(full=full)
 
     def abort(self) -> None:
-        """Weight 0 and the canary replicas stopped; stable keeps serving."""
-        with self._lock:
-            self.canary_weight = 0
-            self._route()
-            for replica in self.canary:
-                replica.process.stop()
-            self.canary, self.canary_version = [], None
-            self._route()
+        self.plane.abort("aborted by the user")
 
-    def all_replicas(self) -> list[Replica]:
-        with self._lock:
-            return [r for c in COMPONENTS for r in self.groups[c]] + list(self.canary)
+    def scale(self, component: str, replicas: int) -> None:
+        self.workloads.scale(self._component(component), replicas)
 
-    def metrics_urls(self) -> dict[str, list[str]]:
-        with self._lock:
-            return {c: [r.metrics_url for r in self._group(c) + self._canary_of(c)] for c in COMPONENTS}
-
-    # -- internals -----------------------------------------------------------------------------
-
-    def _start_canary(self, version: str, settings: dict[str, str]) -> None:
-        self.abort()
-        weight = self.first_canary_weight
-        count = max(1, math.ceil(len(self._live(self.groups["api"])) * weight / 100))
-        fresh = [self._new("api", version, "canary", settings) for _ in range(count)]
-        self._start(fresh)
-        self.canary, self.canary_version, self.canary_weight = fresh, version, weight
-        self._route()
-
-    def _roll(self, component: str, version: str, settings: dict[str, str]) -> None:
-        """Surge one new replica per old one, then retire the old (capacity never drops)."""
-        group = self._group(component)
-        for position, old in enumerate(list(group)):
-            fresh = self._new(component, version, "stable", settings)
-            self._start([fresh])
-            group[position] = fresh
-            self._route()
-            old.process.stop()
-
-    def _new(
-        self, component: str, version: str, track: str, settings: dict[str, str] | None = None
-    ) -> Replica:
-        index = self._next_index[component]
-        self._next_index[component] += 1
-        return self.launcher.replica(component, index, version=version, track=track, settings=settings)
-
-    def _start(self, replicas: list[Replica]) -> None:
-        try:
-            start_all(replicas, timeout=self.ready_timeout, rebind=self.launcher.rebind,
-                      tick=self.launcher.tick)
-        except BaseException:
-            for replica in replicas:
-                replica.process.stop()
-            raise
-
-    def _route(self) -> None:
-        """Point the front door at the live API replicas; keep the Environment's scrape list true."""
-        if self.metrics_sink is not None:
-            current = self.metrics_urls()
-            self.metrics_sink.clear()
-            self.metrics_sink.update(current)
-        if self.frontdoor is None:
+    def kill(self, component: str, replica: int) -> None:
+        """SIGKILL one replica (or a whole dependency) at once, as a crash would."""
+        if component in SERVICE_ALIASES:
+            self._service(component).kill()
+            self._killed.add(SERVICE_ALIASES[component])
             return
-        stable = [("127.0.0.1", r.port) for r in self._live(self.groups["api"])]
-        canary = [("127.0.0.1", r.port) for r in self._live(self.canary)]
-        self.frontdoor.set_weight(self.canary_weight)
-        self.frontdoor.set_backends(stable, canary)
+        self.workloads.kill(self._component(component), replica)
 
-    def watch(self, interval: float = 0.25) -> None:
-        """Re-route within ``interval`` when a replica dies on its own (a crash, not :meth:`kill`)."""
-        if self._watcher is not None:
+    def stop(self, dependency: str) -> None:
+        """Stop a dependency (an outage) or every replica of a component."""
+        if dependency in SERVICE_ALIASES:
+            self._service(dependency).stop()
+        else:
+            self.workloads.stop(self._component(dependency))
+
+    def start(self, dependency: str) -> None:
+        """Start a stopped dependency (re-provisioned when it lost its state) or replace dead replicas."""
+        if dependency not in SERVICE_ALIASES:
+            self.workloads.start(self._component(dependency))
             return
-        self._watching.clear()
-        self._watcher = threading.Thread(target=self._watch, args=(interval,), daemon=True,
-                                         name="local-control-watch")
-        self._watcher.start()
+        key = SERVICE_ALIASES[dependency]
+        self._service(dependency).start(timeout=self.ready_timeout)
+        if self._after_service_start is not None:
+            self._after_service_start(key, key in self._killed)
+        self._killed.discard(key)
 
-    def unwatch(self) -> None:
-        self._watching.set()
-        if self._watcher is not None:
-            self._watcher.join(timeout=5)
-            self._watcher = None
+    def restart(self, dependency: str) -> None:
+        """Restart a dependency in place, or roll every replica of a component."""
+        if dependency in SERVICE_ALIASES:
+            self.stop(dependency)
+            self.start(dependency)
+        else:
+            self.workloads.roll(self._component(dependency), self.workloads.stable_version, {})
 
-    def _watch(self, interval: float) -> None:
-        routed: set[int] = set()
-        while not self._watching.wait(interval):
-            with self._lock:
-                live = {r.port for r in self._live(self.groups["api"] + self.canary)}
-                if live != routed:
-                    self._route()
-                    routed = live
+    # -- read side -------------------------------------------------------------------------------
 
-    def _group(self, component: str) -> list[Replica]:
-        if component not in self.groups:
+    def replicas(self, component: str) -> list[ReplicaStatus]:
+        return [self._observe(r) for r in self.workloads.of(self._component(component))]
+
+    def autoscaler(self, component: str) -> AutoscalerStatus | None:
+        stable = [r for r in self.workloads.of(self._component(component)) if r.track == "stable"]
+        return self.plane.autoscaler_status(component, len(stable))
+
+    def rollout(self) -> RolloutStatus:
+        return self.plane.rollout_status(self.workloads.stable_version, self.workloads.canary_version)
+
+    def _observe(self, replica: Replica) -> ReplicaStatus:
+        declared = self.resources.get(replica.component, {})
+        memory, cpu, listening = _process_facts(replica.process.pid)
+        return ReplicaStatus(
+            component=replica.component,
+            name=replica.process.name,
+            version=replica.version,
+            track=replica.track,
+            ready=replica.process.is_running() and http_ok(replica.probe_url),
+            pid=replica.process.pid,
+            metrics_url=replica.metrics_url,
+            listening=listening,
+            memory_bytes=memory,
+            cpu_seconds=cpu,
+            limits=dict(declared.get("limits", {})),
+            requests=dict(declared.get("requests", {})),
+        )
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _component(self, name: str) -> str:
+        if name not in COMPONENTS:
             valid = ", ".join([*COMPONENTS, "postgres", "redis", "s3"])
-            raise TargetError(f"unknown component {component!r}; valid: {valid}")
-        return self.groups[component]
-
-    def _canary_of(self, component: str) -> list[Replica]:
-        return self.canary if component == "api" else []
-
-    def _is_service(self, name: str) -> bool:
-        return name in SERVICE_ALIASES
+            raise TargetError(f"unknown component {name!r}; valid: {valid}")
+        return name
 
     def _service(self, name: str) -> Service:
         key = SERVICE_ALIASES[name]
@@ -298,16 +191,25 @@ class LocalControl:
             raise TargetError(f"service {name!r} is not controlled by this run (an external emulator?)")
         return self.services[key]
 
-    @staticmethod
-    def _live(replicas: list[Replica]) -> list[Replica]:
-        return [r for r in replicas if r.process.is_running()]
 
-    @staticmethod
-    def _drop_dead(group: list[Replica]) -> None:
-        for replica in group:
-            if not replica.process.is_running():
-                replica.process.stop()  # reaps it and anything left in its process group
-        group[:] = [r for r in group if r.process.is_running()]
+def _process_facts(pid: int | None) -> tuple[int | None, float | None, tuple[str, ...]]:
+    """RSS, CPU seconds (children included) and listening addresses of ``pid``, as the OS reports them."""
+    import psutil
+
+    if pid is None:
+        return None, None, ()
+    with contextlib.suppress(psutil.Error):
+        proc = psutil.Process(pid)
+        family = [proc, *proc.children(recursive=True)]
+        cpu = sum(p.cpu_times().user + p.cpu_times().system for p in family)
+        listening = sorted(
+            f"{c.laddr[0]}:{c.laddr[1]}"
+            for p in family
+            for c in p.net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN and c.laddr
+        )
+        return int(proc.memory_info().rss), float(cpu), tuple(listening)
+    return None, None, ()
 
 
-__all__ = ["COMPONENTS", "LocalControl"]
+__all__ = ["MODEL", "SERVICE_ALIASES", "LocalControl"]

@@ -1,6 +1,6 @@
 """The API's stable front door: one port on 127.0.0.1 in front of the live API replicas.
 
-The local target uses ``harness.controlplane.router.Router`` (HTTP, per-request canary weights,
+The local target uses ``harness.targets.local.cluster.router.Router`` (HTTP, per-request canary weights,
 streaming both ways). :class:`FrontDoor` is the fallback (``--target local?router=tcp``, or when the
 router cannot be imported): a weighted TCP balancer on the services' switchable :class:`TcpProxy`,
 choosing stable or canary per *connection*, round-robin inside the pool.
@@ -39,7 +39,7 @@ def make_door(kind: str = "http") -> Door:
     """The per-request HTTP router when available (``kind="http"``), else the TCP front door."""
     if kind == "http":
         try:
-            from harness.controlplane.router import Router
+            from harness.targets.local.cluster.router import Router
         except ImportError:
             return FrontDoor()
         return Router()

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import TargetError
+from harness.k8s.specs import WORKLOAD_KINDS
 
-WORKLOAD_KINDS = frozenset({"Deployment", "Rollout", "StatefulSet"})
 DEFAULT_REPLICAS = {"api": 1, "worker": 1}
 
 

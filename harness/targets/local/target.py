@@ -10,7 +10,10 @@
    emulator answers, ``terraform apply`` of ``terraform/envs/local`` against it (a copy of the
    tree and its state live in the run dir); meanwhile ``migrate`` and ``create-user`` per test user;
 3. with ``terraform output -json`` (bucket names, secret ids), spawn the API replicas and, once
-   Redis answers, the workers; wait for every replica's probe and open the front door.
+   Redis answers, the workers; wait for every replica's probe and open the front door (the model's
+   per-request Router);
+4. start the model's controllers (the manifests' HPAs and canary Rollout, see
+   :mod:`harness.targets.local.cluster`): they run until ``down()``, as a cluster's would.
 
 Every process is a :class:`~harness.services.ManagedProcess` in its own process group with its
 log under ``<run_dir>/logs`` (kept as evidence, with ``terraform.log``). ``down()`` runs on failure
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import secrets as token_source
 import shutil
@@ -36,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import TargetError
+from harness.k8s.specs import declared_resources
 from harness.redact import register_secret
 from harness.services import PostgresService, RedisService
 from harness.targets.awsapi import AwsAccess
@@ -52,14 +57,19 @@ from harness.targets.local.aws import (
     outputs_env,
     service_access,
 )
+from harness.targets.local.cluster.plane import ControlPlaneSpec, LocalControlPlane
 from harness.targets.local.control import LocalControl
 from harness.targets.local.frontdoor import Door, make_door
 from harness.targets.local.manifests import AppManifests, load_app_manifests
 from harness.targets.local.reaper import RUN_ID_VAR, kill_by_argument, kill_strays
+from harness.targets.local.workloads import Workloads
 from harness.targets.settings import TargetSettings
 from harness.targets.terraform_env import TerraformEnv, TerraformError, ephemeral_variables
 
 DEFAULT_USERS = ("alice", "bob")
+# Manifest seconds per wall second of the model: the PR load scenarios are written for it (a 2m
+# pause lasts 6 s, the 300 s scale-down stabilisation 15 s). Change with local?time_scale=N.
+DEFAULT_TIME_SCALE = 20.0
 
 
 class LocalTarget:
@@ -71,9 +81,10 @@ class LocalTarget:
     def __init__(
         self, settings: TargetSettings, *, with_app: bool = True,
         users: tuple[str, ...] = DEFAULT_USERS, version: str = "stable", run_id: str | None = None,
-        router: str = "http",
+        router: str = "http", time_scale: float = DEFAULT_TIME_SCALE,
     ) -> None:
         self.settings = settings
+        self.time_scale = time_scale
         self.with_app = with_app
         self.user_names = users
         self.version = version
@@ -84,6 +95,8 @@ class LocalTarget:
         self.timings: dict[str, float] = {}
         self.environment: Environment | None = None
         self.control: LocalControl | None = None
+        self._workloads: Workloads | None = None
+        self._plane: LocalControlPlane | None = None
         self._tmp: Path | None = None
         self.temp_dirs: list[Path] = []  # every temp dir this run made (all gone after down())
         self._services: dict[str, Any] = {}
@@ -169,29 +182,37 @@ class LocalTarget:
         app_env = self._app_env(manifests, pythonpath)
         self._launcher = AppLauncher(app_env, self.logs_dir, cwd=self.settings.root,
                                      tick=self._deferred.check)
-        self.control = LocalControl(
-            self._launcher, self._services, None, version=self.version, ready_timeout=timeout,
-            first_canary_weight=_first_weight(manifests), after_service_start=self._after_service_start,
-        )
+        self.control = self._control(manifests, timeout)
         users: list[TestUser] = []
         if self.with_app:
             # migrate and create-user need only PostgreSQL; the replicas need the buckets and
             # secret ids that `terraform output` gives, so they start once the apply is done.
-            self._frontdoor = self.control.frontdoor = make_door(self.router)
+            assert self._workloads is not None
+            self._frontdoor = self._workloads.door = make_door(self.router)
             self._wait([pending[0]])
             self._timed("migrate", lambda: self._oneshot("migrate", ["migrate"]))
             user_futures = [self._pool.submit(self._create_user, name) for name in self.user_names]
             self._wait([pending[2]])
             self._launcher.base_env.update(outputs_env(self._infra.outputs))
-            self.control.spawn("api", manifests.replicas.get("api", 1))
+            self._workloads.spawn("api", manifests.replicas.get("api", 1))
             self._wait([pending[1]])
-            self.control.spawn("worker", manifests.replicas.get("worker", 1))
+            self._workloads.spawn("worker", manifests.replicas.get("worker", 1))
             self._wait(pending)
             self._timed("app_ready", self._start_front_door)
             self._wait(user_futures)
             users = [f.result() for f in user_futures]
         self._wait(pending)
         return self._environment(pg, redis, users, manifests)
+
+    def _control(self, manifests: AppManifests, ready_timeout: float) -> LocalControl:
+        """The Control handle over the replicas, the services and the model's controllers."""
+        assert self._launcher is not None
+        self._workloads = Workloads(self._launcher, None, version=self.version, ready_timeout=ready_timeout)
+        spec = ControlPlaneSpec.from_documents(manifests.documents)
+        self._plane = LocalControlPlane(self._workloads, spec, speedup=self.time_scale)
+        return LocalControl(self._workloads, self._services, self._plane, ready_timeout=ready_timeout,
+                            resources=declared_resources(manifests.documents),
+                            after_service_start=self._after_service_start)
 
     def _aws(self) -> tuple[AwsAccess, TerraformEnv]:
         """The emulator (ours, or an external one shared with other runs) and the env to apply."""
@@ -256,8 +277,8 @@ class LocalTarget:
         return TestUser(name, token)
 
     def _start_front_door(self) -> None:
-        assert self.control is not None and self._frontdoor is not None
-        self.control.wait_ready()  # and routes the front door to the ready replicas
+        assert self._workloads is not None and self._frontdoor is not None
+        self._workloads.wait_ready()  # and routes the front door to the ready replicas
         self._frontdoor.enable()
 
     def _after_service_start(self, service: str, lost_state: bool) -> None:
@@ -276,11 +297,11 @@ class LocalTarget:
             aws=AwsEndpoint(str(self._access.endpoint_url), self._access.region,
                             str(self._access.access_key_id), str(self._access.secret_access_key), buckets),
             users=users, database_url=pg.url, redis_url=redis.url,
-            metrics_urls=self.control.metrics_urls() if self.control else {},
+            metrics_urls=self._workloads.metrics_urls() if self._workloads else {},
             evidence_dir=str(self.run_dir), control=self.control,
             extra={
                 "run_id": self.run_id, "logs_dir": str(self.logs_dir), "replicas": dict(manifests.replicas),
-                "manifests": manifests.source, "timings_s": self.timings,
+                "manifests": manifests.source, "timings_s": self.timings, "time_scale": self.time_scale,
                 "secrets": {k.removesuffix("_SECRET_ID"): v
                             for k, v in outputs_env(self._infra.outputs).items() if k.endswith("_SECRET_ID")},
                 "router": type(self._frontdoor).__name__ if self._frontdoor else None,
@@ -289,10 +310,11 @@ class LocalTarget:
                               "proven_on": self._infra.proven_on},
             },
         )
-        if self.control is not None:
-            self.control.metrics_sink = env.metrics_urls
+        if self._workloads is not None and self._plane is not None:
+            self._workloads.metrics_sink = env.metrics_urls
             if self.with_app:
-                self.control.watch()
+                self._workloads.watch()
+                self._plane.start()
         self.environment = env
         return env
 
@@ -302,12 +324,15 @@ class LocalTarget:
         if self._pool is not None:
             self._cancel_starts(self._pool)
             self._pool = None
-        if self.control is not None:
-            self.control.unwatch()
+        if self._plane is not None:  # first: no controller may scale or promote during teardown
+            self._plane.stop()
+            self._write_model_evidence(self._plane)
+        if self._workloads is not None:
+            self._workloads.unwatch()
         if self._frontdoor is not None:
             self._frontdoor.disable()
             self._frontdoor = None
-        replicas = self.control.all_replicas() if self.control else []
+        replicas = self._workloads.all_replicas() if self._workloads else []
         others = [s.process for k, s in self._services.items() if k != "s3"]  # destroy needs the emulator
         for proc in [r.process for r in replicas] + others:
             proc.signal(proc.stop_signal)  # all at once; the stops below then just wait
@@ -324,6 +349,7 @@ class LocalTarget:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
         self.control = self.environment = None
+        self._workloads = self._plane = None
         atexit.unregister(self.down)
 
     def _wait(self, futures: list[Future[Any]]) -> None:
@@ -369,6 +395,13 @@ class LocalTarget:
                 ready_timeout=self.settings.ready_timeout_s)
             self._teardown_problems += problems
 
+    def _write_model_evidence(self, plane: LocalControlPlane) -> None:
+        """What the model's controllers decided (HPA timeline, analysis, errors), for reviewers."""
+        body = {"time_scale": plane.speedup, "timeline": plane.timeline, "analysis": plane.analysis,
+                "errors": plane.errors}
+        with contextlib.suppress(OSError):
+            (self.run_dir / "controlplane.json").write_text(json.dumps(body, indent=1, default=str))
+
     def _timed(self, what: str, action: Any) -> Any:
         started = time.monotonic()
         result = action()
@@ -376,13 +409,4 @@ class LocalTarget:
         return result
 
 
-
-
-def _first_weight(manifests: AppManifests) -> int:
-    rollout = manifests.document("Rollout", "api") or {}
-    steps = rollout.get("spec", {}).get("strategy", {}).get("canary", {}).get("steps", [])
-    weights = [int(step["setWeight"]) for step in steps if isinstance(step, dict) and "setWeight" in step]
-    return weights[0] if weights else 5
-
-
-__all__ = ["DEFAULT_USERS", "LocalTarget"]
+__all__ = ["DEFAULT_TIME_SCALE", "DEFAULT_USERS", "LocalTarget"]

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -24,6 +24,7 @@ import pytest
 from harness.errors import TargetError
 from harness.services import MotoService
 from harness.targets import TargetSettings, running
+from harness.targets.base import Control
 from harness.targets.local import LocalTarget
 from tests.fixtures.processes import spawned
 from tests.harness.targets.conftest import (
@@ -58,7 +59,8 @@ def test_up_serves_the_app_on_loopback_and_down_leaves_nothing(local_settings: T
         assert [u.name for u in env.users] == ["alice", "bob"] and all(u.token for u in env.users)
         assert httpx.get(f"{env.api_url}/readyz", timeout=5).status_code == 200
         assert env.control is not None
-        assert (env.control.replicas("api"), env.control.replicas("worker")) == (2, 2)  # HPA minReplicas
+        replicas = (len(env.control.replicas("api")), len(env.control.replicas("worker")))
+        assert replicas == (2, 2)  # HPA minReplicas
         assert set(env.aws.buckets) == {"raw", "processed"}
         s3 = boto3.client("s3", endpoint_url=env.aws.endpoint_url, region_name=env.aws.region,
                           aws_access_key_id=env.aws.access_key_id,
@@ -116,7 +118,7 @@ def test_a_replica_that_lost_its_port_is_started_on_another(local_settings: Targ
     settings = dataclasses.replace(local_settings, env={"FAKE_PORT_TAKEN_ONCE": str(tmp_path / "taken")})
     target = LocalTarget(settings)
     with running(target) as env:
-        assert env.control is not None and env.control.replicas("api") == 2
+        assert env.control is not None and len(env.control.replicas("api")) == 2
         logs = "".join(p.read_text() for p in target.logs_dir.glob("api-*.log"))
         assert "address already in use" in logs
     _footprint_clean(target, marker, set())
@@ -134,37 +136,54 @@ def test_control_faults_scaling_and_canary(local_settings: TargetSettings, marke
     target = LocalTarget(local_settings)
     with running(target) as env:
         control = env.require_control("drill")
+        assert isinstance(control, Control) and control.time_scale == 20.0
+        assert control.platform.startswith("local model of Kubernetes (HPA v2, Argo Rollouts)")
+        first = control.replicas("api")[0]
+        assert first.pid and first.listening == (str(first.metrics_url).removeprefix("http://").removesuffix("/metrics"),)
+        assert first.ready and first.memory_bytes and first.requests == {"cpu": 0.25, "memory": 2.0**28}
         control.kill("api", 0)
-        assert control.replicas("api") == 1
+        assert first.pid not in {r.pid for r in control.replicas("api")}
         assert httpx.get(env.api_url, timeout=5).status_code == 200  # the front door skips the dead one
+        _until(lambda: len(control.replicas("api")) == 2)  # the model's HPA restores minReplicas
+        autoscaler = control.autoscaler("api")
+        assert autoscaler is not None and (autoscaler.min_replicas, autoscaler.max_replicas) == (2, 10)
+        assert [(e.from_replicas, e.to_replicas) for e in autoscaler.events][-1] == (1, 2)
         control.scale("api", 3)
         assert len(env.metrics_urls["api"]) == 3  # the Environment follows scaling
-        crashed = target.control.groups["api"][-1] if target.control else None
-        assert crashed is not None and crashed.process.pid is not None
-        os.kill(crashed.process.pid, signal.SIGKILL)  # a crash the control handle did not cause
-        deadline = time.monotonic() + 5
-        while len(control.rollout_status()["backends"]["stable"]) != 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert ("127.0.0.1", crashed.port) not in control.rollout_status()["backends"]["stable"]
+        crashed = control.replicas("api")[-1]
+        assert crashed.pid is not None
+        os.kill(crashed.pid, signal.SIGKILL)  # a crash the control handle did not cause
+        assert target._frontdoor is not None
+        door = target._frontdoor
+        _until(lambda: len(door.backends()["stable"]) == 2)
         control.scale("api", 3)
         control.kill("worker", 1)
         control.start("worker")
-        assert (control.replicas("api"), control.replicas("worker")) == (3, 2)
+        assert (len(control.replicas("api")), len(control.replicas("worker"))) == (3, 2)
         control.deploy("v2", canary=True, settings={"FAULT_ERROR_RATE": "0.5"})
-        status = control.rollout_status()
-        assert (status["canary_version"], status["canary_weight"], status["replicas"]) == (
-            "v2", 5, {"stable": 3, "canary": 1})
+        status = control.rollout()
+        assert (status.canary_version, status.weight, status.step_index, status.steps) == ("v2", 5, 1, 7)
+        assert [r.track for r in control.replicas("api")].count("canary") == 1
+        control.promote(full=True)
+        assert control.rollout().stable_version == "v2" and control.rollout().phase == "Healthy"
+        assert "version v2" in httpx.get(env.api_url, timeout=5).text
+        with pytest.raises(TargetError, match="no canary rollout"):
+            control.promote()
         control.restart("redis")
         control.kill("s3", 0)
         control.start("s3")  # the emulator came back empty: provisioned again
         s3 = boto3.client("s3", endpoint_url=env.aws.endpoint_url, region_name=env.aws.region,
                           aws_access_key_id="x", aws_secret_access_key="y")
         assert {b["Name"] for b in s3.list_buckets()["Buckets"]} == set(env.aws.buckets.values())
-        assert hasattr(control, "promote")
-        control.promote()
-        assert control.rollout_status()["stable_version"] == "v2"
-        assert "version v2" in httpx.get(env.api_url, timeout=5).text
+    assert (target.run_dir / "controlplane.json").is_file()  # the model's decisions, as evidence
     _footprint_clean(target, marker, set())
+
+
+def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
 
 
 @pytest.fixture

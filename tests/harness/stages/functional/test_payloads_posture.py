@@ -6,14 +6,14 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from PIL import Image
 
-from harness.stages.functional.context import StepFailed
+from harness.stages.functional.context import StepFailed, StepSkipped
 from harness.stages.functional.payloads import make_payload, pdf, png_raw
-from harness.stages.functional.posture import exposed, kube_pods, listening_addresses, pod_problems
+from harness.stages.functional.posture import exposed, listening_addresses, pod_posture, security_problems
+from harness.targets.base import ContainerSecurity, ReplicaStatus
 
 
 @pytest.mark.parametrize("kind", ["png", "jpeg", "webp", "gif"])
@@ -66,19 +66,12 @@ class FakeSockets:
 
 
 class FakeHost:
-    def __init__(self, answers: dict[str, Ran], sockets: list[str] | None = None) -> None:
-        self.answers = answers
-        self.commands: list[str] = []
-        self.socket = FakeSockets(sockets or [])
-
-    def run(self, command: str, *args: str) -> Any:
-        self.commands.append(command)
-        return next((ran for prefix, ran in self.answers.items() if command.startswith(prefix)), Ran(0))
+    def __init__(self, sockets: list[str]) -> None:
+        self.socket = FakeSockets(sockets)
 
 
 def test_only_loopback_ports_of_ours_pass() -> None:
     host = FakeHost(
-        {},
         ["tcp://127.0.0.1:5432", "tcp://0.0.0.0:6379", "tcp6://[::1]:9000", "unix:///x", "tcp://0.0.0.0:22"],
     )
     addresses = listening_addresses(host)
@@ -87,31 +80,29 @@ def test_only_loopback_ports_of_ours_pass() -> None:
     assert exposed({5432: 10, 6379: 12}, addresses) == ["port 6379 (pid 12) listens on 0.0.0.0"]
 
 
-HARDENED = {
-    "id -u": Ran(0, "10001\n"),
-    "touch": Ran(1, ""),
-    "grep CapEff": Ran(0, "CapEff:\t0000000000000000\n"),
-}
+def _replica(name: str, security: ContainerSecurity | None) -> ReplicaStatus:
+    return ReplicaStatus("api", name, "v1", security=security)
 
 
 def test_a_hardened_pod_passes() -> None:
-    host = FakeHost(HARDENED)
-    assert pod_problems(host, "api-1") == []
-    assert kube_pods("ns", {"api-1": host}) == {"pods": ["api-1"]}
+    hardened = ContainerSecurity(uid=10001, read_only_root=True, effective_capabilities="0000000000000000")
+    assert security_problems("api-1", hardened) == []
+    assert pod_posture([_replica("api-1", hardened)], "kind") == {"pods": ["api-1"]}
 
 
 def test_root_writable_and_capable_pods_are_named() -> None:
-    host = FakeHost(
-        {"id -u": Ran(0, "0\n"), "touch": Ran(0), "grep CapEff": Ran(0, "CapEff:\t00000000a80425fb")}
-    )
-    problems = pod_problems(host, "worker-1")
-    assert problems == [
+    loose = ContainerSecurity(uid=0, read_only_root=False, effective_capabilities="00000000a80425fb")
+    assert security_problems("worker-1", loose) == [
         "worker-1: runs as uid 0 (expected non-root)",
         "worker-1: root filesystem is writable (expected readOnlyRootFilesystem)",
         "worker-1: effective capabilities 00000000a80425fb (expected none)",
     ]
-    assert "rm -f /.harness-rofs-probe" in host.commands
     with pytest.raises(StepFailed, match="pod posture: worker-1: runs as uid 0"):
-        kube_pods("ns", {"worker-1": host})
-    with pytest.raises(StepFailed, match="no running pods"):
-        kube_pods("ns", {})
+        pod_posture([_replica("worker-1", loose)], "kind")
+    with pytest.raises(StepFailed, match="no running replicas"):
+        pod_posture([], "kind")
+
+
+def test_pods_without_containers_are_skipped_naming_the_platform() -> None:
+    with pytest.raises(StepSkipped, match="local model runs no container"):
+        pod_posture([_replica("api-0", None)], "local model")

@@ -14,7 +14,7 @@ from harness.stages.functional import FunctionalStage, RunnerOptions, Scenario, 
 from harness.stages.functional.client import Exchange
 from harness.stages.functional.context import Context, ScenarioError, StepFailed
 from harness.stages.functional.steps_http import check_http, sequence_regex
-from harness.targets.base import AwsEndpoint, Environment, TestUser
+from harness.targets.base import AwsEndpoint, Environment, ReplicaStatus, TestUser
 from tests.harness.stages.functional.fake_api import TOKENS, FakeApi
 
 HAPPY: list[dict[str, Any]] = [
@@ -106,8 +106,8 @@ class FakeControl:
         self.calls: list[tuple[str, ...]] = []
         self.count = 2
 
-    def replicas(self, component: str) -> int:
-        return self.count
+    def replicas(self, component: str) -> list[ReplicaStatus]:
+        return [ReplicaStatus(component, f"{component}-{i}", "v1") for i in range(self.count)]
 
     def kill(self, component: str, replica: int) -> None:
         self.calls.append(("kill", component, str(replica)))

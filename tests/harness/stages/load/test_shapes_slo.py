@@ -12,7 +12,15 @@ import pytest
 from harness.errors import ConfigError
 from harness.results import Status
 from harness.stages.load.scenario import LoadScenario, deep_merge, load_scenarios
-from harness.stages.load.shapes import ShapeStage, build_stages, csv_payload, duration, stage_at, upload_size
+from harness.stages.load.shapes import (
+    ShapeStage,
+    build_stages,
+    csv_payload,
+    duration,
+    stage_at,
+    stretch,
+    upload_size,
+)
 from harness.stages.load.slo import HTTP, parse_history_csv, parse_stats_csv, slo_result
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -143,3 +151,13 @@ def test_scenario_overrides_and_errors(tmp_path: Path) -> None:
     )
     assert load_scenarios(tmp_path, "pr") == []
     assert deep_merge({"a": {"b": 1, "c": 2}}, {"a": {"c": 3}}) == {"a": {"b": 1, "c": 3}}
+
+
+def test_a_shape_written_for_one_time_scale_is_stretched_to_another() -> None:
+    shape = {"type": "soak", "users": 2, "duration_s": 45}
+    data = {"id": "c", "kind": "canary-rollback", "speedup": 20, "shape": shape}
+    scenario = LoadScenario.from_dict(data, profile="pr", source="x.yaml")
+    assert scenario.stretch_for(20.0) == 1.0 and scenario.stretch_for(1.0) == 20.0
+    assert stretch(list(scenario.stages), 20.0)[-1].until_s == 900.0  # a cluster walks the steps in real time
+    plain = LoadScenario.from_dict({**data, "speedup": None}, profile="pr", source="x.yaml")
+    assert plain.stretch_for(1.0) == 1.0  # no declared time scale: the shape runs as written

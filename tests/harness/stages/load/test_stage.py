@@ -77,7 +77,10 @@ def test_stage_runs_slo_scenarios_and_skips_control_ones(app: FakeApp, tmp_path:
     results = {r.id: r for r in LoadStage().run(ctx)}
     assert results["SLO-upload-p95"].status is Status.PASSED
     assert results["SLO-error-ratio"].status is Status.FAILED  # the injected 500s
-    assert float(results["LOAD-quick-generator"].measured["rps_per_core"]) > 0
+    assert float(results["SLO-upload-p95"].measured["generator_rps_per_core"]) > 0
+    assert "LOAD-quick-generator" not in results  # what the generator did is evidence, not a check
+    assert str(results["SLO-upload-p95"].proven_on).startswith("Locust 2.")
+    assert "evidence/load/quick/generator.json" in results["SLO-upload-p95"].evidence
     assert (
         results["LOAD-canary"].status is Status.SKIPPED and "control handle" in results["LOAD-canary"].message
     )
@@ -94,6 +97,21 @@ def test_stage_runs_slo_scenarios_and_skips_control_ones(app: FakeApp, tmp_path:
     } <= set(timeline["samples"][0])
     for path in results["SLO-upload-p95"].evidence:
         assert (tmp_path / "run" / path).exists()
+
+
+def test_a_locust_run_that_sent_nothing_is_an_error(app: FakeApp, tmp_path: Path) -> None:
+    scenarios = tmp_path / "scenarios" / "load"
+    scenarios.mkdir(parents=True)
+    (scenarios / "idle.yaml").write_text(
+        "id: idle\nkind: slo\nshape: {type: soak, users: 0, duration_s: 2}\n"
+        "slos:\n  - {id: SLO-error-ratio, error_ratio: 0.01}\n"
+    )
+    ctx = StageContext(
+        config=HarnessConfig.defaults(tmp_path), environment=_env(app), run_dir=tmp_path / "run", profile="pr"
+    )
+    results = LoadStage().run(ctx)
+    assert [(r.id, r.status) for r in results] == [("LOAD-idle", Status.ERROR)]
+    assert "Locust sent no request" in results[0].message
 
 
 def test_stage_without_environment_or_scenarios(tmp_path: Path) -> None:

@@ -1,21 +1,22 @@
-"""Canary rollback and promotion through the stage, the control plane and the Router, end to end
-against FakeApp replicas (a stand-in LocalControl), with short manifests and a real Locust run."""
+"""Canary rollback/promotion and autoscaling through the stage and the Control protocol, end to end
+against a stand-in platform (FakeApp replicas, the real Router and the local model's controllers),
+with short manifests and a real Locust run; and the same with planted faults, which must fail."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from harness.config import HarnessConfig
-from harness.controlplane.plane import CpuSampler
 from harness.results import Result, Status
 from harness.stages.base import StageContext
 from harness.stages.load import LoadStage
-from harness.targets.base import AwsEndpoint, Environment, TestUser
-from tests.harness.stages.load.fake_control import FakeLocalControl
+from harness.targets.base import AwsEndpoint, Control, Environment, TestUser
+from harness.targets.local.cluster.router import Router
+from tests.harness.stages.load.fake_control import FakeCluster, WeightBlindRouter
 
 pytestmark = pytest.mark.slow
 
@@ -65,62 +66,10 @@ SCENARIOS = {
     "shape: {type: soak, users: 4, spawn_rate: 4, duration_s: 18}\nwait_s: [0.02, 0.05]\n"
     "mix: {upload: 0, list: 1, download: 0}\n"
     "slos: [{id: SLO-promotion-error-ratio, error_ratio: 0.01}]\n",
+    "autoscaling": "id: autoscaling\nkind: autoscaling\nspeedup: 20\n"
+    "shape: {type: step, step_users: 4, steps: 2, step_s: 5, tail: {users: 0, duration_s: 12}}\n"
+    "wait_s: [0.0, 0.01]\nmix: {upload: 0, list: 1, download: 0}\n",
 }
-
-
-@pytest.fixture
-def control() -> Iterator[FakeLocalControl]:
-    control = FakeLocalControl()
-    yield control
-    control.close()
-
-
-def _run(tmp_path: Path, control: FakeLocalControl, scenario: str) -> dict[str, Result]:
-    overlay = tmp_path / "manifests" / "overlays" / "local"
-    overlay.mkdir(parents=True)
-    (overlay / "app.yaml").write_text(MANIFESTS)
-    (overlay / "kustomization.yaml").write_text("resources: [app.yaml]\n")
-    (tmp_path / "scenarios" / "load").mkdir(parents=True)
-    (tmp_path / "scenarios" / "load" / f"{scenario}.yaml").write_text(SCENARIOS[scenario])
-    env = Environment(
-        target="local",
-        api_url=control.url,
-        web_url=control.url,
-        aws=AwsEndpoint(None, "us-east-1", "x", "y"),
-        users=[TestUser("alice", "t")],
-        control=control,
-    )
-    ctx = StageContext(
-        config=HarnessConfig.defaults(tmp_path), environment=env, run_dir=tmp_path / "run", profile="pr"
-    )
-    return {r.id: r for r in LoadStage().run(ctx)}
-
-
-def test_bad_canary_is_aborted_and_its_exposure_measured(tmp_path: Path, control: FakeLocalControl) -> None:
-    results = _run(tmp_path, control, "rollback")
-    aborted, exposure = results["LOAD-rollback-aborted"], results["LOAD-rollback-exposure"]
-    assert aborted.status is Status.PASSED, aborted.message
-    assert aborted.measured["max_weight_pct"] == 20 and aborted.measured["evaluator"] == "local-promql"
-    assert exposure.status is Status.PASSED, exposure.message
-    assert 0 < float(exposure.measured["exposure_share"]) <= 0.25
-    assert "abort" in control.calls and "promote" not in control.calls
-    evidence = json.loads(
-        (tmp_path / "run" / "evidence" / "load" / "rollback" / "controlplane.json").read_text()
-    )
-    assert any(a["phase"] == "Failed" for a in evidence["analysis"])
-
-
-def test_healthy_canary_is_promoted_through_every_step(tmp_path: Path, control: FakeLocalControl) -> None:
-    results = _run(tmp_path, control, "promotion")
-    promoted = results["LOAD-promotion-promoted"]
-    assert promoted.status is Status.PASSED, promoted.message
-    assert results["SLO-promotion-error-ratio"].status is Status.PASSED
-    assert control.calls.count("promote") == 1 and "weight 50" in control.calls
-    timeline = json.loads((tmp_path / "run" / "evidence" / "load" / "timeline.json").read_text())
-    assert {s["canary_weight"] for s in timeline["samples"]} >= {20, 50}
-    phases = {a["phase"] for a in timeline["analysis"]}
-    assert "Successful" in phases and "Failed" not in phases  # an early Error: no canary samples yet
-
 
 HPA = """\
 ---
@@ -137,60 +86,95 @@ spec:
     scaleDown: {stabilizationWindowSeconds: 60, policies: [{type: Pods, value: 1, periodSeconds: 15}]}
 """
 
-AUTOSCALING = (
-    "id: autoscaling\nkind: autoscaling\nspeedup: 20\n"
-    "shape: {type: step, step_users: 4, steps: 2, step_s: 5, tail: {users: 0, duration_s: 12}}\n"
-    "wait_s: [0.0, 0.01]\nmix: {upload: 0, list: 1, download: 0}\n"
-)
 
-
-def test_autoscaling_scales_up_within_policy_and_back_after_the_window(
-    tmp_path: Path, control: FakeLocalControl, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # fake replicas share this process: their "CPU" is their request rate (see FakeLocalControl)
-    def utilisation(self: CpuSampler, pid: int | None, request_cores: float) -> float | None:
-        return None if pid is None else control.busy_percent(pid) / request_cores
-
-    monkeypatch.setattr(CpuSampler, "utilisation", utilisation)
-    SCENARIOS["autoscaling"] = AUTOSCALING
-    global MANIFESTS
-    saved, MANIFESTS = MANIFESTS, MANIFESTS + HPA
+def _run(
+    tmp_path: Path, scenario: str, *, manifests: str = MANIFESTS + HPA, router: Router | None = None
+) -> tuple[dict[str, Result], FakeCluster]:
+    overlay = tmp_path / "manifests" / "overlays" / "local"
+    overlay.mkdir(parents=True)
+    (overlay / "app.yaml").write_text(manifests)
+    (overlay / "kustomization.yaml").write_text("resources: [app.yaml]\n")
+    (tmp_path / "scenarios" / "load").mkdir(parents=True)
+    (tmp_path / "scenarios" / "load" / f"{scenario}.yaml").write_text(SCENARIOS[scenario])
+    cluster = FakeCluster([d for d in yaml.safe_load_all(manifests) if d], router=router)
     try:
-        results = _run(tmp_path, control, "autoscaling")
+        env = Environment(
+            target="fake",
+            api_url=cluster.url,
+            web_url=cluster.url,
+            aws=AwsEndpoint(None, "us-east-1", "x", "y"),
+            users=[TestUser("alice", "t")],
+            control=cluster,
+        )
+        ctx = StageContext(
+            config=HarnessConfig.defaults(tmp_path), environment=env, run_dir=tmp_path / "run", profile="pr"
+        )
+        return {r.id: r for r in LoadStage().run(ctx)}, cluster
     finally:
-        MANIFESTS = saved
-    for rid in ("scale-up", "max", "policy", "scale-down"):
+        cluster.close()
+
+
+def test_the_stand_in_is_a_control() -> None:
+    cluster = FakeCluster([d for d in yaml.safe_load_all(MANIFESTS) if d], api=1)
+    try:
+        assert isinstance(cluster, Control)
+    finally:
+        cluster.close()
+
+
+def test_bad_canary_is_aborted_and_its_exposure_measured(tmp_path: Path) -> None:
+    results, cluster = _run(tmp_path, "rollback")
+    aborted, exposure = results["LOAD-rollback-aborted"], results["LOAD-rollback-exposure"]
+    assert aborted.status is Status.PASSED, aborted.message
+    assert exposure.status is Status.PASSED, exposure.message
+    assert aborted.proven_on == "fake cluster (tests)" and "phase Degraded" in aborted.message
+    assert 0 < float(exposure.measured["exposure_share"]) <= 0.3
+    assert "abort" in cluster.calls and "promote" not in cluster.calls
+    observed = json.loads((tmp_path / "run" / "evidence" / "load" / "rollback" / "observed.json").read_text())
+    assert observed["reported_rollout"]["aborted"] and observed["traffic"]
+    timeline = json.loads((tmp_path / "run" / "evidence" / "load" / "timeline.json").read_text())
+    assert any(a["phase"] == "Failed" for a in timeline["analysis"])
+
+
+def test_a_router_that_ignores_the_weights_fails_exposure(tmp_path: Path) -> None:
+    results, _ = _run(tmp_path, "rollback", router=WeightBlindRouter())
+    exposure = results["LOAD-rollback-exposure"]
+    assert exposure.status is Status.FAILED and "at most 20% was allowed" in exposure.message
+
+
+def test_healthy_canary_is_promoted_through_every_step(tmp_path: Path) -> None:
+    results, cluster = _run(tmp_path, "promotion")
+    promoted = results["LOAD-promotion-promoted"]
+    assert promoted.status is Status.PASSED, promoted.message
+    assert results["LOAD-promotion-exposure"].status is Status.PASSED, results[
+        "LOAD-promotion-exposure"
+    ].message
+    assert results["SLO-promotion-error-ratio"].status is Status.PASSED
+    assert str(results["SLO-promotion-error-ratio"].proven_on).startswith("Locust ")
+    assert cluster.calls.count("promote") == 1 and "weight 50" in cluster.calls
+    assert not any(r.id.endswith("-generator") for r in results.values())  # a tool summary is not a check
+    timeline = json.loads((tmp_path / "run" / "evidence" / "load" / "timeline.json").read_text())
+    assert {s["canary_weight"] for s in timeline["samples"]} >= {20, 50}
+
+
+def test_an_analysis_without_conditions_lets_the_bad_canary_through_and_fails(tmp_path: Path) -> None:
+    lenient = "\n".join(line for line in MANIFESTS.splitlines() if "Condition:" not in line) + "\n"
+    results, cluster = _run(tmp_path, "rollback", manifests=lenient)
+    assert results["LOAD-rollback-aborted"].status is Status.FAILED
+    assert "promote" in cluster.calls
+
+
+def test_autoscaling_scales_up_within_policy_and_back_after_the_window(tmp_path: Path) -> None:
+    results, cluster = _run(tmp_path, "autoscaling")
+    for rid in ("scale-up", "max", "policy", "direction", "scale-down"):
         result = results[f"LOAD-hpa-api-{rid}"]
         assert result.status is Status.PASSED, (rid, result.message)
-    assert any(c.startswith("scale api 3") for c in control.calls)
+        assert result.measured["observed_by"] == "replica list of fake cluster (tests)"
+    assert "scale api 3" in cluster.calls
 
 
-def test_an_analysis_without_conditions_lets_the_bad_canary_through_and_fails(
-    tmp_path: Path, control: FakeLocalControl
-) -> None:
-    global MANIFESTS
-    saved = MANIFESTS
-    MANIFESTS = "\n".join(line for line in MANIFESTS.splitlines() if "Condition:" not in line) + "\n"
-    try:
-        results = _run(tmp_path, control, "rollback")
-    finally:
-        MANIFESTS = saved
-    assert results["LOAD-rollback-aborted"].status is Status.FAILED
-    assert "not aborted" in results["LOAD-rollback-aborted"].message and "promote" in control.calls
-
-
-def test_an_hpa_with_a_wrong_target_fails_every_autoscaling_result(
-    tmp_path: Path, control: FakeLocalControl
-) -> None:
-    SCENARIOS["autoscaling"] = AUTOSCALING
-    global MANIFESTS
-    saved, MANIFESTS = (
-        MANIFESTS,
-        MANIFESTS + HPA.replace("kind: Rollout, name: api}", "kind: Rollout, name: apii}"),
-    )
-    try:
-        results = _run(tmp_path, control, "autoscaling")
-    finally:
-        MANIFESTS = saved
-    for rid in ("scale-up", "max", "policy", "scale-down"):
+def test_an_hpa_with_a_wrong_target_fails_every_autoscaling_result(tmp_path: Path) -> None:
+    wrong = MANIFESTS + HPA.replace("kind: Rollout, name: api}", "kind: Rollout, name: apii}")
+    results, _ = _run(tmp_path, "autoscaling", manifests=wrong)
+    for rid in ("scale-up", "max", "policy", "direction", "scale-down"):
         assert results[f"LOAD-hpa-api-{rid}"].status is Status.FAILED

@@ -16,6 +16,7 @@ and *Configurable scaling behavior*) and the controller it describes (``pkg/cont
   ``selectPolicy`` picks the policy allowing the most (Max), the least (Min) change, or none
   (Disabled). Defaults are those of the API server.
 
+The spec (:class:`HpaPolicy`, with the API server's defaults) is read by :mod:`harness.k8s.specs`.
 :class:`HpaAutoscaler` keeps the recommendation and scale-event history; every method takes ``now``
 explicitly, so it is deterministic and tested without clocks.
 """
@@ -25,94 +26,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-DEFAULT_TOLERANCE = 0.1
-
-
-@dataclass(frozen=True, slots=True)
-class ScalingPolicy:
-    type: str  # "Pods" | "Percent"
-    value: int
-    period_seconds: int
-
-
-@dataclass(frozen=True, slots=True)
-class ScalingRules:
-    stabilization_window_seconds: int
-    policies: tuple[ScalingPolicy, ...]
-    select_policy: str = "Max"  # "Max" | "Min" | "Disabled"
-
-
-DEFAULT_SCALE_UP = ScalingRules(0, (ScalingPolicy("Percent", 100, 15), ScalingPolicy("Pods", 4, 15)), "Max")
-DEFAULT_SCALE_DOWN = ScalingRules(300, (ScalingPolicy("Percent", 100, 15),), "Max")
-
-
-@dataclass(frozen=True, slots=True)
-class MetricTarget:
-    """One ``spec.metrics[]`` entry of type Resource with an ``averageUtilization`` target."""
-
-    name: str  # e.g. "cpu"
-    average_utilization: int
-
-
-@dataclass(frozen=True, slots=True)
-class HpaPolicy:
-    """An HPA manifest reduced to what the algorithm needs."""
-
-    name: str
-    target_kind: str
-    target_name: str
-    min_replicas: int
-    max_replicas: int
-    metrics: tuple[MetricTarget, ...]
-    scale_up: ScalingRules = DEFAULT_SCALE_UP
-    scale_down: ScalingRules = DEFAULT_SCALE_DOWN
-    tolerance: float = DEFAULT_TOLERANCE
-
-    @classmethod
-    def from_manifest(cls, manifest: Mapping[str, Any]) -> HpaPolicy:
-        """Parse an ``autoscaling/v2`` HorizontalPodAutoscaler dict."""
-        if manifest.get("kind") != "HorizontalPodAutoscaler":
-            raise ValueError(f"not a HorizontalPodAutoscaler: kind={manifest.get('kind')!r}")
-        spec = manifest["spec"]
-        behavior = spec.get("behavior") or {}
-        return cls(
-            name=manifest.get("metadata", {}).get("name", ""),
-            target_kind=spec["scaleTargetRef"]["kind"],
-            target_name=spec["scaleTargetRef"]["name"],
-            min_replicas=int(spec.get("minReplicas", 1)),
-            max_replicas=int(spec["maxReplicas"]),
-            metrics=tuple(_parse_metric(m) for m in spec.get("metrics", [])),
-            scale_up=_parse_rules(behavior.get("scaleUp"), DEFAULT_SCALE_UP),
-            scale_down=_parse_rules(behavior.get("scaleDown"), DEFAULT_SCALE_DOWN),
-        )
-
-
-def _parse_metric(metric: Mapping[str, Any]) -> MetricTarget:
-    if metric.get("type") != "Resource":
-        raise ValueError(f"only Resource metrics are supported locally, got {metric.get('type')!r}")
-    resource = metric["resource"]
-    target = resource["target"]
-    if target.get("type") != "Utilization":
-        raise ValueError(f"only Utilization targets are supported locally, got {target.get('type')!r}")
-    return MetricTarget(resource["name"], int(target["averageUtilization"]))
-
-
-def _parse_rules(rules: Mapping[str, Any] | None, default: ScalingRules) -> ScalingRules:
-    # The API server defaults each field separately (SetDefaults_HorizontalPodAutoscalerBehavior).
-    if not rules:
-        return default
-    policies = rules.get("policies")
-    return ScalingRules(
-        stabilization_window_seconds=int(
-            rules.get("stabilizationWindowSeconds", default.stabilization_window_seconds)
-        ),
-        policies=default.policies
-        if policies is None
-        else tuple(ScalingPolicy(p["type"], int(p["value"]), int(p["periodSeconds"])) for p in policies),
-        select_policy=rules.get("selectPolicy", default.select_policy),
-    )
+from harness.k8s.specs import (
+    DEFAULT_SCALE_DOWN,
+    DEFAULT_SCALE_UP,
+    DEFAULT_TOLERANCE,
+    HpaPolicy,
+    MetricTarget,
+    ScalingPolicy,
+    ScalingRules,
+)
 
 
 def usage_ratio(utilisations: Sequence[float], target: float) -> float:

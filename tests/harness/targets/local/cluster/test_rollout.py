@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from harness.controlplane.analysis import AnalysisTemplate, MetricSpec
-from harness.controlplane.rollout import CanaryRollout, CanaryStep, CanaryStrategy
+from harness.targets.local.cluster.analysis import AnalysisTemplate, MetricSpec
+from harness.targets.local.cluster.rollout import CanaryRollout, CanaryStep, CanaryStrategy
 
 
 def _rollout_manifest(steps: list[Any], background: dict[str, Any] | None = None) -> dict[str, Any]:

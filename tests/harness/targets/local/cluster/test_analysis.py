@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from harness.controlplane.analysis import (
+from harness.targets.local.cluster.analysis import (
     AnalysisRun,
     AnalysisTemplate,
     MetricSpec,

@@ -1,11 +1,11 @@
-"""A recursive-descent parser for the PromQL subset :mod:`harness.controlplane.promql` evaluates."""
+"""A recursive-descent parser for the PromQL subset :mod:`harness.targets.local.cluster.promql` evaluates."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from harness.controlplane.analysis import parse_duration
+from harness.targets.local.cluster.analysis import parse_duration
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<dur>\d+(?:ms|s|m|h|d|w|y)(?:\d+(?:ms|s|m|h))*)(?![\w.])"

@@ -1,55 +1,29 @@
 """Reading HPA and Argo Rollouts status from a real cluster (kind/aws) through the ``kubernetes`` client.
 
-The load stage asks the same questions of a cluster as of the local control plane: how many
-replicas does the HPA want and why, which step/weight is the Rollout at, did it abort, what did the
-AnalysisRuns measure. :class:`ClusterObserver` answers them from
+A cluster driver answers :meth:`~harness.targets.base.Control.autoscaler` and
+:meth:`~harness.targets.base.Control.rollout` with :class:`ClusterObserver`, which reads
 
 * ``AutoscalingV2Api.read_namespaced_horizontal_pod_autoscaler_status`` (``status.currentReplicas``,
   ``desiredReplicas``, ``currentMetrics[].resource.current.averageUtilization``, ``conditions``);
 * ``CustomObjectsApi.get_namespaced_custom_object_status`` for ``rollouts.argoproj.io/v1alpha1``
-  (``status.phase``, ``currentStepIndex``, ``canary.weights``, ``abort``, ``message``);
+  (``status.phase``, ``currentStepIndex``, ``canary.weights``, ``abort``, ``message``,
+  ``stableRS``/``currentPodHash``; ``spec.strategy.canary.steps``);
 * ``CustomObjectsApi.list_namespaced_custom_object`` for ``analysisruns`` (``status.phase`` and
-  ``metricResults[].measurements[]``).
+  ``metricResults[].measurements[]``),
 
-The APIs are injected, so tests pass fakes; :meth:`ClusterObserver.from_kubeconfig` builds real ones.
+and returns the protocol's frozen snapshots. The APIs are injected, so tests pass fakes built from
+the client's own models; :meth:`ClusterObserver.from_kubeconfig` builds real ones.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from datetime import datetime
 from typing import Any
 
+from harness.targets.base import AnalysisMeasurement, AnalysisRunStatus, AutoscalerStatus, RolloutStatus
+
 ARGO_GROUP, ARGO_VERSION = "argoproj.io", "v1alpha1"
-
-
-@dataclass(frozen=True, slots=True)
-class HpaStatus:
-    name: str
-    current_replicas: int
-    desired_replicas: int
-    min_replicas: int
-    max_replicas: int
-    utilisation: dict[str, int | None] = field(default_factory=dict)  # metric -> averageUtilization
-    conditions: dict[str, str] = field(default_factory=dict)  # type -> "status: reason"
-
-
-@dataclass(frozen=True, slots=True)
-class RolloutStatus:
-    name: str
-    phase: str
-    step_index: int | None
-    canary_weight: int
-    aborted: bool
-    message: str
-    stable_hash: str | None
-    current_hash: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class AnalysisRunStatus:
-    name: str
-    phase: str
-    measurements: list[dict[str, Any]]  # {"metric", "phase", "value", "finishedAt"}
 
 
 def _get(obj: Any, *path: str) -> Any:
@@ -59,6 +33,15 @@ def _get(obj: Any, *path: str) -> Any:
             return None
         obj = obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
     return obj
+
+
+def _epoch(stamp: Any) -> float:
+    """An RFC 3339 time (``2026-01-01T00:00:00Z``) as seconds since the epoch; 0 when absent."""
+    if isinstance(stamp, datetime):
+        return stamp.timestamp()
+    if not stamp:
+        return 0.0
+    return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
 
 
 class ClusterObserver:
@@ -76,47 +59,54 @@ class ClusterObserver:
         config.load_kube_config(context=context)  # type: ignore[no-untyped-call]
         return cls(namespace, client.AutoscalingV2Api(), client.CustomObjectsApi())
 
-    def hpa_status(self, name: str) -> HpaStatus:
+    def autoscaler(self, name: str) -> AutoscalerStatus:
+        """The HPA ``name`` as its controller last reported it."""
         hpa = self.autoscaling.read_namespaced_horizontal_pod_autoscaler_status(name, self.namespace)
-        utilisation: dict[str, int | None] = {}
+        metrics: dict[str, float] = {}
         for metric in _get(hpa, "status", "current_metrics") or []:
             resource = _get(metric, "resource")
-            if resource is not None:
-                utilisation[str(_get(resource, "name"))] = _get(resource, "current", "average_utilization")
+            value = _get(resource, "current", "average_utilization")
+            if resource is not None and value is not None:
+                metrics[f"{_get(resource, 'name')}_utilization_pct"] = float(value)
         conditions = {
             str(_get(c, "type")): f"{_get(c, 'status')}: {_get(c, 'reason')}"
             for c in _get(hpa, "status", "conditions") or []
         }
-        return HpaStatus(
-            name=name,
-            current_replicas=int(_get(hpa, "status", "current_replicas") or 0),
-            desired_replicas=int(_get(hpa, "status", "desired_replicas") or 0),
+        return AutoscalerStatus(
+            component=str(_get(hpa, "spec", "scale_target_ref", "name") or name),
             min_replicas=int(_get(hpa, "spec", "min_replicas") or 1),
             max_replicas=int(_get(hpa, "spec", "max_replicas") or 0),
-            utilisation=utilisation,
+            current_replicas=int(_get(hpa, "status", "current_replicas") or 0),
+            desired_replicas=int(_get(hpa, "status", "desired_replicas") or 0),
+            metrics=metrics,
+            observed_at=time.time(),
             conditions=conditions,
         )
 
-    def rollout_status(self, name: str) -> RolloutStatus:
+    def rollout(self, name: str) -> RolloutStatus:
+        """The Rollout ``name`` with the AnalysisRuns it owns."""
         rollout = self.custom.get_namespaced_custom_object_status(
             ARGO_GROUP, ARGO_VERSION, self.namespace, "rollouts", name
         )
         status = rollout.get("status") or {}
         weights = (status.get("canary") or {}).get("weights") or {}
         step = status.get("currentStepIndex")
+        stable, current = status.get("stableRS"), status.get("currentPodHash")
+        steps = ((rollout.get("spec") or {}).get("strategy") or {}).get("canary", {}).get("steps") or []
         return RolloutStatus(
-            name=name,
             phase=str(status.get("phase", "Unknown")),
+            stable_version=str(stable or ""),
+            canary_version=str(current) if current and current != stable else None,
             step_index=int(step) if step is not None else None,
-            canary_weight=int((weights.get("canary") or {}).get("weight", 0)),
+            steps=len(steps),
+            weight=int((weights.get("canary") or {}).get("weight", 0)),
             aborted=bool(status.get("abort", False)),
             message=str(status.get("message", "")),
-            stable_hash=status.get("stableRS"),
-            current_hash=status.get("currentPodHash"),
+            analysis_runs=tuple(self.analysis_runs(name)),
         )
 
     def analysis_runs(self, rollout: str) -> list[AnalysisRunStatus]:
-        """AnalysisRuns owned by ``rollout`` (label ``rollout-type`` set by Argo), newest last."""
+        """AnalysisRuns owned by ``rollout`` (its ReplicaSets are named after it), in listing order."""
         listing = self.custom.list_namespaced_custom_object(
             ARGO_GROUP, ARGO_VERSION, self.namespace, "analysisruns"
         )
@@ -131,17 +121,22 @@ class ClusterObserver:
 
 def _analysis_run(item: dict[str, Any]) -> AnalysisRunStatus:
     status = item.get("status") or {}
-    measurements = [
-        {
-            "metric": result.get("name"),
-            "phase": m.get("phase"),
-            "value": m.get("value"),
-            "finishedAt": m.get("finishedAt"),
-        }
+    measurements = tuple(
+        AnalysisMeasurement(
+            metric=str(result.get("name")),
+            phase=str(m.get("phase")),
+            value=str(m.get("value", "")),
+            at=_epoch(m.get("finishedAt")),
+        )
         for result in status.get("metricResults", [])
         for m in result.get("measurements", [])
-    ]
-    return AnalysisRunStatus(item["metadata"]["name"], str(status.get("phase", "Pending")), measurements)
+    )
+    return AnalysisRunStatus(
+        item["metadata"]["name"],
+        str(status.get("phase", "Pending")),
+        measurements,
+        str(status.get("message", "")),
+    )
 
 
-__all__ = ["AnalysisRunStatus", "ClusterObserver", "HpaStatus", "RolloutStatus"]
+__all__ = ["ClusterObserver"]

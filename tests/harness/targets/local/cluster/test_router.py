@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from harness.controlplane.router import Router, choose_track
+from harness.targets.local.cluster.router import Router, choose_track
 
 RELEASE = threading.Event()
 

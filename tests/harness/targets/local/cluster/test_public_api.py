@@ -1,8 +1,8 @@
-"""The curated public API of harness.controlplane is complete and importable."""
+"""The curated public API of harness.targets.local.cluster is complete and importable."""
 
 from __future__ import annotations
 
-import harness.controlplane as controlplane
+import harness.targets.local.cluster as controlplane
 
 
 def test_all_names_resolve_and_public_classes_are_listed() -> None:

@@ -13,7 +13,7 @@ analysis controller it describes:
   measurements were taken (no ``count`` and no ``interval`` = one measurement), else ``Running``;
 * the run takes the worst metric phase (Failed > Error > Inconclusive > Successful > Running).
 
-The caller measures (e.g. a PromQL query through :mod:`harness.controlplane.promql`) and hands the
+The caller measures (e.g. a PromQL query through :mod:`harness.targets.local.cluster.promql`) and hands the
 value to :meth:`AnalysisRun.record`; every method takes ``now`` so tests need no clock.
 """
 
@@ -25,7 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.controlplane.expr import ExprError, evaluate_condition
+from harness.k8s.specs import parse_duration
+from harness.targets.local.cluster.expr import ExprError, evaluate_condition
 
 
 class Phase(enum.StrEnum):
@@ -46,24 +47,6 @@ _SEVERITY = [Phase.PENDING, Phase.RUNNING, Phase.SUCCESSFUL, Phase.INCONCLUSIVE,
 
 def worst(phases: list[Phase]) -> Phase:
     return max(phases, key=_SEVERITY.index) if phases else Phase.SUCCESSFUL
-
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-
-
-def parse_duration(text: str | int | float | None) -> float | None:
-    """Argo/Go durations (``30s``, ``5m``, ``1h30m``, or bare seconds) to seconds."""
-    if text is None or text == "":
-        return None
-    if isinstance(text, int | float):
-        return float(text)
-    if text.isdigit():
-        return float(text)
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"invalid duration {text!r}")
-    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    return sum(float(n) * scale[u] for n, u in parts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from harness.controlplane.promql_parser import Node, PromQLError, parse
+from harness.targets.local.cluster.promql_parser import Node, PromQLError, parse
 
 Labels = frozenset[tuple[str, str]]
 
@@ -372,6 +372,17 @@ def parse_api_response(promql: str, evaluator: str, body: Mapping[str, Any]) -> 
     return QueryResult(promql, evaluator, vector=vector)
 
 
+def analysis_evaluator(store: SampleStore, prometheus_url: str | None = None) -> Evaluator:
+    """The one seam where the AnalysisTemplates' PromQL is evaluated.
+
+    Today: the PromQL subset over the model's own scrapes, unless a Prometheus URL is given. When
+    the local target runs a real Prometheus (``env.prometheus_url``), this returns a
+    :class:`PrometheusEvaluator` and the subset can go; note that the model's ``now`` is manifest
+    time, so that change also maps it (and range windows) to wall-clock time by the time scale.
+    """
+    return PrometheusEvaluator(prometheus_url) if prometheus_url else LocalPromQL(store)
+
+
 def prometheus_binary() -> str | None:
     """The ``prometheus`` executable on PATH, if any (``apt-get install prometheus``)."""
     return shutil.which("prometheus")
@@ -384,6 +395,7 @@ __all__ = [
     "PrometheusEvaluator",
     "QueryResult",
     "SampleStore",
+    "analysis_evaluator",
     "histogram_quantile",
     "parse",
     "parse_api_response",

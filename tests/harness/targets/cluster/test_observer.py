@@ -6,7 +6,7 @@ from typing import Any
 
 from kubernetes import client
 
-from harness.controlplane.k8s import ClusterObserver
+from harness.targets.cluster.observer import ClusterObserver
 
 
 class FakeAutoscaling:
@@ -50,6 +50,7 @@ class FakeCustom:
     ) -> dict[str, Any]:
         self.calls.append((group, version, namespace, plural, name))
         return {
+            "spec": {"strategy": {"canary": {"steps": [{"setWeight": 5}, {"pause": {}}, {"setWeight": 50}]}}},
             "status": {
                 "phase": "Degraded",
                 "currentStepIndex": 2,
@@ -63,7 +64,7 @@ class FakeCustom:
                         "stable": {"weight": 100, "podTemplateHash": "6d4f"},
                     }
                 },
-            }
+            },
         }
 
     def list_namespaced_custom_object(
@@ -97,22 +98,25 @@ class FakeCustom:
 
 def test_hpa_status_from_client_models() -> None:
     api = FakeAutoscaling()
-    status = ClusterObserver("easy-upload", api, FakeCustom()).hpa_status("api")
+    status = ClusterObserver("easy-upload", api, FakeCustom()).autoscaler("api")
     assert api.calls == [("api", "easy-upload")]
     assert (status.current_replicas, status.desired_replicas, status.max_replicas) == (3, 5, 10)
-    assert status.utilisation == {"cpu": 113}
+    assert status.component == "api" and status.metrics == {"cpu_utilization_pct": 113.0}
     assert status.conditions == {"ScalingLimited": "False: DesiredWithinRange"}
 
 
 def test_rollout_status_of_an_aborted_canary() -> None:
     custom = FakeCustom()
-    status = ClusterObserver("easy-upload", FakeAutoscaling(), custom).rollout_status("api")
-    assert custom.calls == [("argoproj.io", "v1alpha1", "easy-upload", "rollouts", "api")]
-    assert (status.phase, status.aborted, status.canary_weight, status.step_index) == ("Degraded", True, 0, 2)
-    assert status.stable_hash == "6d4f" and "aborted" in status.message
+    status = ClusterObserver("easy-upload", FakeAutoscaling(), custom).rollout("api")
+    assert custom.calls[0] == ("argoproj.io", "v1alpha1", "easy-upload", "rollouts", "api")
+    assert (status.phase, status.aborted, status.weight, status.step_index) == ("Degraded", True, 0, 2)
+    assert (status.stable_version, status.canary_version) == ("6d4f", "7c9b") and "aborted" in status.message
+    assert status.steps == 3
 
 
 def test_analysis_runs_of_the_rollout() -> None:
     runs = ClusterObserver("easy-upload", FakeAutoscaling(), FakeCustom()).analysis_runs("api")
     assert [(r.name, r.phase) for r in runs] == [("api-7c9b-2-2", "Failed")]
-    assert runs[0].measurements[0]["metric"] == "success-rate"
+    measurement = runs[0].measurements[0]
+    assert (measurement.metric, measurement.phase, measurement.value) == ("success-rate", "Failed", "[0.81]")
+    assert measurement.at == 1767225600.0

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from harness.controlplane.hpa import (
+from harness.targets.local.cluster.hpa import (
     DEFAULT_SCALE_DOWN,
     DEFAULT_SCALE_UP,
     HpaAutoscaler,

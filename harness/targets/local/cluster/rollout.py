@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.controlplane.analysis import (
+from harness.targets.local.cluster.analysis import (
     AnalysisRun,
     AnalysisTemplate,
     Measure,

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from harness.controlplane.promql import (
+from harness.targets.local.cluster.promql import (
     LocalPromQL,
     PromQLError,
     SampleStore,

@@ -8,18 +8,17 @@ from typing import Any
 
 import pytest
 
-from harness.controlplane.plane import (
+from harness.targets.local.cluster.plane import (
     ControlPlaneSpec,
     CpuSampler,
     LocalControlPlane,
     ReplicaInfo,
     VirtualClock,
     cpu_request,
-    local_cluster,
 )
-from harness.controlplane.promql import QueryResult
+from harness.targets.local.cluster.promql import QueryResult
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[5]
 
 
 class FakeCluster:
@@ -125,7 +124,11 @@ def test_bad_canary_is_aborted_before_50_percent() -> None:
     plane.begin_rollout("v2")
     _drive(plane, time, 60)
     assert cluster.weights == [10] and cluster.calls[-1] == "abort"
-    assert plane.status()["phase"] == "Degraded"
+    status = plane.rollout_status("v1", "v2")
+    assert (status.phase, status.aborted, status.weight, status.canary_version) == ("Degraded", True, 0, None)
+    run = status.analysis_runs[0]
+    assert (run.phase, run.measurements[0].phase, run.measurements[0].value) == ("Failed", "Failed", "[0.5]")
+    assert run.measurements[0].query == 'q{hash="v2"}'
     assert evaluator.queries == ['q{hash="v2"}']
     assert plane.analysis[0]["phase"] == "Failed" and plane.analysis[0]["value"] == 0.5
 
@@ -191,9 +194,44 @@ def test_virtual_clock_speeds_up() -> None:
     assert clock.now() == 30.0
 
 
-def test_local_cluster_rejects_other_handles() -> None:
-    with pytest.raises(TypeError, match="all_replicas"):
-        local_cluster(object())
+def test_rollout_status_while_paused_and_user_actions() -> None:
+    plane, cluster, time, _ = _plane(0.99)
+    assert plane.rollout_status("v1", None).phase == "Healthy" and not plane.in_flight()
+    plane.begin_rollout("v2")
+    assert cluster.weights == [10]  # the first setWeight at once, before any tick
+    _drive(plane, time, 3)
+    status = plane.rollout_status("v1", "v2")
+    assert (status.phase, status.step_index, status.steps, status.weight) == ("Paused", 1, 5, 10)
+    plane.set_weight(30)
+    assert cluster.weights[-1] == 30 and plane.rollout_status("v1", "v2").weight == 30
+    plane.promote(full=True)
+    assert cluster.calls[-1] == "promote" and plane.rollout_status("v2", None).phase == "Healthy"
+    with pytest.raises(ValueError, match="no canary rollout"):
+        plane.promote()
+    plane.begin_rollout("v3")
+    plane.abort("by hand")
+    status = plane.rollout_status("v2", None)
+    assert status.aborted and "by hand" in status.message and cluster.calls[-1] == "abort"
+
+
+def test_autoscaler_status_reports_decisions_and_events() -> None:
+    hpa = {
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "api"},
+        "spec": {"scaleTargetRef": {"kind": "Rollout", "name": "api"}, "minReplicas": 3, "maxReplicas": 5,
+                 "metrics": [{"type": "Resource", "resource": {
+                     "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]},
+    }
+    time, cluster = ManualTime(), FakeCluster(api=2)
+    plane = LocalControlPlane(cluster, ControlPlaneSpec.from_documents([*_docs(None), hpa]),
+                              evaluator=FakeEvaluator(1.0), clock=VirtualClock(1.0, real=time))
+    assert plane.autoscaler_status("worker", 1) is None
+    _drive(plane, time, 2)
+    status = plane.autoscaler_status("api", 3)
+    assert status is not None
+    assert (status.min_replicas, status.max_replicas, status.desired_replicas) == (3, 5, 3)
+    assert [(e.from_replicas, e.to_replicas) for e in status.events] == [(2, 3)]
+    assert status.conditions["AbleToScale"].startswith("True")
 
 
 def test_spec_from_the_repository_manifests() -> None:
@@ -232,8 +270,8 @@ def _app_metrics(ok: int, errors: int | None) -> str:
 
 
 def _repository_measurements(errors: list[int | None]) -> dict[str, Any]:
-    from harness.controlplane.analysis import measurement_phase
-    from harness.controlplane.promql import LocalPromQL, SampleStore
+    from harness.targets.local.cluster.analysis import measurement_phase
+    from harness.targets.local.cluster.promql import LocalPromQL, SampleStore
 
     render = pytest.importorskip("harness.k8s").render_overlay
     spec = ControlPlaneSpec.from_documents(list(render(ROOT / "manifests" / "overlays" / "local")))

@@ -1,0 +1,61 @@
+"""Observing a pod's real security posture from inside its container (a cluster driver fills
+:attr:`~harness.targets.base.ReplicaStatus.security` with it).
+
+Through pytest-testinfra's ``kubectl://POD?namespace=NS`` backend: ``id -u``, a write probe on
+``/`` (removed again when it succeeds) and the ``CapEff`` mask of ``/proc/1/status``. Verified in
+the nightly workflow only; here it is tested with fake testinfra hosts.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any, Protocol
+
+from harness.targets.base import ContainerSecurity
+
+ROFS_PROBE = "/.harness-rofs-probe"
+
+
+class Host(Protocol):
+    """The part of a testinfra host we use (a fake in unit tests)."""
+
+    def run(self, command: str, *args: str) -> Any: ...
+
+
+def observe_container(host: Host) -> ContainerSecurity:
+    """The uid, root filesystem writability and effective capabilities the container runs with."""
+    uid = host.run("id -u")
+    probe = host.run(f"touch {ROFS_PROBE}")
+    if probe.rc == 0:
+        host.run(f"rm -f {ROFS_PROBE}")
+    status = host.run("grep CapEff /proc/1/status")
+    caps = status.stdout.split()[-1] if status.rc == 0 and status.stdout.split() else "?"
+    text = uid.stdout.strip() if uid.rc == 0 else ""
+    return ContainerSecurity(
+        uid=int(text) if text.isdigit() else None, read_only_root=probe.rc != 0, effective_capabilities=caps
+    )
+
+
+def pod_host(pod: str, namespace: str) -> Host:
+    """A testinfra host that runs commands in ``pod`` through ``kubectl exec``."""
+    import testinfra
+
+    host: Host = testinfra.get_host(f"kubectl://{pod}?namespace={namespace}")
+    return host
+
+
+def running_pods(namespace: str) -> list[str]:
+    """Names of the Running pods of ``namespace`` (``kubectl get pods -o json``)."""
+    out = subprocess.run(
+        ["kubectl", "get", "pods", "-n", namespace, "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    items = json.loads(out).get("items", [])
+    return [i["metadata"]["name"] for i in items if i.get("status", {}).get("phase") == "Running"]
+
+
+__all__ = ["Host", "observe_container", "pod_host", "running_pods"]

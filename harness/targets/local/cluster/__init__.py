@@ -1,0 +1,58 @@
+"""The local target's model of a cluster: HPA v2 and Argo Rollouts as written, the router, the loop.
+
+Owned by the local target (stages never import it; they read its decisions through
+:class:`~harness.targets.base.Control`). Layers (imports point down only)::
+
+    expr                 safe evaluator of Argo's expr-lang conditions
+    analysis             AnalysisTemplate / AnalysisRun semantics (measurement and run phases)
+    hpa                  HPA v2: replicas per metric, behaviour policies, stabilisation
+    rollout              canary step machine (setWeight / pause / analysis, background analysis, abort)
+    promql_parser/promql PromQL subset over scraped /metrics, behind one seam (analysis_evaluator)
+                         that a real Prometheus replaces
+    status               the model's AnalysisRuns as the protocol's snapshots
+    router               per-request weighted HTTP proxy (stable / canary), streaming
+    plane                LocalControlPlane: the controllers' loop over the local processes
+
+Only ``plane``, ``router`` and ``promql`` do I/O.
+"""
+
+from __future__ import annotations
+
+from harness.targets.local.cluster.analysis import AnalysisRun, AnalysisTemplate, MetricSpec, Phase
+from harness.targets.local.cluster.hpa import HpaAutoscaler, HpaPolicy
+from harness.targets.local.cluster.plane import (
+    ClusterHandle,
+    ControlPlaneSpec,
+    LocalControlPlane,
+    ReplicaInfo,
+)
+from harness.targets.local.cluster.promql import (
+    LocalPromQL,
+    PrometheusEvaluator,
+    QueryResult,
+    SampleStore,
+    analysis_evaluator,
+)
+from harness.targets.local.cluster.rollout import CanaryRollout, CanaryStrategy
+from harness.targets.local.cluster.router import Router
+
+__all__ = [
+    "AnalysisRun",
+    "AnalysisTemplate",
+    "CanaryRollout",
+    "CanaryStrategy",
+    "ClusterHandle",
+    "ControlPlaneSpec",
+    "HpaAutoscaler",
+    "HpaPolicy",
+    "LocalControlPlane",
+    "LocalPromQL",
+    "MetricSpec",
+    "Phase",
+    "PrometheusEvaluator",
+    "QueryResult",
+    "ReplicaInfo",
+    "Router",
+    "SampleStore",
+    "analysis_evaluator",
+]

@@ -1,0 +1,411 @@
+"""The local model's controllers: the manifests' HPAs and canary Rollout, run against local processes.
+
+A thin I/O loop around the pure cores (:mod:`.hpa`, :mod:`.rollout`, :mod:`.analysis`), running in
+its own thread for as long as the local target is up, as a cluster's controllers do:
+
+* every ``scrape_period_s`` (real time) it scrapes each replica's ``/metrics`` into a
+  :class:`~.promql.SampleStore` (labels ``job``, ``instance``, ``track``, ``service`` =
+  ``api-stable``/``api-canary`` and ``rollouts_pod_template_hash`` = the version, so the manifests'
+  AnalysisTemplate queries select the canary as the ServiceMonitor's relabelling does in a cluster);
+* every ``sync_period_s`` (manifest time; 15 s as the kube-controller-manager's
+  ``--horizontal-pod-autoscaler-sync-period``) it samples per-process CPU with psutil (percent of the
+  container's ``resources.requests.cpu``, as metrics-server reports it), reconciles each HPA and
+  calls ``cluster.scale(component, n)``;
+* while a canary runs it reconciles the :class:`~.rollout.CanaryRollout` (the Argo Rollouts
+  controller) and calls ``cluster.set_weight(w)``, then ``cluster.promote()`` or ``cluster.abort()``.
+
+``time_scale`` compresses manifest time (pauses, intervals, stabilisation windows, rate windows) so a
+PR run takes minutes; CPU is always measured in real time. The cluster is anything with the methods
+of :class:`ClusterHandle` (the local target's :class:`~harness.targets.local.workloads.Workloads`).
+What the controllers decided is read back as the protocol's snapshots
+(:meth:`LocalControlPlane.autoscaler_status`, :meth:`LocalControlPlane.rollout_status`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from harness.targets.base import AutoscalerStatus, RolloutStatus, ScaleEvent
+from harness.targets.local.cluster.analysis import AnalysisTemplate, MetricSpec
+from harness.targets.local.cluster.hpa import Decision, HpaAutoscaler, HpaPolicy
+from harness.targets.local.cluster.promql import Evaluator, SampleStore, analysis_evaluator
+from harness.targets.local.cluster.rollout import CanaryRollout, CanaryStrategy
+from harness.targets.local.cluster.status import analysis_runs
+
+EVENTS_KEPT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaInfo:
+    component: str
+    track: str  # "stable" | "canary"
+    version: str
+    pid: int | None
+    metrics_url: str
+
+
+class ClusterHandle(Protocol):
+    def processes(self) -> list[ReplicaInfo]: ...
+
+    def scale(self, component: str, n: int) -> None: ...
+
+    def set_weight(self, weight: int) -> None: ...
+
+    def promote(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ControlPlaneSpec:
+    """What the manifests say: HPA per component, CPU request per component, the canary."""
+
+    hpas: Mapping[str, HpaPolicy]
+    cpu_requests: Mapping[str, float]  # cores
+    strategy: CanaryStrategy | None
+    templates: Mapping[str, AnalysisTemplate]
+
+    @classmethod
+    def from_documents(cls, documents: Sequence[Mapping[str, Any]]) -> ControlPlaneSpec:
+        by_kind: dict[str, list[Mapping[str, Any]]] = {}
+        for doc in documents:
+            by_kind.setdefault(str(doc.get("kind")), []).append(doc)
+        hpas = [HpaPolicy.from_manifest(d) for d in by_kind.get("HorizontalPodAutoscaler", [])]
+        rollouts = [d for d in by_kind.get("Rollout", []) if "canary" in d["spec"].get("strategy", {})]
+        workloads = by_kind.get("Deployment", []) + by_kind.get("Rollout", [])
+        return cls(
+            hpas={h.target_name: h for h in hpas},
+            cpu_requests={w["metadata"]["name"]: cpu_request(w) for w in workloads},
+            strategy=CanaryStrategy.from_manifest(rollouts[0]) if rollouts else None,
+            templates={
+                t.name: t for t in map(AnalysisTemplate.from_manifest, by_kind.get("AnalysisTemplate", []))
+            },
+        )
+
+
+def cpu_request(workload: Mapping[str, Any]) -> float:
+    """Sum of the containers' ``resources.requests.cpu`` in cores (``250m`` -> 0.25); 1 if unset."""
+    total = 0.0
+    for container in workload["spec"]["template"]["spec"].get("containers", []):
+        value = str((container.get("resources", {}).get("requests") or {}).get("cpu", "0"))
+        total += float(value[:-1]) / 1000 if value.endswith("m") else float(value)
+    return total or 1.0
+
+
+class VirtualClock:
+    """Manifest time: real seconds since start times ``speedup``; :meth:`epoch` maps it back."""
+
+    def __init__(self, speedup: float = 1.0, real: Callable[[], float] = time.monotonic) -> None:
+        self.speedup, self._real, self._t0, self._epoch0 = speedup, real, real(), time.time()
+
+    def now(self) -> float:
+        return (self._real() - self._t0) * self.speedup
+
+    def epoch(self, manifest_t: float) -> float:
+        """Seconds since the epoch at manifest time ``manifest_t``."""
+        return self._epoch0 + manifest_t / self.speedup
+
+
+class Sampler(Protocol):
+    """Where the HPA's CPU utilisation comes from (metrics-server in a cluster)."""
+
+    def utilisation(self, pid: int | None, request_cores: float) -> float | None: ...
+
+
+class CpuSampler:
+    """Per-process CPU as percent of the request (the HPA's utilisation), children included."""
+
+    def __init__(self) -> None:
+        self._procs: dict[int, Any] = {}
+
+    def utilisation(self, pid: int | None, request_cores: float) -> float | None:
+        import psutil
+
+        if pid is None:
+            return None
+        try:
+            proc = self._procs.get(pid)
+            if proc is None:
+                self._procs[pid] = proc = psutil.Process(pid)
+                proc.cpu_percent(None)
+                return None  # the first reading has no interval: a missing metric
+            percent = proc.cpu_percent(None) + sum(c.cpu_percent(None) for c in proc.children(recursive=True))
+        except psutil.Error:
+            self._procs.pop(pid, None)
+            return None
+        return float(percent) / request_cores
+
+
+@dataclass(slots=True)
+class _HpaState:
+    autoscaler: HpaAutoscaler
+    last: Decision | None = None
+    events: list[ScaleEvent] = field(default_factory=list)
+    conditions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class LocalControlPlane:
+    """Runs the HPAs and canary rollouts of ``spec`` against ``cluster`` in a background thread."""
+
+    cluster: ClusterHandle
+    spec: ControlPlaneSpec
+    speedup: float = 1.0
+    sync_period_s: float = 15.0
+    scrape_period_s: float = 1.0
+    evaluator: Evaluator | None = None
+    store: SampleStore = field(default_factory=SampleStore)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    analysis: list[dict[str, Any]] = field(default_factory=list)
+    rollout: CanaryRollout | None = None
+    errors: list[str] = field(default_factory=list)
+    clock: VirtualClock | None = None
+    _hpas: dict[str, _HpaState] = field(init=False)
+    cpu: Sampler = field(default_factory=CpuSampler)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _last_sync: float = -1e18
+    _weight: int = 0
+    _http: Any = None
+
+    def __post_init__(self) -> None:
+        if self.clock is None:
+            self.clock = VirtualClock(self.speedup)
+        self._hpas = {c: _HpaState(HpaAutoscaler(p)) for c, p in self.spec.hpas.items()}
+        self.store.retention_s = 900.0 * max(1.0, self.speedup)
+        if self.evaluator is None:
+            self.evaluator = analysis_evaluator(self.store)
+
+    def now(self) -> float:
+        assert self.clock is not None  # set in __post_init__
+        return self.clock.now()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="local-controllers", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self._thread = None
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    # -- the Rollout ---------------------------------------------------------------------------
+
+    def begin_rollout(self, canary_version: str) -> CanaryRollout:
+        """Start walking the Rollout's steps for a canary the cluster has just deployed."""
+        if self.spec.strategy is None:
+            raise ValueError("the manifests have no canary Rollout")
+        with self._lock:
+            args = {"canary-hash": canary_version, "service-name": "api-canary"}
+            self.rollout = CanaryRollout(self.spec.strategy, self.spec.templates, self.now(), extra_args=args)
+            self._weight = -1
+            rollout, action = self.rollout, self._reconcile_rollout(self.now())
+        _run_action(action)  # the first setWeight at once, as the controller does
+        return rollout
+
+    def in_flight(self) -> bool:
+        with self._lock:
+            return self.rollout is not None and not self.rollout.done
+
+    def promote(self, *, full: bool = False) -> None:
+        """Resume the current pause (``kubectl argo rollouts promote``); ``full`` skips every step."""
+        with self._lock:
+            if self.rollout is None or self.rollout.done:
+                raise ValueError("no canary rollout is in progress")
+            if full:
+                self.rollout.step_index = len(self.rollout.strategy.steps)
+            self.rollout.promote()
+            action = self._reconcile_rollout(self.now())
+        _run_action(action)
+
+    def abort(self, reason: str) -> None:
+        """Abort the rollout in flight (weight 0, canary gone); nothing to do when none is."""
+        with self._lock:
+            if self.rollout is not None and not self.rollout.done:
+                self.rollout.abort(self.now(), reason)
+            self._weight = 0
+        self.cluster.abort()
+
+    def set_weight(self, weight: int) -> None:
+        """Override the canary weight until the next ``setWeight`` step."""
+        with self._lock:
+            self.cluster.set_weight(weight)
+            if self.rollout is not None and not self.rollout.done:
+                self.rollout.weight = self._weight = weight
+
+    # -- status --------------------------------------------------------------------------------
+
+    def autoscaler_status(self, component: str, current: int) -> AutoscalerStatus | None:
+        """The HPA of ``component`` as its status would read (None: no HPA targets it)."""
+        with self._lock:
+            state = self._hpas.get(component)
+            if state is None:
+                return None
+            policy, last = state.autoscaler.policy, state.last
+            assert self.clock is not None
+            utilisation = last.utilisation.get("cpu") if last else None
+            return AutoscalerStatus(
+                component=component,
+                min_replicas=policy.min_replicas,
+                max_replicas=policy.max_replicas,
+                current_replicas=current,
+                desired_replicas=last.desired if last else current,
+                metrics={} if utilisation is None else {"cpu_utilization_pct": round(utilisation, 1)},
+                events=tuple(state.events),
+                observed_at=self.clock.epoch(last.at) if last else 0.0,
+                conditions=dict(state.conditions),
+            )
+
+    def rollout_status(self, stable_version: str, canary_version: str | None) -> RolloutStatus:
+        """The Rollout's status: phase, step, weight and the AnalysisRuns with their measurements."""
+        with self._lock:
+            r = self.rollout
+            steps = len(self.spec.strategy.steps) if self.spec.strategy else 0
+            if r is None:
+                return RolloutStatus("Healthy", stable_version, steps=steps)
+            assert self.clock is not None
+            return RolloutStatus(
+                phase=r.status,
+                stable_version=stable_version,
+                canary_version=None if r.done else canary_version,
+                step_index=None if r.done else r.step_index,
+                steps=steps,
+                weight=0 if r.done else r.weight,
+                aborted=r.aborted,
+                message=r.message,
+                analysis_runs=analysis_runs(r.runs, self.clock.epoch),
+            )
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """One loop iteration: scrape; HPA when a sync period passed; rollout."""
+        now = self.now()
+        processes = self.cluster.processes()
+        self._scrape(processes, now)
+        if now - self._last_sync >= self.sync_period_s:
+            self._last_sync = now
+            self._autoscale(processes, now)
+        with self._lock:
+            action = self._reconcile_rollout(now)
+        _run_action(action)  # outside the lock: a promotion rolls replicas for seconds
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.tick()
+            except Exception as exc:  # keep the loop alive; the status reports it
+                self._error(f"{type(exc).__name__}: {exc}")
+            self._stop.wait(max(0.0, self.scrape_period_s - (time.monotonic() - started)))
+
+    def _error(self, message: str) -> None:
+        with self._lock:
+            self.errors = [*self.errors[-(EVENTS_KEPT - 1):], message]
+            if self.rollout is not None and not self.rollout.done:
+                self.rollout.message = f"ControllerError: {message}"
+
+    def _scrape(self, processes: list[ReplicaInfo], now: float) -> None:
+        import httpx
+
+        if self._http is None:
+            self._http = httpx.Client(timeout=2.0, verify=False)
+        for replica in processes:
+            labels = {
+                "job": replica.component,
+                "instance": replica.metrics_url,
+                "track": replica.track,
+                "service": f"{replica.component}-{replica.track}",
+                "rollouts_pod_template_hash": replica.version,
+            }
+            try:
+                self.store.ingest_text(self._http.get(replica.metrics_url).text, now, labels)
+            except (httpx.HTTPError, ValueError):
+                continue  # starting, dying or not an exposition: a gap, as in Prometheus
+
+    def _autoscale(self, processes: list[ReplicaInfo], now: float) -> None:
+        sample: dict[str, Any] = {"t": round(now, 3), "replicas": {}, "utilisation": {}, "desired": {}}
+        for component, state in self._hpas.items():
+            mine = [p for p in processes if p.component == component and p.track == "stable"]
+            request = self.spec.cpu_requests.get(component, 1.0)
+            utilisation = [self.cpu.utilisation(p.pid, request) for p in mine]
+            decision = state.autoscaler.reconcile(now, len(mine), {"cpu": utilisation})
+            sample["replicas"][component] = len(mine)
+            sample["utilisation"][component] = decision.utilisation.get("cpu")
+            sample["desired"][component] = decision.desired
+            self._apply(component, state, decision)
+        sample["canary_weight"] = self.rollout.weight if self.rollout and not self.rollout.done else 0
+        with self._lock:
+            self.timeline = [*self.timeline[-(10 * EVENTS_KEPT - 1):], sample]
+
+    def _apply(self, component: str, state: _HpaState, decision: Decision) -> None:
+        metric = "True: ValidMetricFound" if decision.utilisation.get("cpu") is not None else (
+            "False: FailedGetResourceMetric (no CPU sample yet)")
+        with self._lock:
+            state.last, state.conditions["ScalingActive"] = decision, metric
+        if decision.desired == decision.current:
+            return
+        try:
+            self.cluster.scale(component, decision.desired)
+        except Exception as exc:  # the HPA's AbleToScale condition says so; the loop carries on
+            with self._lock:
+                state.conditions["AbleToScale"] = f"False: FailedUpdateScale ({type(exc).__name__}: {exc})"
+            return
+        assert self.clock is not None
+        event = ScaleEvent(self.clock.epoch(decision.at), component, decision.current, decision.desired,
+                           f"cpu {decision.utilisation.get('cpu') or 0:.0f}% of request")
+        with self._lock:
+            state.conditions["AbleToScale"] = "True: SucceededRescale"
+            state.events = [*state.events[-(EVENTS_KEPT - 1):], event]
+
+    def _reconcile_rollout(self, now: float) -> Callable[[], None] | None:
+        """Reconcile the rollout (the caller holds the lock); the cluster call it asks for, if any."""
+        rollout = self.rollout
+        if rollout is None or (rollout.done and self._weight == rollout.weight):
+            return None
+        taken = rollout.reconcile(now, self._measure)
+        for name, m in taken:
+            value = m.value[0] if isinstance(m.value, list) and len(m.value) == 1 else m.value
+            self.analysis.append({"t": round(now, 3), "metric": name, "value": value,
+                                  "phase": m.phase.value, "message": m.message})
+        if rollout.weight == self._weight:
+            return None
+        weight = self._weight = rollout.weight
+        if rollout.aborted:
+            return self.cluster.abort
+        if rollout.done:
+            return self.cluster.promote
+        return lambda: self.cluster.set_weight(weight)
+
+    def _measure(self, spec: MetricSpec) -> Any:
+        if spec.query is None or self.evaluator is None:
+            raise ValueError(f"metric {spec.name} has no prometheus query")
+        return self.evaluator.query(spec.query, self.now()).argo_value
+
+
+def _run_action(action: Callable[[], None] | None) -> None:
+    if action is not None:
+        action()
+
+
+__all__ = [
+    "ClusterHandle",
+    "ControlPlaneSpec",
+    "CpuSampler",
+    "LocalControlPlane",
+    "ReplicaInfo",
+    "Sampler",
+    "VirtualClock",
+    "cpu_request",
+]
