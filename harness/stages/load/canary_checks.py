@@ -89,11 +89,12 @@ def exposure_result(
 def rollback_result(rid: str, seen: CanaryObserved, evidence: Sequence[str] = ()) -> Result:
     """A canary the stage saw failing is rolled back before it takes all traffic, and is gone.
 
-    The stage first confirms the canary is bad from its own counters (5xx share above 5 % and the
-    stable's), else nothing is shown (error). Passed when, after the canary's last request, the
-    stable version served on (>= 20 requests, >= 2 s), no canary replica is left in the process
-    table, and no window ever sent ~all requests to the canary. Fails for a rollout controller that
-    ignores its analysis (promotes the bad canary) or an abort that leaves the canary serving.
+    The stage first confirms the canary is bad from its own counters (a higher 5xx share than the
+    stable's), else the planted fault did not show and nothing is shown (error). Passed when, after
+    the canary's last request, the stable version served on (>= 20 requests, >= 2 s), no canary
+    replica is left in the process table, and no window ever sent ~all requests to the canary.
+    Fails for a rollout controller that ignores its analysis (promotes the bad canary) or an abort
+    that leaves the canary serving.
     """
     rows, title = seen.intervals(), "A bad canary is rolled back before 100%"
     cn, ce, on, oe = (sum(r[i] for r in rows) for i in (1, 2, 3, 4))
@@ -103,7 +104,7 @@ def rollback_result(rid: str, seen: CanaryObserved, evidence: Sequence[str] = ()
         "stable_5xx_ratio": round(oe / max(on, 1), 4),
         "observed_by": seen.source,
     }
-    if cn == 0 or ce / cn < max(0.05, oe / max(on, 1) + 0.05):
+    if ce == 0 or ce / cn <= oe / max(on, 1):
         message = (
             f"the canary's own counters show no fault ({ce}/{cn} 5xx): the planted fault "
             f"did not show, nothing to roll back; platform: {seen.reported}"

@@ -78,7 +78,6 @@ class LoadScenario:
             component=str(merged.get("component", "api")),
         )
 
-
     def stretch_for(self, time_scale: float) -> float:
         """How much longer (>1) or shorter the shape runs on a platform with ``time_scale``, so
         that it spans the same manifest time as it was written for."""

@@ -1,0 +1,181 @@
+"""ARCHITECTURE.md's import rules, checked over every module of ``harness/`` (and ``reference_app``).
+
+Every ``import`` counts, also inside functions and under ``TYPE_CHECKING``: a lazy import is still
+an arrow. Layers, lowest first; a module may import its own layer and the ones below::
+
+    errors results schemas  <-  config redact provenance reporters  <-  services k8s iac
+        <-  targets  <-  stages  <-  events  <-  output  <-  engine  <-  cli plugin doctor harness
+
+and, within that: reporters import only ``results`` and ``errors``; stages reach a target only
+through ``harness.targets.base`` (never a target's internals, nor the registry); a stage does not
+import another stage; a target does not import another target's internals; the reference app
+never imports the harness.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYERS = [
+    ("harness.errors", "harness.results", "harness.schemas"),
+    ("harness.config", "harness.redact", "harness.provenance", "harness.reporters"),
+    ("harness.services", "harness.k8s", "harness.iac"),
+    ("harness.targets",),
+    ("harness.stages",),
+    ("harness.events",),
+    ("harness.output",),
+    ("harness.engine",),
+    ("harness.cli", "harness.plugin", "harness.doctor", "harness"),
+]
+TARGET_SHARED = (
+    "harness.targets.base",
+    "harness.targets.lifecycle",
+    "harness.targets.settings",
+    "harness.targets.spec",
+    "harness.targets.cluster",
+)
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> Iterator[str]:
+    """Absolute names ``path`` imports (relative imports resolved against its package)."""
+    module = module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            name = ".".join(p for p in (base, node.module or "") if p)
+            modules = [f"{name}.{a.name}" for a in node.names if is_module(f"{name}.{a.name}")]
+            # `from pkg import module` imports that module; `from pkg import name`, the package
+            yield from modules if len(modules) == len(node.names) else [name, *modules]
+
+
+def is_module(name: str) -> bool:
+    path = ROOT.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def layer(name: str) -> int:
+    matches = [(len(p), i) for i, names in enumerate(LAYERS) for p in names if within(name, p)]
+    assert matches, f"{name}: in no layer of ARCHITECTURE.md (add it to LAYERS and to the page)"
+    return max(matches)[1]
+
+
+def part(name: str, package: str) -> str:
+    """``harness.stages.load.checks`` -> ``harness.stages.load`` for ``package='harness.stages'``."""
+    return ".".join(name.split(".")[: package.count(".") + 2])
+
+
+def problem(importer: str, imported: str) -> str | None:
+    """Why ``importer`` may not import ``imported``, or None."""
+    if within(importer, "harness.reporters") and not any(
+        within(imported, p) for p in ("harness.results", "harness.errors", "harness.reporters")
+    ):
+        return "reporters import only harness.results and harness.errors"
+    if (
+        within(importer, "harness.stages")
+        and within(imported, "harness.targets")
+        and not within(imported, "harness.targets.base")
+    ):
+        return "stages reach a target only through harness.targets.base"
+    stages = (
+        importer.count(".") >= 2
+        and within(importer, "harness.stages")
+        and within(imported, "harness.stages")
+        and imported.count(".") >= 2
+    )
+    if stages and part(imported, "harness.stages") not in (
+        part(importer, "harness.stages"),
+        "harness.stages.base",
+    ):
+        return "a stage does not import another stage"
+    own, other = part(importer, "harness.targets"), part(imported, "harness.targets")
+    if (
+        within(importer, "harness.targets")
+        and within(imported, "harness.targets")
+        and importer.count(".") >= 2
+        and other != own
+        and not any(within(imported, s) for s in TARGET_SHARED)
+    ):
+        return "a target does not import another target's internals"
+    if layer(imported) > layer(importer):
+        return f"layer {layer(importer)} imports layer {layer(imported)} (imports point down only)"
+    return None
+
+
+def harness_modules() -> list[Path]:
+    return sorted((ROOT / "harness").rglob("*.py"))
+
+
+def test_every_module_is_in_a_layer() -> None:
+    for path in harness_modules():
+        layer(module_name(path))
+
+
+@pytest.mark.parametrize("path", harness_modules(), ids=lambda p: module_name(p))
+def test_imports_point_down_only(path: Path) -> None:
+    importer = module_name(path)
+    found = {
+        f"{importer} -> {name}: {why}"
+        for name in imports(path)
+        if within(name, "harness")
+        if (why := problem(importer, name)) is not None
+    }
+    assert not found, "\n".join(sorted(found))
+
+
+def test_the_reference_app_never_imports_the_harness() -> None:
+    for path in sorted((ROOT / "reference_app").rglob("*.py")):
+        assert not [n for n in imports(path) if within(n, "harness")], path
+
+
+@pytest.mark.parametrize(
+    "importer, imported, why",
+    [
+        (
+            "harness.stages.load.session",
+            "harness.targets.local.cluster.plane",
+            "only through harness.targets.base",
+        ),
+        ("harness.stages.load.stage", "harness.targets", "only through harness.targets.base"),
+        ("harness.stages.load.stage", "harness.stages.functional.context", "another stage"),
+        ("harness.reporters.html", "harness.config", "only harness.results"),
+        ("harness.targets.local.control", "harness.stages.base", "point down only"),
+        (
+            "harness.targets.cluster.observer",
+            "harness.targets.local.cluster.plane",
+            "another target's internals",
+        ),
+        ("harness.results", "harness.config", "point down only"),
+        ("harness.output", "harness.engine", "point down only"),
+    ],
+)
+def test_the_rules_catch_arrows_that_must_never_exist(importer: str, imported: str, why: str) -> None:
+    assert why in (problem(importer, imported) or "")
+
+
+def test_allowed_arrows_pass() -> None:
+    for importer, imported in [
+        ("harness.stages.load.session", "harness.targets.base"),
+        ("harness.stages.load.stage", "harness.stages.base"),
+        ("harness.targets.local.cluster.hpa", "harness.k8s.specs"),
+        ("harness.targets.local.target", "harness.targets.lifecycle"),
+        ("harness.engine", "harness.output"),
+        ("harness.cli", "harness.targets.existing"),
+    ]:
+        assert problem(importer, imported) is None, (importer, imported)
