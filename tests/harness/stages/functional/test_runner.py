@@ -317,3 +317,29 @@ def test_options_select_scenarios(tmp_path: Path) -> None:
     assert names == ["drill", "quick"]
     assert [s.name for s in FunctionalStage.scenarios(ctx, {"include_slow": False})] == ["quick"]
     assert [s.name for s in FunctionalStage.scenarios(ctx, {"skip": ["quick"]})] == ["drill"]
+
+
+class PostureControl:
+    """Replicas as a platform reports them: processes of this host or not, listening where told."""
+
+    platform = "fake platform"
+
+    def __init__(self, pid: int | None, listening: tuple[str, ...]) -> None:
+        self.pid, self.listening = pid, listening
+
+    def replicas(self, component: str) -> list[ReplicaStatus]:
+        return [ReplicaStatus(component, f"{component}-0", "v1", pid=self.pid, listening=self.listening)]
+
+
+def test_listening_posture_fails_on_a_replica_bound_beyond_loopback() -> None:
+    outcome = run([{"posture": {"check": "listening"}}], control=PostureControl(1, ("0.0.0.0:8000",)))
+    assert outcome.status == "failed" and "api-0 listens on 0.0.0.0:8000" in outcome.message
+
+
+def test_posture_is_skipped_where_the_platform_cannot_show_it() -> None:
+    outcome = run([{"posture": {"check": "listening"}}], control=PostureControl(None, ()))
+    assert outcome.status == "skipped" and "not ours to list" in outcome.message
+    outcome = run([{"posture": {"check": "pods"}}], control=PostureControl(None, ()))
+    assert outcome.status == "skipped" and "fake platform runs no container" in outcome.message
+    outcome = run([{"posture": {"check": "pods"}}])
+    assert outcome.status == "skipped" and "needs the control handle" in outcome.message
