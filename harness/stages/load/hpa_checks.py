@@ -20,40 +20,20 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from harness.k8s.specs import HpaPolicy, ScalingRules
+from harness.k8s.specs import HpaPolicy
 from harness.results import Result, Severity, Status
 from harness.stages.load.checks import error_result as _error
 from harness.stages.load.checks import result
-
-SYNC_PERIOD_S = 15.0
-CPU_WINDOW_S = 1.0  # the Observer's nominal CPU sampling interval
-SATURATED_HOST_PCT = 90.0
-Points = Sequence[tuple[float, int]]
-
-
-@dataclass(frozen=True, slots=True)
-class Observed:
-    """One component under one load: what the stage saw."""
-
-    counts: Points  # (wall t, replicas)
-    cpu: Sequence[tuple[float, float]]  # (wall t at the end of a window, demand: summed % of request)
-    load_end: float  # wall t at which the offered load dropped
-    time_scale: float = 1.0
-    host_cpu_pct: float = 0.0
-    source: str = "process table (psutil)"
-
-    @property
-    def cpu_window_s(self) -> float:
-        """The median spacing of the CPU samples (the nominal interval when there are few)."""
-        gaps = sorted(b[0] - a[0] for a, b in itertools.pairwise(self.cpu))
-        return max(CPU_WINDOW_S, gaps[len(gaps) // 2]) if gaps else CPU_WINDOW_S
-
-    @property
-    def slack_s(self) -> float:
-        """Wall seconds of timing slack (see the module docstring)."""
-        return 2 * self.cpu_window_s + SYNC_PERIOD_S / self.time_scale
+from harness.stages.load.hpa_rules import (
+    SATURATED_HOST_PCT,
+    Observed,
+    count_at,
+    early_decreases,
+    recommendation,
+    scale_limit,
+    target_of,
+)
 
 
 def hpa_results(
@@ -106,7 +86,7 @@ def scale_up(prefix: str, policy: HpaPolicy, seen: Observed, evidence: Sequence[
     more replicas (an autoscaler that does not act, or replicas that never start). Error when the
     load never drove CPU that high: nothing was shown either way.
     """
-    target, title = _target(policy), f"HPA of {policy.target_name} scales up under load"
+    target, title = target_of(policy), f"HPA of {policy.target_name} scales up under load"
     during = [n for t, n in seen.counts if t <= seen.load_end]
     start, peak = seen.counts[0][1], max(during, default=0)
     demand = max((d for t, d in seen.cpu if t <= seen.load_end), default=0.0)
@@ -188,7 +168,7 @@ def rate(prefix: str, policy: HpaPolicy, seen: Observed, evidence: Sequence[str]
         changes += 1
         up = after > before
         rules = policy.scale_up if up else policy.scale_down
-        limit = _limit(rules, seen.counts, i, seen.time_scale, up)
+        limit = scale_limit(rules, seen.counts, i, seen.time_scale, up)
         if (up and after > max(limit, before)) or (not up and after < min(limit, before)):
             breaches.append(f"{before}->{after} at +{t - seen.counts[0][0]:.1f}s (limit {limit})")
     return result(
@@ -209,7 +189,7 @@ def direction(prefix: str, policy: HpaPolicy, seen: Observed, evidence: Sequence
     ``minReplicas``/``maxReplicas`` are exempt. Fails for an autoscaler that scales on anything but
     the CPU it is told to follow (e.g. up with idle replicas).
     """
-    target, lookback = _target(policy), seen.slack_s
+    target, lookback = target_of(policy), seen.slack_s
     wrong = []
     for (_, before), (t, after) in itertools.pairwise(seen.counts):
         if (
@@ -219,7 +199,7 @@ def direction(prefix: str, policy: HpaPolicy, seen: Observed, evidence: Sequence
         ):
             continue
         recs = [
-            _recommendation(_count_at(seen.counts, tc), d, target, policy.tolerance)
+            recommendation(count_at(seen.counts, tc), d, target, policy.tolerance)
             for tc, d in seen.cpu
             if t - lookback <= tc <= t + seen.cpu_window_s
         ]
@@ -251,7 +231,7 @@ def scale_down(prefix: str, policy: HpaPolicy, seen: Observed, up: Result, evide
     title = f"HPA of {policy.target_name} scales back down after its stabilisation window"
     window = policy.scale_down.stabilization_window_seconds
     final = seen.counts[-1][1]
-    early = _early_decreases(policy, seen)
+    early = early_decreases(policy, seen)
     after = [t for (_, a), (t, b) in itertools.pairwise(seen.counts) if b < a and t > seen.load_end]
     measured = {
         "stabilisation_window_s": window,
@@ -291,67 +271,6 @@ def scale_down(prefix: str, policy: HpaPolicy, seen: Observed, up: Result, evide
         measured,
         evidence,
     )
-
-
-def _early_decreases(policy: HpaPolicy, seen: Observed) -> list[str]:
-    window_s = policy.scale_down.stabilization_window_seconds / seen.time_scale
-    target, early = _target(policy), []
-    for i in range(1, len(seen.counts)):
-        before, (t, after) = seen.counts[i - 1][1], seen.counts[i]
-        if after >= before:
-            continue
-        reached = max(
-            (seen.counts[j][0] for j in range(1, i) if seen.counts[j - 1][1] < before <= seen.counts[j][1]),
-            default=seen.counts[0][0],
-        )
-        called = max(
-            (
-                tc
-                for tc, u in seen.cpu
-                if tc < t
-                and _recommendation(_count_at(seen.counts, tc), u, target, policy.tolerance) >= before
-            ),
-            default=reached,
-        )
-        since = t - max(reached, called)
-        if since < window_s - seen.slack_s:
-            early.append(
-                f"{before}->{after} {since * seen.time_scale:.0f}s (manifest) after {before} replicas "
-                f"were last called for"
-            )
-    return early
-
-
-def _recommendation(replicas: int, demand: float, target: float, tolerance: float) -> int:
-    ratio = demand / (max(replicas, 1) * target)
-    return replicas if abs(1 - ratio) <= tolerance else math.ceil(demand / target)
-
-
-def _count_at(counts: Points, t: float) -> int:
-    return next((n for tc, n in reversed(counts) if tc <= t), counts[0][1])
-
-
-def _limit(rules: ScalingRules, counts: Points, i: int, time_scale: float, up: bool) -> int:
-    """The bound the policies put on the count at ``counts[i]`` (k8s ``calculateScale*Limit``)."""
-    t = counts[i][0]
-    if rules.select_policy == "Disabled" or not rules.policies:
-        return counts[i - 1][1]
-    limits = []
-    for p in rules.policies:
-        start = t - p.period_seconds / time_scale
-        # the count at the start of the period: the earliest sample in it before this change
-        base = next((n for tc, n in counts[:i] if tc >= start), counts[i - 1][1])
-        if up:
-            limits.append(base + p.value if p.type == "Pods" else math.ceil(base * (1 + p.value / 100)))
-        else:
-            limits.append(base - p.value if p.type == "Pods" else int(base * (1 - p.value / 100)))
-    most_change = max(limits) if up else min(limits)
-    least_change = min(limits) if up else max(limits)
-    return most_change if rules.select_policy == "Max" else least_change
-
-
-def _target(policy: HpaPolicy) -> int:
-    return policy.metrics[0].average_utilization if policy.metrics else 100
 
 
 __all__ = ["Observed", "bounds", "direction", "hpa_results", "rate", "scale_down", "scale_up"]

@@ -16,7 +16,7 @@ import threading
 
 from harness.errors import TargetError
 from harness.targets.local.app import AppLauncher, Replica, start_all, wait_ready
-from harness.targets.local.cluster.plane import ReplicaInfo
+from harness.targets.local.cluster.inputs import ReplicaInfo
 from harness.targets.local.frontdoor import Door
 
 COMPONENTS = ("api", "worker")

@@ -10,6 +10,7 @@ Owned by the local target (stages never import it; they read its decisions throu
     promql_parser/promql PromQL subset over scraped /metrics, behind one seam (analysis_evaluator)
                          that a real Prometheus replaces
     status               the model's AnalysisRuns as the protocol's snapshots
+    inputs               what the controllers act on and read: cluster handle, spec, clock, CPU
     router               per-request weighted HTTP proxy (stable / canary), streaming
     plane                LocalControlPlane: the controllers' loop over the local processes
 

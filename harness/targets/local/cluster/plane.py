@@ -25,119 +25,27 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from harness.targets.base import AutoscalerStatus, RolloutStatus, ScaleEvent
-from harness.targets.local.cluster.analysis import AnalysisTemplate, MetricSpec
-from harness.targets.local.cluster.hpa import Decision, HpaAutoscaler, HpaPolicy
+from harness.targets.local.cluster.analysis import MetricSpec
+from harness.targets.local.cluster.hpa import Decision, HpaAutoscaler
+from harness.targets.local.cluster.inputs import (
+    ClusterHandle,
+    ControlPlaneSpec,
+    CpuSampler,
+    ReplicaInfo,
+    Sampler,
+    VirtualClock,
+    cpu_request,
+)
 from harness.targets.local.cluster.promql import Evaluator, SampleStore, analysis_evaluator
-from harness.targets.local.cluster.rollout import CanaryRollout, CanaryStrategy
+from harness.targets.local.cluster.rollout import CanaryRollout
 from harness.targets.local.cluster.status import analysis_runs
 
 EVENTS_KEPT = 200
-
-
-@dataclass(frozen=True, slots=True)
-class ReplicaInfo:
-    component: str
-    track: str  # "stable" | "canary"
-    version: str
-    pid: int | None
-    metrics_url: str
-
-
-class ClusterHandle(Protocol):
-    def processes(self) -> list[ReplicaInfo]: ...
-
-    def scale(self, component: str, n: int) -> None: ...
-
-    def set_weight(self, weight: int) -> None: ...
-
-    def promote(self) -> None: ...
-
-    def abort(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ControlPlaneSpec:
-    """What the manifests say: HPA per component, CPU request per component, the canary."""
-
-    hpas: Mapping[str, HpaPolicy]
-    cpu_requests: Mapping[str, float]  # cores
-    strategy: CanaryStrategy | None
-    templates: Mapping[str, AnalysisTemplate]
-
-    @classmethod
-    def from_documents(cls, documents: Sequence[Mapping[str, Any]]) -> ControlPlaneSpec:
-        by_kind: dict[str, list[Mapping[str, Any]]] = {}
-        for doc in documents:
-            by_kind.setdefault(str(doc.get("kind")), []).append(doc)
-        hpas = [HpaPolicy.from_manifest(d) for d in by_kind.get("HorizontalPodAutoscaler", [])]
-        rollouts = [d for d in by_kind.get("Rollout", []) if "canary" in d["spec"].get("strategy", {})]
-        workloads = by_kind.get("Deployment", []) + by_kind.get("Rollout", [])
-        return cls(
-            hpas={h.target_name: h for h in hpas},
-            cpu_requests={w["metadata"]["name"]: cpu_request(w) for w in workloads},
-            strategy=CanaryStrategy.from_manifest(rollouts[0]) if rollouts else None,
-            templates={
-                t.name: t for t in map(AnalysisTemplate.from_manifest, by_kind.get("AnalysisTemplate", []))
-            },
-        )
-
-
-def cpu_request(workload: Mapping[str, Any]) -> float:
-    """Sum of the containers' ``resources.requests.cpu`` in cores (``250m`` -> 0.25); 1 if unset."""
-    total = 0.0
-    for container in workload["spec"]["template"]["spec"].get("containers", []):
-        value = str((container.get("resources", {}).get("requests") or {}).get("cpu", "0"))
-        total += float(value[:-1]) / 1000 if value.endswith("m") else float(value)
-    return total or 1.0
-
-
-class VirtualClock:
-    """Manifest time: real seconds since start times ``speedup``; :meth:`epoch` maps it back."""
-
-    def __init__(self, speedup: float = 1.0, real: Callable[[], float] = time.monotonic) -> None:
-        self.speedup, self._real, self._t0, self._epoch0 = speedup, real, real(), time.time()
-
-    def now(self) -> float:
-        return (self._real() - self._t0) * self.speedup
-
-    def epoch(self, manifest_t: float) -> float:
-        """Seconds since the epoch at manifest time ``manifest_t``."""
-        return self._epoch0 + manifest_t / self.speedup
-
-
-class Sampler(Protocol):
-    """Where the HPA's CPU utilisation comes from (metrics-server in a cluster)."""
-
-    def utilisation(self, pid: int | None, request_cores: float) -> float | None: ...
-
-
-class CpuSampler:
-    """Per-process CPU as percent of the request (the HPA's utilisation), children included."""
-
-    def __init__(self) -> None:
-        self._procs: dict[int, Any] = {}
-
-    def utilisation(self, pid: int | None, request_cores: float) -> float | None:
-        import psutil
-
-        if pid is None:
-            return None
-        try:
-            proc = self._procs.get(pid)
-            if proc is None:
-                self._procs[pid] = proc = psutil.Process(pid)
-                proc.cpu_percent(None)
-                return None  # the first reading has no interval: a missing metric
-            percent = proc.cpu_percent(None) + sum(c.cpu_percent(None) for c in proc.children(recursive=True))
-        except psutil.Error:
-            self._procs.pop(pid, None)
-            return None
-        return float(percent) / request_cores
 
 
 @dataclass(slots=True)
