@@ -115,13 +115,12 @@ class _StageRun:
         evidence = [str(p.relative_to(ctx.run_dir)) for p in [*run.files.values(), generator]]
         evidence.append("evidence/load/timeline.json")
         if not run.flows.get("http") or not run.flows["http"].requests:
-            return [
-                _error(
-                    scenario,
-                    f"Locust sent no request (exit {run.returncode}; see {evidence[-2]}): "
-                    "nothing was measured",
-                )
-            ]
+            silent = _error(
+                scenario,
+                f"Locust sent no request (exit {run.returncode}; see {evidence[-2]}): nothing was measured",
+            )
+            silent.proven_on, silent.evidence = locust_version(), evidence
+            return [silent]
         results = evaluate_slos(scenario.slos, run.flows, scenario=scenario.id, evidence=evidence)
         figures = json.loads(generator.read_text())
         for result in results:
