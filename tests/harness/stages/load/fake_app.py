@@ -11,6 +11,12 @@ from typing import Any
 from aiohttp import web
 
 
+async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class FakeApp:
     """Serves in a daemon thread; ``error_every``: every n-th upload is a 500; ``error_rate``: any route."""
 
@@ -60,6 +66,8 @@ class FakeApp:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         ready.set()
         loop.run_forever()
+        # requests still in flight when stopped (a replica retired under load): end them here
+        loop.run_until_complete(_cancel(asyncio.all_tasks(loop)))
         loop.close()
 
     @web.middleware

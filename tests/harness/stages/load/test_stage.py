@@ -51,10 +51,11 @@ def test_locust_run_records_flows_summary_and_cpu(app: FakeApp, tmp_path: Path) 
     assert {"upload", "sse-first-event", "upload-to-completed", "list", "http"} <= set(run.flows)
     upload = run.flows["upload"]
     # every 4th upload is a 500; a request in flight when Locust stops may land in one count only
-    assert upload.failures > 0 and abs(upload.failures - run.summary["rejected"]) <= 1
-    assert abs(len(run.summary["accepted"]) - (upload.requests - upload.failures)) <= 1
-    # a flow finishing while Locust stops can land in one count and not the other
-    assert abs(run.summary["completed"] - run.flows["upload-to-completed"].requests) <= 1
+    # (at most one per user: 3)
+    assert upload.failures > 0 and abs(upload.failures - run.summary["rejected"]) <= 3
+    assert abs(len(run.summary["accepted"]) - (upload.requests - upload.failures)) <= 3
+    # a flow finishing while Locust stops can land in one count and not the other: one per user
+    assert abs(run.summary["completed"] - run.flows["upload-to-completed"].requests) <= 3
     assert run.cpu_seconds > 0 and run.rps_per_core and run.history and run.samples
     assert {"stats", "history", "html", "log"} <= set(run.files)
     assert not list(tmp_path.glob("*-config.json"))  # the tokens do not stay on disk
