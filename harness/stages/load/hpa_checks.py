@@ -184,10 +184,12 @@ def rate(prefix: str, policy: HpaPolicy, seen: Observed, evidence: Sequence[str]
 def direction(prefix: str, policy: HpaPolicy, seen: Observed, evidence: Sequence[str]) -> Result:
     """Each observed change goes the way the stage's own CPU samples ask.
 
-    An increase needs a recommendation above the replicas before it, from some CPU sample of the
-    preceding sync period (plus the slack); a decrease needs one below. Moves to restore
-    ``minReplicas``/``maxReplicas`` are exempt. Fails for an autoscaler that scales on anything but
-    the CPU it is told to follow (e.g. up with idle replicas).
+    An increase is against the CPU when every sample around it (the preceding sync period plus the
+    slack) recommends fewer replicas than there were; a decrease, when every one recommends more.
+    A recommendation within the tolerance keeps the count, so a controller acting on a 1 s peak the
+    stage's 2 s average smoothed out is not blamed. Moves to restore ``minReplicas``/``maxReplicas``
+    are exempt. Fails for an autoscaler that scales on anything but the CPU it is told to follow
+    (e.g. up with idle replicas, down under load).
     """
     target, lookback = target_of(policy), seen.slack_s
     wrong = []
@@ -203,7 +205,9 @@ def direction(prefix: str, policy: HpaPolicy, seen: Observed, evidence: Sequence
             for tc, d in seen.cpu
             if t - lookback <= tc <= t + seen.cpu_window_s
         ]
-        ok = any(r > before for r in recs) if after > before else (not recs or any(r < before for r in recs))
+        ok = (
+            any(r >= before for r in recs) if after > before else (not recs or any(r <= before for r in recs))
+        )
         if not ok:
             wrong.append(
                 f"{before}->{after} at +{t - seen.counts[0][0]:.1f}s while observed CPU called for "

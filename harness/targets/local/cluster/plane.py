@@ -142,7 +142,7 @@ class LocalControlPlane:
         with self._lock:
             if self.rollout is not None and not self.rollout.done:
                 self.rollout.abort(self.now(), reason)
-            self._weight = 0
+                self._weight = self.rollout.weight  # 0: applied right here, not again by the loop
         self.cluster.abort()
 
     def set_weight(self, weight: int) -> None:
@@ -291,10 +291,22 @@ class LocalControlPlane:
             return None
         weight = self._weight = rollout.weight
         if rollout.aborted:
-            return self.cluster.abort
+            return self._for(rollout, self.cluster.abort)
         if rollout.done:
-            return self.cluster.promote
-        return lambda: self.cluster.set_weight(weight)
+            return self._for(rollout, self.cluster.promote)
+        return self._for(rollout, lambda: self.cluster.set_weight(weight))
+
+    def _for(self, rollout: CanaryRollout, call: Callable[[], None]) -> Callable[[], None]:
+        """``call``, unless another rollout began meanwhile: a promotion decided for the last canary
+        must never roll the next one out."""
+
+        def guarded() -> None:
+            with self._lock:
+                current = self.rollout is rollout
+            if current:
+                call()
+
+        return guarded
 
     def _measure(self, spec: MetricSpec) -> Any:
         if spec.query is None or self.evaluator is None:

@@ -127,3 +127,22 @@ def test_no_hpa_for_the_component_fails_and_nothing_observed_is_an_error() -> No
     assert {r.status for r in hpa_results(None, "api", world(model()))} == {Status.FAILED}
     empty = Observed([], [], 0.0, SCALE)
     assert {r.status for r in hpa_results(POLICY, "api", empty)} == {Status.ERROR}
+
+
+def test_a_scale_up_on_a_peak_the_stage_saw_at_target_is_not_against_the_cpu() -> None:
+    def on_a_peak(t: float, n: int, u: float) -> int:
+        return 3 if 2 * SCALE <= t < 12 * SCALE else (n if t < 12 * SCALE else 2)
+
+    statuses = _statuses(world(on_a_peak, demand=150.0))  # 75 % each: within the tolerance of 70 %
+    assert statuses["direction"] is Status.PASSED
+
+
+def test_an_autoscaler_that_scales_down_under_load_fails_direction() -> None:
+    hpa = HpaAutoscaler(POLICY)
+
+    def contrary(t: float, n: int, u: float) -> int:
+        if 6 * SCALE <= t < 12 * SCALE:  # mid-load, hot replicas: drops one
+            return max(n - 1, 2)
+        return hpa.reconcile(t, n, {"cpu": [u] * n}).desired
+
+    assert _statuses(world(contrary))["direction"] is Status.FAILED

@@ -214,6 +214,18 @@ def test_rollout_status_while_paused_and_user_actions() -> None:
     assert status.aborted and "by hand" in status.message and cluster.calls[-1] == "abort"
 
 
+def test_a_finished_rollout_is_never_promoted_again_when_the_next_canary_comes() -> None:
+    plane, cluster, time, _ = _plane(0.99)
+    plane.begin_rollout("v2")
+    _drive(plane, time, 120)
+    assert cluster.calls.count("promote") == 1
+    plane.abort("superseded by v3")  # what a deploy does first; the loop ticks before v3 begins
+    _drive(plane, time, 3)
+    plane.begin_rollout("v3")
+    _drive(plane, time, 3)
+    assert cluster.calls.count("promote") == 1 and cluster.weights[-1] == 10
+
+
 def test_autoscaler_status_reports_decisions_and_events() -> None:
     hpa = {
         "kind": "HorizontalPodAutoscaler",
