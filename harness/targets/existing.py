@@ -10,11 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from harness.errors import ConfigError, TargetError
 from harness.redact import register_secret
 from harness.targets.base import Environment
+from harness.targets.probe import probe
 from harness.targets.settings import TargetSettings
 from harness.targets.spec import TargetSpec
 
@@ -45,23 +44,6 @@ def write_environment(env: Environment, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600, exist_ok=True)
     path.write_text(json.dumps(env.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-PROBE_TIMEOUT_S = 3.0
-
-
-def probe(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> None:
-    """Raise a TargetError unless ``url`` answers HTTP (any status) within ``timeout_s``.
-
-    One bounded GET, no redirects followed and no proxy from the environment (a loopback URL must
-    not be sent to an HTTP proxy), so a dead endpoint costs at most ``timeout_s``.
-    """
-    try:
-        with httpx.Client(trust_env=False, follow_redirects=False, timeout=timeout_s) as client:
-            client.get(url)
-    except httpx.HTTPError as exc:
-        raise TargetError(f"{url} does not answer ({type(exc).__name__}: {exc or 'no response'}, "
-                          f"waited {timeout_s:g}s)") from None
 
 
 class ExistingTarget:

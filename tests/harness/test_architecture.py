@@ -22,8 +22,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = [
-    ("harness.errors", "harness.results", "harness.schemas"),
-    ("harness.config", "harness.redact", "harness.provenance", "harness.reporters"),
+    ("harness.errors", "harness.results", "harness.schemas", "harness.verdict", "harness.__version__"),
+    (
+        "harness.catalog",
+        "harness.waivers",
+        "harness.config",
+        "harness.redact",
+        "harness.provenance",
+        "harness.reporters",
+    ),
     ("harness.services", "harness.k8s", "harness.iac"),
     ("harness.targets",),
     ("harness.stages",),
@@ -33,6 +40,7 @@ LAYERS = [
     ("harness.cli", "harness.plugin", "harness.doctor", "harness"),
 ]
 TARGET_SHARED = (
+    "harness.targets.probe",
     "harness.targets.base",
     "harness.targets.lifecycle",
     "harness.targets.settings",
@@ -56,7 +64,12 @@ def imports(path: Path) -> Iterator[str]:
         elif isinstance(node, ast.ImportFrom):
             base = package.rsplit(".", node.level - 1)[0] if node.level else ""
             name = ".".join(p for p in (base, node.module or "") if p)
-            modules = [f"{name}.{a.name}" for a in node.names if is_module(f"{name}.{a.name}")]
+            # `from harness import __version__` reads package metadata: no arrow to the facade
+            modules = [
+                f"{name}.{a.name}"
+                for a in node.names
+                if is_module(f"{name}.{a.name}") or a.name == "__version__"
+            ]
             # `from pkg import module` imports that module; `from pkg import name`, the package
             yield from modules if len(modules) == len(node.names) else [name, *modules]
 
@@ -71,7 +84,14 @@ def within(name: str, prefix: str) -> bool:
 
 
 def layer(name: str) -> int:
-    matches = [(len(p), i) for i, names in enumerate(LAYERS) for p in names if within(name, p)]
+    """The layer of ``name``; the root package ``harness`` (the public facade) only by its own name,
+    so that a new module nobody placed is an error, not silently the top layer."""
+    matches = [
+        (len(p), i)
+        for i, names in enumerate(LAYERS)
+        for p in names
+        if (name == p if p == "harness" else within(name, p))
+    ]
     assert matches, f"{name}: in no layer of ARCHITECTURE.md (add it to LAYERS and to the page)"
     return max(matches)[1]
 
@@ -179,3 +199,10 @@ def test_allowed_arrows_pass() -> None:
         ("harness.cli", "harness.targets.existing"),
     ]:
         assert problem(importer, imported) is None, (importer, imported)
+
+
+def test_a_module_nobody_placed_is_an_error_not_the_top_layer() -> None:
+    with pytest.raises(AssertionError, match="in no layer"):
+        layer("harness.newthing")
+    assert problem("harness.stages.dast.tools", "harness.__version__") is None  # package metadata
+    assert "point down only" in (problem("harness.stages.dast.tools", "harness") or "")  # the facade

@@ -3,10 +3,11 @@
 For each scenario of ``scenarios/load`` that runs in the profile: Locust runs the shape in its own
 process against the API (:mod:`.runner`); SLOs become ``SLO-*`` results; scenarios that need the
 platform's controllers (autoscaling, canaries) act and observe through the Control (:mod:`.session`)
-and are skipped, saying so, on a target without one. What Locust achieved is not a check: it rides
-along in the SLO results' ``measured`` and in ``evidence/load/<id>/generator.json``, and a run that
-sent no request makes the scenario an ``error``. Evidence goes to ``evidence/load/``: Locust's
-CSV/HTML/log per scenario, the stage's observations and ``timeline.json``.
+and are skipped, saying so, on a target without one. What Locust achieved is not a check: it is the
+``LOAD-<id>-generator`` *summary* (``ResultKind.SUMMARY``: shown, never evidence) and
+``evidence/load/<id>/generator.json``; a run that sent no request makes that summary an ``error``
+(which gates) and nothing else is judged. Evidence goes to ``evidence/load/``: Locust's CSV/HTML/log
+per scenario, the stage's observations and ``timeline.json``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.results import Result, Severity, Status
+from harness.results import Result, ResultKind, Severity, Status
 from harness.stages.base import StageContext
 from harness.stages.load.runner import LocustRun, locust_version, run_locust
 from harness.stages.load.scenario import LoadScenario, load_scenarios
@@ -114,18 +115,12 @@ class _StageRun:
         generator = _generator(run, out / scenario.id / "generator.json")
         evidence = [str(p.relative_to(ctx.run_dir)) for p in [*run.files.values(), generator]]
         evidence.append("evidence/load/timeline.json")
-        if not run.flows.get("http") or not run.flows["http"].requests:
-            silent = _error(
-                scenario,
-                f"Locust sent no request (exit {run.returncode}; see {evidence[-2]}): nothing was measured",
-            )
-            silent.proven_on, silent.evidence = locust_version(), evidence
-            return [silent]
-        results = evaluate_slos(scenario.slos, run.flows, scenario=scenario.id, evidence=evidence)
-        figures = json.loads(generator.read_text())
+        summary = _summary(scenario, run, json.loads(generator.read_text()), evidence)
+        if summary.status is Status.ERROR:
+            return [summary]
+        results = [summary, *evaluate_slos(scenario.slos, run.flows, scenario=scenario.id, evidence=evidence)]
         for result in results:
             result.proven_on = locust_version()
-            result.measured.update({f"generator_{k}": v for k, v in figures.items()})
         if session is not None:
             results += session.finish(run, evidence)
         if scenario.data_check:
@@ -134,6 +129,30 @@ class _StageRun:
             results.append(data_loss_check(env, run, f"LOAD-{scenario.id}-no-data-loss", evidence))
         timeline.add(scenario.id, run, session)
         return results
+
+
+def _summary(scenario: LoadScenario, run: LocustRun, figures: dict[str, Any], evidence: list[str]) -> Result:
+    """``LOAD-<id>-generator``: what Locust did (a summary, never evidence); an error if it sent nothing."""
+    sent = int(figures["http_requests"])
+    bound = " Locust was CPU-bound: the figures understate the system." if run.cpu_bound else ""
+    message = (
+        f"{sent} HTTP requests, {figures['rps']:.1f} req/s with {run.processes} Locust process(es); "
+        f"{figures['rps_per_core']:.0f} requests per CPU-second.{bound}"
+        if sent
+        else f"Locust sent no request (exit {run.returncode}; see {evidence[-2]}): nothing was measured"
+    )
+    return Result(
+        id=f"LOAD-{scenario.id}-generator",
+        stage="load",
+        title=f"{scenario.id}: load generator",
+        status=Status.PASSED if sent else Status.ERROR,
+        severity=Severity.INFO if sent else Severity.HIGH,
+        kind=ResultKind.SUMMARY,
+        message=message,
+        evidence=list(evidence),
+        measured=dict(figures),
+        proven_on=locust_version(),
+    )
 
 
 def _generator(run: LocustRun, path: Path) -> Path:

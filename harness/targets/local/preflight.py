@@ -13,9 +13,9 @@ from pathlib import Path
 
 from harness.errors import TargetError
 from harness.services import find_postgres, find_redis
-from harness.targets.existing import probe
 from harness.targets.local.app import app_pythonpath
 from harness.targets.local.aws import external_endpoint
+from harness.targets.probe import probe
 from harness.targets.settings import TargetSettings
 
 Check = Callable[[TargetSettings, bool], str | None]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.config import HarnessConfig
-from harness.results import Status
+from harness.results import ResultKind, Status
 from harness.stages.base import StageContext
 from harness.stages.load import LoadStage
 from harness.stages.load.runner import locust_command, merge_summaries, run_locust
@@ -78,8 +78,9 @@ def test_stage_runs_slo_scenarios_and_skips_control_ones(app: FakeApp, tmp_path:
     results = {r.id: r for r in LoadStage().run(ctx)}
     assert results["SLO-upload-p95"].status is Status.PASSED
     assert results["SLO-error-ratio"].status is Status.FAILED  # the injected 500s
-    assert float(results["SLO-upload-p95"].measured["generator_rps_per_core"]) > 0
-    assert "LOAD-quick-generator" not in results  # what the generator did is evidence, not a check
+    generator = results["LOAD-quick-generator"]  # what Locust did: shown, never evidence
+    assert generator.kind is ResultKind.SUMMARY and not generator.is_evidence
+    assert float(generator.measured["rps_per_core"]) > 0
     assert str(results["SLO-upload-p95"].proven_on).startswith("Locust 2.")
     assert "evidence/load/quick/generator.json" in results["SLO-upload-p95"].evidence
     assert (
@@ -111,7 +112,9 @@ def test_a_locust_run_that_sent_nothing_is_an_error(app: FakeApp, tmp_path: Path
         config=HarnessConfig.defaults(tmp_path), environment=_env(app), run_dir=tmp_path / "run", profile="pr"
     )
     results = LoadStage().run(ctx)
-    assert [(r.id, r.status) for r in results] == [("LOAD-idle", Status.ERROR)]
+    assert [(r.id, r.status, r.kind) for r in results] == [
+        ("LOAD-idle-generator", Status.ERROR, ResultKind.SUMMARY)
+    ]
     assert "Locust sent no request" in results[0].message
 
 
