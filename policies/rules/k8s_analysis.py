@@ -21,7 +21,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from harness.controlplane.expr import ExprError, parse
+from harness.k8s.expr import ExprError, parse
 from harness.stages.policy.rules import Inputs, K8sDoc, Verdict, rule
 
 KINDS = ("AnalysisTemplate", "ClusterAnalysisTemplate", "AnalysisRun")

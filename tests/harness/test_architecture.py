@@ -58,9 +58,12 @@ def imports(path: Path) -> Iterator[str]:
     """Absolute names ``path`` imports (relative imports resolved against its package)."""
     module = module_name(path)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
+            for alias in node.names:
+                metadata = alias.name == "harness" and alias.asname is None and only_version(tree)
+                yield "harness.__version__" if metadata else alias.name
         elif isinstance(node, ast.ImportFrom):
             base = package.rsplit(".", node.level - 1)[0] if node.level else ""
             name = ".".join(p for p in (base, node.module or "") if p)
@@ -72,6 +75,16 @@ def imports(path: Path) -> Iterator[str]:
             ]
             # `from pkg import module` imports that module; `from pkg import name`, the package
             yield from modules if len(modules) == len(node.names) else [name, *modules]
+
+
+def only_version(tree: ast.AST) -> bool:
+    """Whether ``import harness`` is used for ``harness.__version__`` alone (package metadata)."""
+    used = {
+        n.attr
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "harness"
+    }
+    return used == {"__version__"}
 
 
 def is_module(name: str) -> bool:

@@ -3,8 +3,8 @@
 Owned by the local target (stages never import it; they read its decisions through
 :class:`~harness.targets.base.Control`). Layers (imports point down only)::
 
-    expr                 safe evaluator of Argo's expr-lang conditions
-    analysis             AnalysisTemplate / AnalysisRun semantics (measurement and run phases)
+    analysis             AnalysisTemplate / AnalysisRun semantics (measurement and run phases;
+                         conditions by harness.k8s.expr, Argo's expr-lang)
     hpa                  HPA v2: replicas per metric, behaviour policies, stabilisation
     rollout              canary step machine (setWeight / pause / analysis, background analysis, abort)
     promql_parser/promql PromQL subset over scraped /metrics, behind one seam (analysis_evaluator)

@@ -25,8 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.k8s.expr import ExprError, evaluate_condition
 from harness.k8s.specs import parse_duration
-from harness.targets.local.cluster.expr import ExprError, evaluate_condition
 
 
 class Phase(enum.StrEnum):

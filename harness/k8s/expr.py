@@ -8,7 +8,8 @@ indexing ``x[0]``, unary ``! not -``, ``* / %``, ``+ -``, comparisons ``== != < 
 ``asInt``, ``asFloat``, ``abs``, ``min``, ``max``.
 
 Errors in parsing or evaluating (e.g. ``result[0]`` on an empty vector) raise :class:`ExprError`;
-Argo turns those into an ``Error`` measurement, and so do we.
+Argo turns those into an ``Error`` measurement, and so do we. Part of reading the manifests, so both
+the local target's model (analysis runs) and the policy stage (can every metric fail?) use it.
 """
 
 from __future__ import annotations

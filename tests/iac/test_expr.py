@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness.targets.local.cluster.expr import ExprError, evaluate_condition, parse
+from harness.k8s.expr import ExprError, evaluate_condition, parse
 
 
 @pytest.mark.parametrize(
