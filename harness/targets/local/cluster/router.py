@@ -44,6 +44,7 @@ _HOP_BY_HOP = {
 
 
 _SERVER = "router"
+UPSTREAM_KEEPALIVE_S = 2.0  # < uvicorn's --timeout-keep-alive default of 5 s
 
 
 class _DropClientProtocolErrors(logging.Filter):
@@ -190,7 +191,10 @@ class Router:
 
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
-            connector=aiohttp.TCPConnector(limit=0),
+            # Idle upstream connections are dropped before uvicorn's own keep-alive timeout (5 s):
+            # else a request sent on a connection the replica is closing fails with "Can not
+            # write request body" and the user gets a 502 (seen in a functional run).
+            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=UPSTREAM_KEEPALIVE_S),
             auto_decompress=False,
         )
         server = web.Server(self._handle, logger=_server_logger())

@@ -182,3 +182,14 @@ def test_malformed_request_is_refused_without_an_error_traceback(
         reply = sock.recv(1024)
     assert reply.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request")
     assert not [r for r in caplog.records if r.levelno >= 40]
+
+
+def test_idle_upstream_connections_close_before_the_replicas_keep_alive_does() -> None:
+    import inspect
+
+    import uvicorn
+
+    from harness.targets.local.cluster.router import UPSTREAM_KEEPALIVE_S
+
+    replica_keep_alive = inspect.signature(uvicorn.Config).parameters["timeout_keep_alive"].default
+    assert replica_keep_alive > UPSTREAM_KEEPALIVE_S  # the replicas run uvicorn with its default
