@@ -39,8 +39,10 @@ LAYERS = [
     ("harness.engine",),
     ("harness.cli", "harness.plugin", "harness.doctor", "harness"),
 ]
-TARGET_SHARED = (
+TARGET_SHARED = (  # what target implementations share (the Terraform lifecycle, AWS access, ...)
     "harness.targets.probe",
+    "harness.targets.awsapi",
+    "harness.targets.terraform_env",
     "harness.targets.base",
     "harness.targets.lifecycle",
     "harness.targets.settings",
