@@ -180,3 +180,15 @@ async def fail(pool: AsyncConnectionPool, upload_id: str, reason: str) -> int | 
         )
         row = await cur.fetchone()
     return int(row[0]) if row else None
+
+
+async def unsettled(pool: AsyncConnectionPool, idle_s: float, limit: int = 100) -> list[str]:
+    """Uploads still queued or processing whose row has not moved for ``idle_s`` seconds."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id FROM uploads WHERE state IN ('queued', 'processing') "
+            "AND updated_at < now() - make_interval(secs => %s) ORDER BY updated_at LIMIT %s",
+            (idle_s, limit),
+        )
+        rows = await cur.fetchall()
+    return [str(r[0]) for r in rows]

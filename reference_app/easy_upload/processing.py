@@ -1,8 +1,12 @@
 """Deterministic processing of one file: pure functions from input bytes to artifacts + manifest.
 
 images   re-encoded from pixels only (EXIF, XMP, ICC, text chunks gone) + a 256 px PNG thumbnail
-pdf      pages copied into a fresh document (no document info, no XMP), page count recorded
+pdf      pages copied into a fresh document (no document info, no XMP, no scripts or actions),
+         page count recorded
 text     validated as UTF-8 (CSV parsed, JSON parsed) and gzip-compressed (mtime 0)
+
+Every decoder runs within the job's memory budget (``budget.py``): a file whose decoded form would
+not fit fails with a reason before it is decoded.
 """
 
 from __future__ import annotations
@@ -12,24 +16,20 @@ import gzip
 import hashlib
 import io
 import json
-import tempfile
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-
+from easy_upload import images, pdfs
+from easy_upload.budget import JSON_FACTOR, MIB, Budget
 from easy_upload.errors import ProcessingError
+from easy_upload.images import Progress
+from easy_upload.settings import Settings
 from easy_upload.sniff import ALLOWED, FileType
 
-PROCESSOR_VERSION = 1
-THUMBNAIL_SIZE = (256, 256)
-MAX_IMAGE_PIXELS = 64_000_000
-MAX_JSON_BYTES = 64 * 1024 * 1024
+PROCESSOR_VERSION = 2
 CHUNK = 1024 * 1024
-_PIL_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP", "image/gif": "GIF"}
-
-Progress = Callable[[int, str], None]
+DEFAULT_BUDGET = Budget(Settings.job_memory_budget_mib * MIB)
 
 
 @dataclass(slots=True)
@@ -45,6 +45,11 @@ class Artifact:
     @classmethod
     def from_bytes(cls, name: str, content_type: str, payload: bytes) -> Artifact:
         return cls(name, content_type, io.BytesIO(payload), len(payload), hashlib.sha256(payload).hexdigest())
+
+    @classmethod
+    def from_file(cls, name: str, content_type: str, data: IO[bytes]) -> Artifact:
+        size, sha = _digest(data)
+        return cls(name, content_type, data, size, sha)
 
 
 @dataclass(slots=True)
@@ -64,106 +69,68 @@ def _noop(_percent: int, _stage: str) -> None:
     return None
 
 
-def _pixels_only(img: Image.Image) -> Image.Image:
-    clean = Image.new(img.mode, img.size)
-    clean.frombytes(img.tobytes())
-    if img.mode == "P" and img.palette is not None:
-        clean.putpalette(img.getpalette() or [])
-    return clean
-
-
-def _encode(img: Image.Image, fmt: str) -> bytes:
-    out = io.BytesIO()
-    if fmt == "JPEG" and img.mode not in {"RGB", "L", "CMYK"}:
-        img = img.convert("RGB")
-    options: dict[str, Any] = {"JPEG": {"quality": 90}, "WEBP": {"quality": 90, "method": 4}}.get(fmt, {})
-    img.save(out, format=fmt, **options)
-    return out.getvalue()
-
-
-def _thumbnail(img: Image.Image) -> bytes:
-    thumb = img.convert("RGBA" if "A" in img.getbands() or img.mode == "P" else "RGB")
-    thumb.thumbnail(THUMBNAIL_SIZE)
-    out = io.BytesIO()
-    thumb.save(out, format="PNG")
-    return out.getvalue()
-
-
-def process_image(payload: bytes, ftype: FileType, progress: Progress = _noop) -> Outcome:
+def process_image(src: IO[bytes], ftype: FileType, budget: Budget, progress: Progress = _noop) -> Outcome:
     """Strip metadata by re-encoding the pixels; write a PNG thumbnail."""
-    fmt = _PIL_FORMATS[ftype.mime]
+    result, facts = images.process_image(src, ftype, budget, progress)
+    thumb = Artifact.from_file("thumbnail.png", "image/png", facts.pop("thumbnail"))
+    return Outcome(Artifact.from_file(f"result.{ftype.ext}", ftype.mime, result), [thumb], facts)
+
+
+def process_pdf(src: IO[bytes], size: int, budget: Budget, progress: Progress = _noop) -> Outcome:
+    """Copy the pages into a fresh PDF without metadata, scripts or actions; count them."""
+    out, pages = pdfs.process_pdf(src, size, budget, progress)
+    return Outcome(Artifact.from_file("result.pdf", "application/pdf", out), [], {"pages": pages})
+
+
+def _json_facts(reader: IO[str], size: int, budget: Budget) -> dict[str, Any]:
+    budget.check(size * JSON_FACTOR, "this JSON document")
+    document = reader.read()
+    # Validation only: the hooks keep numbers unconverted (a 5000-digit integer is valid JSON, but
+    # int() refuses it) and objects unbuilt (less memory); arrays are still built.
     try:
-        with Image.open(io.BytesIO(payload), formats=[fmt]) as opened:
-            if opened.width * opened.height > MAX_IMAGE_PIXELS:
-                raise ProcessingError("image has too many pixels")
-            frames = getattr(opened, "n_frames", 1)
-            opened.load()
-            img = ImageOps.exif_transpose(opened) if fmt in {"JPEG", "WEBP", "PNG"} else opened.copy()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise ProcessingError(f"cannot decode {ftype.mime}: {exc}") from exc
-    progress(40, "decoded")
-    clean = _pixels_only(img)
-    result = Artifact.from_bytes(f"result.{ftype.ext}", ftype.mime, _encode(clean, fmt))
-    progress(70, "re-encoded")
-    thumb = Artifact.from_bytes("thumbnail.png", "image/png", _thumbnail(clean))
-    facts = {"width": clean.width, "height": clean.height, "frames": frames}
-    return Outcome(result, [thumb], facts)
+        json.loads(document, object_pairs_hook=_none, parse_int=_none, parse_float=_none)
+    except RecursionError as exc:
+        raise ProcessingError("invalid JSON: nested too deeply") from exc
+    return {"lines": document.count("\n")}
 
 
-def process_pdf(payload: bytes, progress: Progress = _noop) -> Outcome:
-    """Copy the pages into a fresh PDF without document metadata; count them."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.errors import PyPdfError
-
-    try:
-        reader = PdfReader(io.BytesIO(payload), strict=False)
-        if reader.is_encrypted:
-            raise ProcessingError("encrypted PDFs are not accepted")
-        pages = len(reader.pages)
-        writer = PdfWriter()
-        for page in reader.pages:
-            writer.add_page(page)
-        progress(60, "pages copied")
-        writer.metadata = None
-        # A fixed file identifier keeps the output byte-for-byte deterministic.
-        writer._ID = None
-        out = io.BytesIO()
-        writer.write(out)
-    except ProcessingError:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-        raise ProcessingError(f"cannot read PDF: {exc}") from exc
-    if pages == 0:
-        raise ProcessingError("PDF has no pages")
-    result = Artifact.from_bytes("result.pdf", "application/pdf", out.getvalue())
-    return Outcome(result, [], {"pages": pages})
+def _none(*_args: Any) -> None:
+    return None
 
 
-def _count_text(reader: IO[str], ftype: FileType) -> dict[str, Any]:
+def _csv_lines(reader: IO[str], limit: int) -> Iterator[str]:
+    while line := reader.readline(limit + 1):
+        if len(line) > limit:
+            raise ProcessingError(f"invalid CSV: a line is longer than {limit} characters")
+        yield line
+
+
+def _count_text(reader: IO[str], ftype: FileType, size: int, budget: Budget) -> dict[str, Any]:
     if ftype.mime == "text/csv":
-        return {"rows": sum(1 for _ in csv.reader(reader, strict=True))}
+        return {"rows": sum(1 for _ in csv.reader(_csv_lines(reader, budget.max_csv_line), strict=True))}
     if ftype.mime == "application/json":
-        document = reader.read(MAX_JSON_BYTES + 1)
-        if len(document) > MAX_JSON_BYTES:
-            raise ProcessingError("JSON document too large to validate")
-        json.loads(document)
-        return {"lines": document.count("\n")}
+        return _json_facts(reader, size, budget)
     return {"lines": sum(chunk.count("\n") for chunk in iter(lambda: reader.read(CHUNK), ""))}
 
 
-def validate_text(src: IO[bytes], ftype: FileType) -> dict[str, Any]:
+def validate_text(src: IO[bytes], ftype: FileType, size: int, budget: Budget) -> dict[str, Any]:
     """Check ``src`` is UTF-8 (and CSV/JSON parse); return facts for the manifest."""
     reader = io.TextIOWrapper(src, encoding="utf-8-sig", errors="strict", newline="")
     try:
-        return _count_text(reader, ftype)
+        return _count_text(reader, ftype, size, budget)
     except UnicodeDecodeError as exc:
         raise ProcessingError(f"not valid UTF-8: {exc.reason}") from exc
     except csv.Error as exc:
-        raise ProcessingError(f"invalid CSV: {exc}") from exc
+        raise ProcessingError(f"invalid CSV: {_csv_reason(exc)}") from exc
     except json.JSONDecodeError as exc:
         raise ProcessingError(f"invalid JSON: {exc.msg} at line {exc.lineno}") from exc
     finally:
         reader.detach()
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    """csv's own messages are fixed texts, but may quote a character of the input: keep it printable."""
+    return "".join(ch if ch.isprintable() and ch.isascii() else "?" for ch in str(exc))[:200]
 
 
 def _digest(data: IO[bytes]) -> tuple[int, str]:
@@ -178,35 +145,36 @@ def _digest(data: IO[bytes]) -> tuple[int, str]:
 
 def gzip_stream(src: IO[bytes], name: str) -> Artifact:
     """Gzip ``src`` deterministically (no name, mtime 0) into a spooled temporary file."""
-    out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
+    out = images.spool()
     src.seek(0)
     with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) as gz:
         while chunk := src.read(CHUNK):
             gz.write(chunk)
-    size, sha = _digest(out)
-    return Artifact(name, "application/gzip", out, size, sha)
+    return Artifact.from_file(name, "application/gzip", out)
 
 
-def process_text(src: IO[bytes], ftype: FileType, progress: Progress = _noop) -> Outcome:
+def process_text(src: IO[bytes], ftype: FileType, budget: Budget, progress: Progress = _noop) -> Outcome:
     """Validate as UTF-8 (CSV/JSON parsed too), then gzip."""
-    src.seek(0)
-    facts = validate_text(src, ftype)
+    size, _ = _digest(src)
+    facts = validate_text(src, ftype, size, budget)
     progress(50, "validated")
     return Outcome(gzip_stream(src, f"result.{ftype.ext}.gz"), [], facts)
 
 
-def process(src: IO[bytes], mime: str, progress: Progress = _noop) -> Outcome:
-    """Dispatch on the detected type; raise ProcessingError for a file that cannot be processed."""
+def process(
+    src: IO[bytes], mime: str, progress: Progress = _noop, *, budget: Budget = DEFAULT_BUDGET
+) -> Outcome:
+    """Dispatch on the detected type; raise ProcessingError for a file that cannot be processed
+    (including one that would need more memory than ``budget``)."""
     ftype = ALLOWED.get(mime)
     if ftype is None:
         raise ProcessingError(f"type {mime!r} is not processable")
+    size, _ = _digest(src)
     if ftype.family == "text":
-        return process_text(src, ftype, progress)
-    src.seek(0)
-    payload = src.read()
+        return process_text(src, ftype, budget, progress)
     if ftype.family == "pdf":
-        return process_pdf(payload, progress)
-    return process_image(payload, ftype, progress)
+        return process_pdf(src, size, budget, progress)
+    return process_image(src, ftype, budget, progress)
 
 
 def file_digest(src: IO[bytes]) -> tuple[int, str]:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import JSONResponse
 
-from easy_upload import auth, db
+from easy_upload import auth, db, downloads
 from easy_upload.deps import ServicesDep, UserDep, current_user, owned
 from easy_upload.errors import HttpError, PayloadTooLarge, Unauthorized, UnsupportedType
 from easy_upload.events import EventFeed, UploadEvent
@@ -284,25 +284,28 @@ async def upload_events(
     responses=error_responses(400, 401, 404, 409, 500, 503),
 )
 async def download(upload_id: str, services: ServicesDep, user: UserDep) -> Download:
-    """Presigned URLs of the processed result, its manifest and (images) thumbnail."""
+    """Presigned URLs of the processed result, its manifest and (images) thumbnail; each link is
+    served as an attachment with the type the worker detected, never rendered inline."""
     upload = await owned(services, upload_id, user)
     if upload.state != "completed" or not upload.result_key:
         raise _NotReady(f"upload is {upload.state}")
-    bucket, ttl, prefix = services.settings.processed_bucket, services.settings.presign_ttl_s, str(upload.id)
-    names = [e["name"] for e in (upload.manifest or {}).get("extras", [])]
+    prefix, manifest = str(upload.id), upload.manifest or {}
+    names = [e["name"] for e in manifest.get("extras", [])]
+    result_type = str(manifest.get("result", {}).get("content_type") or "application/octet-stream")
+    result_name = downloads.result_filename(upload.filename, upload.result_key)
 
-    def sign(key: str) -> str:
-        url: str = services.s3_public.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=ttl
-        )
+    async def sign(key: str, content_type: str, filename: str) -> str:
+        params = downloads.presign_params(services.settings.processed_bucket, key, content_type, filename)
+        url: str = await to_thread.run_sync(lambda: services.s3_public.generate_presigned_url(
+            "get_object", Params=params, ExpiresIn=services.settings.presign_ttl_s))
         return url
 
-    url = await to_thread.run_sync(sign, upload.result_key)
-    manifest_url = await to_thread.run_sync(sign, f"{prefix}/manifest.json")
-    thumb = await to_thread.run_sync(sign, f"{prefix}/thumbnail.png") if "thumbnail.png" in names else None
-    return Download(
-        url=url, manifest_url=manifest_url, thumbnail_url=thumb, expires_in=ttl, manifest=upload.manifest
-    )
+    url = await sign(upload.result_key, result_type, result_name)
+    manifest_url = await sign(f"{prefix}/manifest.json", "application/json", "manifest.json")
+    thumb = (await sign(f"{prefix}/thumbnail.png", "image/png", "thumbnail.png")
+             if "thumbnail.png" in names else None)
+    return Download(url=url, manifest_url=manifest_url, thumbnail_url=thumb,
+                    expires_in=services.settings.presign_ttl_s, manifest=upload.manifest)
 
 
 class _NotReady(HttpError):

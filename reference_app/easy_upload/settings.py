@@ -6,9 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from easy_upload.budget import FIXED_BYTES, MIB, Budget
 from easy_upload.errors import ConfigError
-
-MIB = 1024 * 1024
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -59,6 +58,8 @@ class Settings:
     job_attempts: int = 5
     job_backoff_ms: int = 1_000
     worker_step_delay_ms: int = 0
+    settle_after_s: float = 120.0
+    job_memory_budget_mib: int = 192
     fault_error_rate: float = 0.0
     fault_latency_ms: int = 0
     log_level: str = "INFO"
@@ -92,6 +93,8 @@ class Settings:
             job_attempts=_int(env, "JOB_ATTEMPTS", cls.job_attempts),
             job_backoff_ms=_int(env, "JOB_BACKOFF_MS", cls.job_backoff_ms),
             worker_step_delay_ms=_int(env, "WORKER_STEP_DELAY_MS", cls.worker_step_delay_ms),
+            settle_after_s=_float(env, "SETTLE_AFTER_S", cls.settle_after_s),
+            job_memory_budget_mib=_int(env, "JOB_MEMORY_BUDGET_MIB", cls.job_memory_budget_mib),
             fault_error_rate=_float(env, "FAULT_ERROR_RATE", cls.fault_error_rate),
             fault_latency_ms=_int(env, "FAULT_LATENCY_MS", cls.fault_latency_ms),
             log_level=env.get("LOG_LEVEL", cls.log_level).upper(),
@@ -107,8 +110,16 @@ class Settings:
             raise ConfigError("UPLOAD_PART_BYTES must be at least 5 MiB (the S3 minimum part size)")
         if self.max_upload_bytes <= 0:
             raise ConfigError("MAX_UPLOAD_BYTES must be positive")
+        if self.job_memory_budget_mib * MIB <= FIXED_BYTES:
+            raise ConfigError(f"JOB_MEMORY_BUDGET_MIB must exceed {FIXED_BYTES // MIB} (a job's fixed part)")
+        if self.settle_after_s * 1000 < self.worker_lock_ms:
+            raise ConfigError("SETTLE_AFTER_S must be at least WORKER_LOCK_MS (a live job's lock)")
         if self.fault_latency_ms < 0:
             raise ConfigError("FAULT_LATENCY_MS must not be negative")
+
+    def job_budget(self) -> Budget:
+        """The memory one job may use (see budget.py)."""
+        return Budget(self.job_memory_budget_mib * MIB)
 
     @property
     def presign_endpoint_url(self) -> str | None:

@@ -14,6 +14,7 @@ import logging
 import signal
 import tempfile
 import time
+import urllib.parse
 from typing import IO, Any
 
 from anyio import to_thread
@@ -22,19 +23,16 @@ from prometheus_client import start_http_server
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
-from easy_upload import db, processing, storage
+from easy_upload import db, downloads, failures, processing, settle, storage
 from easy_upload.errors import ProcessingError
 from easy_upload.events import UploadEvent, download_path, publish
+from easy_upload.failures import RowNotVisible
 from easy_upload.metrics import Metrics
 from easy_upload.services import QUEUE_STATES, make_redis
 from easy_upload.settings import Settings
 
 log = logging.getLogger("easy_upload.worker")
 SPOOL_BYTES = 16 * 1024 * 1024
-
-
-class RowNotVisible(Exception):
-    """The job arrived before its row was committed (or the row never will be): retry later."""
 
 
 class Processor:
@@ -58,23 +56,39 @@ class Processor:
                 raise RowNotVisible(f"upload {upload_id} is not committed yet")
             log.info("job skipped", extra={"upload_id": upload_id, "state": existing.state})
             return {"skipped": existing.state}
-        await self._emit(upload_id, upload.event_seq, "progress", 0, "started")
         family = upload.content_type.split("/")[0]
+        if settle.interruptions(upload.attempts, job.attemptsMade) >= settle.MAX_INTERRUPTIONS:
+            return await self._give_up(upload_id, family, started, settle.INTERRUPTED_REASON)
+        await self._emit(upload_id, upload.event_seq, "progress", 0, "started")
         try:
             result = await self._process(upload)
-        except ProcessingError as exc:
-            await self._finish_failed(upload_id, str(exc))
-            self._observe("failed", family, started)
-            return {"failed": str(exc)}
         except Exception as exc:
-            if job.attemptsMade + 1 >= int(job.opts.get("attempts", 1)):
-                await self._finish_failed(
-                    upload_id, f"gave up after {job.attemptsMade + 1} attempts: {exc!r}"
-                )
-            self._observe("retried", family, started)
-            raise
+            return await self._attempt_failed(job, upload_id, family, started, exc)
         self._observe("completed", family, started)
         return result
+
+    async def _attempt_failed(
+        self, job: Any, upload_id: str, family: str, started: float, exc: Exception
+    ) -> dict[str, Any]:
+        """Fail the upload now (permanent, or out of attempts) or re-raise for a BullMQ retry."""
+        failure = failures.classify(exc)
+        attempt = job.attemptsMade + 1
+        if failure.transient and attempt < int(job.opts.get("attempts", 1)):
+            log.warning("attempt failed, will retry", extra={"upload_id": upload_id, "error": repr(exc)})
+            self._observe("retried", family, started)
+            raise exc
+        reason = failures.gave_up(failure, attempt) if failure.transient else failure.reason
+        log.warning("upload cannot be processed", extra={"upload_id": upload_id}, exc_info=exc)
+        if failure.transient:
+            await self.finish_failed(upload_id, reason)
+            self._observe("failed", family, started)
+            raise exc
+        return await self._give_up(upload_id, family, started, reason)
+
+    async def _give_up(self, upload_id: str, family: str, started: float, reason: str) -> dict[str, Any]:
+        await self.finish_failed(upload_id, reason)
+        self._observe("failed", family, started)
+        return {"failed": reason}
 
     def _observe(self, outcome: str, family: str, started: float) -> None:
         self.metrics.jobs.labels(outcome, family, self.settings.app_version).inc()
@@ -102,7 +116,7 @@ class Processor:
         seq = await db.set_progress(self.pool, upload_id, percent)
         await self._emit(upload_id, seq, "progress", percent, stage)
 
-    async def _finish_failed(self, upload_id: str, reason: str) -> None:
+    async def finish_failed(self, upload_id: str, reason: str) -> None:
         seq = await db.fail(self.pool, upload_id, reason)
         await self._emit(upload_id, seq, "failed", 0, "failed", reason=reason)
         log.info("upload failed", extra={"upload_id": upload_id, "reason": reason})
@@ -120,7 +134,10 @@ class Processor:
             def report(percent: int, stage: str) -> None:
                 asyncio.run_coroutine_threadsafe(self._progress(uid, percent, stage), loop).result(30)
 
-            outcome = await to_thread.run_sync(processing.process, src, upload.content_type, report)
+            budget = self.settings.job_budget()
+            outcome = await to_thread.run_sync(
+                lambda: processing.process(src, upload.content_type, report, budget=budget)
+            )
         manifest = processing.manifest(uid, upload.content_type, original, outcome)
         try:
             await to_thread.run_sync(self._store, uid, outcome, manifest)
@@ -154,20 +171,36 @@ class Processor:
                 art.data,
                 bucket,
                 f"{uid}/{art.name}",
-                ExtraArgs={"ContentType": art.content_type, "Metadata": {"sha256": art.sha256}},
+                ExtraArgs={**downloads.object_headers(art.content_type, art.name),
+                           "Metadata": {"sha256": art.sha256}},
             )
-        self.s3.put_object(
-            Bucket=bucket, Key=f"{uid}/manifest.json", Body=manifest, ContentType="application/json"
-        )
+        self.s3.put_object(Bucket=bucket, Key=f"{uid}/manifest.json", Body=manifest,
+                           **downloads.object_headers("application/json", "manifest.json"))
+
+
+# bullmq (Python) blocks on BZPOPMIN for up to 10 s (worker.py: default_maximum_block_timeout) on
+# a client it builds with redis-py's default socket timeout, which is 5 s since redis-py 8
+# (redis/_defaults.py). A wait longer than 5 s -- a retry due in 8 s -- times out client-side, and
+# bullmq's Retry (20 tries, backoff up to 20 s) re-sends the same long wait: the delayed job runs
+# only when another job arrives. A socket timeout above the longest block keeps waits whole.
+BLOCKING_SOCKET_TIMEOUT_S = 15
+
+
+def worker_redis_url(url: str) -> str:
+    """``url`` with a socket timeout longer than bullmq's longest blocking wait."""
+    parts = urllib.parse.urlsplit(url)
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "socket_timeout"]
+    query.append(("socket_timeout", str(BLOCKING_SOCKET_TIMEOUT_S)))
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
 def worker_options(settings: Settings) -> dict[str, Any]:
     return {
-        "connection": settings.redis_url,
+        "connection": worker_redis_url(settings.redis_url),
         "concurrency": settings.worker_concurrency,
         "lockDuration": settings.worker_lock_ms,
         "stalledInterval": settings.worker_stalled_ms,
-        "maxStalledCount": 2,
+        "maxStalledCount": settle.MAX_INTERRUPTIONS,
         "runRetryDelay": 1000,
         "autorun": False,
         "removeOnComplete": {"count": 1000},
@@ -199,9 +232,8 @@ async def run_worker(settings: Settings) -> None:
             await to_thread.run_sync(
                 storage.ensure_buckets, s3, settings.raw_bucket, settings.processed_bucket
             )
-    worker = Worker(
-        settings.queue_name, Processor(settings, pool, redis, s3, metrics), worker_options(settings)
-    )
+    processor = Processor(settings, pool, redis, s3, metrics)
+    worker = Worker(settings.queue_name, processor, worker_options(settings))
     worker.on(
         "failed",
         lambda job, err: log.warning(
@@ -210,6 +242,9 @@ async def run_worker(settings: Settings) -> None:
     )
     depth_queue = Queue(settings.queue_name, {"connection": make_redis(settings.redis_url)})
     watcher = asyncio.create_task(_watch_queue(depth_queue, metrics))
+    sweeper = asyncio.create_task(
+        settle.sweep_forever(pool, depth_queue, settings.settle_after_s, processor.finish_failed)
+    )
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
@@ -220,6 +255,7 @@ async def run_worker(settings: Settings) -> None:
     await asyncio.wait([runner, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
     log.info("worker stopping")
     watcher.cancel()
+    sweeper.cancel()
     await worker.close()
     await depth_queue.close()
     await redis.aclose()

@@ -16,6 +16,8 @@ import httpx
 
 from harness.services import ManagedProcess, free_port
 
+PLANTED_APP = Path(__file__).resolve().parents[1] / "fixtures" / "planted" / "app"
+
 
 @dataclass
 class SseEvent:
@@ -91,6 +93,14 @@ def app_env(pg_url: str, redis_url: str, s3_env: dict[str, str], queue: str) -> 
         "LOG_LEVEL": "INFO", "CORS_ORIGINS": "https://allowed.example",
     })
     return env
+
+
+def planted_env(variants: str) -> dict[str, str]:
+    """Settings that run the app with the named fixes reverted (tests/fixtures/planted/app)."""
+    if not variants:
+        return {}
+    path = os.pathsep.join(filter(None, [str(PLANTED_APP), os.environ.get("PYTHONPATH", "")]))
+    return {"PYTHONPATH": path, "PLANTED_APP_VARIANTS": variants}
 
 
 class Client:
