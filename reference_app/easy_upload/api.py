@@ -18,7 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp
 
-from easy_upload import __version__, ops, routes
+from easy_upload import __version__, ops, routes, streams
 from easy_upload.errors import HttpError
 from easy_upload.metrics import Metrics
 from easy_upload.middleware import EdgeMiddleware
@@ -45,7 +45,7 @@ def _allowed_methods(request: Request) -> set[str]:
     """Every method some route serves on this path (Starlette's 405 names only the first route's)."""
     methods: set[str] = set()
     # FastAPI >= 0.165 keeps included routers unflattened in app.routes: look at ours directly.
-    for route in (*request.app.routes, *ops.router.routes, *routes.router.routes):
+    for route in (*request.app.routes, *ops.router.routes, *routes.router.routes, *streams.router.routes):
         if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
             methods |= route.methods
     return methods
@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
     app.add_exception_handler(Exception, _on_unexpected)
     app.include_router(ops.router)
     app.include_router(routes.router)
+    app.include_router(streams.router)
     app.mount("/static", StaticFiles(directory=str(resources.files("easy_upload") / "static")), name="static")
     app.add_middleware(
         CORSMiddleware,

@@ -4,7 +4,8 @@ AppError
  +-- ConfigError            settings that cannot work (startup)
  +-- HttpError              an answer to a client: status + machine code
  |    +-- Unauthorized (401), NotFound (404), PayloadTooLarge (413), UnsupportedType (415),
- |        BadRequest (400), HeadersTooLarge (431), ServiceUnavailable (503)
+ |        BadRequest (400), RequestTimeout (408), TooManyRequests (429), HeadersTooLarge (431),
+ |        ServiceUnavailable (503)
  +-- ProcessingError        a file the worker cannot process (ends `failed`, never retried)
 """
 
@@ -62,6 +63,17 @@ class PayloadTooLarge(HttpError):
 
 class UnsupportedType(HttpError):
     status, code = 415, "unsupported_media_type"
+
+
+class RequestTimeout(HttpError):
+    status, code = 408, "request_timeout"
+
+
+class TooManyRequests(HttpError):
+    status, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after_s)})
 
 
 class HeadersTooLarge(HttpError):

@@ -1,8 +1,9 @@
 """Upload events: published by the worker on Redis Pub/Sub, read back into SSE by the API.
 
 State lives in PostgreSQL (`uploads.event_seq` numbers the events); Pub/Sub only carries them fast.
-A subscriber first subscribes, then reads the row, so it cannot miss an event in between; while it
-waits it re-reads the row every heartbeat, so a lost message (Redis restart) only delays it.
+A subscriber first subscribes (through the process' one Pub/Sub connection, hub.py), then reads
+the row, so it cannot miss an event in between; while it waits it re-reads the row every heartbeat,
+so a lost message (Redis restart) only delays it.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from easy_upload.db import Upload
 
@@ -75,6 +75,21 @@ async def publish(redis: Redis, upload_id: str, event: UploadEvent) -> None:
 Fetch = Callable[[], Awaitable[Upload | None]]
 
 
+class Live(Protocol):
+    """A subscription to one channel (hub.Subscription)."""
+
+    @property
+    def live(self) -> bool: ...
+
+    async def get(self, timeout: float) -> str | None: ...
+
+    async def close(self) -> None: ...
+
+
+class Hub(Protocol):
+    async def subscribe(self, channel: str) -> Live: ...
+
+
 class EventFeed:
     """Yield an upload's events after ``after``: one snapshot first, then live events, until final.
 
@@ -84,22 +99,22 @@ class EventFeed:
     event, so a resuming client learns the outcome (see the README).
     """
 
-    def __init__(self, redis: Redis, upload_id: str, fetch: Fetch, *, after: int, recheck_s: float) -> None:
-        self.redis, self.upload_id, self.fetch = redis, upload_id, fetch
+    def __init__(self, hub: Hub, upload_id: str, fetch: Fetch, *, after: int, recheck_s: float) -> None:
+        self.hub, self.upload_id, self.fetch = hub, upload_id, fetch
         self.last, self.recheck_s = after, recheck_s
-        # Subscribe confirmations are skipped in `_next_live`: with ignore_subscribe_messages=True
-        # get_message returns None for them at once, which looked like a timeout.
-        self.pubsub = redis.pubsub(ignore_subscribe_messages=False)
-        self.live = True
+        self.subscription: Live | None = None
 
     async def open(self) -> None:
-        await self.pubsub.subscribe(channel(self.upload_id))
+        self.subscription = await self.hub.subscribe(channel(self.upload_id))
 
     async def close(self) -> None:
-        try:
-            await self.pubsub.aclose()  # type: ignore[no-untyped-call]
-        except (RedisError, OSError):
-            return
+        if self.subscription is not None:
+            subscription, self.subscription = self.subscription, None
+            await subscription.close()
+
+    @property
+    def live(self) -> bool:
+        return self.subscription is not None and self.subscription.live
 
     async def _row_event(self) -> UploadEvent:
         upload = await self.fetch()
@@ -121,20 +136,10 @@ class EventFeed:
 
     async def _next_live(self) -> UploadEvent | None:
         """The next published event, or None after ``recheck_s`` without one (or without Redis)."""
-        if not self.live:
+        if self.subscription is None or not self.live:
             return None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.recheck_s
-        try:
-            while (left := deadline - loop.time()) > 0:
-                message = await self.pubsub.get_message(timeout=left)
-                if message is None:
-                    return None
-                if message.get("type") == "message" and message.get("data"):
-                    return UploadEvent.from_json(message["data"])
-        except (RedisError, OSError):
-            self.live = False  # Redis went away: keep serving from PostgreSQL alone
-        return None
+        data = await self.subscription.get(self.recheck_s)
+        return UploadEvent.from_json(data) if data else None
 
     async def events(self) -> AsyncIterator[UploadEvent]:
         first = await self._first()

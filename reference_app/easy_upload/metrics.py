@@ -42,6 +42,12 @@ class Metrics:
         self.uploads = Counter(
             "uploads_total", "Upload attempts by outcome", ["outcome", "version"], registry=r
         )
+        self.limited = Counter(
+            "requests_limited_total",
+            "Requests answered 429 by a per-user limit",
+            ["limit", "version"],
+            registry=r,
+        )
         self.sse_open = Gauge("sse_open_streams", "Open SSE event streams", ["version"], registry=r)
         self.queue_depth = Gauge(
             "queue_depth", "Jobs in the processing queue by state", ["state"], registry=r

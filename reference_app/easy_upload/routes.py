@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Header, Query, Request
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse
 
-from easy_upload import auth, db, downloads
-from easy_upload.deps import ServicesDep, UserDep, current_user, owned
-from easy_upload.errors import HttpError, PayloadTooLarge, Unauthorized, UnsupportedType
-from easy_upload.events import EventFeed, UploadEvent
+from easy_upload import db, downloads
+from easy_upload.deps import ServicesDep, UserDep, owned
+from easy_upload.errors import HttpError, PayloadTooLarge, TooManyRequests, UnsupportedType
 from easy_upload.receiver import UploadReceiver, receive
 from easy_upload.schemas import (
     Download,
     ErrorResponse,
-    StreamToken,
     UploadList,
     UploadOut,
     error_responses,
@@ -81,8 +77,10 @@ UPLOAD_BODY = {
     responses=error_responses(
         400,
         401,
+        408,
         413,
         415,
+        429,
         500,
         503,
         described={
@@ -91,11 +89,26 @@ UPLOAD_BODY = {
             413: "The file exceeds MAX_UPLOAD_BYTES (checked from Content-Length and while streaming)",
             415: "Type not allowed, or the content does not match the claimed type or extension "
             "(decided by magic bytes: PNG, JPEG, WebP, GIF, PDF, text, CSV, JSON)",
+            429: "This user already has MAX_UPLOADS_PER_USER uploads in progress on this replica; "
+            "retry after `Retry-After` seconds",
         },
     ),
 )
 async def create_upload(request: Request, services: ServicesDep, user: UserDep) -> JSONResponse:
     """Stream one file to raw storage, record it and queue it for processing."""
+    try:
+        slot = services.upload_limits.acquire(user)
+    except TooManyRequests:
+        services.metrics.limited.labels("uploads", services.settings.app_version).inc()
+        await _drain(request)
+        raise
+    try:
+        return await _create_upload(request, services, user)
+    finally:
+        slot.release()
+
+
+async def _create_upload(request: Request, services: Services, user: str) -> JSONResponse:
     settings, upload_id = services.settings, str(uuid.uuid4())
     receiver = UploadReceiver(
         services.s3,
@@ -181,100 +194,6 @@ async def list_uploads(
 @router.get("/api/uploads/{upload_id}", response_model=UploadOut, tags=["uploads"], responses=AUTH_ERRORS)
 async def get_upload(upload_id: str, services: ServicesDep, user: UserDep) -> UploadOut:
     return UploadOut.of(await owned(services, upload_id, user))
-
-
-@router.post(
-    "/api/uploads/{upload_id}/stream-token",
-    response_model=StreamToken,
-    tags=["uploads"],
-    responses=AUTH_ERRORS,
-)
-async def stream_token(upload_id: str, services: ServicesDep, user: UserDep) -> StreamToken:
-    """A short-lived token for the events URL of one upload (for EventSource, which cannot send headers)."""
-    upload = await owned(services, upload_id, user)
-    ttl = services.settings.sse_token_ttl_s
-    token = auth.sign_stream_token(services.settings.signing_key(), user, str(upload.id), ttl)
-    return StreamToken(token=token, expires_in=ttl, events_url=f"/api/uploads/{upload.id}/events")
-
-
-async def _events_user(request: Request, services: Services, upload_id: str, token: str | None) -> str:
-    if token:
-        user = auth.verify_stream_token(services.settings.signing_key(), token, upload_id)
-        if user is None:
-            raise Unauthorized("invalid or expired stream token")
-        return user
-    return await current_user(request, services)
-
-
-def _resume_point(last_event_id: str | None, resume_from: int | None) -> int:
-    """The last event id the client has seen; a Last-Event-ID that is not ASCII digits is ignored.
-
-    (``str.isdigit`` alone accepts "²", which ``int`` refuses: a 500.)
-    """
-    if last_event_id and last_event_id.isascii() and last_event_id.isdigit():
-        return int(last_event_id)
-    return resume_from or 0
-
-
-def _as_sse(event: UploadEvent) -> ServerSentEvent:
-    return ServerSentEvent(json.dumps(event.data, default=str), event=event.event, id=str(event.id))
-
-
-EVENTS_DOC: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "text/event-stream: `state` (or the final event) first, then `progress`, "
-        "then `completed` or `failed`; the stream then ends",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
-    }
-}
-
-
-@router.get(
-    "/api/uploads/{upload_id}/events",
-    tags=["uploads"],
-    response_class=EventSourceResponse,
-    responses={**EVENTS_DOC, **AUTH_ERRORS},
-)
-async def upload_events(
-    upload_id: str,
-    request: Request,
-    services: ServicesDep,
-    token: Annotated[
-        str | None, Query(max_length=1000, description="stream token (instead of a bearer)")
-    ] = None,
-    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
-    resume_from: Annotated[
-        int | None, Query(ge=0, description="like Last-Event-ID, for a new EventSource")
-    ] = None,
-) -> EventSourceResponse:
-    """Server-sent events of one upload's processing."""
-    user = await _events_user(request, services, upload_id, token)
-    await owned(services, upload_id, user)
-    after = _resume_point(last_event_id, resume_from)
-    feed = EventFeed(
-        services.redis,
-        upload_id,
-        lambda: db.get_upload(services.pool, upload_id, user),
-        after=after,
-        recheck_s=services.settings.sse_heartbeat_s,
-    )
-    await feed.open()
-    gauge = services.metrics.sse_open.labels(services.settings.app_version)
-
-    async def stream() -> Any:
-        gauge.inc()
-        try:
-            async for event in feed.events():
-                yield _as_sse(event)
-        finally:
-            gauge.dec()
-            await feed.close()
-
-    return EventSourceResponse(
-        stream(),
-        ping=services.settings.sse_heartbeat_s,
-        headers={"X-Accel-Buffering": "no", "Cache-Control": "no-store"},
-    )
 
 
 @router.get(

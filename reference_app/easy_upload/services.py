@@ -13,12 +13,14 @@ import psycopg_pool
 import redis.exceptions
 from anyio import to_thread
 from bullmq import Queue
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from easy_upload import db, storage
 from easy_upload.errors import ServiceUnavailable
+from easy_upload.hub import EventHub
+from easy_upload.limits import UserLimits
 from easy_upload.metrics import Metrics
 from easy_upload.settings import Settings
 
@@ -26,10 +28,13 @@ log = logging.getLogger("easy_upload")
 QUEUE_STATES = ("waiting", "active", "delayed", "failed", "completed")
 
 
-def make_redis(url: str) -> Redis:
-    """A Redis client that fails fast (two short retries) instead of hanging a request."""
-    return Redis.from_url(
+def make_redis(url: str, max_connections: int = 32) -> Redis:
+    """A Redis client that fails fast (two short retries) instead of hanging a request, with a
+    pool of a known size: a request waits up to a second for a free connection, then fails."""
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=1.0,
         decode_responses=True,
         socket_connect_timeout=1.0,
         socket_timeout=5.0,
@@ -37,6 +42,22 @@ def make_redis(url: str) -> Redis:
         retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         health_check_interval=10,
     )
+    return Redis(connection_pool=pool)
+
+
+def make_hub(settings: Settings) -> EventHub:
+    """The process' one Pub/Sub connection, on a client of its own (never the request pool)."""
+    client = Redis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_connect_timeout=1.0,
+        socket_timeout=5.0,
+        socket_keepalive=True,
+        health_check_interval=10,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 2),
+        retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
+    )
+    return EventHub(client)
 
 
 def job_options(settings: Settings, upload_id: str) -> dict[str, Any]:
@@ -103,11 +124,15 @@ class Services:
     queue: Queue
     s3: Any
     s3_public: Any
+    hub: EventHub
+    stream_limits: UserLimits
+    upload_limits: UserLimits
 
     @classmethod
     def create(cls, settings: Settings, metrics: Metrics) -> Services:
-        client = make_redis(settings.redis_url)
+        client = make_redis(settings.redis_url, settings.redis_max_connections)
         queue = Queue(settings.queue_name, {"connection": client})
+        retry_after = settings.limit_retry_after_s
         return cls(
             settings,
             metrics,
@@ -116,9 +141,13 @@ class Services:
             queue,
             storage.make_client(settings),
             storage.make_client(settings, public=True),
+            make_hub(settings),
+            UserLimits("event streams", settings.max_streams_per_user, retry_after),
+            UserLimits("uploads", settings.max_uploads_per_user, retry_after),
         )
 
     async def open(self) -> None:
+        await self.hub.start()
         await self.pool.open(wait=False)
         if self.settings.create_buckets:
             try:
@@ -129,6 +158,7 @@ class Services:
                 log.warning("could not create buckets", extra={"error": repr(exc)})
 
     async def close(self) -> None:
+        await self.hub.close()
         await self.pool.close()
         await self.queue.close()
         await self.redis.aclose()

@@ -58,6 +58,10 @@ class Settings:
     job_attempts: int = 5
     job_backoff_ms: int = 1_000
     worker_step_delay_ms: int = 0
+    max_streams_per_user: int = 16
+    max_uploads_per_user: int = 4
+    limit_retry_after_s: int = 5
+    redis_max_connections: int = 32
     settle_after_s: float = 120.0
     job_memory_budget_mib: int = 192
     fault_error_rate: float = 0.0
@@ -93,6 +97,10 @@ class Settings:
             job_attempts=_int(env, "JOB_ATTEMPTS", cls.job_attempts),
             job_backoff_ms=_int(env, "JOB_BACKOFF_MS", cls.job_backoff_ms),
             worker_step_delay_ms=_int(env, "WORKER_STEP_DELAY_MS", cls.worker_step_delay_ms),
+            max_streams_per_user=_int(env, "MAX_STREAMS_PER_USER", cls.max_streams_per_user),
+            max_uploads_per_user=_int(env, "MAX_UPLOADS_PER_USER", cls.max_uploads_per_user),
+            limit_retry_after_s=_int(env, "LIMIT_RETRY_AFTER_S", cls.limit_retry_after_s),
+            redis_max_connections=_int(env, "REDIS_MAX_CONNECTIONS", cls.redis_max_connections),
             settle_after_s=_float(env, "SETTLE_AFTER_S", cls.settle_after_s),
             job_memory_budget_mib=_int(env, "JOB_MEMORY_BUDGET_MIB", cls.job_memory_budget_mib),
             fault_error_rate=_float(env, "FAULT_ERROR_RATE", cls.fault_error_rate),
@@ -110,6 +118,10 @@ class Settings:
             raise ConfigError("UPLOAD_PART_BYTES must be at least 5 MiB (the S3 minimum part size)")
         if self.max_upload_bytes <= 0:
             raise ConfigError("MAX_UPLOAD_BYTES must be positive")
+        if min(self.max_streams_per_user, self.max_uploads_per_user, self.limit_retry_after_s) < 1:
+            raise ConfigError("MAX_STREAMS_PER_USER, MAX_UPLOADS_PER_USER, LIMIT_RETRY_AFTER_S must be >= 1")
+        if self.redis_max_connections < 4:
+            raise ConfigError("REDIS_MAX_CONNECTIONS must be at least 4")
         if self.job_memory_budget_mib * MIB <= FIXED_BYTES:
             raise ConfigError(f"JOB_MEMORY_BUDGET_MIB must exceed {FIXED_BYTES // MIB} (a job's fixed part)")
         if self.settle_after_s * 1000 < self.worker_lock_ms:

@@ -122,7 +122,7 @@ def pdf_with_actions() -> bytes:
     def action(kind: str, **fields: object) -> DictionaryObject:
         act = DictionaryObject({name("/Type"): name("/Action"), name("/S"): name(kind)})
         for key, value in fields.items():
-            act[name(f"/{key}")] = value  # type: ignore[assignment]
+            act[name(f"/{key}")] = value
         return act
 
     def js(code: str) -> DictionaryObject:
@@ -133,7 +133,7 @@ def pdf_with_actions() -> bytes:
         item = DictionaryObject({name("/Type"): name("/Annot"), name("/Subtype"): name(subtype),
                                  name("/Rect"): rect})
         for key, value in fields.items():
-            item[name(f"/{key}")] = value  # type: ignore[assignment]
+            item[name(f"/{key}")] = value
         return item
 
     writer = PdfWriter()

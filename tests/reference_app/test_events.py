@@ -1,7 +1,7 @@
-"""EventFeed in-process against a scripted Pub/Sub: event order and ids, deterministically.
+"""EventFeed in-process against a scripted subscription: event order and ids, deterministically.
 
-The fake models redis-py's PubSub: with ``ignore_subscribe_messages=True`` the subscribe
-confirmation makes ``get_message`` return None at once, as a real connection does.
+The fake models hub.Subscription: ``get`` returns the next published message or None after the
+wait; once the hub's connection is down it stops being ``live``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,8 @@ import datetime as dt
 import itertools
 import uuid
 from collections.abc import Iterable
-from typing import Any, cast
 
 import pytest
-from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from easy_upload.db import Upload
 from easy_upload.events import EventFeed, UploadEvent
@@ -38,36 +35,35 @@ def live(seq: int, event: str = "progress", progress: int = 0) -> UploadEvent:
                                     "stage": "step"})
 
 
-class FakePubSub:
-    def __init__(self, script: Iterable[Step], ignore_subscribe_messages: bool) -> None:
-        self.script, self.ignore = list(script), ignore_subscribe_messages
+class FakeSubscription:
+    def __init__(self, script: Iterable[Step]) -> None:
+        # The hub keeps subscribe confirmations to itself: a stream never sees them.
+        self.script, self.down = [step for step in script if step != SUBSCRIBED], False
 
-    async def subscribe(self, *channels: str) -> None:
-        return None
+    @property
+    def live(self) -> bool:
+        if self.script and self.script[0] == DOWN:
+            self.down = True
+        return not self.down
 
-    async def get_message(self, timeout: float = 0.0) -> dict[str, Any] | None:
+    async def get(self, timeout: float) -> str | None:
         step = self.script.pop(0) if self.script else TIMEOUT
-        if step == SUBSCRIBED:
-            return None if self.ignore else {"type": "subscribe", "channel": b"c", "data": 1}
         if step == TIMEOUT:
             await asyncio.sleep(0)
             return None
-        if step == DOWN:
-            self.script.insert(0, DOWN)
-            raise RedisConnectionError("gone")
         assert isinstance(step, UploadEvent)
-        return {"type": "message", "channel": b"c", "data": step.to_json()}
+        return step.to_json()
 
-    async def aclose(self) -> None:
+    async def close(self) -> None:
         return None
 
 
-class FakeRedis:
+class FakeHub:
     def __init__(self, script: Iterable[Step]) -> None:
         self.script = script
 
-    def pubsub(self, ignore_subscribe_messages: bool = False) -> FakePubSub:
-        return FakePubSub(self.script, ignore_subscribe_messages)
+    async def subscribe(self, channel: str) -> FakeSubscription:
+        return FakeSubscription(self.script)
 
 
 def run(rows: list[Upload | None], script: Iterable[Step], after: int = 0) -> list[UploadEvent]:
@@ -78,7 +74,7 @@ def run(rows: list[Upload | None], script: Iterable[Step], after: int = 0) -> li
         return reads.pop(0) if len(reads) > 1 else reads[0]
 
     async def go() -> list[UploadEvent]:
-        feed = EventFeed(cast(Redis, FakeRedis(script)), str(UID), fetch, after=after, recheck_s=0.01)
+        feed = EventFeed(FakeHub(script), str(UID), fetch, after=after, recheck_s=0.01)
         await feed.open()
         seen: list[UploadEvent] = []
         async with asyncio.timeout(10):
