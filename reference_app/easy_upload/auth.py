@@ -59,7 +59,8 @@ def verify_stream_token(key: bytes, token: str, upload_id: str, now: float | Non
     """Return the user id if ``token`` is genuine, unexpired and made for ``upload_id``; else None."""
     body, _, signature = token.partition(".")
     expected = _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
-    if not signature or not hmac.compare_digest(signature, expected):
+    # Bytes, not str: compare_digest refuses non-ASCII str (a TypeError, which was a 500).
+    if not signature or not hmac.compare_digest(signature.encode(), expected.encode()):
         return None
     try:
         claims = json.loads(_unb64(body))

@@ -29,12 +29,15 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    from easy_upload.server import HeaderDeadlineProtocol
+
     logs.configure("api", settings.app_version, settings.log_level)
     uvicorn.run(
         "easy_upload.asgi:app",
         host=host,
         port=port,
         workers=workers,
+        http=HeaderDeadlineProtocol,
         log_config=None,
         access_log=False,
         proxy_headers=False,

@@ -1,6 +1,6 @@
 """One pure-ASGI middleware for what every response needs (pure ASGI keeps streaming unbuffered):
-request ids, JSON access logs, metrics, security and version headers, header/body limits and the
-fault injection used by canary tests."""
+request ids, JSON access logs, metrics, security and version headers, header/body limits (the body
+counted as it is read, and bounded in time: guard.py) and the fault injection used by canary tests."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from easy_upload.guard import BodyGuard, BodyPolicy
 from easy_upload.logs import request_id_var
 from easy_upload.metrics import Metrics
 from easy_upload.settings import Settings
@@ -81,16 +82,23 @@ class EdgeMiddleware:
         self.random = random.Random()
         self.storage = storage_origin(settings)
 
+    def body_limit(self, scope: Scope) -> int:
+        is_upload = scope["path"] == "/api/uploads" and scope["method"] == "POST"
+        return self.settings.max_upload_bytes + UPLOAD_OVERHEAD_BYTES if is_upload else MAX_BODY_BYTES
+
+    def body_policy(self, scope: Scope) -> BodyPolicy:
+        s = self.settings
+        return BodyPolicy(self.body_limit(scope), s.body_idle_timeout_s, s.body_grace_s, s.body_min_rate_bps)
+
     def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         if len(headers) > MAX_HEADER_COUNT or sum(len(k) + len(v) for k, v in headers) > MAX_HEADER_BYTES:
             return 431, "request_header_fields_too_large", "too many or too large request headers"
         length = dict(headers).get(b"content-length")
-        if length is not None:
-            is_upload = scope["path"] == "/api/uploads" and scope["method"] == "POST"
-            limit = self.settings.max_upload_bytes + UPLOAD_OVERHEAD_BYTES if is_upload else MAX_BODY_BYTES
-            if not length.isdigit() or int(length) > limit:
-                return 413, "payload_too_large", f"request body larger than {limit} bytes"
+        limit = self.body_limit(scope)
+        # A claim over the limit is refused at once; the bytes actually read are counted by BodyGuard.
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return 413, "payload_too_large", f"request body larger than {limit} bytes"
         return None
 
     async def _fault(self, scope: Scope) -> bool:
@@ -128,7 +136,7 @@ class EdgeMiddleware:
                 for message in _json_response(*refusal, request_id):
                     await send_with_headers(message)
                 return
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, BodyGuard(receive, self.body_policy(scope)), send_with_headers)
         finally:
             self._observe(scope, status[0], time.perf_counter() - started)
             request_id_var.reset(token)

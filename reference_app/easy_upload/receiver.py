@@ -18,11 +18,12 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from easy_upload.errors import BadRequest, PayloadTooLarge
 from easy_upload.sanitize import sanitize_filename
 from easy_upload.sniff import SNIFF_BYTES, FileType, detect_type
-from easy_upload.storage import S3Client, StreamingObjectWriter
+from easy_upload.storage import S3Client, StreamingObjectWriter, Tracker
 
 MAX_PART_HEADER_BYTES = 8 * 1024
 MAX_FORM_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 16
+MAX_BOUNDARY_CHARS = 70  # RFC 2046 section 5.1.1; python-multipart itself refuses > 256 with a crash
 FILE_FIELD = "file"
 Event = tuple[str, Any]
 
@@ -99,6 +100,8 @@ def boundary_of(content_type: str | None) -> bytes:
     boundary = params.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
         raise BadRequest("expected multipart/form-data with a boundary")
+    if len(boundary) > MAX_BOUNDARY_CHARS:
+        raise BadRequest(f"multipart boundary longer than {MAX_BOUNDARY_CHARS} characters")
     return boundary
 
 
@@ -125,6 +128,7 @@ class UploadReceiver:
     max_bytes: int
     part_size: int
     metadata: dict[str, str]
+    tracker: Tracker | None = None
     writer: StreamingObjectWriter | None = None
     in_file: bool = False
     file_seen: bool = False
@@ -183,6 +187,7 @@ class UploadReceiver:
             part_size=self.part_size,
             content_type=self.ftype.mime,
             metadata=metadata,
+            tracker=self.tracker,
         )
         self.head = bytearray()
         await self.writer.write(head)

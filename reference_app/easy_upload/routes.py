@@ -117,6 +117,7 @@ async def _create_upload(request: Request, services: Services, user: str) -> JSO
         settings.max_upload_bytes,
         settings.part_size_bytes,
         {"upload-id": upload_id, "user-id": user},
+        tracker=services.multipart,
     )
     try:
         got = await receive(request.stream(), request.headers.get("content-type"), receiver)

@@ -22,6 +22,7 @@ from easy_upload.errors import ServiceUnavailable
 from easy_upload.hub import EventHub
 from easy_upload.limits import UserLimits
 from easy_upload.metrics import Metrics
+from easy_upload.multipart import MultipartTracker
 from easy_upload.settings import Settings
 
 log = logging.getLogger("easy_upload")
@@ -127,27 +128,33 @@ class Services:
     hub: EventHub
     stream_limits: UserLimits
     upload_limits: UserLimits
+    multipart: MultipartTracker
+    background: list[asyncio.Task[None]]
 
     @classmethod
     def create(cls, settings: Settings, metrics: Metrics) -> Services:
         client = make_redis(settings.redis_url, settings.redis_max_connections)
         queue = Queue(settings.queue_name, {"connection": client})
         retry_after = settings.limit_retry_after_s
+        s3 = storage.make_client(settings)
         return cls(
             settings,
             metrics,
             db.make_pool(settings.database_url),
             client,
             queue,
-            storage.make_client(settings),
+            s3,
             storage.make_client(settings, public=True),
             make_hub(settings),
             UserLimits("event streams", settings.max_streams_per_user, retry_after),
             UserLimits("uploads", settings.max_uploads_per_user, retry_after),
+            MultipartTracker(client, s3, settings.raw_bucket, settings.multipart_sweep_s),
+            [],
         )
 
     async def open(self) -> None:
         await self.hub.start()
+        self.background.append(asyncio.create_task(self.multipart.run_forever()))
         await self.pool.open(wait=False)
         if self.settings.create_buckets:
             try:
@@ -158,6 +165,9 @@ class Services:
                 log.warning("could not create buckets", extra={"error": repr(exc)})
 
     async def close(self) -> None:
+        for task in self.background:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
         await self.hub.close()
         await self.pool.close()
         await self.queue.close()

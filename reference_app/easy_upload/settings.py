@@ -62,6 +62,11 @@ class Settings:
     max_uploads_per_user: int = 4
     limit_retry_after_s: int = 5
     redis_max_connections: int = 32
+    body_idle_timeout_s: float = 30.0
+    body_grace_s: float = 10.0
+    body_min_rate_bps: float = 4096.0
+    header_timeout_s: float = 10.0
+    multipart_sweep_s: float = 60.0
     settle_after_s: float = 120.0
     job_memory_budget_mib: int = 192
     fault_error_rate: float = 0.0
@@ -101,6 +106,11 @@ class Settings:
             max_uploads_per_user=_int(env, "MAX_UPLOADS_PER_USER", cls.max_uploads_per_user),
             limit_retry_after_s=_int(env, "LIMIT_RETRY_AFTER_S", cls.limit_retry_after_s),
             redis_max_connections=_int(env, "REDIS_MAX_CONNECTIONS", cls.redis_max_connections),
+            body_idle_timeout_s=_float(env, "BODY_IDLE_TIMEOUT_S", cls.body_idle_timeout_s),
+            body_grace_s=_float(env, "BODY_GRACE_S", cls.body_grace_s),
+            body_min_rate_bps=_float(env, "BODY_MIN_RATE_BPS", cls.body_min_rate_bps),
+            header_timeout_s=_float(env, "HEADER_TIMEOUT_S", cls.header_timeout_s),
+            multipart_sweep_s=_float(env, "MULTIPART_SWEEP_S", cls.multipart_sweep_s),
             settle_after_s=_float(env, "SETTLE_AFTER_S", cls.settle_after_s),
             job_memory_budget_mib=_int(env, "JOB_MEMORY_BUDGET_MIB", cls.job_memory_budget_mib),
             fault_error_rate=_float(env, "FAULT_ERROR_RATE", cls.fault_error_rate),
@@ -120,6 +130,9 @@ class Settings:
             raise ConfigError("MAX_UPLOAD_BYTES must be positive")
         if min(self.max_streams_per_user, self.max_uploads_per_user, self.limit_retry_after_s) < 1:
             raise ConfigError("MAX_STREAMS_PER_USER, MAX_UPLOADS_PER_USER, LIMIT_RETRY_AFTER_S must be >= 1")
+        if min(self.body_idle_timeout_s, self.body_grace_s, self.body_min_rate_bps, self.header_timeout_s,
+               self.multipart_sweep_s) <= 0:
+            raise ConfigError("BODY_*, HEADER_TIMEOUT_S and MULTIPART_SWEEP_S must be positive")
         if self.redis_max_connections < 4:
             raise ConfigError("REDIS_MAX_CONNECTIONS must be at least 4")
         if self.job_memory_budget_mib * MIB <= FIXED_BYTES:

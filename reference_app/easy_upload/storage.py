@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from anyio import to_thread
@@ -17,6 +17,14 @@ from botocore.config import Config
 from easy_upload.settings import Settings
 
 S3Client = Any  # boto3's client type is generated at run time
+
+
+class Tracker(Protocol):
+    """Who is writing which multipart upload (multipart.MultipartTracker)."""
+
+    async def started(self, key: str, upload_id: str) -> None: ...
+
+    async def finished(self, key: str, upload_id: str) -> None: ...
 
 
 def make_client(settings: Settings, *, public: bool = False) -> S3Client:
@@ -58,8 +66,9 @@ class StreamingObjectWriter:
         content_type: str,
         metadata: dict[str, str],
         max_in_flight: int = 3,
+        tracker: Tracker | None = None,
     ) -> None:
-        self.client, self.bucket, self.key = client, bucket, key
+        self.client, self.bucket, self.key, self.tracker = client, bucket, key, tracker
         self.part_size, self.content_type, self.metadata = part_size, content_type, metadata
         self.buffer = bytearray()
         self.size = 0
@@ -88,6 +97,8 @@ class StreamingObjectWriter:
                 )
             )
             self.upload_id = started["UploadId"]
+            if self.tracker is not None:
+                await self.tracker.started(self.key, started["UploadId"])
         await self.slots.acquire()
         self._raise_failure()
 
@@ -147,6 +158,8 @@ class StreamingObjectWriter:
                 Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload=parts
             )
         )
+        if self.tracker is not None:
+            await self.tracker.finished(self.key, self.upload_id)
 
     async def abort(self) -> None:
         """Leave nothing behind (best effort: the store may be the thing that is down)."""
@@ -162,6 +175,8 @@ class StreamingObjectWriter:
                     )
                 )
             )
+            if self.tracker is not None:
+                await self.tracker.finished(self.key, upload_id)
 
 
 def _quietly(call: Any) -> None:
