@@ -48,7 +48,7 @@ def _environment(container: dict[str, Any], config_maps: dict[str, dict[str, Any
     """The variables a container gets from its ConfigMaps and literal ``env`` (later wins)."""
     env: dict[str, str] = {}
     for source in container.get("envFrom") or []:
-        name = (source.get("configMapRef") or {}).get("name")
+        name = str((source.get("configMapRef") or {}).get("name"))
         env.update({str(k): str(v) for k, v in (config_maps.get(name) or {}).items()})
     for item in container.get("env") or []:
         if isinstance(item, dict) and "value" in item:
@@ -81,7 +81,8 @@ def _runs_jobs(doc: K8sDoc, container: dict[str, Any]) -> bool:
 
 
 def _config_maps(docs: list[K8sDoc], namespace: str) -> dict[str, dict[str, Any]]:
-    return {d.name: d.data.get("data") or {} for d in docs if d.kind == "ConfigMap" and d.namespace == namespace}
+    maps = (d for d in docs if d.kind == "ConfigMap" and d.namespace == namespace)
+    return {d.name: d.data.get("data") or {} for d in maps}
 
 
 @rule("EU-K8S-080", "Job workers' memory limits cover concurrency x per-job budget")
