@@ -16,6 +16,7 @@ from easy_upload.deps import ServicesDep, UserDep, owned
 from easy_upload.errors import HttpError, PayloadTooLarge, TooManyRequests, UnsupportedType
 from easy_upload.receiver import UploadReceiver, receive
 from easy_upload.schemas import (
+    AUTH_ERRORS,
     Download,
     ErrorResponse,
     UploadList,
@@ -28,7 +29,6 @@ from easy_upload.storage import delete_object
 log = logging.getLogger("easy_upload")
 router = APIRouter()
 DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
-AUTH_ERRORS = error_responses(400, 401, 404, 500, 503)
 SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+={0,2}$"  # what db.encode_cursor makes: URL-safe base64
 

@@ -107,3 +107,6 @@ def error_responses(
     }
     text.update(described or {})
     return {status: {"model": ErrorResponse, "description": text[status]} for status in statuses}
+
+
+AUTH_ERRORS = error_responses(400, 401, 404, 500, 503)  # every endpoint about one upload of the caller

@@ -35,6 +35,7 @@ class HeaderDeadlineProtocol(H11Protocol):
     """H11Protocol whose requests must have sent their headers within ``HEADER_TIMEOUT_S``."""
 
     header_timer: asyncio.TimerHandle | None = None
+    _armed_for: Any = None  # the request cycle that was current when the timer started
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
@@ -54,6 +55,7 @@ class HeaderDeadlineProtocol(H11Protocol):
 
     def _arm(self) -> None:
         self._disarm()
+        self._armed_for = self.cycle
         self.header_timer = self.loop.call_later(header_timeout_s(), self._expired)
 
     def _disarm(self) -> None:
@@ -63,6 +65,8 @@ class HeaderDeadlineProtocol(H11Protocol):
 
     def _expired(self) -> None:
         self.header_timer = None
+        if self.cycle is not None and not self.cycle.response_complete and self.cycle is not self._armed_for:
+            return  # a (pipelined) request's headers completed after all: it is being served
         if not self.transport.is_closing():
             self.transport.write(TIMEOUT_RESPONSE)
             self.transport.close()

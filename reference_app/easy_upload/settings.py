@@ -58,8 +58,8 @@ class Settings:
     job_attempts: int = 5
     job_backoff_ms: int = 1_000
     worker_step_delay_ms: int = 0
-    max_streams_per_user: int = 16
-    max_uploads_per_user: int = 4
+    max_streams_per_user: int = 32
+    max_uploads_per_user: int = 8
     limit_retry_after_s: int = 5
     redis_max_connections: int = 32
     body_idle_timeout_s: float = 30.0

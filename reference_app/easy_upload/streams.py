@@ -18,11 +18,10 @@ from easy_upload import auth, db
 from easy_upload.deps import ServicesDep, UserDep, current_user, owned
 from easy_upload.errors import TooManyRequests, Unauthorized
 from easy_upload.events import EventFeed, UploadEvent
-from easy_upload.schemas import StreamToken, error_responses
+from easy_upload.schemas import AUTH_ERRORS, StreamToken, error_responses
 from easy_upload.services import Services
 
 router = APIRouter()
-AUTH_ERRORS = error_responses(400, 401, 404, 500, 503)
 
 
 @router.post(

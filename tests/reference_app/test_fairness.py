@@ -22,7 +22,7 @@ from tests.reference_app.app import AppProcesses
 from tests.reference_app.conftest import AppFactory, user
 
 pytestmark = pytest.mark.services
-STREAMS_PER_USER = 16  # the app's default MAX_STREAMS_PER_USER
+STREAMS_PER_USER = 32  # the app's default MAX_STREAMS_PER_USER
 ATTEMPTS = 120  # past redis-py's default pool of 100, where a stream per connection ran out
 
 
