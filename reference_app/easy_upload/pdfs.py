@@ -18,7 +18,7 @@ from pypdf import PdfReader, PdfWriter, apply_configuration
 from pypdf.errors import PyPdfError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
-from easy_upload.budget import PDF_FACTOR, Budget
+from easy_upload.budget import Budget
 from easy_upload.errors import ProcessingError
 from easy_upload.images import Progress, spool
 
@@ -104,10 +104,16 @@ def _limits(budget: Budget) -> dict[str, int]:
     )}
 
 
-def _copy(src: IO[bytes]) -> tuple[PdfWriter, int]:
-    reader = PdfReader(src, strict=False)
+def _object_count(reader: PdfReader) -> int:
+    return sum(len(table) for table in reader.xref.values()) + len(reader.xref_objStm)
+
+
+def _copy(src: IO[bytes], size: int, budget: Budget) -> tuple[PdfWriter, int]:
+    reader = PdfReader(src, strict=False, xref_stream_maximum_entries=budget.max_xref_entries)
     if reader.is_encrypted:
         raise ProcessingError("encrypted PDFs are not accepted")
+    # Only the cross-reference table is read so far: refuse before any object is parsed.
+    budget.check(budget.pdf_cost(size, _object_count(reader)), "this PDF")
     writer = PdfWriter()
     for page in reader.pages:
         writer.add_page(page)
@@ -116,10 +122,9 @@ def _copy(src: IO[bytes]) -> tuple[PdfWriter, int]:
 
 def process_pdf(src: IO[bytes], size: int, budget: Budget, progress: Progress) -> tuple[IO[bytes], int]:
     """(clean PDF, page count)."""
-    budget.check(size * PDF_FACTOR, "this PDF")
     try:
         with apply_configuration(None, **_limits(budget)):
-            writer, pages = _copy(src)
+            writer, pages = _copy(src, size, budget)
             progress(60, "pages copied")
             sanitize(writer)
             writer.metadata = None

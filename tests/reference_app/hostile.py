@@ -9,7 +9,6 @@ JPEG come from Pillow's encoders over a uniform image.
 from __future__ import annotations
 
 import io
-import json
 import struct
 import zlib
 
@@ -98,7 +97,8 @@ def bad_utf8_text() -> bytes:
 
 
 def huge_line_csv(length: int = 512 * 1024) -> bytes:
-    return b"a,b\n" + b"x" * length + b",1\n"
+    """One line of one-character fields: csv.reader builds a list entry per two input bytes."""
+    return b"a,b\n" + b"x," * (length // 2) + b"1\n"
 
 
 def many_arrays_json(count: int) -> bytes:
@@ -106,8 +106,16 @@ def many_arrays_json(count: int) -> bytes:
     return b"[" + b",".join([b"[]"] * count) + b"]"
 
 
-def hostile_json_documents() -> dict[str, bytes]:
-    return {"deep": deep_json(), "big-int": big_int_json(), "ok": json.dumps({"a": 1}).encode()}
+def many_pages_pdf(pages: int) -> bytes:
+    """Blank pages: ~120 bytes of file per object, ~5 KiB of Python objects per object in pypdf."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(100, 100)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def pdf_with_actions() -> bytes:

@@ -62,6 +62,8 @@ CASES: dict[str, tuple[str, Callable[[], bytes], bool]] = {
     "jpeg-cmyk-fits": ("image/jpeg", lambda: hostile.jpeg_bomb(4400, 4400), True),
     "json-arrays-fits": ("application/json", lambda: hostile.many_arrays_json(1_000_000), True),
     "json-arrays-bomb": ("application/json", lambda: hostile.many_arrays_json(2_000_000), False),
+    "pdf-objects-fits": ("application/pdf", lambda: hostile.many_pages_pdf(8_000), True),
+    "pdf-objects-bomb": ("application/pdf", lambda: hostile.many_pages_pdf(20_000), False),
 }
 
 
@@ -103,3 +105,12 @@ def test_the_planted_variant_decodes_past_the_budget(tmp_path: Path) -> None:
     outcome = run_child(tmp_path, mime, make(), planted="no_memory_budget")
     growth = outcome["peak_growth"]
     assert outcome["state"] == "completed" and isinstance(growth, int) and growth > BUDGET_MIB * MIB
+
+
+def test_a_csv_line_longer_than_the_budget_allows_is_refused() -> None:
+    budget = Budget(48 * MIB)  # 8 MiB past the fixed part: lines up to 512 KiB
+    with pytest.raises(ProcessingError, match=r"invalid CSV: a line is longer than 524288 characters"):
+        process(io.BytesIO(hostile.huge_line_csv(600 * 1024)), "text/csv", budget=budget)
+    accepted = process(io.BytesIO(hostile.huge_line_csv(400 * 1024)), "text/csv", budget=budget)
+    accepted.close()
+    assert accepted.facts == {"rows": 2}
