@@ -40,6 +40,8 @@ CASES: dict[str, Callable[[], tuple[str, str, bytes]]] = {
     "gif-fits": lambda: ("fits.gif", "image/gif", hostile.gif_bomb(12000, 12000)),
     "jpeg-progressive-fits": lambda: ("f.jpg", "image/jpeg", _progressive(3500)),
     "json-arrays-fits": lambda: ("fits.json", "application/json", hostile.many_arrays_json(1_800_000)),
+    "pdf-40k-pages": lambda: ("pages.pdf", "application/pdf", hostile.many_pages_pdf(40_000)),
+    "pdf-20k-pages": lambda: ("fits.pdf", "application/pdf", hostile.many_pages_pdf(20_000)),
     "json-deep": lambda: ("deep.json", "application/json", hostile.deep_json()),
     "json-5000-digits": lambda: ("big.json", "application/json", hostile.big_int_json()),
     "text-bad-utf8": lambda: ("bad.txt", "text/plain", hostile.bad_utf8_text()),
