@@ -2,7 +2,7 @@
 
 A worker runs ``WORKER_CONCURRENCY`` jobs at once inside one container, so each job may use at most
 ``JOB_MEMORY_BUDGET_MIB`` (the manifests keep concurrency x budget + the process' own baseline under
-the container's memory limit; policy EU-K8S-070 checks it). A file is refused *before* it is decoded
+the container's memory limit; policy EU-K8S-080 checks it). A file is refused *before* it is decoded
 when its decoded form would not fit: pixel count alone is no limit (a 34-byte WebP decodes to
 64 M pixels, and Pillow's WebP decoder holds four copies of them while it works).
 
