@@ -183,7 +183,22 @@ class Router:
             return
         ready.set()
         loop.run_forever()
-        loop.close()
+        try:
+            # disable() stops the loop after waiting a bounded time for _shutdown: on a busy machine
+            # that wait can expire with handlers still holding upstream connections. Finish them
+            # and close the session here, so no socket outlives the router.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            if self._runner is not None:  # idempotent: a cancelled _shutdown may have stopped midway
+                with contextlib.suppress(Exception):
+                    loop.run_until_complete(self._runner.cleanup())
+            if self._session is not None and not self._session.closed:
+                loop.run_until_complete(self._session.close())
+        finally:
+            loop.close()
 
     async def _startup(self) -> None:
         import aiohttp
