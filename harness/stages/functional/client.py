@@ -133,6 +133,7 @@ class Api:
                  transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.recorder = recorder
+        self.transport = transport  # for clients of their own (many streams at once, see steps_abuse.hold)
         self.client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
 
     def close(self) -> None:

@@ -113,7 +113,7 @@ class Context:
     def render(self, value: Any, scope: dict[str, Any] | None = None) -> Any:
         """Substitute ``${name.attr}`` references; a whole ``${n}+1`` string becomes a number."""
         if isinstance(value, dict):
-            return {k: (v if k == "steps" else self.render(v, scope)) for k, v in value.items()}
+            return {k: (v if k in ("steps", "during") else self.render(v, scope)) for k, v in value.items()}
         if isinstance(value, list):
             return [self.render(v, scope) for v in value]
         if not isinstance(value, str) or "${" not in value:

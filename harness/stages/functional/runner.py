@@ -18,14 +18,16 @@ from typing import Any
 import httpx
 
 from harness.redact import default_redactor
-from harness.stages.functional import steps_data, steps_env, steps_http
+from harness.stages.functional import steps_abuse, steps_data, steps_env, steps_http
 from harness.stages.functional.backends import Backends, UserHandle
 from harness.stages.functional.client import Api, Recorder, SseStream
 from harness.stages.functional.context import Context, ScenarioError, StepFailed, StepSkipped, Upload
 from harness.stages.functional.scenario import Scenario, action_of
 from harness.targets.base import Environment
 
-StepFn = Callable[[Context, dict[str, Any], dict[str, Any], dict[str, Any] | None], Any]
+Scope = dict[str, Any] | None
+StepFn = Callable[[Context, dict[str, Any], dict[str, Any], Scope], Any]
+DuringFn = Callable[[Context, dict[str, Any], dict[str, Any], Scope, Callable[[], list[str]]], Any]
 DEFAULT_LIMITS: dict[str, Any] = {"max_upload_bytes": 25 * 1024 * 1024, "pad_9k": "p" * 9 * 1024,
                                   "pad_70k": "p" * 70 * 1024, "pad_300": "p" * 300}
 
@@ -72,7 +74,8 @@ class ScenarioRunner:
             "wait": steps_http.wait, "download": steps_http.download, "processed": steps_data.processed,
             "db": steps_data.db, "subscribers": steps_data.subscribers, "until": steps_data.until,
             "invariants": steps_data.invariants, "action": steps_env.action, "ready": steps_env.ready,
-            "repeat": self._repeat, "browser": _browser, "posture": _posture,
+            "repeat": self._repeat, "browser": _browser, "posture": _posture, "hostile": steps_abuse.hostile,
+            "hold": self._with_during(steps_abuse.hold), "slow": self._with_during(steps_abuse.slow),
         }
 
     def run(self, scenario: Scenario) -> Outcome:
@@ -167,6 +170,23 @@ class ScenarioRunner:
         if scope is None:
             record["exchanges"] = [e.to_dict() for e in recorder.exchanges[first:]]
         return record
+
+    def _with_during(self, step: DuringFn) -> StepFn:
+        """A step that runs its ``during`` steps (in order, up to the first broken one) while it acts."""
+        def run(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scope) -> Any:
+            def during() -> list[str]:
+                broken: list[str] = []
+                for index, nested in enumerate(spec.get("during") or []):
+                    record = self._step(ctx, nested, index, scope)
+                    if record["status"] != "passed":
+                        name = nested.get("name") or action_of(nested)
+                        broken.append(f"during[{index}] ({name}): {record['message']}")
+                        break
+                return broken
+
+            return step(ctx, spec, expect, scope, during)
+
+        return run
 
     def _repeat(self, ctx: Context, spec: dict[str, Any], expect: dict[str, Any],
                 scope: dict[str, Any] | None) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from harness.errors import ConfigError
 
 SCHEMA_FILE = Path(__file__).with_name("scenario.schema.json")
 ACTIONS = ("upload", "request", "events", "wait", "until", "processed", "download", "db", "subscribers",
-           "action", "invariants", "ready", "repeat", "browser", "posture")
+           "action", "invariants", "ready", "repeat", "browser", "posture", "hostile", "hold", "slow")
+NESTING = {"repeat": "steps", "hold": "during", "slow": "during"}  # actions that run nested steps
 CONTROL_ACTIONS = ("action",)
 
 
@@ -78,13 +79,13 @@ def _has_action(steps: list[dict[str, Any]]) -> bool:
 
 
 def walk_actions(steps: Any) -> list[str]:
-    """The action keys of ``steps``, including those nested in ``repeat``."""
+    """The action keys of ``steps``, including those nested in ``repeat``, ``hold`` and ``slow``."""
     found: list[str] = []
     for step in steps:
         kind = action_of(step)
         found.append(kind)
-        if kind == "repeat":
-            found += walk_actions(step["repeat"]["steps"])
+        if kind in NESTING:
+            found += walk_actions(step[kind].get(NESTING[kind]) or [])
     return found
 
 
@@ -119,8 +120,9 @@ def _check_actions(steps: Any, where: str, source: str) -> None:
             got = ", ".join(keys) if keys else f"none (keys: {', '.join(map(str, step)) or '-'})"
             raise ConfigError(f"{source}: {where}[{index}]: expected exactly one action of "
                               f"{', '.join(ACTIONS)}; got {got}")
-        if keys[0] == "repeat" and isinstance(step["repeat"], dict):
-            _check_actions(step["repeat"].get("steps"), f"{where}[{index}].repeat.steps", source)
+        nested = NESTING.get(keys[0])
+        if nested and isinstance(step[keys[0]], dict):
+            _check_actions(step[keys[0]].get(nested), f"{where}[{index}].{keys[0]}.{nested}", source)
 
 
 def _deepest(error: Any) -> Any:

@@ -81,6 +81,8 @@ def proven_on(scenario: Scenario, env: Environment) -> str:
     platform = env.control.platform if env.control is not None else f"target {env.target!r}"
     if scenario.needs_control or "posture" in walk_actions(scenario.steps):
         return platform
+    if "hostile" in walk_actions(scenario.steps):  # memory as the platform reports it, answers over HTTP
+        return f"{platform} (replica memory) and HTTP (httpx)"
     if scenario.needs_browser:
         return f"Chromium via Playwright, against {platform}"
     return f"HTTP (httpx) against {platform}"

@@ -104,20 +104,8 @@ def no_row_left(ctx: Context) -> None:
 
 
 def upload(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scope) -> Upload | None:
-    user = ctx.user(spec.get("user"))
     payload = make_payload(spec["file"])
-    filename = spec.get("filename", f"{ctx.marker}-{uuid.uuid4().hex[:6]}.{payload.ext}")
-    claim = spec.get("content_type", payload.mime)
-    part = {"name": spec.get("field", "file"), "filename": filename, "content_type": claim or None,
-            "payload": payload}
-    boundary = "harness" + uuid.uuid4().hex
-    body, _ = encode_multipart([part], boundary)
-    headers = {**auth_headers(ctx, user.name), "Content-Type": f"multipart/form-data; boundary={boundary}"}
-    stream = spec.get("stream", payload.size > STREAM_ABOVE)
-    content: Any = body if stream else b"".join(body)
-    exchange = ctx.api.send("POST", "/api/uploads", headers=headers, content=content,
-                            preview=f"<multipart: {payload.kind}, {payload.size} bytes, name {filename!r}>")
-    accepted = _accepted(ctx, exchange, user.name, payload, filename)  # tracked even if a check fails
+    exchange, accepted = send_upload(ctx, spec, payload)
     check_http(ctx, exchange, expect, 201)
     ctx.measure("last_upload_s", exchange.elapsed_s)
     if accepted is None:
@@ -131,6 +119,24 @@ def upload(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Sc
     if data.get("size_bytes") not in (None, payload.size):
         raise StepFailed(f"upload {accepted.id}: size {data.get('size_bytes')} != sent {payload.size}")
     return accepted
+
+
+def send_upload(ctx: Context, spec: dict[str, Any], payload: Payload) -> tuple[Exchange, Upload | None]:
+    """POST ``payload`` as the multipart upload ``spec`` describes (user, filename, content_type,
+    field, stream); an accepted upload is tracked even if a later check fails."""
+    user = ctx.user(spec.get("user"))
+    filename = spec.get("filename", f"{ctx.marker}-{uuid.uuid4().hex[:6]}.{payload.ext}")
+    claim = spec.get("content_type", payload.mime)
+    part = {"name": spec.get("field", "file"), "filename": filename, "content_type": claim or None,
+            "payload": payload}
+    boundary = "harness" + uuid.uuid4().hex
+    body, _ = encode_multipart([part], boundary)
+    headers = {**auth_headers(ctx, user.name), "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    stream = spec.get("stream", payload.size > STREAM_ABOVE)
+    content: Any = body if stream else b"".join(body)
+    exchange = ctx.api.send("POST", "/api/uploads", headers=headers, content=content,
+                            preview=f"<multipart: {payload.kind}, {payload.size} bytes, name {filename!r}>")
+    return exchange, _accepted(ctx, exchange, user.name, payload, filename)
 
 
 def _accepted(ctx: Context, exchange: Exchange, user: str, payload: Payload, filename: str) -> Upload | None:
@@ -289,7 +295,10 @@ def download(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: 
         return exchange
     links = exchange.json() or {}
     result = ctx.api.send("GET", str(links.get("url")))
-    check_http(ctx, result, {}, 200)
+    check_http(ctx, result, {"headers": expect.get("result_headers") or {}}, 200)
+    kept = [m for m in expect.get("free_of") or [] if str(m).encode() in result.body]
+    if kept:
+        raise StepFailed(f"hostile content: the result of {target.id} still contains {', '.join(kept)}")
     got = sha256(result.body)
     manifest = links.get("manifest") or {}
     compare = spec.get("compare", "manifest")
@@ -316,6 +325,7 @@ __all__ = [
     "events",
     "no_row_left",
     "request",
+    "send_upload",
     "sequence_regex",
     "upload",
     "wait",

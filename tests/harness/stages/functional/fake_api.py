@@ -25,6 +25,10 @@ def _error(status: int, code: str, message: str) -> httpx.Response:
 @dataclass
 class FakeApi:
     flaws: set[str] = field(default_factory=set)
+    state: str = "completed"  # of every new upload ("processing": it never settles)
+    failure_reason: str | None = None
+    stream_limit: int | None = None  # event streams per user before a 429 (None: never)
+    streams: dict[str, int] = field(default_factory=dict)
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[httpx.Request] = field(default_factory=list)
 
@@ -49,7 +53,15 @@ class FakeApi:
         upload = self.uploads.get(match.group(1))
         if upload is None or (upload["user"] != user and "ownership" not in self.flaws):
             return _error(404, "not_found", "upload not found")
-        return self._events(upload) if match.group(2) else httpx.Response(200, json=upload["body"])
+        if match.group(2):
+            self.streams[user] = self.streams.get(user, 0) + 1
+            if self.stream_limit is not None and self.streams[user] > self.stream_limit:
+                if "stream_5xx" in self.flaws:
+                    return _error(503, "unavailable", "redis is unavailable")
+                return httpx.Response(429, json={"error": {"code": "too_many", "message": "limit"}},
+                                      headers={"Retry-After": "5"})
+            return self._events(upload)
+        return httpx.Response(200, json=upload["body"])
 
     def _create(self, request: httpx.Request, user: str) -> httpx.Response:
         body = request.read()
@@ -62,7 +74,8 @@ class FakeApi:
             return _error(415, "unsupported_media_type", "empty file")
         uid = str(uuid.uuid4())
         digest = hashlib.sha256(content).hexdigest()
-        out = {"id": uid, "state": "completed", "sha256": digest, "size_bytes": len(content)}
+        out = {"id": uid, "state": self.state, "sha256": digest, "size_bytes": len(content),
+               "failure_reason": self.failure_reason}
         self.uploads[uid] = {"user": user, "body": out}
         return httpx.Response(201, json=out, headers={"Location": f"/api/uploads/{uid}"})
 

@@ -1,0 +1,210 @@
+"""The abuse steps (hostile, hold, slow) against an in-memory API and fake platforms: each check
+fails from what it observes (memory growth, a row that never settles, a missing 429, a connection
+still read after its bound), and passes when the observation is within bounds."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.stages.functional import RunnerOptions, ScenarioRunner, budget
+from harness.stages.functional.hostile import CATALOG, hostile_file
+from harness.targets.base import ReplicaStatus
+from tests.harness.stages.functional.fake_api import FakeApi
+from tests.harness.stages.functional.test_runner import env, scenario
+
+MIB = 1024 * 1024
+
+
+class GrowingControl:
+    """Worker replicas whose RSS grows by ``growth`` once the API has an upload (the job ran)."""
+
+    platform = "fake platform"
+
+    def __init__(self, api: FakeApi, growth: int, limit: int = 1024 * MIB) -> None:
+        self.api, self.growth, self.limit = api, growth, limit
+
+    def replicas(self, component: str) -> list[ReplicaStatus]:
+        grown = self.growth if self.api.uploads else 0
+        return [ReplicaStatus(component, f"{component}-{i}", "v1", limits={"memory": float(self.limit)},
+                              memory_bytes=100 * MIB + (grown if i else 0))
+                for i in range(2)]
+
+
+@pytest.fixture
+def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The rendered manifests say WORKER_CONCURRENCY=4 (the render itself is tested with the stage)."""
+    monkeypatch.setattr(budget, "_rendered_settings",
+                        lambda overlay: (("WORKER_CONCURRENCY", "4", "ConfigMap app-config"),))
+    return tmp_path
+
+
+def run_hostile(api: FakeApi, control: Any, overlay: Path, expect: dict[str, Any]) -> Any:
+    environment = env(control)
+    environment.extra["manifests"] = str(overlay)
+    runner = ScenarioRunner(environment, RunnerOptions(transport=api.transport()))
+    step = {"hostile": {"case": "json-deep", "size": 1000, "sample": "worker"}, "expect": expect}
+    return runner.run(scenario([step]))
+
+
+BUDGETED = {"budget": {"divide_by": "WORKER_CONCURRENCY"}, "settle": {"within_s": 0.5, "source": "test"}}
+
+
+def test_a_replica_grown_past_limit_over_concurrency_fails_naming_the_budget(settings: Path) -> None:
+    api = FakeApi()
+    outcome = run_hostile(api, GrowingControl(api, 300 * MIB), settings, BUDGETED)
+    assert outcome.status == "failed"
+    assert "resource budget: json-deep" in outcome.message and "worker-1 by 300 MiB" in outcome.message
+    assert "256 MiB per job" in outcome.message and "WORKER_CONCURRENCY=4" in outcome.message
+    assert "memory limit 1024 MiB" in outcome.measured["memory_budget"]
+
+
+def test_growth_within_the_budget_passes_and_is_measured(settings: Path) -> None:
+    api = FakeApi()
+    outcome = run_hostile(api, GrowingControl(api, 40 * MIB), settings, BUDGETED)
+    assert outcome.status == "passed", outcome.message
+    assert outcome.measured["json_deep_1000_rise_mib"] == 40.0
+    assert outcome.measured["json_deep_1000_settle_bound"] == "0.5 s (test)"
+
+
+def test_an_upload_that_never_settles_fails_the_settling_bound(settings: Path) -> None:
+    api = FakeApi(state="processing")
+    outcome = run_hostile(api, GrowingControl(api, 0), settings, BUDGETED)
+    assert outcome.status == "failed"
+    assert "settling: json-deep" in outcome.message and "still 'processing'" in outcome.message
+    assert "bound 0.5 s (test)" in outcome.message
+
+
+def test_a_reason_with_python_internals_fails(settings: Path) -> None:
+    api = FakeApi(state="failed", failure_reason="gave up: RecursionError(<_io.BytesIO object at 0x7f9c>)")
+    expect = {**BUDGETED, "reason_not_match": "0x[0-9a-f]{4,}|Error\\b"}
+    outcome = run_hostile(api, GrowingControl(api, 0), settings, expect)
+    assert outcome.status == "failed" and "leaks internals" in outcome.message
+
+
+def test_without_a_control_the_budget_check_is_skipped(settings: Path) -> None:
+    outcome = run_hostile(FakeApi(), None, settings, BUDGETED)
+    assert outcome.status == "skipped" and "control handle" in outcome.message
+
+
+def test_the_catalog_files_decode_to_what_they_claim() -> None:
+    from PIL import Image
+
+    for case in ("png-bomb", "webp-bomb", "gif-bomb", "jpeg-cmyk-bomb", "jpeg-progressive-bomb"):
+        kind, data = hostile_file(case, 1500)
+        with Image.open(io.BytesIO(data)) as image:
+            assert image.size == (1500, 1500) and str(image.format).lower() in (kind, "jpeg"), case
+    assert len(hostile_file("webp-bomb", 8000)[1]) < 64  # 64 M pixels in a few bytes
+    assert json.loads(hostile_file("json-deep", 50)[1]) == json.loads("[" * 50 + "]" * 50)
+    assert set(CATALOG) >= {"pdf-pages", "pdf-actions", "json-digits", "csv-long-line"}
+
+
+def test_the_catalog_pdfs_are_read_as_written() -> None:
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(io.BytesIO(hostile_file("pdf-pages", 300)[1]), strict=True)
+    assert len(reader.pages) == 300
+    scripted = pypdf.PdfReader(io.BytesIO(hostile_file("pdf-actions", 1)[1]), strict=True)
+    page = scripted.pages[0]
+    assert "/OpenAction" in scripted.trailer["/Root"] and "/AA" in page
+    assert [a.get_object()["/A"]["/S"] for a in page["/Annots"]] == ["/JavaScript", "/Launch"]
+
+
+# -- hold -----------------------------------------------------------------------------------------
+
+HOLD: list[dict[str, Any]] = [
+    {"upload": {"file": {"type": "text"}, "user": "alice"}, "as": "up"},
+    {"hold": {"streams": {"of": "up", "user": "alice", "count": 12},
+              "during": [{"upload": {"file": {"type": "text"}, "user": "bob"}, "expect": {"status": 201}}]},
+     "expect": {"refused": 429, "refusal_headers": {"retry-after": "^[0-9]+$"}}},
+]
+
+
+def run_hold(api: FakeApi) -> Any:
+    return ScenarioRunner(env(), RunnerOptions(transport=api.transport())).run(scenario(HOLD))
+
+
+def test_a_per_user_stream_limit_answering_429_passes() -> None:
+    outcome = run_hold(FakeApi(stream_limit=8))
+    assert outcome.status == "passed", outcome.message
+    assert outcome.measured["streams_held"] == 8 and outcome.measured["first_refusal_at"] == 9
+
+
+def test_no_per_user_limit_fails_fairness() -> None:
+    outcome = run_hold(FakeApi())
+    assert outcome.status == "failed"
+    assert "fairness: one user opened 12 streams and was never refused with 429" in outcome.message
+
+
+def test_server_errors_for_the_abuser_fail_fairness() -> None:
+    outcome = run_hold(FakeApi({"stream_5xx"}, stream_limit=8))
+    assert outcome.status == "failed" and "server errors {503: 4}" in outcome.message
+
+
+# -- slow clients ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A loopback server that answers 408 after ``answer_after`` s (None: reads for ever)."""
+    answer_after: float | None = request.param
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            began = time.monotonic()
+            with conn:
+                conn.settimeout(0.1)
+                while not stop.is_set():
+                    if answer_after is not None and time.monotonic() - began > answer_after:
+                        conn.sendall(b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n")
+                        break
+                    try:
+                        if conn.recv(4096) == b"":
+                            break
+                    except OSError:
+                        continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+def run_slow(url: str, mode: str, bound: float) -> Any:
+    environment = env()
+    environment.api_url = url
+    step = {"slow": {"mode": mode, "rate_bps": 20, "user": "alice"},
+            "expect": {"status": [408], "closed_within": {"s": bound, "source": "TIMEOUT_S=1"}}}
+    return ScenarioRunner(environment, RunnerOptions(transport=FakeApi().transport())).run(scenario([step]))
+
+
+@pytest.mark.parametrize("server", [0.5], indirect=True)
+@pytest.mark.parametrize("mode", ["header", "body", "stall"])
+def test_a_408_within_the_bound_passes(server: str, mode: str) -> None:
+    outcome = run_slow(server, mode, 3.0)
+    assert outcome.status == "passed", outcome.message
+    assert outcome.measured[f"slow_{mode}_s"] < 3.0
+
+
+@pytest.mark.parametrize("server", [None], indirect=True)
+def test_a_connection_still_read_after_the_bound_fails(server: str) -> None:
+    outcome = run_slow(server, "header", 1.0)
+    assert outcome.status == "failed"
+    assert "slow client: a header trickling at 20 B/s was still being read after 1.0 s" in outcome.message
+    assert "(TIMEOUT_S=1)" in outcome.message
