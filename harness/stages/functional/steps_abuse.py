@@ -39,6 +39,7 @@ from harness.stages.functional.steps_http import auth_headers, send_upload
 Scope = dict[str, Any] | None
 During = Callable[[], list[str]]  # runs the nested steps; returns the broken ones' messages
 REFUSED = (201, 400, 413, 415, 422)  # a hostile file may be accepted (then failed) or refused
+SLOW = "slow and lying clients"  # the class names of tests/fixtures/planted/EXPECTED.yaml
 
 
 def hostile(ctx: Context, spec: dict[str, Any], expect: dict[str, Any],
@@ -200,14 +201,12 @@ def slow(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scop
     ctx.measure(f"slow_{mode}_bound", f"{limit} s ({facts['bound_source']})")
     answer, wanted = outcome.get("status"), expect.get("status", [408])
     if outcome.get("open", True):
-        raise _failed(f"slow client: a {mode} trickling at {spec.get('rate_bps', 1)} B/s was still being "
-                      f"read after {limit} s; bound {limit} s ({facts['bound_source']})", facts)
+        raise _failed(f"{SLOW}: a {mode} trickling at {spec.get('rate_bps', 1)} B/s was still being read "
+                      f"after {limit} s; bound {limit} s ({facts['bound_source']})", facts)
     if answer is not None and answer not in wanted:
-        raise _failed(f"slow client: a slow {mode} was answered {answer}, expected {wanted} or a close",
-                      facts)
+        raise _failed(f"{SLOW}: a slow {mode} was answered {answer}, expected {wanted} or a close", facts)
     if broken:
-        raise _failed(f"slow client: while one connection trickled, another user's step broke: {broken[0]}",
-                      facts)
+        raise _failed(f"{SLOW}: while one connection trickled, another user's step broke: {broken[0]}", facts)
     return facts
 
 

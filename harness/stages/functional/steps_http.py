@@ -286,6 +286,18 @@ def wait(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scop
     raise StepFailed(f"upload {target.id} not {state} after {timeout:.0f}s (last: {last})")
 
 
+def _check_result(target: Upload, result: Exchange, expect: dict[str, Any]) -> None:
+    """What a result must not carry (``free_of``) and how it must be served (``result_headers``)."""
+    kept = [m for m in expect.get("free_of") or [] if str(m).encode() in result.body]
+    if kept:
+        raise StepFailed(f"hostile content: the result of {target.id} still contains {', '.join(kept)}")
+    for name, pattern in (expect.get("result_headers") or {}).items():
+        value = result.response_headers.get(name.lower())
+        if value is None or not re.search(pattern, value):
+            raise StepFailed(f"hostile content: the result of {target.id} is served with {name}={value!r}, "
+                             f"not ~ {pattern!r}")
+
+
 def download(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scope) -> Exchange:
     target = ctx.upload(spec["of"], scope)
     exchange = ctx.api.send("GET", f"/api/uploads/{target.id}/download",
@@ -295,10 +307,8 @@ def download(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: 
         return exchange
     links = exchange.json() or {}
     result = ctx.api.send("GET", str(links.get("url")))
-    check_http(ctx, result, {"headers": expect.get("result_headers") or {}}, 200)
-    kept = [m for m in expect.get("free_of") or [] if str(m).encode() in result.body]
-    if kept:
-        raise StepFailed(f"hostile content: the result of {target.id} still contains {', '.join(kept)}")
+    check_http(ctx, result, {}, 200)
+    _check_result(target, result, expect)
     got = sha256(result.body)
     manifest = links.get("manifest") or {}
     compare = spec.get("compare", "manifest")

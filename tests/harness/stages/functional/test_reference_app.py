@@ -115,3 +115,19 @@ def test_planted_defects_fail_the_named_scenarios(tmp_path: Path) -> None:
     assert other.status == "failed" and other.failed_step == 2, other.message
     assert "status 200, expected 404" in other.message
     assert auth.status == "failed" and "someone else's upload (read)" in auth.message, auth.message
+
+
+ABUSE = sorted(p.stem for p in SCENARIOS.glob("abuse-*.yaml"))
+
+
+def test_the_abuse_scenarios_pass_on_the_hardened_app(reference_env: Environment) -> None:
+    """Issue 17's app fixes in: hostile files stay within the manifests' budget and settle, one user
+    holding streams gets 429 while another uploads, slow clients are cut off within their bounds."""
+    outcomes = run_scenarios(reference_env, [scenario(n) for n in ABUSE], concurrency=4)
+    assert {n: (o.status, o.message) for n, o in outcomes.items()} == {
+        n: ("passed", outcomes[n].message) for n in ABUSE
+    }
+    images = outcomes["abuse-hostile-images"].measured
+    assert "WORKER_CONCURRENCY=4" in str(images["memory_budget"]), images
+    assert 0 < float(images["webp_bomb_2900_rise_mib"]) < 256  # a real decode, seen and within budget
+    assert int(outcomes["abuse-fairness-streams"].measured["first_refusal_at"]) > 1
