@@ -6,8 +6,10 @@
 * ``hold``: one user opens ``count`` event streams at once and keeps them open while the ``during``
   steps (another user's flow) run; fails when the abuser gets a 5xx or is never refused with the
   expected status (429), or when the other user's flow breaks.
-* ``slow``: a raw socket trickles headers or a body (or stalls mid-body) while ``during`` runs;
-  fails when the server neither answers (408) nor closes within the declared bound.
+* ``slow``: a raw socket trickles headers or a body, stalls mid-body (a Content-Length that lies),
+  or sends a chunked body with a long epilogue after its closing boundary, while ``during`` runs;
+  fails when the server neither answers (408/413) nor closes within the declared bound, or answers
+  something else (a 201 for an epilogue past the size limit).
 
 Every bound or budget is written into ``measured`` with where it came from (the scenario's
 ``source``, the manifests, the Control), and the messages start with the class they guard.
@@ -111,6 +113,7 @@ def _measure(ctx: Context, case: str, facts: dict[str, Any], budget_source: str 
     key = re.sub(r"[^a-z0-9]+", "_", f"{case}_{facts['size']}")
     ctx.measure(f"{key}_rise_mib", facts["rise_mib"])
     ctx.measure(f"{key}_settle_s", facts["settle_s"])
+    ctx.measure(f"{key}_state", str(facts["state"] or f"refused {facts['status']}"))
     ctx.measure(f"{key}_settle_bound", f"{settle['within_s']} s ({settle.get('source', 'scenario')})")
     if budget_source:
         ctx.measure("memory_budget", budget_source)
@@ -204,7 +207,8 @@ def slow(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scop
         raise _failed(f"{SLOW}: a {mode} trickling at {spec.get('rate_bps', 1)} B/s was still being read "
                       f"after {limit} s; bound {limit} s ({facts['bound_source']})", facts)
     if answer is not None and answer not in wanted:
-        raise _failed(f"{SLOW}: a slow {mode} was answered {answer}, expected {wanted} or a close", facts)
+        raise _failed(f"{SLOW}: the {mode} request was answered {answer}, expected {wanted} or a close",
+                      facts)
     if broken:
         raise _failed(f"{SLOW}: while one connection trickled, another user's step broke: {broken[0]}", facts)
     return facts
@@ -219,13 +223,25 @@ def _request_head(ctx: Context, spec: dict[str, Any]) -> tuple[bytes, bytes]:
         return start, b"X-Slow: " + b"a" * 4096
     boundary = "harness" + uuid.uuid4().hex
     auth = "".join(f"{k}: {v}\r\n" for k, v in auth_headers(ctx, spec.get("user")).items())
+    length = int(spec.get("length", 1024 * 1024))
+    framing = "Transfer-Encoding: chunked" if mode == "epilogue" else f"Content-Length: {length}"
     head = start + (f"{auth}Content-Type: multipart/form-data; boundary={boundary}\r\n"
-                    f"Content-Length: {int(spec.get('length', 1024 * 1024))}\r\n\r\n").encode()
+                    f"{framing}\r\n\r\n").encode()
     part = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.txt\"\r\n"
             "Content-Type: text/plain\r\n\r\n").encode()
     if mode == "stall":  # the Content-Length lies: a part of the body, then nothing
         return head + part + b"x" * 1024, b""
+    if mode == "epilogue":  # a valid small file, then `length` bytes after the closing boundary
+        body = part + b"hello\n\r\n--" + boundary.encode() + b"--\r\n" + b"e" * length
+        return head, _chunked(body)
     return head + part, b"x" * 65536
+
+
+def _chunked(body: bytes, size: int = 64 * 1024) -> bytes:
+    """``body`` in HTTP/1.1 chunked framing (RFC 9112 section 7.1): no length for the server to trust."""
+    pieces = (body[i:i + size] for i in range(0, len(body), size))
+    chunks = [b"%x\r\n" % len(piece) + piece + b"\r\n" for piece in pieces]
+    return b"".join(chunks) + b"0\r\n\r\n"
 
 
 def _address(ctx: Context, spec: dict[str, Any]) -> tuple[str, int]:
@@ -245,7 +261,8 @@ def _address(ctx: Context, spec: dict[str, Any]) -> tuple[str, int]:
 
 def _trickle(ctx: Context, spec: dict[str, Any], limit: float, address: tuple[str, int]) -> dict[str, Any]:
     first, rest = _request_head(ctx, spec)
-    pause = 1.0 / max(float(spec.get("rate_bps", 1)), 0.001)
+    rate = max(float(spec.get("rate_bps", 1)), 0.001)
+    pause, step = (1.0 / rate, 1) if rate <= 20 else (0.05, int(rate * 0.05))  # fast senders: 20 ticks/s
     began = time.monotonic()
     received = b""
     with socket.create_connection(address, timeout=5) as sock:
@@ -260,10 +277,10 @@ def _trickle(ctx: Context, spec: dict[str, Any], limit: float, address: tuple[st
                     return _answer(received, time.monotonic() - began)
             elif rest and sent < len(rest):
                 try:
-                    sock.sendall(rest[sent:sent + 1])
+                    sock.sendall(rest[sent:sent + step])
                 except OSError:
                     return _answer(received, time.monotonic() - began)
-                sent += 1
+                sent += step
     return {"open": True, "after_s": round(time.monotonic() - began, 2), "sent_bytes": len(first)}
 
 

@@ -153,8 +153,8 @@ def test_server_errors_for_the_abuser_fail_fairness() -> None:
 
 @pytest.fixture
 def server(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A loopback server that answers 408 after ``answer_after`` s (None: reads for ever)."""
-    answer_after: float | None = request.param
+    """A loopback server that answers ``status`` (408) after ``answer_after`` s (None: reads for ever)."""
+    answer_after, status = request.param if isinstance(request.param, tuple) else (request.param, 408)
     listener = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
 
@@ -170,7 +170,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[str]:
                 conn.settimeout(0.1)
                 while not stop.is_set():
                     if answer_after is not None and time.monotonic() - began > answer_after:
-                        conn.sendall(b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n")
+                        conn.sendall(b"HTTP/1.1 %d Whatever\r\nConnection: close\r\n\r\n" % status)
                         break
                     try:
                         if conn.recv(4096) == b"":
@@ -186,16 +186,16 @@ def server(request: pytest.FixtureRequest) -> Iterator[str]:
     listener.close()
 
 
-def run_slow(url: str, mode: str, bound: float) -> Any:
+def run_slow(url: str, mode: str, bound: float, rate: float = 20) -> Any:
     environment = env()
     environment.api_url = url
-    step = {"slow": {"mode": mode, "rate_bps": 20, "user": "alice"},
-            "expect": {"status": [408], "closed_within": {"s": bound, "source": "TIMEOUT_S=1"}}}
+    step = {"slow": {"mode": mode, "rate_bps": rate, "user": "alice"},
+            "expect": {"status": [408, 413], "closed_within": {"s": bound, "source": "TIMEOUT_S=1"}}}
     return ScenarioRunner(environment, RunnerOptions(transport=FakeApi().transport())).run(scenario([step]))
 
 
 @pytest.mark.parametrize("server", [0.5], indirect=True)
-@pytest.mark.parametrize("mode", ["header", "body", "stall"])
+@pytest.mark.parametrize("mode", ["header", "body", "stall", "epilogue"])
 def test_a_408_within_the_bound_passes(server: str, mode: str) -> None:
     outcome = run_slow(server, mode, 3.0)
     assert outcome.status == "passed", outcome.message
@@ -209,3 +209,11 @@ def test_a_connection_still_read_after_the_bound_fails(server: str) -> None:
     assert "slow and lying clients: a header trickling at 20 B/s was still being read after 1.0 s" \
         in outcome.message
     assert "(TIMEOUT_S=1)" in outcome.message
+
+
+@pytest.mark.parametrize("server", [(0.3, 201)], indirect=True)
+def test_a_body_past_the_limit_that_is_accepted_fails(server: str) -> None:
+    outcome = run_slow(server, "epilogue", 3.0, rate=1_000_000)
+    assert outcome.status == "failed"
+    assert "slow and lying clients: the epilogue request was answered 201, expected [408, 413]" \
+        in outcome.message
