@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from harness.redact import default_redactor
-from harness.stages.functional import steps_abuse, steps_data, steps_env, steps_http
+from harness.stages.functional import steps_abuse, steps_data, steps_env, steps_http, steps_slow
 from harness.stages.functional.backends import Backends, UserHandle
 from harness.stages.functional.client import Api, Recorder, SseStream
 from harness.stages.functional.context import Context, ScenarioError, StepFailed, StepSkipped, Upload
@@ -75,7 +75,7 @@ class ScenarioRunner:
             "db": steps_data.db, "subscribers": steps_data.subscribers, "until": steps_data.until,
             "invariants": steps_data.invariants, "action": steps_env.action, "ready": steps_env.ready,
             "repeat": self._repeat, "browser": _browser, "posture": _posture, "hostile": steps_abuse.hostile,
-            "hold": self._with_during(steps_abuse.hold), "slow": self._with_during(steps_abuse.slow),
+            "hold": self._with_during(steps_abuse.hold), "slow": self._with_during(steps_slow.slow),
         }
 
     def run(self, scenario: Scenario) -> Outcome:

@@ -27,17 +27,18 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(importlib.util.find_spec("easy_upload") is None, reason="reference app not installed"),
 ]
-# variant -> (scenario, the name of the step it must break)
-CAUGHT_BY = {
-    "no_user_limits": ("abuse-fairness-streams", "fairness: alice holds 80 streams"),
-    "no_header_timeout": ("abuse-slow-header", "slow and lying clients: headers trickling"),
-    "no_body_timeout": ("abuse-slow-body", "slow and lying clients: a body trickling"),
-    "content_length_only": ("abuse-lying-length", "slow and lying clients: a chunked body"),
-    "no_memory_budget": ("abuse-hostile-images", "resource budget: a 34-byte lossless WebP"),
-    "retry_everything": ("abuse-hostile-documents", "settling: JSON nested 100k deep"),
-    "pdf_actions_kept": ("abuse-hostile-documents", "hostile content: its result has no scripts"),
-    "inline_download": ("abuse-hostile-documents", "hostile content: its result downloads as an attachment"),
-}
+# (variant, scenario, the name of the step it must break)
+CAUGHT_BY = [
+    ("no_user_limits", "abuse-fairness-streams", "fairness: alice holds 80 streams"),
+    ("no_user_limits", "abuse-fairness-uploads", "fairness: alice keeps 24 uploads in progress"),
+    ("no_header_timeout", "abuse-slow-header", "slow and lying clients: headers trickling"),
+    ("no_body_timeout", "abuse-slow-body", "slow and lying clients: a body trickling"),
+    ("content_length_only", "abuse-lying-length", "slow and lying clients: a chunked body"),
+    ("no_memory_budget", "abuse-hostile-images", "resource budget: a 34-byte lossless WebP"),
+    ("retry_everything", "abuse-hostile-documents", "settling: JSON nested 100k deep"),
+    ("pdf_actions_kept", "abuse-hostile-documents", "hostile content: its result has no scripts"),
+    ("inline_download", "abuse-hostile-documents", "hostile content: its result downloads as an attachment"),
+]
 KEEP_STEPS = {  # one case per variant (the others of the file guard the same classes)
     "abuse-hostile-images": ("resource budget: a 34-byte",),
     "abuse-hostile-documents": ("settling: JSON nested", "hostile content"),
@@ -62,12 +63,12 @@ def test_each_reverted_fix_fails_its_abuse_scenario_naming_the_class(tmp_path: P
     classes = expected_classes()
     settings = TargetSettings.for_root(
         ROOT, run_dir=tmp_path / "run", ready_timeout_s=120, app_path=ROOT / "tests/fixtures/planted/app",
-        env={"PLANTED_APP_VARIANTS": ",".join(CAUGHT_BY)},
+        env={"PLANTED_APP_VARIANTS": ",".join(sorted({variant for variant, _, _ in CAUGHT_BY}))},
     )
-    names = sorted({scenario for scenario, _ in CAUGHT_BY.values()})
+    names = sorted({scenario for _, scenario, _ in CAUGHT_BY})
     with running(LocalTarget(settings)) as env:
         outcomes = run_scenarios(env, [trimmed(n) for n in names], concurrency=4)
-    for variant, (name, step_name) in CAUGHT_BY.items():
+    for variant, name, step_name in CAUGHT_BY:
         outcome = outcomes[name]
         records = [r for r in outcome.steps if str(r.get("name") or "").startswith(step_name)]
         assert outcome.status == "failed" and records, (variant, outcome.status, outcome.message)

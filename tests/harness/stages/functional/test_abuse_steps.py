@@ -134,7 +134,7 @@ def run_hold(api: FakeApi) -> Any:
 def test_a_per_user_stream_limit_answering_429_passes() -> None:
     outcome = run_hold(FakeApi(stream_limit=8))
     assert outcome.status == "passed", outcome.message
-    assert outcome.measured["streams_held"] == 8 and outcome.measured["first_refusal_at"] == 9
+    assert outcome.measured["streams_held"] == 8 and outcome.measured["streams_first_refusal_at"] == 9
 
 
 def test_no_per_user_limit_fails_fairness() -> None:
@@ -145,7 +145,7 @@ def test_no_per_user_limit_fails_fairness() -> None:
 
 def test_server_errors_for_the_abuser_fail_fairness() -> None:
     outcome = run_hold(FakeApi({"stream_5xx"}, stream_limit=8))
-    assert outcome.status == "failed" and "server errors {503: 4}" in outcome.message
+    assert outcome.status == "failed" and "server errors or closes {503: 4}" in outcome.message
 
 
 # -- slow clients ---------------------------------------------------------------------------------
@@ -217,3 +217,54 @@ def test_a_body_past_the_limit_that_is_accepted_fails(server: str) -> None:
     assert outcome.status == "failed"
     assert "slow and lying clients: the epilogue request was answered 201, expected [408, 413]" \
         in outcome.message
+
+
+@pytest.fixture
+def upload_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Reads every upload for ever, except that connections past ``limit`` (None: no limit) are
+    answered 429 with Retry-After as soon as they arrive."""
+    limit: int | None = request.param
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop, conns = threading.Event(), list[socket.socket]()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            conns.append(conn)
+            if limit is not None and len(conns) > limit:
+                conn.sendall(b"HTTP/1.1 429 Too Many\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    for conn in conns:
+        conn.close()
+    listener.close()
+
+
+def run_hold_uploads(url: str) -> Any:
+    environment = env()
+    environment.api_url = url
+    step = {"hold": {"uploads": {"user": "alice", "count": 6, "rate_bps": 8192}},
+            "expect": {"refused": 429, "refusal_headers": {"retry-after": "^[0-9]+$"}}}
+    return ScenarioRunner(environment, RunnerOptions(transport=FakeApi().transport())).run(scenario([step]))
+
+
+@pytest.mark.parametrize("upload_server", [4], indirect=True)
+def test_uploads_held_past_a_per_user_limit_get_429(upload_server: str) -> None:
+    outcome = run_hold_uploads(upload_server)
+    assert outcome.status == "passed", outcome.message
+    assert outcome.measured["uploads_held"] == 4 and outcome.measured["uploads_first_refusal_at"] == 5
+
+
+@pytest.mark.parametrize("upload_server", [None], indirect=True)
+def test_uploads_never_refused_fail_fairness(upload_server: str) -> None:
+    outcome = run_hold_uploads(upload_server)
+    assert outcome.status == "failed"
+    assert "fairness: one user opened 6 uploads and was never refused with 429" in outcome.message

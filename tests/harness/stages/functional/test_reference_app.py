@@ -130,4 +130,4 @@ def test_the_abuse_scenarios_pass_on_the_hardened_app(reference_env: Environment
     images = outcomes["abuse-hostile-images"].measured
     assert "WORKER_CONCURRENCY=4" in str(images["memory_budget"]), images
     assert 0 < float(images["webp_bomb_2900_rise_mib"]) < 256  # a real decode, seen and within budget
-    assert int(outcomes["abuse-fairness-streams"].measured["first_refusal_at"]) > 1
+    assert int(outcomes["abuse-fairness-streams"].measured["streams_first_refusal_at"]) > 1
