@@ -22,17 +22,8 @@ from datetime import datetime
 from typing import Any
 
 from harness.targets.base import AnalysisMeasurement, AnalysisRunStatus, AutoscalerStatus, RolloutStatus
-
-ARGO_GROUP, ARGO_VERSION = "argoproj.io", "v1alpha1"
-
-
-def _get(obj: Any, *path: str) -> Any:
-    """Walk attributes (client models) or keys (dicts) alike; None when absent."""
-    for key in path:
-        if obj is None:
-            return None
-        obj = obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
-    return obj
+from harness.targets.cluster.kube import ARGO_GROUP, ARGO_VERSION
+from harness.targets.cluster.kube import get as _get
 
 
 def _epoch(stamp: Any) -> float:
