@@ -184,6 +184,8 @@ for _name, _probe, _install in [
     ("kustomize", lambda: _first((_which("kustomize"), "{}"), (_which("kubectl"), "kubectl kustomize ({})")),
      "install kubectl (it includes kustomize) or a kustomize binary"),
     ("helm", lambda: _first((_which("helm"), "{}")), "install helm (https://helm.sh/docs/intro/install/)"),
+    ("kind", lambda: _first((_which("kind"), "{}")), "go install sigs.k8s.io/kind@v0.25.0"),
+    ("kubectl", lambda: _first((_which("kubectl"), "{}")), "install kubectl (kubernetes.io/docs/tasks)"),
     ("Terraform", _terraform, "install Terraform >= 1.11; offline: TF_PLUGIN_DIR or [terraform] plugin_dir"),
     ("promtool", lambda: _first((_which("promtool"), "{}")), "apt-get install prometheus (ships promtool)"),
     ("LocalStack", _localstack, "./dev setup --localstack (a Python >= 3.13 venv)"),
@@ -209,6 +211,11 @@ for _user, _tool, _required, _why in [
     ("stage:policy", "promtool", True, "promtool check rules / test rules on the PrometheusRules"),
     ("target:local", "Terraform", True, "applies and destroys terraform/envs/local against the emulator"),
     ("target:local", "LocalStack", False, "aws_emulator = \"localstack\" (the nightly profile)"),
+    ("target:kind", "kind", True, "creates and deletes the run's cluster"),
+    ("target:kind", "Docker", True, "kind's nodes and the app's images (docker build)"),
+    ("target:kind", "kubectl", True, "applies the platform and the overlay, exec, port-forward"),
+    ("target:kind", "helm", True, "installs External Secrets (pinned chart)"),
+    ("target:kind", "Terraform", True, "applies terraform/envs/local against the in-cluster LocalStack"),
 ]:
     register_need(_user, _tool, required=_required, why=_why)
 

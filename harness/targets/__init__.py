@@ -1,8 +1,8 @@
 """Targets: how to stand an environment up and poke it, behind one interface and one registry.
 
-``get_target("local", config)``, ``get_target("existing:env.json", config)``; ``kind`` is registered
-but raises :class:`~harness.errors.NotBuiltError` until it is built, and so does ``aws`` for its cluster
-half (its Terraform lifecycle is built). Implementations
+``get_target("local", config)``, ``get_target("existing:env.json", config)``, ``get_target("kind")``,
+``get_target("aws:staging")``; a name registered with ``None`` raises
+:class:`~harness.errors.NotBuiltError` (with what to use meanwhile). Implementations
 are imported lazily, so asking for ``existing`` never imports the local target's dependencies.
 """
 
@@ -26,13 +26,12 @@ TargetFactory = Callable[[TargetSpec, TargetSettings], Target]
 TARGETS: dict[str, str | None] = {
     "local": "harness.targets.local:from_spec",
     "existing": "harness.targets.existing:from_spec",
-    "kind": None,
+    "kind": "harness.targets.kind:from_spec",
     # Terraform half built (harness.targets.aws: AwsLifecycle, AwsTarget); registered once the
     # cluster half (EKS kubeconfig, overlay deploy through the kind driver) exists
     "aws": None,
 }
 _NOT_BUILT_HINTS = {
-    "kind": "kind cluster + LocalStack + Argo Rollouts; use --target local meanwhile",
     "aws": "its Terraform half (harness.targets.aws.AwsLifecycle) is built and tested against the "
            "emulator; the cluster half is not; use --target local or existing:PATH meanwhile",
 }

@@ -33,7 +33,7 @@ def _one_line_exit_2(code: int, out: str, err: str, needle: str) -> None:
     assert needle in err, err
 
 
-@pytest.mark.parametrize("spec", ["kind", "kind://harness?reuse=1", "aws://staging"])
+@pytest.mark.parametrize("spec", ["aws://staging"])
 def test_a_target_not_built_stops_the_run_before_any_stage(
     project: Path, capsys: pytest.CaptureFixture[str], use_stages: StageRegistrar, marker: Path, spec: str
 ) -> None:
@@ -42,6 +42,40 @@ def test_a_target_not_built_stops_the_run_before_any_stage(
     _one_line_exit_2(*run_cli(capsys, "verify", "--target", spec), needle="is not built yet")
     assert not marker.exists()  # the policy stage never started
     assert not (project / "reports").exists()  # and nothing claims a run happened
+
+
+@pytest.mark.parametrize("spec", ["kind", "kind://nightly"])
+def test_kind_without_docker_engine_or_kind_stops_the_run_before_any_stage(
+    project: Path, capsys: pytest.CaptureFixture[str], use_stages: StageRegistrar, marker: Path, spec: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """This machine: a docker CLI but no engine, no kind. Exit 2, one line naming each, no stage run.
+    (PATH is narrowed to an empty folder so the test does not depend on what this host has.)"""
+    monkeypatch.setenv("PATH", str(project / "no-tools"))
+    use_stages(policy="MarkingStage", functional="EnvStage")
+    code, out, err = run_cli(capsys, "verify", "--target", spec)
+    _one_line_exit_2(code, out, err, needle="target kind cannot run here: kind not found (go install")
+    for needle in ("kubectl not found", "helm not found", "docker not found"):
+        assert needle in err, err
+    assert not marker.exists()
+    assert not (project / "reports").exists()
+
+
+def test_kind_preflight_on_this_machine_names_what_is_missing() -> None:
+    """Against this host's real PATH and docker CLI: no engine answers here, so preflight refuses."""
+    from harness.targets.kind.tools import missing
+
+    problems = missing()
+    assert problems, "a Docker engine and kind are here: this test documents a machine without them"
+    assert any("kind not found" in p or "no Docker engine" in p or "docker not found" in p for p in problems)
+
+
+def test_kind_preflight_is_silent_when_everything_answers() -> None:
+    from harness.targets.kind.tools import missing
+
+    assert missing(which=lambda tool: f"/usr/bin/{tool}", engine=lambda: None) == []
+    assert missing(which=lambda tool: f"/usr/bin/{tool}", engine=lambda: "no Docker engine answers (x)") == [
+        "no Docker engine answers (x)"]
 
 
 def test_a_target_is_not_checked_when_no_selected_stage_needs_it(

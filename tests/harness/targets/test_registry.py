@@ -25,10 +25,20 @@ def test_unknown_target_lists_the_valid_names(settings: TargetSettings) -> None:
     assert str(info.value) == f"--target: unknown target 'kubernetes'; {valid}"
 
 
-@pytest.mark.parametrize("spec", ["kind", "kind://harness?reuse=1", "aws://staging", "AWS"])
+@pytest.mark.parametrize("spec", ["aws://staging", "AWS"])
 def test_planned_targets_say_not_built_yet(spec: str, settings: TargetSettings) -> None:
     with pytest.raises(NotBuiltError, match="is not built yet"):
         get_target(spec, settings)
+
+
+def test_kind_resolves_and_refuses_options(settings: TargetSettings) -> None:
+    from harness.targets.kind import KindTarget
+
+    target = get_target("kind://nightly", settings)
+    assert isinstance(target, KindTarget) and target.cluster == "nightly"
+    assert isinstance(get_target("kind", settings), KindTarget)
+    with pytest.raises(ConfigError, match=r"kind takes no options .* unknown: reuse"):
+        get_target("kind://harness?reuse=1", settings)
 
 
 def test_aws_says_its_cluster_half_is_not_built_before_applying_anything(settings: TargetSettings) -> None:
