@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--profile", choices=PROFILES, help="pr (fast) or nightly (thorough)")
     verify.add_argument("--reports", metavar="DIR", help="where run directories go (default: reports/)")
     verify.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
+    verify.add_argument("--load-workers", metavar="N", type=int,
+                        help="Locust worker processes for every load scenario (distributed mode when > 1; "
+                             "[load] processes)")
     verify.add_argument("--dast-seed", metavar="N", type=int,
                         help="replay a DAST run: the seed its report names (default: a fresh seed per run)")
     verify.add_argument("--compare", metavar="RUN",
@@ -100,7 +103,8 @@ def load_config(args: argparse.Namespace) -> HarnessConfig:
         target = f"{spec}{'&' if '?' in spec else '?'}yes-real-cloud=1"
     return config.update(target=target, stages=getattr(args, "stages", None),
                          profile=getattr(args, "profile", None), reports=getattr(args, "reports", None),
-                         dast_seed=getattr(args, "dast_seed", None))
+                         dast_seed=getattr(args, "dast_seed", None),
+                         load_workers=getattr(args, "load_workers", None))
 
 
 def load_baseline(ref: str, reports_dir: Path) -> RunRecord:

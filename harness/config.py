@@ -125,16 +125,17 @@ class HarnessConfig:
         """A copy with command-line overrides applied (``None`` = not given), validated per option.
 
         Accepts ``target``, ``stages`` (list or comma-separated string), ``profile``, ``reports``
-        (a path, relative to the current directory) and ``dast_seed`` (``[dast] seed``).
+        (a path, relative to the current directory), ``dast_seed`` (``[dast] seed``) and
+        ``load_workers`` (``[load] processes``: Locust worker processes, distributed mode when > 1).
         """
         given = {key: value for key, value in overrides.items() if value is not None}
-        unknown = sorted(set(given) - {"target", "stages", "profile", "reports", "dast_seed"})
+        unknown = sorted(set(given) - {"target", "stages", "profile", "reports", "dast_seed", "load_workers"})
         if unknown:
             raise ConfigError(f"update(): unknown override {unknown[0]!r}")
         if isinstance(given.get("stages"), str):
             given["stages"] = [s.strip() for s in given["stages"].split(",") if s.strip()]
         for key, value in given.items():
-            if key not in ("reports", "dast_seed"):
+            if key not in ("reports", "dast_seed", "load_workers"):
                 _validate_option(key, value)
         changes: dict[str, Any] = {k: v for k, v in given.items() if k in ("target", "profile")}
         if "stages" in given:
@@ -145,6 +146,11 @@ class HarnessConfig:
             if isinstance(given["dast_seed"], bool) or not isinstance(given["dast_seed"], int):
                 raise ConfigError(f"--dast-seed: expected an integer, got {given['dast_seed']!r}")
             changes["dast"] = {**self.dast, "seed": given["dast_seed"]}
+        if "load_workers" in given:
+            workers = given["load_workers"]
+            if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+                raise ConfigError(f"--load-workers: expected a whole number >= 1, got {workers!r}")
+            changes["load"] = {**self.load, "processes": workers}
         return replace(self, **changes)
 
     def stage_options(self, stage: str) -> dict[str, Any]:

@@ -186,6 +186,7 @@ for _name, _probe, _install in [
     ("helm", lambda: _first((_which("helm"), "{}")), "install helm (https://helm.sh/docs/intro/install/)"),
     ("kind", lambda: _first((_which("kind"), "{}")), "go install sigs.k8s.io/kind@v0.25.0"),
     ("kubectl", lambda: _first((_which("kubectl"), "{}")), "install kubectl (kubernetes.io/docs/tasks)"),
+    ("AWS CLI", lambda: _first((_which("aws"), "{}")), "install the AWS CLI v2 (docs.aws.amazon.com/cli)"),
     ("Terraform", _terraform, "install Terraform >= 1.11; offline: TF_PLUGIN_DIR or [terraform] plugin_dir"),
     ("promtool", lambda: _first((_which("promtool"), "{}")), "apt-get install prometheus (ships promtool)"),
     ("LocalStack", _localstack, "./dev setup --localstack (a Python >= 3.13 venv)"),
@@ -216,6 +217,11 @@ for _user, _tool, _required, _why in [
     ("target:kind", "kubectl", True, "applies the platform and the overlay, exec, port-forward"),
     ("target:kind", "helm", True, "installs External Secrets (pinned chart)"),
     ("target:kind", "Terraform", True, "applies terraform/envs/local against the in-cluster LocalStack"),
+    ("target:aws", "Terraform", True, "applies and destroys terraform/envs/ENV in a run workspace"),
+    ("target:aws", "AWS CLI", True, "EKS kubeconfig (aws eks update-kubeconfig / get-token), ECR login"),
+    ("target:aws", "kubectl", True, "applies the platform and the overlay, exec, port-forward"),
+    ("target:aws", "helm", True, "installs External Secrets (pinned chart)"),
+    ("target:aws", "Docker", True, "builds the app's images and pushes them to the env's ECR"),
 ]:
     register_need(_user, _tool, required=_required, why=_why)
 

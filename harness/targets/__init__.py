@@ -27,14 +27,9 @@ TARGETS: dict[str, str | None] = {
     "local": "harness.targets.local:from_spec",
     "existing": "harness.targets.existing:from_spec",
     "kind": "harness.targets.kind:from_spec",
-    # Terraform half built (harness.targets.aws: AwsLifecycle, AwsTarget); registered once the
-    # cluster half (EKS kubeconfig, overlay deploy through the kind driver) exists
-    "aws": None,
+    "aws": "harness.targets.aws:from_spec",
 }
-_NOT_BUILT_HINTS = {
-    "aws": "its Terraform half (harness.targets.aws.AwsLifecycle) is built and tested against the "
-           "emulator; the cluster half is not; use --target local or existing:PATH meanwhile",
-}
+_NOT_BUILT_HINTS: dict[str, str] = {}
 _extra: dict[str, TargetFactory] = {}
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from harness.errors import TargetError
+from harness.redact import register_secret
 from harness.services.process import ManagedProcess, free_port, port_is_open
 from harness.targets.base import TestUser
 from harness.targets.cluster.commands import run
@@ -39,9 +40,10 @@ class Kubectl:
     kubeconfig: Path
     log: Path
 
-    def __call__(self, *args: str, timeout_s: float = 300.0, stdin: str | None = None) -> str:
+    def __call__(self, *args: str, timeout_s: float = 300.0, stdin: str | None = None,
+                 log_stdout: bool = True) -> str:
         return run(["kubectl", "--kubeconfig", str(self.kubeconfig), *args], log=self.log,
-                   timeout_s=timeout_s, stdin=stdin)
+                   timeout_s=timeout_s, stdin=stdin, log_stdout=log_stdout)
 
 
 def overlay_kustomization(overlay: Path, work: Path, patches: Sequence[dict[str, object]]) -> str:
@@ -96,9 +98,10 @@ def create_users(kubectl: Kubectl, names: Sequence[str], namespace: str = APP_NA
     kubectl(*app, "migrate", timeout_s=120)
     users = []
     for name in names:
-        out = kubectl(*app, "create-user", name, timeout_s=60).strip().splitlines()
+        out = kubectl(*app, "create-user", name, timeout_s=60, log_stdout=False).strip().splitlines()
         if not out:
             raise TargetError(f"create-user {name}: printed no token")
+        register_secret(out[-1].strip())  # redacted from every report and evidence file
         users.append(TestUser(name, out[-1].strip()))
     return users
 

@@ -31,10 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.redact import register_secret
 from harness.services.process import ManagedProcess
 from harness.targets.awsapi import AwsAccess
 from harness.targets.base import AwsEndpoint, Environment
-from harness.targets.cluster.commands import run
+from harness.targets.cluster.commands import down_after_failed_up, run
 from harness.targets.cluster.deploy import (
     APP_NAMESPACE,
     Kubectl,
@@ -45,13 +46,22 @@ from harness.targets.cluster.deploy import (
 )
 from harness.targets.cluster.driver import ClusterControl, Workload
 from harness.targets.cluster.kube import KubeApis
+from harness.targets.cluster.platform import Install, apply_argv, controllers
 from harness.targets.kind import tools
-from harness.targets.kind.platform import ASSETS, KIND_VERSION, LOCALSTACK_IN_CLUSTER, PLATFORM
+from harness.targets.kind.tools import KIND_VERSION
 from harness.targets.settings import TargetSettings
 from harness.targets.spec import TargetSpec
 from harness.targets.terraform_env import TerraformEnv, ephemeral_variables
 
+ASSETS = Path(__file__).with_name("assets")
 DEPS_NAMESPACE = "harness-deps"
+LOCALSTACK_IN_CLUSTER = f"http://localstack.{DEPS_NAMESPACE}.svc.cluster.local:4566"
+# the shared controllers (External Secrets reading the in-cluster LocalStack), then the test-only
+# dependencies (awaited after PostgreSQL's password Secret exists)
+PLATFORM: tuple[Install, ...] = (
+    *controllers(LOCALSTACK_IN_CLUSTER, self_signed_kubelets=True),
+    Install("test dependencies", (apply_argv("-f", str(ASSETS / "deps.yaml")),)),
+)
 DEPENDENCIES = {"postgres": Workload("StatefulSet", "postgres", DEPS_NAMESPACE),
                 "redis": Workload("Deployment", "redis", DEPS_NAMESPACE),
                 "s3": Workload("Deployment", "localstack", DEPS_NAMESPACE)}
@@ -95,8 +105,8 @@ class KindTarget:
     def up(self) -> Environment:
         try:
             return self._up()
-        except BaseException:
-            self.down()
+        except BaseException as failure:
+            down_after_failed_up(self.down, failure)
             raise
 
     def down(self) -> None:
@@ -148,6 +158,7 @@ class KindTarget:
         from kubernetes import client
 
         password = secrets.token_urlsafe(24)
+        register_secret(password)
         body = client.V1Secret(metadata=client.V1ObjectMeta(name="postgres-password"),
                                string_data={"password": password})
         apis.core.create_namespaced_secret(DEPS_NAMESPACE, body)

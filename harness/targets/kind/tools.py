@@ -12,9 +12,9 @@ import subprocess
 from collections.abc import Callable
 
 from harness.errors import TargetError
-from harness.targets.kind.platform import KIND_VERSION
 
 Which = Callable[[str], str | None]
+KIND_VERSION = "v0.25.0"  # the kind release whose node image assets/cluster.yaml pins
 INSTALL = {
     "kind": f"go install sigs.k8s.io/kind@{KIND_VERSION}",
     "kubectl": "apt-get install kubectl, or see kubernetes.io/docs/tasks/tools",

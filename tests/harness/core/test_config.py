@@ -132,6 +132,17 @@ def test_update_errors_name_the_option(
     assert str(excinfo.value) == message
 
 
+def test_load_workers_on_the_command_line_sets_the_locust_processes(config: HarnessConfig) -> None:
+    from harness.cli import build_parser, load_config
+
+    args = build_parser().parse_args(["verify", "--root", str(config.root), "--load-workers", "2"])
+    assert load_config(args).load["processes"] == 2
+    assert config.update(load_workers=3).load == {**config.load, "processes": 3}
+    for bad in (0, -1, "2", True):
+        with pytest.raises(ConfigError, match=r"--load-workers: expected a whole number >= 1"):
+            config.update(load_workers=bad)
+
+
 def test_missing_root_and_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^--root: .* is not a directory$"):
         HarnessConfig.discover(tmp_path / "nope")

@@ -33,15 +33,37 @@ def _one_line_exit_2(code: int, out: str, err: str, needle: str) -> None:
     assert needle in err, err
 
 
-@pytest.mark.parametrize("spec", ["aws://staging"])
 def test_a_target_not_built_stops_the_run_before_any_stage(
-    project: Path, capsys: pytest.CaptureFixture[str], use_stages: StageRegistrar, marker: Path, spec: str
+    project: Path, capsys: pytest.CaptureFixture[str], use_stages: StageRegistrar, marker: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The old behaviour: NOTHING VERIFIED with exit 0 after checkov ran."""
+    import harness.targets
+
+    monkeypatch.setitem(harness.targets.TARGETS, "someday", None)
     use_stages(policy="MarkingStage", functional="EnvStage")
-    _one_line_exit_2(*run_cli(capsys, "verify", "--target", spec), needle="is not built yet")
+    _one_line_exit_2(*run_cli(capsys, "verify", "--target", "someday"), needle="is not built yet")
     assert not marker.exists()  # the policy stage never started
     assert not (project / "reports").exists()  # and nothing claims a run happened
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--target", "aws://staging"], "creates real, billed AWS resources: confirm with --yes-real-cloud"),
+    (["--target", "aws://staging", "--yes-real-cloud"], "target aws:staging cannot run here: aws not found"),
+])
+def test_aws_stops_before_any_stage_without_confirmation_or_tools(
+    project: Path, capsys: pytest.CaptureFixture[str], use_stages: StageRegistrar, marker: Path,
+    monkeypatch: pytest.MonkeyPatch, args: list[str], needle: str,
+) -> None:
+    for env in ("local", "staging"):
+        (project / "terraform" / "envs" / env).mkdir(parents=True)
+        (project / "terraform" / "envs" / env / "main.tf").write_text(
+            'variable "run_tags" {\n  type = map(string)\n}\n', encoding="utf-8")
+    monkeypatch.setenv("PATH", str(project / "no-tools"))
+    monkeypatch.delenv("HARNESS_AWS_CONFIRM", raising=False)
+    use_stages(policy="MarkingStage", functional="EnvStage")
+    _one_line_exit_2(*run_cli(capsys, "verify", *args), needle=needle)
+    assert not marker.exists()
 
 
 @pytest.mark.parametrize("spec", ["kind", "kind://nightly"])

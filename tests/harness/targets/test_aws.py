@@ -3,17 +3,19 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import boto3
 import pytest
 
-from harness.errors import ConfigError, NotBuiltError, TargetError
+from harness.errors import ConfigError, TargetError
 from harness.services import MotoService
 from harness.targets import TargetSettings, parse_spec
 from harness.targets.aws import AwsLifecycle, AwsTarget, confirmed
 from harness.targets.awsapi import AwsAccess, tagged_resources
+from harness.targets.cluster.eks import EksCluster, image_patches
 from tests.harness.targets.conftest import SMALL_ENV
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -46,12 +48,77 @@ def test_an_unknown_env_is_a_config_error(tmp_path: Path) -> None:
         AwsTarget(parse_spec("aws:nowhere?yes-real-cloud=1"), _settings(tmp_path))
 
 
-def test_the_cluster_half_is_not_built_and_nothing_is_applied(tmp_path: Path) -> None:
+def test_preflight_names_every_missing_tool_before_anything_is_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
     target = AwsTarget(parse_spec("aws:demo?yes-real-cloud=1"), _settings(tmp_path))
-    with pytest.raises(NotBuiltError, match="cluster half"):
-        target.up()
+    with pytest.raises(TargetError) as caught:
+        target.preflight()
+    assert str(caught.value).startswith("target aws:demo cannot run here: aws not found")
+    for tool in ("kubectl", "helm", "docker"):
+        assert f"{tool} not found" in str(caught.value)
     assert not target.lifecycle.terraform.applied and not (tmp_path / "run" / "terraform").exists()
     target.down()  # nothing to destroy
+
+
+class _Recorder:
+    """Stands in for the command runner: records argv, answers ECR's password, fails on request."""
+
+    def __init__(self, fail_on: str = "") -> None:
+        self.argv: list[list[str]] = []
+        self.fail_on = fail_on
+
+    def __call__(self, argv: list[str], **kwargs: object) -> str:
+        self.argv.append(list(argv))
+        if self.fail_on and self.fail_on in " ".join(argv):
+            raise TargetError(f"{argv[0]} failed")
+        return "ecr-password" if argv[1:3] == ["ecr", "get-login-password"] else ""
+
+
+def test_the_cluster_half_gets_a_kubeconfig_and_pushes_run_tagged_images(tmp_path: Path) -> None:
+    recorder = _Recorder(fail_on="kubectl apply")  # stop once the platform install begins
+    cluster = EksCluster("staging", tmp_path, ROOT, ROOT / "manifests" / "overlays" / "local",
+                         region="eu-west-1", run_id="r1", runner=recorder)
+    repos = {"easy-upload-api": "111.dkr.ecr.eu-west-1.amazonaws.com/easy-upload-api",
+             "easy-upload-worker": "111.dkr.ecr.eu-west-1.amazonaws.com/easy-upload-worker"}
+    with pytest.raises(TargetError, match="kubectl failed"):
+        cluster.deploy({"cluster_name": "eks-1", "ecr_repositories": repos})
+    commands = [" ".join(a) for a in recorder.argv]
+    assert commands[0] == (f"aws eks update-kubeconfig --name eks-1 --region eu-west-1 "
+                           f"--kubeconfig {tmp_path / 'kubeconfig'}")
+    assert "docker login --username AWS --password-stdin 111.dkr.ecr.eu-west-1.amazonaws.com" in commands
+    assert f"docker push {repos['easy-upload-api']}:r1" in commands
+    assert f"docker push {repos['easy-upload-worker']}:r1" in commands
+    with pytest.raises(TargetError, match="output cluster_name is missing"):
+        cluster.deploy({})
+    patches = image_patches({"easy-upload-api": "x/api:r1"})
+    assert patches[0]["target"] == {"group": "argoproj.io", "kind": "Rollout", "name": "api"}
+
+
+def test_a_failed_cluster_half_still_destroys_and_writes_the_leak_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = AwsTarget(parse_spec("aws:demo?yes-real-cloud=1"), _settings(tmp_path))
+    destroyed: list[bool] = []
+
+    def apply() -> dict[str, object]:
+        target.lifecycle.terraform.applied = True
+        return {"cluster_name": ""}  # the cluster half refuses this
+
+    def destroy() -> object:
+        destroyed.append(True)
+        target.lifecycle.terraform.applied = False
+        target.lifecycle.report.leaked = ["arn:aws:s3:::left-behind"]
+        raise TargetError("leak check: 1 resource(s) still tagged")
+
+    monkeypatch.setattr(target.lifecycle, "apply", apply)
+    monkeypatch.setattr(target.lifecycle, "destroy", destroy)
+    with pytest.raises(TargetError, match=r"cluster_name is missing.*; and cleaning up: leak check: 1"):
+        target.up()
+    assert destroyed == [True]
+    leak = json.loads((tmp_path / "run" / "leak-check.json").read_text())
+    assert leak["leaked"] == ["arn:aws:s3:::left-behind"] and leak["run_tag"] == {"HarnessRun": target.run_id}
 
 
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform not on PATH")

@@ -13,7 +13,7 @@ import yaml
 from harness.errors import TargetError
 from harness.targets.cluster.deploy import overlay_kustomization
 from harness.targets.kind import target as kind_target
-from harness.targets.kind.platform import ASSETS, PLATFORM
+from harness.targets.kind.target import ASSETS, PLATFORM
 from harness.targets.settings import TargetSettings
 from harness.targets.spec import parse_spec
 

@@ -6,7 +6,7 @@ import pytest
 
 import harness.targets as targets
 from harness.errors import ConfigError, NotBuiltError
-from harness.targets import TargetSettings, get_target, parse_spec, register_target, target_names
+from harness.targets import TargetSettings, get_target, register_target, target_names
 from harness.targets.existing import ExistingTarget
 from harness.targets.local import LocalTarget
 
@@ -25,10 +25,13 @@ def test_unknown_target_lists_the_valid_names(settings: TargetSettings) -> None:
     assert str(info.value) == f"--target: unknown target 'kubernetes'; {valid}"
 
 
-@pytest.mark.parametrize("spec", ["aws://staging", "AWS"])
-def test_planned_targets_say_not_built_yet(spec: str, settings: TargetSettings) -> None:
-    with pytest.raises(NotBuiltError, match="is not built yet"):
-        get_target(spec, settings)
+def test_a_registered_target_that_is_not_built_says_so(
+    settings: TargetSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(targets.TARGETS, "someday", None)
+    with pytest.raises(NotBuiltError, match="target 'someday' is not built yet"):
+        get_target("someday://x", settings)
+    assert "someday" in targets.not_built_targets()
 
 
 def test_kind_resolves_and_refuses_options(settings: TargetSettings) -> None:
@@ -41,14 +44,15 @@ def test_kind_resolves_and_refuses_options(settings: TargetSettings) -> None:
         get_target("kind://harness?reuse=1", settings)
 
 
-def test_aws_says_its_cluster_half_is_not_built_before_applying_anything(settings: TargetSettings) -> None:
-    from harness.targets.aws import from_spec
+def test_aws_resolves_and_keeps_its_guards(settings: TargetSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.targets.aws import AwsTarget
 
-    target = from_spec(parse_spec("aws://staging?yes-real-cloud=1"), settings)
-    with pytest.raises(NotBuiltError, match=r"the cluster half .* is not built yet"):
-        target.up()
+    monkeypatch.delenv("HARNESS_AWS_CONFIRM", raising=False)
+    assert isinstance(get_target("aws://staging?yes-real-cloud=1", settings), AwsTarget)
+    with pytest.raises(ConfigError, match="confirm with --yes-real-cloud"):
+        get_target("aws://staging", settings)
     with pytest.raises(ConfigError, match="name the environment"):
-        from_spec(parse_spec("AWS"), settings)
+        get_target("AWS", settings)
 
 
 def test_local_and_existing_resolve(settings: TargetSettings, tmp_path: Path) -> None:
