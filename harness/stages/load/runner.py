@@ -86,7 +86,8 @@ def merge_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-def locust_command(prefix: Path, host: str, processes: int, master_port: int) -> list[str]:
+def locust_command(prefix: Path, host: str, processes: int, master_port: int,
+                   remote_workers: int = 0) -> list[str]:
     cmd = [
         sys.executable,
         "-m",
@@ -117,7 +118,9 @@ def locust_command(prefix: Path, host: str, processes: int, master_port: int) ->
         "--master-port",
         str(master_port),
     ]
-    if processes > 1:
+    if remote_workers:  # workers elsewhere dial this master (through a tunnel: it binds loopback)
+        cmd += ["--master", "--expect-workers", str(remote_workers), "--expect-workers-max-wait", "120"]
+    elif processes > 1:
         cmd += ["--processes", str(processes)]
     return cmd
 
@@ -132,12 +135,17 @@ def run_locust(
     mix: dict[str, int] | None = None,
     sizes: dict[str, Any] | None = None,
     processes: int = 1,
+    remote_workers: int = 0,
+    master_port: int | None = None,
     on_tick: Callable[[], dict[str, Any]] | None = None,
     tick_s: float = 1.0,
     margin_s: float = 60.0,
     extra: dict[str, Any] | None = None,
 ) -> LocustRun:
-    """Run one load shape to its end (bounded by its duration + ``margin_s``)."""
+    """Run one load shape to its end (bounded by its duration + ``margin_s``).
+
+    ``remote_workers``: the master waits for that many workers started elsewhere (e.g. through
+    :class:`~harness.targets.cluster.tunnel.Dialer`) on ``master_port`` instead of forking its own."""
     from harness.services import free_port
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -158,13 +166,13 @@ def run_locust(
     started = time.monotonic()
     with open(f"{prefix}.out", "wb") as out:
         proc = subprocess.Popen(
-            locust_command(prefix, host, processes, free_port()),
+            locust_command(prefix, host, processes, master_port or free_port(), remote_workers),
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    run = LocustRun(name, -1, 0.0, {}, {}, [], {}, processes=processes)
+    run = LocustRun(name, -1, 0.0, {}, {}, [], {}, processes=remote_workers or processes)
     try:
         _watch(proc, run, started + duration(stages) + margin_s, on_tick, tick_s)
     finally:
