@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from harness.targets.base import ContainerSecurity
@@ -37,12 +39,23 @@ def observe_container(host: Host) -> ContainerSecurity:
     )
 
 
-def pod_host(pod: str, namespace: str) -> Host:
-    """A testinfra host that runs commands in ``pod`` through ``kubectl exec``."""
+def pod_host(pod: str, namespace: str, *, kubeconfig: str | None = None,
+             container: str | None = None) -> Host:
+    """A testinfra host that runs commands in ``pod`` through ``kubectl exec`` (with the run's own
+    kubeconfig when given: a cluster target never uses the user's default context)."""
     import testinfra
 
-    host: Host = testinfra.get_host(f"kubectl://{pod}?namespace={namespace}")
+    options = f"namespace={namespace}"
+    options += f"&kubeconfig={kubeconfig}" if kubeconfig else ""
+    options += f"&container={container}" if container else ""
+    host: Host = testinfra.get_host(f"kubectl://{pod}?{options}")
     return host
+
+
+def posture_probe(kubeconfig: Path) -> Callable[[str, str], ContainerSecurity]:
+    """What :class:`~harness.targets.cluster.driver.ClusterControl` calls per new pod (the app
+    container is the first one of our pods)."""
+    return lambda pod, namespace: observe_container(pod_host(pod, namespace, kubeconfig=str(kubeconfig)))
 
 
 def running_pods(namespace: str) -> list[str]:
@@ -58,4 +71,4 @@ def running_pods(namespace: str) -> list[str]:
     return [i["metadata"]["name"] for i in items if i.get("status", {}).get("phase") == "Running"]
 
 
-__all__ = ["Host", "observe_container", "pod_host", "running_pods"]
+__all__ = ["Host", "observe_container", "pod_host", "posture_probe", "running_pods"]

@@ -47,6 +47,7 @@ from harness.targets.cluster.deploy import (
 from harness.targets.cluster.driver import ClusterControl, Workload
 from harness.targets.cluster.kube import KubeApis
 from harness.targets.cluster.platform import Install, apply_argv, controllers
+from harness.targets.cluster.posture import posture_probe
 from harness.targets.kind import tools
 from harness.targets.kind.tools import KIND_VERSION
 from harness.targets.settings import TargetSettings
@@ -197,7 +198,7 @@ class KindTarget:
         }.items()}
         api = f"http://127.0.0.1:{ports['api']}"
         control = ClusterControl(apis, distribution=f"kind {self._kind_version()}", dependencies=DEPENDENCIES,
-                                 security=_posture)
+                                 security=posture_probe(self.kubeconfig))
         return Environment(
             target=self.NAME, api_url=api, web_url=api, users=users,
             aws=AwsEndpoint(self._localstack, REGION, "test", "test", buckets),
@@ -218,12 +219,6 @@ class KindTarget:
         """``v0.25.0`` as ``kind version`` reports it (``kind v0.25.0 go1.22.9 linux/amd64``)."""
         words = run(["kind", "version"], log=self.log, timeout_s=30).split()
         return words[1] if len(words) > 1 else KIND_VERSION
-
-
-def _posture(pod: str, namespace: str) -> Any:
-    from harness.targets.cluster.posture import observe_container, pod_host
-
-    return observe_container(pod_host(pod, namespace))
 
 
 def from_spec(spec: TargetSpec, settings: TargetSettings) -> KindTarget:

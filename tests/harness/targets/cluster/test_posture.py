@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 from harness.targets.base import ContainerSecurity
 from harness.targets.cluster.posture import ROFS_PROBE, observe_container
 
@@ -44,3 +46,19 @@ def test_a_root_writable_capable_container_and_its_probe_is_removed() -> None:
 def test_an_unreadable_uid_is_unknown_not_root() -> None:
     host = FakeHost({"id -u": Ran(1, ""), "touch": Ran(1), "grep CapEff": Ran(1, "")})
     assert observe_container(host) == ContainerSecurity(None, True, "?")
+
+
+def test_pod_host_uses_the_runs_own_kubeconfig(monkeypatch: pytest.MonkeyPatch) -> None:
+    import testinfra
+
+    from harness.targets.cluster.posture import pod_host
+
+    seen: list[str] = []
+
+    def get_host(spec: str) -> object:
+        seen.append(spec)
+        return object()
+
+    monkeypatch.setattr(testinfra, "get_host", get_host)
+    pod_host("api-1", "easy-upload", kubeconfig="/run/kubeconfig", container="api")
+    assert seen == ["kubectl://api-1?namespace=easy-upload&kubeconfig=/run/kubeconfig&container=api"]
