@@ -19,10 +19,12 @@ from harness.errors import (
     MissingToolError,
     NotBuiltError,
     ReportError,
+    RunInterrupted,
     StageError,
     TargetError,
+    TargetUnavailable,
 )
-from harness.redact import Redactor, register_secret
+from harness.redact import Redactor
 from harness.results import (
     GAP_KINDS,
     MODEL_PREFIX,
@@ -81,15 +83,16 @@ __all__ = [
     "ReportError",
     "Result",
     "ResultKind",
+    "RunInterrupted",
     "RunRecord",
     "Severity",
     "StageError",
     "StageSummary",
     "Status",
     "TargetError",
+    "TargetUnavailable",
     "Verdict",
     "WaiverRecord",
     "__version__",
     "is_model",
-    "register_secret",
 ]

@@ -239,34 +239,37 @@ def _state_file(config: HarnessConfig) -> Path:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from harness.engine import RunInterrupted, SignalGuard, default_target_factory
+    """Stand the target up through the run's lifecycle and hold it until SIGINT/SIGTERM (or
+    ``harness down``); process logs go to the run's evidence dir, no report is written."""
+    from harness.engine import Engine
+    from harness.output import ReportWriter
 
     config = load_config(args)
-    target = default_target_factory(config)
-    target.preflight()  # what is missing here, in one line, before anything starts
+    engine = Engine(config, report_writer=ReportWriter([], latest=False))
     state = _state_file(config)
-    with SignalGuard() as guard:
+    with engine.lifecycle(environment=True):  # preflight first: what is missing here, in one line
         try:
-            environment = target.up()
-            _print_environment(environment)
-            if args.json:
-                from harness.targets.existing import write_environment
-
-                write_environment(environment, Path(args.json))  # mode 0600: it holds tokens
-                print(f"environment written to {args.json}")
+            _announce(engine.environment(), args.json, engine.run_dir / "evidence" / "target")
             state.parent.mkdir(parents=True, exist_ok=True)
             state.write_text(json.dumps({"pid": os.getpid(), "target": config.target}), encoding="utf-8")
             print("up; press Ctrl-C or run `harness down` to stop", flush=True)
             while True:
                 time.sleep(1)
-        except RunInterrupted:
-            pass
         finally:
-            guard.defer()
-            target.down()
             state.unlink(missing_ok=True)
-            print(f"target {config.target} down", flush=True)
-    return 0
+    failed = [s.message for s in engine.stages if s.name == "teardown"]
+    print(failed[0] if failed else f"target {config.target} down", flush=True)
+    return 2 if failed else 0
+
+
+def _announce(environment: Environment, json_path: str | None, logs: Path) -> None:
+    _print_environment(environment)
+    print(f"logs:  {logs}")
+    if json_path:
+        from harness.targets.existing import write_environment
+
+        write_environment(environment, Path(json_path))  # mode 0600: it holds tokens
+        print(f"environment written to {json_path}")
 
 
 def _print_environment(env: Environment) -> None:
@@ -278,6 +281,7 @@ def _print_environment(env: Environment) -> None:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
+    """Stop a running ``harness up``: its lifecycle tears the target down (there is no other)."""
     config = load_config(args)
     state = _state_file(config)
     if state.is_file():
@@ -286,10 +290,7 @@ def cmd_down(args: argparse.Namespace) -> int:
             print(f"stopped `harness up` (pid {pid})")
             return 0
         state.unlink(missing_ok=True)
-    from harness.engine import default_target_factory
-
-    default_target_factory(config).down()
-    print(f"target {config.target} down (no running `harness up` found)")
+    print(f"no running `harness up` found for {config.root}; nothing to stop")
     return 0
 
 

@@ -6,28 +6,30 @@ list, the control catalog, the waivers and the target (resolved, built, its tool
 environment reachable) before any stage runs, and raises one clear :class:`HarnessError` (exit 2)
 otherwise; a crashing stage becomes an ``error`` stage summary and the run goes on; the verdict is
 decided once (:func:`harness.verdict.decide`) into the record every reporter shows; reports are
-written whatever happens; ``target.down()`` always runs, also on exceptions, SIGINT and SIGTERM
-(:meth:`Engine.run` turns both signals into an orderly shutdown). The CLI calls :meth:`Engine.run`;
-the pytest plugin drives :meth:`preflight`, :meth:`begin`, :meth:`run_stage` and :meth:`finish`.
+written whatever happens; ``target.down()`` always runs, also on exceptions, SIGINT and SIGTERM.
+
+:meth:`Engine.lifecycle` is the one lifecycle of a run, and every driver uses it: ``harness
+verify`` (:meth:`Engine.run`), ``harness up`` (holds the environment until a signal) and the pytest
+plugin (stage items and the ``harness_environment`` fixture). Results are recorded as a stage
+yields them, so an interrupted run keeps the work that finished before the signal. One
+:class:`Redactor` per run is handed to the target and to every stage.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import signal
 import sys
-import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from harness import provenance
 from harness.catalog import Catalog, assess, catalog_for
-from harness.errors import ConfigError, NotBuiltError
+from harness.errors import ConfigError, NotBuiltError, RunInterrupted, TargetUnavailable
 from harness.events import (
     Event,
     EventHandler,
@@ -41,10 +43,11 @@ from harness.events import (
     TargetStopped,
 )
 from harness.output import ReportWriter
-from harness.redact import Redactor, default_redactor
+from harness.redact import Redactor
 from harness.results import Result, RunRecord, StageSummary, Status
 from harness.stages import load_stage
 from harness.stages.base import StageContext
+from harness.targets.lifecycle import SignalGuard
 from harness.waivers import Waiver, govern, load_waivers, waiver_records, waivers_path
 
 if TYPE_CHECKING:
@@ -56,19 +59,13 @@ TargetFactory = Callable[["HarnessConfig"], "Target"]
 StageLoader = Callable[[str], "Stage"]
 
 
-class RunInterrupted(BaseException):
-    """SIGINT/SIGTERM arrived; unwinds the current stage like KeyboardInterrupt."""
-
-    def __init__(self, signal_name: str) -> None:
-        super().__init__(signal_name)
-        self.signal_name = signal_name
-
-
-def default_target_factory(config: HarnessConfig, *, evidence_dir: Path | None = None) -> Target:
-    """The target ``config.target`` names; its process logs go to ``evidence_dir`` when given."""
+def default_target_factory(config: HarnessConfig, *, evidence_dir: Path | None = None,
+                           redactor: Redactor | None = None) -> Target:
+    """The target ``config.target`` names; its process logs go to ``evidence_dir`` and the secrets
+    it creates to ``redactor`` when given."""
     from harness.targets import get_target
 
-    return get_target(config.target, config, evidence_dir=evidence_dir)
+    return get_target(config.target, config, evidence_dir=evidence_dir, redactor=redactor)
 
 
 def check_target(spec: str) -> None:
@@ -89,7 +86,7 @@ class Engine:
                  redactor: Redactor | None = None, run_id: str | None = None,
                  report_writer: ReportWriter | None = None) -> None:
         self.config = config
-        self.redactor = redactor or default_redactor()
+        self.redactor = redactor or Redactor()
         for pattern in config.redact_patterns:
             self.redactor.add_pattern(pattern)
         self.writer = report_writer or ReportWriter.for_config(config)
@@ -97,10 +94,11 @@ class Engine:
         self.stage_loader = stage_loader
         self.run_id = run_id or provenance.new_run_id()
         self.run_dir = config.paths.reports / self.run_id
-        # Process logs land in the run's evidence, where they are redacted and bundled.
+        # The default target keeps its process logs in the run's evidence (redacted and bundled)
+        # and registers the secrets it creates with the run's redactor.
         self._default_target = target_factory is None
         self.target_factory = target_factory or functools.partial(
-            default_target_factory, evidence_dir=self.run_dir / "evidence" / "target")
+            default_target_factory, evidence_dir=self.run_dir / "evidence" / "target", redactor=self.redactor)
         self.stages: list[StageSummary] = []
         self.results: list[Result] = []
         self.handler_errors: list[str] = []
@@ -113,24 +111,44 @@ class Engine:
         self._preflown = False
         self._catalog: tuple[Catalog, list[Path]] | None = None
         self._waivers: list[Waiver] = []
+        self._stage_results: list[Result] = []  # what the running stage has yielded so far
 
     # -- driving -------------------------------------------------------------------------------
     def run(self) -> RunRecord:
         """Preflight, then run every configured stage; always tears down and writes reports.
 
         A preflight failure raises (nothing has run, nothing is written)."""
-        self.preflight()
-        with SignalGuard() as guard:
+        with self.lifecycle():
+            for name in self.config.stages:
+                self.run_stage(name)
+        assert self.record is not None
+        return self.record
+
+    @contextlib.contextmanager
+    def lifecycle(self, *, environment: bool = False, signals: bool = True) -> Iterator[Engine]:
+        """The run's one lifecycle: preflight, begin, the caller's work, then always teardown and
+        reports (:meth:`finish`), also on exceptions and signals.
+
+        ``environment``: stand the target up on entry whatever the stages (``harness up``).
+        ``signals``: while inside, SIGINT/SIGTERM/SIGHUP raise :class:`RunInterrupted` (once; later
+        ones wait for teardown); a driver whose host owns the signals (pytest) passes False and
+        hands the interrupt in as the block's exception. An interrupt ends the block quietly: the
+        stage it hit is recorded as interrupted with the results it had yielded, the rest as skipped.
+        """
+        self.preflight(environment=environment)
+        with contextlib.ExitStack() as stack:
+            guard = stack.enter_context(SignalGuard()) if signals else None
             try:
                 self.begin()
-                for name in self.config.stages:
-                    self.run_stage(name)
-            except (RunInterrupted, KeyboardInterrupt) as exc:
-                self._interrupted(getattr(exc, "signal_name", "SIGINT"))
+                if environment:
+                    self.environment()
+                yield self
+            except KeyboardInterrupt as exc:
+                self._interrupted(exc.signal_name if isinstance(exc, RunInterrupted) else "SIGINT")
             finally:
-                guard.defer()
-                record = self.finish()
-        return record
+                if guard is not None:
+                    guard.defer()
+                self.finish()
 
     @property
     def exit_code(self) -> int:
@@ -138,19 +156,20 @@ class Engine:
         code = self.record.exit_code if self.record else 2
         return 2 if self.handler_errors else code
 
-    def preflight(self) -> None:
+    def preflight(self, *, environment: bool = False) -> None:
         """Check everything a run depends on before any stage runs; raise one clear HarnessError.
 
         The stage list must name at least one stage (unknown names are usage errors); the control
-        catalog and the waivers must be valid; when a selected stage needs an environment, the
-        target is resolved, built and asked to check itself (tools, environment file, reachability).
+        catalog and the waivers must be valid; when a selected stage needs an environment (or
+        ``environment``), the target is resolved, built and asked to check itself (tools,
+        environment file, reachability).
         """
         if self._preflown:
             return
         if not self.config.stages:
             raise ConfigError("--stages: no stage selected; a run that verifies nothing is not a run "
                               "(choose from policy, functional, dast, load)")
-        needs_environment = False
+        needs_environment = environment
         for name in self.config.stages:
             try:
                 needs_environment |= bool(self.stage_loader(name).NEEDS_ENVIRONMENT)
@@ -169,11 +188,14 @@ class Engine:
         return self.config.root / str(configured) if configured else None
 
     def _preflight_target(self) -> None:
-        if self._target is None:
-            self._target = self.target_factory(self.config)  # raises NotBuiltError for kind/aws today
-        check = getattr(self._target, "preflight", None)
+        check = getattr(self._make_target(), "preflight", None)  # NotBuiltError for kind/aws today
         if callable(check):  # targets written before preflight existed are taken as they are
             check()
+
+    def _make_target(self) -> Target:
+        if self._target is None:
+            self._target = self.target_factory(self.config)
+        return self._target
 
     def begin(self) -> None:
         if self._started:
@@ -186,19 +208,27 @@ class Engine:
         self.emit(RunStarted(self.run_id, self.run_dir, tuple(self.config.stages), self._provenance))
 
     def run_stage(self, name: str) -> StageSummary:
-        """Run one stage; whatever happens inside it ends up as results and one stage summary."""
+        """Run one stage; whatever happens inside it ends up as results and one stage summary.
+
+        Each result is recorded as the stage yields it: an interrupt keeps those already yielded."""
         self.begin()
         index = len(self.stages) + 1
         self.emit(StageStarted(name, index, max(index, len(self.config.stages))))
         started = time.monotonic()
-        results, summary = self._execute(name)
+        self._stage_results = []
+        summary = self._execute(name)
         summary.duration_s = time.monotonic() - started
-        for result in results:
-            self.results.append(result)
-            self.emit(ResultRecorded(Result.from_dict(self.redactor.redact_data(result.to_dict()))))
+        self._end_stage(summary)
+        return summary
+
+    def _record_result(self, result: Result) -> None:
+        self._stage_results.append(result)
+        self.results.append(result)
+        self.emit(ResultRecorded(Result.from_dict(self.redactor.redact_data(result.to_dict()))))
+
+    def _end_stage(self, summary: StageSummary) -> None:
         self.stages.append(summary)
         self.emit(StageFinished(StageSummary.from_dict(self.redactor.redact_data(summary.to_dict()))))
-        return summary
 
     def finish(self) -> RunRecord:
         """Tear the target down, redact, emit RunFinished (reports), shut handlers down. Idempotent."""
@@ -243,16 +273,14 @@ class Engine:
             raise self._target_failure
         self.emit(TargetStarting(self.config.target))
         try:
-            if self._target is None:
-                self._target = self.target_factory(self.config)
-            self._environment = self._target.up()
+            self._environment = self._make_target().up()
         except NotBuiltError as exc:
             self._target_failure = exc
             raise
         except Exception as exc:
             self._write_crash("target", exc)
             message = f"target {self.config.target!r} could not be stood up: {_describe(exc)}"
-            self._target_failure = _TargetUnavailable(message)
+            self._target_failure = TargetUnavailable(message)
             raise self._target_failure from exc
         self._register_environment_secrets()
         self.emit(TargetReady(self._environment))
@@ -263,26 +291,29 @@ class Engine:
             self._guard(handler.handle_event, event)
 
     # -- internals -----------------------------------------------------------------------------
-    def _execute(self, name: str) -> tuple[list[Result], StageSummary]:
+    def _execute(self, name: str) -> StageSummary:
         try:
             stage = self.stage_loader(name)
             environment = self.environment() if stage.NEEDS_ENVIRONMENT else None
-            ctx = StageContext(self.config, environment, self.run_dir, self.config.profile)
-            results = list(stage.run(ctx))
+            ctx = StageContext(self.config, environment, self.run_dir, self.config.profile, self.redactor)
+            for result in stage.run(ctx):
+                self._record_result(result)
         except NotBuiltError as exc:
-            return [], StageSummary(name, Status.SKIPPED, str(exc))
-        except _TargetUnavailable as exc:
-            return [], StageSummary(name, Status.ERROR, f"not run: {exc}")
+            return StageSummary(name, Status.SKIPPED, str(exc))
+        except TargetUnavailable as exc:
+            return StageSummary(name, Status.ERROR, f"not run: {exc}")
         except Exception as exc:
             self._write_crash(name, exc)
-            return [], StageSummary(name, Status.ERROR, f"stage crashed: {_describe(exc)}")
-        return results, summarize(name, results)
+            crashed = f"stage crashed: {_describe(exc)}"
+            return StageSummary(name, Status.ERROR, crashed + _kept(self._stage_results))
+        return summarize(name, self._stage_results)
 
     def _interrupted(self, signal_name: str) -> None:
         done = {s.name for s in self.stages}
         current = next((n for n in self.config.stages if n not in done), None)
         if current is not None:
-            self.stages.append(StageSummary(current, Status.ERROR, f"interrupted by {signal_name}"))
+            self._end_stage(StageSummary(current, Status.ERROR,
+                                         f"interrupted by {signal_name}" + _kept(self._stage_results)))
             done.add(current)
         for name in self.config.stages:
             if name not in done:
@@ -320,40 +351,9 @@ class Engine:
             print(f"harness: handler error: {message}", file=sys.stderr)
 
 
-class SignalGuard:
-    """While active, the first SIGINT/SIGTERM raises :class:`RunInterrupted` in the main thread;
-    later ones (and any after :meth:`defer`) are only noted, so teardown and reports can finish.
-    Outside the main thread it does nothing (signals are delivered to the main thread only)."""
-
-    def __init__(self) -> None:
-        self.received: list[str] = []
-        self.deferred = False
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> SignalGuard:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        return self
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        self.received.append(name)
-        if not self.deferred:
-            self.deferred = True
-            raise RunInterrupted(name)
-        print(f"harness: {name} received; finishing teardown and reports first", file=sys.stderr)
-
-    def defer(self) -> None:
-        self.deferred = True
-
-    def __exit__(self, *exc_info: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        self._previous = {}
-
-
-class _TargetUnavailable(Exception):
-    """The target could not be stood up; env-needing stages report this as their error."""
+def _kept(results: list[Result]) -> str:
+    """How many results a stage had yielded when it stopped early (kept in the record)."""
+    return f" after {len(results)} result{'' if len(results) == 1 else 's'} (kept)" if results else ""
 
 
 def summarize(name: str, results: list[Result]) -> StageSummary:
@@ -388,4 +388,4 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-__all__ = ["Engine", "RunInterrupted", "SignalGuard", "check_target", "default_target_factory", "summarize"]
+__all__ = ["Engine", "check_target", "default_target_factory", "summarize"]

@@ -6,8 +6,12 @@ given or a ``harness_*`` fixture is requested.
 * Options: ``--harness-target``, ``--harness-stages``, ``--harness-profile``, ``--harness-root``.
 * Fixtures: ``harness_config``; ``harness_environment`` (session-scoped, stands the target up on
   first request; under pytest-xdist each worker gets its own environment).
-* ``--harness-stages policy,functional`` adds one test item per stage (``harness::policy``); the
-  stages run through the engine, which writes the usual reports (one run per xdist worker).
+* ``--harness-stages policy,functional`` adds one test item per stage (``harness::policy``).
+* One run per session (per xdist worker): the engine's lifecycle owns the target, from the first
+  stage item or ``harness_environment`` request to the session's end, so the fixture's environment
+  keeps its process logs in the run's evidence dir and shares the run's redactor; the usual
+  reports are written at the end. pytest owns the signals: a Ctrl-C reaches the lifecycle as the
+  interrupt it records.
 * Hooks: ``pytest_harness_make_target`` and ``pytest_harness_reporters`` (both ``firstresult``;
   our defaults are ``trylast``), so a conftest can replace the target or the reporters.
 """
@@ -21,9 +25,11 @@ import pytest
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from contextlib import ExitStack
 
     from harness.config import HarnessConfig
     from harness.engine import Engine
+    from harness.redact import Redactor
     from harness.reporters import Reporter
     from harness.results import Result, StageSummary
     from harness.targets.base import Environment, Target
@@ -33,8 +39,10 @@ class HarnessHookSpecs:
     """Hooks a conftest.py or plugin may implement."""
 
     @pytest.hookspec(firstresult=True)
-    def pytest_harness_make_target(self, harness_config: HarnessConfig) -> Target | None:
-        """Return the Target to stand up (default: the registry's target for ``harness_config.target``)."""
+    def pytest_harness_make_target(self, harness_config: HarnessConfig, evidence_dir: Path,
+                                   redactor: Redactor) -> Target | None:
+        """Return the Target to stand up (default: the registry's target for ``harness_config.target``,
+        its process logs under ``evidence_dir``, its secrets registered with the run's ``redactor``)."""
         raise NotImplementedError
 
     @pytest.hookspec(firstresult=True)
@@ -61,14 +69,13 @@ _OPTIONS = ("harness_target", "harness_stages", "harness_profile", "harness_root
 
 
 class HarnessSession:
-    """Per-process state: the config, the (lazily stood up) target and the engine."""
+    """Per-process state: the config and the run (an engine inside its lifecycle), made on first use."""
 
     def __init__(self, pytestconfig: pytest.Config) -> None:
         self.pytestconfig = pytestconfig
         self._config: HarnessConfig | None = None
-        self._target: Target | None = None
-        self._environment: Environment | None = None
         self.engine: Engine | None = None
+        self._lifecycle: ExitStack | None = None
 
     @property
     def config(self) -> HarnessConfig:
@@ -82,66 +89,47 @@ class HarnessSession:
         return self._config
 
     def environment(self) -> Environment:
-        if self._environment is None:
-            from harness.redact import register_secret
-
-            if self._target is None:
-                hook = self.pytestconfig.hook
-                self._target = hook.pytest_harness_make_target(harness_config=self.config)
-                assert self._target is not None, "pytest_harness_make_target returned None"
-            self._environment = self._target.up()
-            register_secret(*(u.token for u in self._environment.users))
-        return self._environment
-
-    def preflight(self) -> None:
-        """The session's target checks itself before any stage runs (once per session)."""
-        if self._environment is None and self._target is None:
-            self._target = self.pytestconfig.hook.pytest_harness_make_target(harness_config=self.config)
-            assert self._target is not None, "pytest_harness_make_target returned None"
-        check = getattr(self._target, "preflight", None)
-        if self._environment is None and callable(check):
-            check()
+        return self.get_engine().environment()
 
     def get_engine(self) -> Engine:
+        """The session's run, inside the engine's lifecycle (preflight first: a target that cannot
+        come up fails every stage item, and nothing runs)."""
         if self.engine is None:
+            from contextlib import ExitStack
+
             from harness.engine import Engine
             from harness.output import ReportWriter
 
-            reporters = self.pytestconfig.hook.pytest_harness_reporters(harness_config=self.config)
-            engine = Engine(self.config, target_factory=lambda _config: _SharedTarget(self),
-                            report_writer=ReportWriter(reporters or []))
-            engine.preflight()  # a target that cannot come up fails every stage item, and nothing runs
+            hook = self.pytestconfig.hook
+            reporters = hook.pytest_harness_reporters(harness_config=self.config)
+            # Only a session that runs stage items writes reports (the fixture alone verifies nothing).
+            staged = bool(self.pytestconfig.getoption("harness_stages", None))
+            writer = ReportWriter(reporters or []) if staged else ReportWriter([], latest=False)
+            engine = Engine(self.config, report_writer=writer)
+            engine.target_factory = lambda config: self._make_target(engine)
+            with ExitStack() as stack:
+                stack.enter_context(engine.lifecycle(signals=False))
+                self._lifecycle = stack.pop_all()
             self.engine = engine
-            self.engine.begin()
         return self.engine
 
-    def close(self) -> None:
-        """Finish the engine's run (reports), then tear the shared target down."""
-        try:
-            if self.engine is not None:
-                self.engine.finish()
-        finally:
-            target, self._target, self._environment = self._target, None, None
-            if target is not None:
-                target.down()
+    def _make_target(self, engine: Engine) -> Target:
+        target: Target | None = self.pytestconfig.hook.pytest_harness_make_target(
+            harness_config=self.config, evidence_dir=engine.run_dir / "evidence" / "target",
+            redactor=engine.redactor)
+        assert target is not None, "pytest_harness_make_target returned None"
+        return target
 
-
-class _SharedTarget:
-    """Gives the engine the session's environment; the session, not the engine, tears it down."""
-
-    NAME = "shared"
-
-    def __init__(self, session: HarnessSession) -> None:
-        self.session = session
-
-    def preflight(self) -> None:
-        self.session.preflight()
-
-    def up(self) -> Environment:
-        return self.session.environment()
-
-    def down(self) -> None:
-        return None
+    def close(self, *, interrupted: bool = False) -> None:
+        """End the run: the lifecycle tears the target down and writes the reports; a session
+        that pytest stopped on Ctrl-C reaches it as the interrupt it records."""
+        lifecycle, self._lifecycle = self._lifecycle, None
+        if lifecycle is None:
+            return
+        if interrupted:
+            lifecycle.__exit__(KeyboardInterrupt, KeyboardInterrupt(), None)
+        else:
+            lifecycle.close()
 
 
 _SESSION = pytest.StashKey[HarnessSession]()
@@ -158,10 +146,11 @@ def _used(config: pytest.Config) -> bool:
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_harness_make_target(harness_config: HarnessConfig) -> Target:
+def pytest_harness_make_target(harness_config: HarnessConfig, evidence_dir: Path,
+                               redactor: Redactor) -> Target:
     from harness.engine import default_target_factory
 
-    return default_target_factory(harness_config)
+    return default_target_factory(harness_config, evidence_dir=evidence_dir, redactor=redactor)
 
 
 @pytest.hookimpl(trylast=True)
@@ -191,14 +180,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         items.append(HarnessStageItem.from_parent(session, name=node, nodeid=node, stage=stage))
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _SESSION in session.config.stash:
-        session.config.stash[_SESSION].close()
+        session.config.stash[_SESSION].close(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     engine = config.stash[_SESSION].engine if _SESSION in config.stash else None
-    if engine is not None and engine.record is not None:
+    if engine is not None and engine.record is not None and engine.stages:
         from harness.output import verdict
 
         terminalreporter.write_line(f"harness: {verdict(engine.record)} (exit {engine.exit_code}); "

@@ -1,12 +1,10 @@
 """Secret redaction for everything the harness writes to reports and evidence.
 
-Two sources: known secret values that targets register (API tokens, passwords, keys), and patterns
-(bearer tokens, AWS access keys, ``scheme://user:password@host`` URLs, ``password=...`` pairs).
-Targets call :func:`register_secret` for every secret they create; the engine redacts the run
-record and the text files under ``evidence/`` before anything is written::
-
-    from harness.redact import register_secret
-    register_secret(user.token)
+Two sources: known secret values (API tokens, passwords, keys), and patterns (bearer tokens, AWS
+access keys, ``scheme://user:password@host`` URLs, ``password=...`` pairs). There is no process-wide
+redactor: each run has one (the engine's), handed to its target (``TargetSettings.redactor``) and
+to every stage (``StageContext.redactor``), which register each secret they create; the engine
+redacts the run record and the text files under ``evidence/`` before anything is written.
 """
 
 from __future__ import annotations
@@ -102,22 +100,4 @@ class Redactor:
                 and self.redact_file(p)]
 
 
-_default = Redactor()
-
-
-def default_redactor() -> Redactor:
-    """The process-wide redactor that targets register secrets in and the engine applies."""
-    return _default
-
-
-def register_secret(*secrets: str | None) -> None:
-    """Register secret values with the process-wide redactor."""
-    _default.register(*secrets)
-
-
-def redact(text: str) -> str:
-    """Redact ``text`` with the process-wide redactor."""
-    return _default.redact(text)
-
-
-__all__ = ["MASK", "Redactor", "default_redactor", "redact", "register_secret"]
+__all__ = ["MASK", "Redactor"]

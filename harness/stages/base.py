@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from harness.redact import Redactor
 
 if TYPE_CHECKING:
     from harness.config import HarnessConfig
@@ -16,12 +19,14 @@ if TYPE_CHECKING:
 class StageContext:
     """What a stage receives: the config, the environment (None for env-less stages such as
     policy), and the directory where it may write evidence (paths in results are relative to the
-    run directory, e.g. ``evidence/policy/checkov.json``)."""
+    run directory, e.g. ``evidence/policy/checkov.json``), and the run's redactor (register the
+    secrets the stage creates; redact what it writes before the run's end)."""
 
     config: HarnessConfig
     environment: Environment | None
     run_dir: Path
     profile: str
+    redactor: Redactor = field(default_factory=Redactor)
 
     @property
     def evidence_dir(self) -> Path:
@@ -31,10 +36,13 @@ class StageContext:
 
 
 class Stage(Protocol):
+    """A stage yields its results as they finish (a list will do): the engine records each one as
+    it comes, so a run interrupted mid-stage keeps the results yielded before the signal."""
+
     NAME: str
     NEEDS_ENVIRONMENT: bool
 
-    def run(self, ctx: StageContext) -> list[Result]: ...
+    def run(self, ctx: StageContext) -> Iterable[Result]: ...
 
 
 __all__ = ["Stage", "StageContext"]

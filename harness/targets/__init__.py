@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, NotBuiltError
+from harness.redact import Redactor
 from harness.targets.base import AwsEndpoint, Control, Environment, Target, TestUser
-from harness.targets.lifecycle import SignalExit, running
+from harness.targets.lifecycle import running
 from harness.targets.settings import TargetSettings
 from harness.targets.spec import TargetSpec, parse_spec
 
@@ -48,16 +49,20 @@ def not_built_targets() -> dict[str, str]:
             if path is None and name not in _extra}
 
 
-def get_target(spec: str | TargetSpec, config: Any = None, *, evidence_dir: Path | None = None) -> Target:
+def get_target(spec: str | TargetSpec, config: Any = None, *, evidence_dir: Path | None = None,
+               redactor: Redactor | None = None) -> Target:
     """The target ``spec`` names, configured from ``config`` (a HarnessConfig or TargetSettings).
 
     ``evidence_dir``: where the target keeps its evidence (process logs), e.g. the run's
-    ``evidence/target``; default: ``.harness/runs/<run-id>`` under the root.
+    ``evidence/target``; default: ``.harness/runs/<run-id>`` under the root. ``redactor``: the
+    run's, which learns every secret the target creates.
     """
     parsed = parse_spec(spec) if isinstance(spec, str) else spec
     settings = config if isinstance(config, TargetSettings) else TargetSettings.from_config(config)
     if evidence_dir is not None:
         settings = dataclasses.replace(settings, run_dir=evidence_dir)
+    if redactor is not None:
+        settings = dataclasses.replace(settings, redactor=redactor)
     return resolve_factory(parsed.name)(parsed, settings)
 
 
@@ -80,7 +85,6 @@ __all__ = [
     "AwsEndpoint",
     "Control",
     "Environment",
-    "SignalExit",
     "Target",
     "TargetFactory",
     "TargetSettings",

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, TargetError
-from harness.redact import register_secret
+from harness.redact import Redactor
 from harness.targets.base import Environment
 from harness.targets.probe import probe
 from harness.targets.settings import TargetSettings
@@ -51,8 +51,9 @@ class ExistingTarget:
 
     NAME = "existing"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, redactor: Redactor | None = None) -> None:
         self.path = path
+        self.redactor = redactor or Redactor()
         self.environment: Environment | None = None
 
     def preflight(self) -> None:
@@ -69,7 +70,7 @@ class ExistingTarget:
     def up(self) -> Environment:
         env = load_environment(self.path)
         env.control = None  # never ours to scale, kill or deploy
-        register_secret(*(u.token for u in env.users), env.aws.secret_access_key)
+        self.redactor.register(*(u.token for u in env.users), env.aws.secret_access_key)
         self.environment = env
         return env
 
@@ -82,7 +83,7 @@ def from_spec(spec: TargetSpec, settings: TargetSettings) -> ExistingTarget:
     if not spec.location:
         raise ConfigError("--target existing needs a file: --target existing:PATH")
     path = Path(spec.location).expanduser()
-    return ExistingTarget(path if path.is_absolute() else settings.root / path)
+    return ExistingTarget(path if path.is_absolute() else settings.root / path, settings.redactor)
 
 
 __all__ = ["ExistingTarget", "from_spec", "load_environment", "probe", "write_environment"]

@@ -1,60 +1,80 @@
-"""Teardown that always runs: SIGTERM/SIGHUP become exceptions, and ``down()`` is shielded.
+"""The one signal scheme of the harness: signals become :class:`~harness.errors.RunInterrupted`
+(a ``KeyboardInterrupt``), teardown is shielded, and ``up()`` acts on signals at safe points only.
 
-``with running(target) as env:`` is what drivers use; :class:`SignalExit` (a ``SystemExit`` with
-code 128+signal) unwinds through ``finally`` blocks like Ctrl-C's ``KeyboardInterrupt`` does.
-While ``down()`` runs, further SIGINT/SIGTERM are held and re-delivered once it has finished.
+* :class:`SignalGuard`: the run's guard (the engine's lifecycle holds one from preflight to
+  reports): the first SIGINT/SIGTERM/SIGHUP raises ``RunInterrupted`` in the main thread; later ones
+  (and any after :meth:`SignalGuard.defer`) are only noted, so teardown and reports can finish.
+* :func:`signals_as_exceptions`: the same guard for a target driven without the engine (tests,
+  scripts); it takes only signals whose handler is still the default.
+* :class:`DeferredSignals` and :func:`shielded`: hold signals during ``up()`` and ``down()``.
+
+``running(target)`` stands one target up and down for tests and scripts; drivers (``harness
+verify``, ``harness up``, the pytest plugin) use the engine's lifecycle, which owns this guard.
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
+from harness.errors import RunInterrupted
 from harness.targets.base import Environment, Target
 
-TERMINATING = (signal.SIGTERM, signal.SIGHUP)
 HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-class SignalExit(SystemExit):
-    """Raised in the main thread when the process receives SIGTERM or SIGHUP."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(128 + signum)
-        self.signum = signum
-
-    def __str__(self) -> str:
-        return f"interrupted by {signal.Signals(self.signum).name}"
-
-
-def _raise_signal_exit(signum: int, frame: FrameType | None) -> None:
-    del frame
-    raise SignalExit(signum)
 
 
 def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-@contextlib.contextmanager
-def signals_as_exceptions() -> Iterator[None]:
-    """Within the block, SIGTERM/SIGHUP raise :class:`SignalExit` (only where still default)."""
-    if not _in_main_thread():
-        yield
-        return
-    previous: dict[signal.Signals, Any] = {}
-    for signum in TERMINATING:
-        if signal.getsignal(signum) in (signal.SIG_DFL, None):
-            previous[signum] = signal.signal(signum, _raise_signal_exit)
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
+class SignalGuard:
+    """While active, the first SIGINT/SIGTERM/SIGHUP raises :class:`RunInterrupted` in the main
+    thread; later ones (and any after :meth:`defer`) are only noted. ``only_default`` leaves a
+    signal alone whose handler someone else installed. Outside the main thread it does nothing
+    (Python delivers signals to the main thread only)."""
+
+    def __init__(self, *, only_default: bool = False) -> None:
+        self.only_default = only_default
+        self.received: list[str] = []
+        self.deferred = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> SignalGuard:
+        if _in_main_thread():
+            self._previous = {s: signal.signal(s, self._on_signal) for s in HELD if self._takes(s)}
+        return self
+
+    def _takes(self, signum: signal.Signals) -> bool:
+        current = signal.getsignal(signum)
+        return not self.only_default or current in (signal.SIG_DFL, signal.default_int_handler, None)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        del frame
+        name = signal.Signals(signum).name
+        self.received.append(name)
+        if not self.deferred:
+            self.deferred = True
+            raise RunInterrupted(name)
+        print(f"harness: {name} received; finishing teardown and reports first", file=sys.stderr)
+
+    def defer(self) -> None:
+        """From now on signals are only noted (teardown and reports are running)."""
+        self.deferred = True
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+        self._previous = {}
+
+
+def signals_as_exceptions() -> SignalGuard:
+    """The run's guard for a target driven alone: only signals nobody else handles yet."""
+    return SignalGuard(only_default=True)
 
 
 class DeferredSignals:
@@ -64,7 +84,7 @@ class DeferredSignals:
     inside ``subprocess.Popen`` it orphans the child just forked, inside an import it can corrupt
     the module lock other threads wait for. So ``up()`` holds signals and calls :meth:`check`
     between steps and in its waits; the first signal is then re-delivered to the handlers that
-    were in place (KeyboardInterrupt, :class:`SignalExit`, the engine's guard) and raises there.
+    were in place (the run's :class:`SignalGuard`, or Python's KeyboardInterrupt) and raises there.
     """
 
     def __init__(self) -> None:
@@ -126,4 +146,4 @@ def running(target: Target) -> Iterator[Environment]:
             shielded(target.down)
 
 
-__all__ = ["DeferredSignals", "SignalExit", "running", "shielded", "signals_as_exceptions"]
+__all__ = ["DeferredSignals", "SignalGuard", "running", "shielded", "signals_as_exceptions"]

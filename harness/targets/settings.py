@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.iac.terraform_cli import TerraformSettings
+from harness.redact import Redactor
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,12 @@ class TargetSettings:
     aws_emulator: str = "moto"  # [targets.local] aws_emulator: moto | localstack
     localstack_python: str | None = None  # the LocalStack venv's python (default: .venv-localstack)
     terraform: TerraformSettings = field(default_factory=TerraformSettings.from_config)
+    # the run's redactor: every secret the target creates is registered here (the engine applies it)
+    redactor: Redactor = field(default_factory=Redactor, compare=False)
+
+    def secret(self, *values: str | None) -> None:
+        """Register secrets the target created (passwords, tokens) with the run's redactor."""
+        self.redactor.register(*values)
 
     @classmethod
     def for_root(cls, root: Path, **overrides: Any) -> TargetSettings:

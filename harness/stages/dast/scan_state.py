@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from harness.redact import default_redactor
+from harness.redact import Redactor
 from harness.stages.dast.login import LoginConfig, LoginUser, login
 from harness.stages.dast.spec import ApiSpec, Exclusions
 from harness.stages.dast.wire import Prober, Req, Resp, exchange
@@ -94,7 +94,9 @@ class ScanState:
         self._lock = threading.Lock()
         self._out = open(config.findings_path, "a", encoding="utf-8")  # noqa: SIM115 - closed at exit
         self._login = _login_config(config.login)
-        default_redactor().register(*self.tokens.values(), *config.known_secrets.values())
+        # This runs inside Schemathesis' process: its own redactor, for what it writes there.
+        self.redactor = Redactor()
+        self.redactor.register(*self.tokens.values(), *config.known_secrets.values())
         self._logged_in_at = time.monotonic()
 
     # -- who is who ------------------------------------------------------------------------------
@@ -222,7 +224,7 @@ class ScanState:
     def _write(self, data: dict[str, Any]) -> None:
         # Redacted as data (a JSON line escapes quotes, which text patterns would miss); a "replay"
         # keeps the structure sqlmap needs, and its tokens are already labels.
-        line = json.dumps(default_redactor().redact_data(data), default=str)
+        line = json.dumps(self.redactor.redact_data(data), default=str)
         with self._lock:
             if not self._out.closed:
                 self._out.write(line + "\n")

@@ -22,7 +22,6 @@ import httpx
 
 from harness import __version__
 from harness.errors import StageError
-from harness.redact import default_redactor
 from harness.results import Result, Status
 from harness.stages.base import StageContext
 from harness.stages.dast import attack_properties, probes, sqlmap
@@ -56,7 +55,7 @@ class DastStage:
         env = ctx.environment
         if env is None:
             raise StageError("the dast stage needs a running environment")
-        default_redactor().register(*(u.token for u in env.users))
+        ctx.redactor.register(*(u.token for u in env.users))
         options = read_options(
             ctx.config.stage_options("dast"),
             root=ctx.config.root,
@@ -107,7 +106,7 @@ class DastRun:
         results += self._judge_harness_checks(spec)
         results += self._header_results(spec)
         self._finish(results)
-        default_redactor().redact_tree(self.dir)
+        self.ctx.redactor.redact_tree(self.dir)
         return results
 
     def tool_facts(self, tool: str, facts: dict[str, Any]) -> None:
@@ -159,7 +158,7 @@ class DastRun:
             with httpx.Client(timeout=15.0) as http:
                 for entry in config.users:
                     token = login(http, self.api_url, config, entry)
-                    default_redactor().register(token, entry.password)
+                    self.ctx.redactor.register(token, entry.password)
                     users[entry.name] = TestUser(entry.name, token)
         return list(users.values())
 
@@ -285,7 +284,7 @@ class DastRun:
         path = self.dir / "findings" / f"{result_id}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         # Redacted as data: inside a JSON file, quotes are escaped and text patterns would miss them.
-        instances = default_redactor().redact_data([f.to_dict() for f in findings])
+        instances = self.ctx.redactor.redact_data([f.to_dict() for f in findings])
         path.write_text(json.dumps(instances, indent=1), encoding="utf-8")
         return self.rel(path)
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import __version__
-from harness.redact import default_redactor
 from harness.results import Result, ResultKind, Severity, Status
 from harness.stages.dast import zap as zap_mod
 from harness.stages.dast.attack_ssrf import Listener
@@ -251,7 +250,7 @@ class ZapStep:
         )
         version = f"ZAP {outcome.measured.get('zap_version', 'unknown')}"
         evidence = [run.rel(p) for p in outcome.reports]
-        findings = zap_mod.alert_findings(outcome.alerts, default_redactor().redact)
+        findings = zap_mod.alert_findings(outcome.alerts, run.ctx.redactor.redact)
         for finding in findings:
             finding.proven_on = version
         sent = int(outcome.measured.get("zap_messages", -1))

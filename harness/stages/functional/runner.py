@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from harness.redact import default_redactor
+from harness.redact import Redactor
 from harness.stages.functional import steps_abuse, steps_data, steps_env, steps_http, steps_slow
 from harness.stages.functional.backends import Backends, UserHandle
 from harness.stages.functional.client import Api, Recorder, SseStream
@@ -66,9 +66,11 @@ class RunnerOptions:
 class ScenarioRunner:
     """Executes scenarios against one environment (thread-safe: one Context per run)."""
 
-    def __init__(self, env: Environment, options: RunnerOptions | None = None) -> None:
+    def __init__(self, env: Environment, options: RunnerOptions | None = None,
+                 redactor: Redactor | None = None) -> None:
         self.env = env
         self.options = options or RunnerOptions()
+        self.redactor = redactor or Redactor()  # the run's: learns the tokens of the users we create
         self.steps: dict[str, StepFn] = {
             "upload": steps_http.upload, "request": steps_http.request, "events": steps_http.events,
             "wait": steps_http.wait, "download": steps_http.download, "processed": steps_data.processed,
@@ -118,7 +120,7 @@ class ScenarioRunner:
     def _users(self, scenario: Scenario, backends: Backends) -> dict[str, UserHandle]:
         if self.options.isolated_users and backends.has_database:
             made = {name: backends.create_user(name) for name in scenario.users}
-            default_redactor().register(*(u.token for u in made.values()))
+            self.redactor.register(*(u.token for u in made.values()))
             return made
         if len(self.env.users) < len(scenario.users):
             raise StepSkipped(f"needs {len(scenario.users)} users; target {self.env.target!r} "

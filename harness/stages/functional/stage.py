@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.redact import default_redactor
+from harness.redact import Redactor
 from harness.results import Result, Severity, Status
 from harness.stages.base import StageContext
 from harness.stages.functional.runner import Outcome, RunnerOptions, ScenarioRunner
@@ -33,21 +33,23 @@ class FunctionalStage:
     NAME = STAGE
     NEEDS_ENVIRONMENT = True
 
-    def run(self, ctx: StageContext) -> list[Result]:
+    def run(self, ctx: StageContext) -> Iterator[Result]:
         options = ctx.config.stage_options(STAGE)
         if ctx.environment is None:
-            return [_skipped("SCN-environment", "the functional stage needs a running environment")]
+            yield _skipped("SCN-environment", "the functional stage needs a running environment")
+            return
         scenarios = self.scenarios(ctx, options)
         if not scenarios:
-            return [_skipped("SCN-scenarios", f"no functional scenario runs in profile {ctx.profile!r}")]
+            yield _skipped("SCN-scenarios", f"no functional scenario runs in profile {ctx.profile!r}")
+            return
         out = ctx.evidence_dir / STAGE
         out.mkdir(parents=True, exist_ok=True)
         runner_options = RunnerOptions.from_config(options)
         runner_options.evidence_dir = str(ctx.evidence_dir)
-        runner = ScenarioRunner(ctx.environment, runner_options)
+        runner = ScenarioRunner(ctx.environment, runner_options, ctx.redactor)
         env = ctx.environment
-        return run_all(runner, scenarios, int(options.get("concurrency", DEFAULT_CONCURRENCY)),
-                       lambda s, o: to_result(s, o, out, ctx.run_dir, proven_on(s, env)))
+        yield from run_all(runner, scenarios, int(options.get("concurrency", DEFAULT_CONCURRENCY)),
+                           lambda s, o: to_result(s, o, out, ctx.run_dir, proven_on(s, env), ctx.redactor))
 
     @staticmethod
     def scenarios(ctx: StageContext, options: dict[str, Any]) -> list[Scenario]:
@@ -62,17 +64,19 @@ class FunctionalStage:
 
 
 def run_all(runner: ScenarioRunner, scenarios: list[Scenario], concurrency: int,
-            report: Callable[[Scenario, Outcome], Result]) -> list[Result]:
-    """Shared scenarios in a pool, then exclusive ones alone; results in scenario order."""
+            report: Callable[[Scenario, Outcome], Result]) -> Iterator[Result]:
+    """Shared scenarios in a pool, then exclusive ones alone; each result yielded as soon as it
+    is known (the shared ones in scenario order, then the exclusive ones), so an interrupted run
+    keeps them. Interrupted, queued scenarios are cancelled and running ones not waited for."""
     shared = [s for s in scenarios if not s.exclusive]
-    alone = [s for s in scenarios if s.exclusive]
-    results: dict[str, Result] = {}
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="scn") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="scn")
+    try:
         for scenario, outcome in zip(shared, pool.map(runner.run, shared), strict=True):
-            results[scenario.name] = report(scenario, outcome)
-    for scenario in alone:
-        results[scenario.name] = report(scenario, runner.run(scenario))
-    return [results[s.name] for s in scenarios]
+            yield report(scenario, outcome)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    for scenario in (s for s in scenarios if s.exclusive):
+        yield report(scenario, runner.run(scenario))
 
 
 def proven_on(scenario: Scenario, env: Environment) -> str:
@@ -89,8 +93,8 @@ def proven_on(scenario: Scenario, env: Environment) -> str:
 
 
 def to_result(scenario: Scenario, outcome: Outcome, out: Path, run_dir: Path,
-              proven: str | None = None) -> Result:
-    evidence = write_evidence(scenario, outcome, out)
+              proven: str | None = None, redactor: Redactor | None = None) -> Result:
+    evidence = write_evidence(scenario, outcome, out, redactor)
     shots = sorted(str(p.relative_to(run_dir)) for p in (out / "screenshots").glob("*.png")) \
         if scenario.needs_browser and (out / "screenshots").is_dir() else []
     return Result(
@@ -104,7 +108,8 @@ def to_result(scenario: Scenario, outcome: Outcome, out: Path, run_dir: Path,
     )
 
 
-def write_evidence(scenario: Scenario, outcome: Outcome, out: Path) -> Path:
+def write_evidence(scenario: Scenario, outcome: Outcome, out: Path, redactor: Redactor | None = None) -> Path:
+    """The scenario's evidence file, redacted as it is written (the run redacts it again at its end)."""
     document = {
         "scenario": scenario.name, "title": scenario.title, "source": scenario.source,
         "category": scenario.category, "status": outcome.status, "message": outcome.message,
@@ -112,7 +117,7 @@ def write_evidence(scenario: Scenario, outcome: Outcome, out: Path) -> Path:
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "steps": outcome.steps,
     }
     path = out / f"{scenario.name}.json"
-    path.write_text(json.dumps(default_redactor().redact_data(document), indent=1, default=str))
+    path.write_text(json.dumps((redactor or Redactor()).redact_data(document), indent=1, default=str))
     return path
 
 
@@ -126,7 +131,8 @@ def run_scenarios(env: Environment, scenarios: list[Scenario], *, concurrency: i
         outcomes[scenario.name] = outcome
         return _skipped(scenario.result_id, "not reported")
 
-    run_all(runner, scenarios, concurrency, keep)
+    for _ in run_all(runner, scenarios, concurrency, keep):
+        pass
     return outcomes
 
 

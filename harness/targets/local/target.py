@@ -17,8 +17,8 @@
 
 Every process is a :class:`~harness.services.ManagedProcess` in its own process group with its
 log under ``<run_dir>/logs`` (kept as evidence, with ``terraform.log``). ``down()`` runs on failure
-of ``up()``, at interpreter exit and through SIGTERM/SIGHUP (turned into
-:class:`~harness.targets.SignalExit` when nobody else handles them); it is shielded from further
+of ``up()``, at interpreter exit and through SIGINT/SIGTERM/SIGHUP (turned into
+:class:`~harness.errors.RunInterrupted` when nobody else handles them); it is shielded from further
 signals, runs ``terraform destroy``, checks that nothing tagged with the run id is left in the
 emulator (Resource Groups Tagging API), and leaves no process, listening port or temp dir behind.
 """
@@ -41,7 +41,6 @@ from typing import Any
 
 from harness.errors import TargetError
 from harness.k8s.specs import declared_resources
-from harness.redact import register_secret
 from harness.services import PostgresService, RedisService
 from harness.targets.awsapi import AwsAccess
 from harness.targets.base import AwsEndpoint, Environment, TestUser
@@ -170,7 +169,7 @@ class LocalTarget:
         manifests = self._timed("load_manifests", lambda: load_app_manifests(self.settings.manifests_dir))
         self._secret_values = {name: token_source.token_urlsafe(32)
                                for name in ephemeral_variables(self.settings.terraform_dir)}
-        register_secret(*self._secret_values.values())
+        self.settings.secret(*self._secret_values.values())
         self._access, self._infra = self._aws()
         pg = self._service("postgres", PostgresService(self._tmp / "postgres"))
         redis = self._service("redis", RedisService(self._tmp / "redis"))
@@ -246,7 +245,7 @@ class LocalTarget:
         if self._tmp is not None and data_dir is not None and not Path(data_dir).is_relative_to(self._tmp):
             self.temp_dirs.append(Path(data_dir).parent)  # PostgreSQL's own, when ours is not reachable
         self._services[key] = service
-        register_secret(*getattr(service, "secrets", []))
+        self.settings.secret(*getattr(service, "secrets", []))
         return service
 
     def _app_env(self, manifests: AppManifests, pythonpath: str | None) -> dict[str, str]:
@@ -273,7 +272,7 @@ class LocalTarget:
         if not out or not out[-1].strip():
             raise TargetError(f"create-user {name}: printed no token (log: {self.logs_dir})")
         token = out[-1].strip()
-        register_secret(token)
+        self.settings.secret(token)
         return TestUser(name, token)
 
     def _start_front_door(self) -> None:

@@ -7,7 +7,6 @@ import pytest
 
 from harness import stages
 from harness.config import HarnessConfig
-from harness.redact import Redactor
 from harness.results import Provenance, Result, RunRecord, Severity, StageSummary, Status
 from tests.harness.core.fakes import FakeTarget
 
@@ -21,8 +20,6 @@ def _fresh_fakes(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     # Engine tests judge fake stages: the harness's own control catalog (whose controls fake stages
     # never evidence) would make every verdict "with gaps". Tests of the catalog set their own.
     monkeypatch.setattr("harness.catalog.BUILTIN_POLICIES", tmp_path_factory.mktemp("no-builtin-policies"))
-    # Secrets registered by one test must not leak into another's expectations.
-    monkeypatch.setattr("harness.redact._default", Redactor())
     monkeypatch.delenv("CI", raising=False)
     yield
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from harness.results import Result, ResultKind, Severity, Status
@@ -127,6 +128,21 @@ class SleepingEnvStage(EnvStage):
         Path(os.environ["HARNESS_TEST_MARKER"]).write_text("started", encoding="utf-8")
         time.sleep(60)
         return []
+
+
+class HalfDoneEnvStage:
+    """Yields two finished scenarios' results, leaves the marker, then blocks in the third (as a
+    long functional scenario does) until interrupted."""
+
+    NAME = "functional"
+    NEEDS_ENVIRONMENT = True
+
+    def run(self, ctx: StageContext) -> Iterator[Result]:
+        for name in ("upload-png", "upload-pdf"):
+            yield Result(f"SCN-{name}", "functional", name, Status.PASSED, Severity.HIGH, proven_on="fake")
+        Path(os.environ["HARNESS_TEST_MARKER"]).write_text("2 yielded", encoding="utf-8")
+        time.sleep(60)
+        yield Result("SCN-never", "functional", "never", Status.PASSED, Severity.HIGH, proven_on="fake")
 
 
 class FakeTarget:

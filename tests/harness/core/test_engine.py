@@ -259,3 +259,35 @@ def test_signal_tears_down_and_writes_reports(tmp_path: Path, signum: signal.Sig
     assert stages["functional"] == ("error", f"interrupted by {signum.name}")
     assert stages["dast"] == ("skipped", f"run interrupted by {signum.name}")
     assert "Traceback" not in err
+
+
+KEEP_SCRIPT = SIGNAL_SCRIPT.replace("fakes:SleepingEnvStage", "fakes:HalfDoneEnvStage")
+
+
+def test_an_interrupted_run_keeps_what_finished_and_exits_promptly(tmp_path: Path) -> None:
+    """Observed from outside: results.json of a run SIGINTed mid-stage (issue 18: a Ctrl-C 70 s
+    into the functional stage reported "no results", and one run took 23 s to exit)."""
+    (tmp_path / "harness.toml").write_text("", encoding="utf-8")
+    marker, log = tmp_path / "started", tmp_path / "target.log"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HARNESS_TEST_MARKER": str(marker), "CI": "true"}
+    proc = subprocess.Popen([sys.executable, "-c", KEEP_SCRIPT, str(log)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), proc.communicate(timeout=30)
+        signalled = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        exit_s = time.monotonic() - signalled
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, (out, err)
+    assert exit_s < 5.0, f"took {exit_s:.1f}s to exit after SIGINT"
+    data = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text(encoding="utf-8"))
+    assert [r["id"] for r in data["results"]] == ["CKV_AWS_18", "SCN-upload-png", "SCN-upload-pdf"]
+    stages = {s["name"]: (s["status"], s["message"]) for s in data["stages"]}
+    assert stages["functional"] == ("error", "interrupted by SIGINT after 2 results (kept)")
+    assert [line.split()[0] for line in log.read_text(encoding="utf-8").splitlines()] == ["up", "down"]

@@ -18,7 +18,6 @@ def test_all_is_complete_and_importable() -> None:
         "SCHEMA_VERSION",
         "Engine",
         "__version__",
-        "register_secret",
         "Redactor",
     }
     assert expected <= set(harness.__all__)
@@ -38,4 +37,11 @@ def test_engine_is_lazy_and_version_is_set() -> None:
 def test_submodules_are_not_shadowed() -> None:
     import harness.redact
 
-    assert callable(harness.redact.register_secret)
+    assert harness.redact.Redactor is harness.Redactor
+
+
+def test_there_is_no_process_wide_redactor() -> None:
+    """One redactor per run, passed down: a global one would mix runs' secrets (issue 18)."""
+    import harness.redact
+
+    assert not {"default_redactor", "register_secret", "redact"} & set(vars(harness.redact))

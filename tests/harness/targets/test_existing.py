@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ConfigError, TargetError
-from harness.redact import redact
+from harness.redact import Redactor
 from harness.targets.base import AwsEndpoint, Environment, TestUser
 from harness.targets.existing import ExistingTarget, load_environment, write_environment
 
@@ -25,14 +25,15 @@ def test_round_trip_through_the_up_json(tmp_path: Path) -> None:
     path = tmp_path / "up.json"
     write_environment(_environment(), path)
     assert path.stat().st_mode & 0o077 == 0  # holds tokens
-    env = ExistingTarget(path).up()
+    redactor = Redactor()
+    env = ExistingTarget(path, redactor).up()
     assert (env.target, env.api_url) == ("existing", "http://127.0.0.1:8000")
     assert env.web_url == "http://127.0.0.1:8000/"
     assert [(u.name, u.token) for u in env.users] == [("alice", "tok-a"), ("bob", "tok-b")]
     assert env.aws.buckets == {"raw": "raw-uploads"}
     assert env.metrics_urls == {"api": ["http://127.0.0.1:8000/metrics"]}
     assert env.extra["origin_target"] == "local"
-    assert "tok-a" not in redact("Authorization: token tok-a")  # tokens are registered secrets
+    assert "tok-a" not in redactor.redact("Authorization: token tok-a")  # the run's redactor learnt them
 
 
 def test_no_control_handle_and_a_reason(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.targets.lifecycle import DeferredSignals, SignalExit, shielded, signals_as_exceptions
+from harness.errors import RunInterrupted
+from harness.targets.lifecycle import DeferredSignals, SignalGuard, shielded, signals_as_exceptions
 
 
 @pytest.fixture(autouse=True)
@@ -17,10 +18,23 @@ def default_sigterm() -> Iterator[None]:
 
 
 def test_sigterm_becomes_an_exception_and_the_handler_is_restored() -> None:
-    with pytest.raises(SignalExit) as info, signals_as_exceptions():
+    with pytest.raises(RunInterrupted) as info, signals_as_exceptions():
         os.kill(os.getpid(), signal.SIGTERM)
-    assert (info.value.code, str(info.value)) == (143, "interrupted by SIGTERM")
+    assert (info.value.signal_name, str(info.value)) == ("SIGTERM", "interrupted by SIGTERM")
+    assert isinstance(info.value, KeyboardInterrupt)  # one scheme: every driver's Ctrl-C path
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_the_guard_raises_once_then_only_notes(capsys: pytest.CaptureFixture[str]) -> None:
+    steps: list[str] = []
+    with SignalGuard() as guard:
+        with pytest.raises(RunInterrupted):
+            os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)  # teardown is running: noted, not raised
+        steps.append("teardown finished")
+    assert (steps, guard.received) == (["teardown finished"], ["SIGINT", "SIGTERM"])
+    assert "SIGTERM received; finishing teardown and reports first" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_an_installed_handler_is_left_alone() -> None:
@@ -61,6 +75,6 @@ def test_deferred_signals_act_only_at_check() -> None:
 
 
 def test_deferred_signal_is_redelivered_on_exit() -> None:
-    with pytest.raises(SignalExit), signals_as_exceptions(), DeferredSignals():
+    with pytest.raises(RunInterrupted), signals_as_exceptions(), DeferredSignals():
         os.kill(os.getpid(), signal.SIGTERM)
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL

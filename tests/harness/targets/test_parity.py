@@ -39,7 +39,7 @@ def test_terraform_apply_and_the_functional_stage_pass_on_both_emulators(emulato
         up_s = time.monotonic() - started
         assert env.extra["aws_emulator"] == emulator
         assert str(env.extra["terraform"]["proven_on"]).startswith("terraform 1.")
-        results = FunctionalStage().run(StageContext(config, env, tmp_path / "reports", "pr"))
+        results = list(FunctionalStage().run(StageContext(config, env, tmp_path / "reports", "pr")))
     broken = {r.id: r.message for r in results if r.status in (Status.FAILED, Status.ERROR)}
     assert broken == {}
     assert [r for r in results if r.status is Status.PASSED]
