@@ -42,7 +42,7 @@ from harness.events import (
     TargetStarting,
     TargetStopped,
 )
-from harness.output import ReportWriter
+from harness.output import ReportWriter, tool_logs
 from harness.redact import Redactor
 from harness.results import Result, RunRecord, StageSummary, Status
 from harness.stages import load_stage
@@ -125,21 +125,24 @@ class Engine:
         return self.record
 
     @contextlib.contextmanager
-    def lifecycle(self, *, environment: bool = False, signals: bool = True) -> Iterator[Engine]:
+    def lifecycle(self, *, environment: bool = False, owner: bool = True) -> Iterator[Engine]:
         """The run's one lifecycle: preflight, begin, the caller's work, then always teardown and
         reports (:meth:`finish`), also on exceptions and signals.
 
         ``environment``: stand the target up on entry whatever the stages (``harness up``).
-        ``signals``: while inside, SIGINT/SIGTERM/SIGHUP raise :class:`RunInterrupted` (once; later
-        ones wait for teardown); a driver whose host owns the signals (pytest) passes False and
-        hands the interrupt in as the block's exception. An interrupt ends the block quietly: the
-        stage it hit is recorded as interrupted with the results it had yielded, the rest as skipped.
+        ``owner``: the run owns the process (the CLI): SIGINT/SIGTERM/SIGHUP raise
+        :class:`RunInterrupted` (once; later ones wait for teardown) and tools' logs go to
+        ``evidence/tools.log``, not the terminal. Under pytest (``owner=False``) pytest owns both, and
+        hands a Ctrl-C in as the block's exception. An interrupt ends the block quietly: the stage
+        it hit is recorded as interrupted with the results it had yielded, the rest as skipped.
         """
         self.preflight(environment=environment)
         with contextlib.ExitStack() as stack:
-            guard = stack.enter_context(SignalGuard()) if signals else None
+            guard = stack.enter_context(SignalGuard()) if owner else None
             try:
                 self.begin()
+                if owner:
+                    stack.enter_context(tool_logs(self.run_dir / "evidence" / "tools.log"))
                 if environment:
                     self.environment()
                 yield self

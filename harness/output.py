@@ -1,10 +1,14 @@
-"""Event handlers that produce output: the report writer, plain CI lines and rich terminal progress."""
+"""Event handlers that produce output: the report writer, plain CI lines and rich terminal progress;
+and :func:`tool_logs`, which keeps the tools' own logs off the terminal."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -237,6 +241,37 @@ class RichProgress(PlainProgress):
         self._stop_spinner()
 
 
+@contextlib.contextmanager
+def tool_logs(path: Path) -> Iterator[None]:
+    """While a run is active, Python logging (checkov's logger, boto, urllib3...) goes to ``path``
+    (the run's evidence, redacted with the rest), never to the terminal; afterwards the logging
+    setup is as it was.
+
+    Installing our handler first also makes ``logging.basicConfig`` in a tool imported meanwhile
+    (checkov's ``logging_init``) a no-op, so it adds no stderr handler. colorama, initialised by
+    checkov's import with ``autoreset``, wraps stdout and resets the terminal at exit: the stray
+    ``ESC[0m`` lines after our last line. Its own ``deinit`` and the removal of that exit hook undo both.
+    """
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        handler.close()
+        colorama = sys.modules.get("colorama.initialise")
+        if colorama is not None:
+            colorama.deinit()
+            atexit.unregister(colorama.reset_all)
+
+
 def progress_handler(stream: TextIO | None = None, **kwargs: Any) -> PlainProgress:
     """Rich progress on a terminal, plain lines in CI or when piped."""
     stream = stream or sys.stdout
@@ -244,4 +279,4 @@ def progress_handler(stream: TextIO | None = None, **kwargs: Any) -> PlainProgre
 
 
 __all__ = ["PlainProgress", "ReportWriter", "RichProgress", "is_ci", "progress_handler", "result_line",
-           "verdict"]
+           "tool_logs", "verdict"]

@@ -108,7 +108,7 @@ class HarnessSession:
             engine = Engine(self.config, report_writer=writer)
             engine.target_factory = lambda config: self._make_target(engine)
             with ExitStack() as stack:
-                stack.enter_context(engine.lifecycle(signals=False))
+                stack.enter_context(engine.lifecycle(owner=False))
                 self._lifecycle = stack.pop_all()
             self.engine = engine
         return self.engine
