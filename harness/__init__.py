@@ -42,7 +42,9 @@ from harness.results import (
     Status,
     Verdict,
     WaiverRecord,
+    find_results,
     is_model,
+    load_record,
 )
 
 if TYPE_CHECKING:
@@ -94,5 +96,7 @@ __all__ = [
     "Verdict",
     "WaiverRecord",
     "__version__",
+    "find_results",
     "is_model",
+    "load_record",
 ]

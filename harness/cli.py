@@ -110,15 +110,10 @@ def load_config(args: argparse.Namespace) -> HarnessConfig:
 def load_baseline(ref: str, reports_dir: Path) -> RunRecord:
     """The run to compare with: a run id (or ``latest``) under ``reports_dir``, a run directory or a
     results.json. Raises :class:`ReportError` (a usage error: exit 2) when there is no such run."""
-    from harness.reporters import resolve_run_dir
-    from harness.reporters.compare import load_run
+    from harness.results import find_results, load_record
 
-    source: str | Path = ref
-    if not Path(ref).exists():  # a run id: follow reports/latest, also where it is a pointer file
-        run_dir = resolve_run_dir(reports_dir, ref)
-        source = run_dir if (run_dir / "results.json").is_file() else ref
     try:
-        return load_run(source, reports_dir)
+        return load_record(find_results(ref, reports_dir))
     except ReportError as exc:
         raise ReportError(f"--compare: {exc}") from None
 
@@ -159,9 +154,8 @@ def _github_step_summary(summary: Path) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.output import ReportWriter
-    from harness.reporters import REPORTERS, resolve_run_dir
-    from harness.results import RunRecord
-    from harness.schemas import results_errors
+    from harness.reporters import REPORTERS
+    from harness.results import find_results, load_record
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     choices = [name for name in REPORTERS if name != "json"]  # results.json is the source
@@ -169,23 +163,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     if unknown:
         raise ConfigError(f"--format: unknown format {unknown[0]!r} (expected one of {', '.join(choices)})")
     config = load_config(args)
-    run_dir = resolve_run_dir(config.paths.reports, args.run)
-    source = run_dir / "results.json"
-    try:
-        data = json.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReportError(f"{source}: no such file (is {args.run or 'latest'!r} a run?)") from None
-    except (OSError, ValueError) as exc:
-        raise ReportError(f"{source}: cannot read: {exc}") from None
-    problems = results_errors(data)
-    if problems:
-        raise ReportError(f"{source}: does not match results.schema.json: {problems[0]}")
+    source = find_results(args.run, config.paths.reports)
+    record = load_record(source)
     baseline = load_baseline(args.compare, config.paths.reports) if args.compare else None
     # reports/latest is a link: render into the run's own directory, so the bundle is <run-id>.tar.gz
-    run_dir = run_dir.resolve()
+    run_dir = source.parent.resolve()
     writer = ReportWriter.for_config(config, formats, baseline=baseline)
     writer.latest = False
-    written = writer.write(RunRecord.from_dict(data), run_dir)
+    written = writer.write(record, run_dir)
     for path in dict.fromkeys(written):  # with --compare, stdout is the diff alone (e.g. for a PR comment)
         print(path, file=sys.stderr if baseline is not None else sys.stdout)
     if writer.comparison is not None:

@@ -18,8 +18,12 @@ evidences no control. Its ``error``/``failed`` still gate, so a broken tool is n
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
+
+from harness.errors import ReportError
 
 SCHEMA_VERSION = "1.2"
 # ``proven_on`` values that name a model of someone else's behaviour rather than the real thing.
@@ -423,6 +427,37 @@ class RunRecord:
         )
 
 
+def find_results(ref: str | Path | None, reports_dir: Path) -> Path:
+    """The ``results.json`` that ``ref`` names: the file itself, a run directory, or a run id
+    (default ``latest``, also where it is a pointer file because symlinks fail) under ``reports_dir``."""
+    name = str(ref or "latest")
+    for candidate in (Path(name), reports_dir / name):
+        if candidate.is_file() and candidate.suffix != ".json":  # reports/latest as a pointer file
+            candidate = reports_dir / candidate.read_text(encoding="utf-8").strip()
+        path = candidate / "results.json" if candidate.is_dir() else candidate
+        if path.is_file():
+            return path
+    raise ReportError(f"no run {name!r}: neither a results.json, a run directory nor a run id under "
+                      f"{reports_dir}", hint="pass a run id from reports/, a run directory or a results.json")
+
+
+def load_record(path: Path) -> RunRecord:
+    """The one reader of ``results.json``: read, checked against ``results.schema.json``, parsed.
+    A missing, unreadable or invalid file is a :class:`ReportError` naming it."""
+    from harness.schemas import results_errors
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReportError(f"{path}: no such file", hint="run `harness verify` first") from None
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{path}: cannot read: {exc}") from None
+    problems = results_errors(data)
+    if problems:
+        raise ReportError(f"{path}: does not match results.schema.json: {problems[0]}")
+    return RunRecord.from_dict(data)
+
+
 __all__ = [
     "GAP_KINDS",
     "MODEL_PREFIX",
@@ -440,5 +475,7 @@ __all__ = [
     "Status",
     "Verdict",
     "WaiverRecord",
+    "find_results",
     "is_model",
+    "load_record",
 ]

@@ -123,17 +123,6 @@ def update_latest(reports_dir: Path, run_id: str) -> Path:
     return latest
 
 
-def resolve_run_dir(reports_dir: Path, run: str | None) -> Path:
-    """A run directory from a run id, a path, ``latest`` or None (= latest)."""
-    if run and Path(run).is_dir() and (Path(run) / "results.json").exists():
-        return Path(run)
-    name = run or "latest"
-    candidate = reports_dir / name
-    if candidate.is_file():  # a pointer file written where symlinks fail
-        candidate = reports_dir / candidate.read_text(encoding="utf-8").strip()
-    return candidate
-
-
 def report_order(names: Iterable[str]) -> list[str]:
     """``names`` in the order to write them: as given, but :data:`FINAL_REPORTERS` last."""
     ordered = list(dict.fromkeys(names))
@@ -141,5 +130,5 @@ def report_order(names: Iterable[str]) -> list[str]:
 
 
 __all__ = ["FINAL_REPORTERS", "REPORTERS", "FunctionReporter", "Reporter", "default_reporters",
-           "load_reporter", "report_order", "resolve_run_dir", "update_latest", "write_atomic",
+           "load_reporter", "report_order", "update_latest", "write_atomic",
            "written_paths"]

@@ -8,13 +8,11 @@ A result that disappears is reported as "no longer reported", never as fixed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from harness.errors import ReportError
 from harness.reporters import write_atomic
 from harness.results import Result, RunRecord, Status
 
@@ -134,22 +132,6 @@ def _index(results: list[Result]) -> dict[Key, Result]:
     return index
 
 
-def load_run(ref: str | Path, reports_dir: Path) -> RunRecord:
-    """A run by id (``reports_dir/<id>/results.json``), run directory or results.json path."""
-    candidates = [Path(ref), reports_dir / str(ref)]
-    for candidate in candidates:
-        path = candidate / "results.json" if candidate.is_dir() else candidate
-        if path.is_file():
-            try:
-                return RunRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ReportError(f"{path} is not a valid results file: {exc!r}") from exc
-    raise ReportError(
-        f"no run {str(ref)!r}: neither a path nor a run id under {reports_dir}",
-        hint="pass a run id from reports/, a run directory or a results.json",
-    )
-
-
 COMPARISON_FILE = "comparison.md"
 _BEGIN, _END = "<!-- harness:comparison:begin -->", "<!-- harness:comparison:end -->"
 
@@ -212,7 +194,6 @@ __all__ = [
     "StatusChange",
     "compare_runs",
     "format_figure",
-    "load_run",
     "render_html",
     "render_markdown",
     "write_comparison",

@@ -25,9 +25,17 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from harness.errors import ReportError
 from harness.reporters import charts, write_atomic
-from harness.results import ControlRecord, ControlStatus, Outcome, Result, RunRecord, Status, WaiverRecord
+from harness.results import (
+    ControlRecord,
+    ControlStatus,
+    Outcome,
+    Result,
+    RunRecord,
+    Status,
+    WaiverRecord,
+    load_record,
+)
 
 TIMELINE_PATH = "evidence/load/timeline.json"
 APPENDIX_LIMIT = 300  # above this many results, passed rows of "All results" fold away
@@ -118,17 +126,7 @@ class HtmlReporter:
 
 def write_html(run_dir: Path, *, baseline: RunRecord | None = None) -> Path:
     """Render ``run_dir/index.html`` from ``run_dir/results.json``; returns its path."""
-    return HtmlReporter(baseline=baseline).write(read_record(run_dir), run_dir)
-
-
-def read_record(run_dir: Path) -> RunRecord:
-    path = run_dir / "results.json"
-    try:
-        return RunRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError as exc:
-        raise ReportError(f"{path} does not exist", hint="run `harness verify` first") from exc
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ReportError(f"{path} is not a valid results file: {exc!r}") from exc
+    return HtmlReporter(baseline=baseline).write(load_record(run_dir / "results.json"), run_dir)
 
 
 def render_html(record: RunRecord, run_dir: Path, *, baseline: RunRecord | None = None) -> str:
@@ -491,4 +489,4 @@ def _duration(seconds: float) -> str:
     return f"{int(minutes)} min {secs:.0f} s" if minutes else f"{secs:.1f} s"
 
 
-__all__ = ["TIMELINE_PATH", "HtmlReporter", "build_context", "read_record", "render_html", "write_html"]
+__all__ = ["TIMELINE_PATH", "HtmlReporter", "build_context", "render_html", "write_html"]

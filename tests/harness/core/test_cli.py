@@ -163,7 +163,7 @@ def test_report_of_a_broken_results_json(project: Path, capsys: pytest.CaptureFi
     )
     code, _, err = run_cli(capsys, "report", "nope")
     assert code == 2
-    assert "no such file" in err
+    assert "no run 'nope'" in err
 
 
 def test_doctor(capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,11 +17,10 @@ from harness.reporters import (
     junit,
     load_reporter,
     markdown,
-    resolve_run_dir,
     sarif,
     update_latest,
 )
-from harness.results import Result, RunRecord, Severity, StageSummary, Status
+from harness.results import Result, RunRecord, Severity, StageSummary, Status, find_results
 from harness.schemas import load_schema, results_errors
 from tests.harness.core.conftest import make_record
 
@@ -230,7 +229,7 @@ def test_latest_symlink_and_pointer_file_fallback(tmp_path: Path, monkeypatch: p
     (tmp_path / "run-1" / "results.json").write_text("{}", encoding="utf-8")
     update_latest(tmp_path, "run-1")
     assert (tmp_path / "latest").is_symlink()
-    assert resolve_run_dir(tmp_path, None) == tmp_path / "latest"
+    assert find_results(None, tmp_path) == tmp_path / "latest" / "results.json"
 
     def no_symlinks(self: Path, target: str, target_is_directory: bool = False) -> None:
         raise OSError("symlinks are not supported here")
@@ -241,8 +240,9 @@ def test_latest_symlink_and_pointer_file_fallback(tmp_path: Path, monkeypatch: p
     latest = tmp_path / "latest"
     assert not latest.is_symlink()
     assert latest.read_text(encoding="utf-8") == "run-2\n"
-    assert resolve_run_dir(tmp_path, "latest") == tmp_path / "run-2"
-    assert resolve_run_dir(tmp_path, str(tmp_path / "run-1")) == tmp_path / "run-1"
+    (tmp_path / "run-2" / "results.json").write_text("{}", encoding="utf-8")
+    assert find_results("latest", tmp_path) == tmp_path / "run-2" / "results.json"
+    assert find_results(str(tmp_path / "run-1"), tmp_path) == tmp_path / "run-1" / "results.json"
 
 
 def test_reporters_import_only_results() -> None:

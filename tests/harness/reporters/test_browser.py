@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.reporters.compare import load_run
 from harness.reporters.html import write_html
+from harness.results import find_results, load_record
 from tests.harness.reporters.sample import assembled, regressed, sample_record, write_sample_run
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,7 +29,7 @@ def test_report_opens_from_disk_cleanly(tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     old = write_sample_run(tmp_path / "old", sample_record(run_id="20261125T044000Z-1a2b3c4"))
     run = write_sample_run(tmp_path, regressed(sample_record(), "20261126T044000Z-3f9c2ab"))
-    index = write_html(run.run_dir, baseline=load_run(old.run_dir, old.run_dir.parent))
+    index = write_html(run.run_dir, baseline=load_record(find_results(old.run_dir, old.run_dir.parent)))
     problems: list[str] = []
     requests: list[str] = []
     with sync_api.sync_playwright() as playwright:

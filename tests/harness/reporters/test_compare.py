@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ReportError
-from harness.reporters.compare import compare_runs, load_run, render_html, render_markdown, write_comparison
+from harness.reporters.compare import compare_runs, render_html, render_markdown, write_comparison
 from harness.reporters.html import write_html
-from harness.results import Status
+from harness.results import Status, find_results, load_record
 from tests.harness.reporters.sample import SampleRun, regressed, sample_record, write_sample_run
 
 
@@ -114,12 +114,12 @@ def test_load_run_by_id_directory_or_file(sample_run: SampleRun) -> None:
     reports = sample_run.run_dir.parent
     run_id = sample_run.record.run_id
     for ref in (run_id, sample_run.run_dir, sample_run.run_dir / "results.json", str(sample_run.run_dir)):
-        assert load_run(ref, reports).run_id == run_id
+        assert load_record(find_results(ref, reports)).run_id == run_id
     with pytest.raises(ReportError, match="no run 'nope'"):
-        load_run("nope", reports)
+        find_results("nope", reports)
     (sample_run.run_dir / "results.json").write_text(json.dumps({"run_id": 1}), encoding="utf-8")
-    with pytest.raises(ReportError, match="not a valid results file"):
-        load_run(run_id, reports)
+    with pytest.raises(ReportError, match=r"does not match results\.schema\.json"):
+        load_record(find_results(run_id, reports))
 
 
 def test_write_comparison_sets_one_section_in_summary(sample_run: SampleRun) -> None:
