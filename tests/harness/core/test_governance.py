@@ -96,3 +96,17 @@ def test_console_lines_name_the_location_once() -> None:
     expected = "FAILED CKV_K8S_8 manifests/api.yaml:12: Deployment/api has no liveness probe"
     assert result_line(result) == expected
     assert result_line(result).count("manifests/api.yaml") == 1
+
+
+# The ids of the tool summaries the stages write (load: one per scenario; dast: one per tool).
+SUMMARY_IDS = ["LOAD-steady-generator", "LOAD-spike-generator", "DAST-schemathesis", "DAST-zap",
+               "DAST-harness-checks"]
+
+
+def test_the_catalog_names_no_tool_summary_as_evidence() -> None:
+    """controls.yaml listed LOAD-*-generator for EU-C-PERF-01 although the generator is a summary."""
+    from harness.catalog import load_catalog
+
+    catalog = load_catalog(Path(__file__).resolve().parents[3] / "policies" / "controls.yaml")
+    named = [(c.id, rid) for c in catalog.controls for rid in SUMMARY_IDS if c.evidenced_by(rid)]
+    assert named == []
