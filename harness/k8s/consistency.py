@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from harness.k8s.documents import Document
+from harness.k8s.specs import WORKLOAD_KINDS, pod_spec, pod_template
 from harness.k8s.validate import ValidationIssue, describe
-
-WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Rollout"})
 
 
 def check_references(docs: list[Document]) -> list[ValidationIssue]:
@@ -49,7 +48,7 @@ class _Index:
         elif kind == "ConfigMap":
             self.configmap_keys[name] = set(doc.get("data") or {})
         elif kind in WORKLOAD_KINDS:
-            labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+            labels = (pod_template(doc).get("metadata") or {}).get("labels") or {}
             self.pod_labels.append(labels)
         elif kind == "AnalysisTemplate":
             self.template_args[name] = {a["name"] for a in spec.get("args", []) if "value" not in a}
@@ -72,7 +71,7 @@ def _doc_problems(doc: Document, index: _Index) -> Iterator[tuple[str, str]]:
     if kind == "Rollout":
         yield from _rollout(spec, index)
     if kind in WORKLOAD_KINDS:
-        yield from _pod_spec((spec.get("template") or {}).get("spec") or {}, index)
+        yield from _pod_spec(pod_spec(doc), index)
     if kind in ("Service", "PodDisruptionBudget"):
         selector = spec.get("selector") or {}
         labels = selector.get("matchLabels", selector) if kind == "PodDisruptionBudget" else selector

@@ -1,4 +1,5 @@
-"""What the manifests declare, as plain data: HPA specs, resources, Go durations.
+"""What the manifests declare, as plain data: workload kinds and pod templates, HPA specs,
+resources, Go durations.
 
 One reading of the spec for everyone who needs it: the local target's model runs the HPA algorithm
 on :class:`HpaPolicy`; the load stage judges observed scaling against the same declared numbers.
@@ -15,7 +16,26 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_TOLERANCE = 0.1  # the controller's --horizontal-pod-autoscaler-tolerance
-WORKLOAD_KINDS = frozenset({"Deployment", "Rollout", "StatefulSet"})
+# The one definition of workload kinds: those whose spec carries a pod template (a CronJob's under
+# jobTemplate), and those of them that run a number of replicas (what an HPA can scale).
+WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Rollout", "Job",
+                            "CronJob"})
+SCALED_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "Rollout"})
+
+
+def pod_template(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A workload's pod template (``{}`` when it has none, e.g. a Rollout with a workloadRef)."""
+    spec = doc.get("spec") or {}
+    if doc.get("kind") == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    template = spec.get("template")
+    return template if isinstance(template, dict) else {}
+
+
+def pod_spec(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A workload's pod spec (``{}`` when it has none)."""
+    spec = pod_template(doc).get("spec")
+    return spec if isinstance(spec, dict) else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +145,10 @@ def declared_resources(documents: list[dict[str, Any]]) -> dict[str, dict[str, d
     """Per workload, its containers' summed ``resources`` (``{"requests": {"cpu": 0.25}, "limits": ...}``)."""
     out: dict[str, dict[str, dict[str, float]]] = {}
     for doc in documents:
-        if doc.get("kind") not in WORKLOAD_KINDS:
+        if doc.get("kind") not in SCALED_KINDS:
             continue
         totals: dict[str, dict[str, float]] = {"requests": {}, "limits": {}}
-        for container in doc.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
+        for container in pod_spec(doc).get("containers", []):
             for kind, values in (container.get("resources") or {}).items():
                 for name, value in (values or {}).items():
                     totals.setdefault(kind, {})[name] = totals.get(kind, {}).get(name, 0.0) + quantity(value)
@@ -158,6 +178,7 @@ __all__ = [
     "DEFAULT_SCALE_DOWN",
     "DEFAULT_SCALE_UP",
     "DEFAULT_TOLERANCE",
+    "SCALED_KINDS",
     "WORKLOAD_KINDS",
     "HpaPolicy",
     "MetricTarget",
@@ -166,5 +187,7 @@ __all__ = [
     "declared_resources",
     "hpa_policies",
     "parse_duration",
+    "pod_spec",
+    "pod_template",
     "quantity",
 ]

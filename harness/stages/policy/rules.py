@@ -25,9 +25,10 @@ from typing import Any
 
 import harness
 from harness.errors import StageError
+from harness.k8s import specs
+from harness.k8s.specs import WORKLOAD_KINDS
 from harness.stages.policy.model import Finding, Inputs, K8sDoc, TfResource
 
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Rollout", "Job", "CronJob")
 PROVEN_ON = f"harness policies {harness.__version__}"
 
 
@@ -123,11 +124,7 @@ def _import(path: Path) -> Any:
 
 def pod_template(doc: K8sDoc) -> dict[str, Any]:
     """The pod template of a workload (``{}`` when it has none, e.g. a Rollout with workloadRef)."""
-    spec = doc.spec
-    if doc.kind == "CronJob":
-        spec = spec.get("jobTemplate", {}).get("spec", {})
-    template = spec.get("template")
-    return template if isinstance(template, dict) else {}
+    return specs.pod_template(doc.data)
 
 
 def pod_labels(doc: K8sDoc) -> dict[str, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import TargetError
-from harness.k8s.specs import WORKLOAD_KINDS
+from harness.k8s.specs import SCALED_KINDS
 
 DEFAULT_REPLICAS = {"api": 1, "worker": 1}
 
@@ -33,7 +33,7 @@ def replica_counts(documents: list[dict[str, Any]]) -> dict[str, int]:
     """Replicas per workload: the HPA's minReplicas where an HPA owns it, else spec.replicas (1)."""
     counts = {
         (str(doc["kind"]), _name(doc)): _count(doc.get("spec", {}).get("replicas"))
-        for doc in documents if doc.get("kind") in WORKLOAD_KINDS
+        for doc in documents if doc.get("kind") in SCALED_KINDS
     }
     for doc in documents:
         if doc.get("kind") != "HorizontalPodAutoscaler":
