@@ -24,6 +24,7 @@ class TargetSettings:
     app_path: Path | None = None  # a folder holding the easy_upload package, put on PYTHONPATH
     aws_emulator: str = "moto"  # [targets.local] aws_emulator: moto | localstack
     localstack_python: str | None = None  # the LocalStack venv's python (default: .venv-localstack)
+    time_scale: float | None = None  # [targets.local] time_scale; None = the target's default
     terraform: TerraformSettings = field(default_factory=TerraformSettings.from_config)
     # the run's redactor: every secret the target creates is registered here (the engine applies it)
     redactor: Redactor = field(default_factory=Redactor, compare=False)
@@ -48,7 +49,8 @@ class TargetSettings:
     def from_config(cls, config: Any) -> TargetSettings:
         """Adapt a ``HarnessConfig``: ``root``, ``paths.terraform``/``paths.manifests`` and the
         ``[targets.local]`` options ``ready_timeout_s``, ``env`` (extra app settings),
-        ``aws_emulator`` and ``localstack_python``; ``[terraform]`` for the terraform runner."""
+        ``aws_emulator``, ``localstack_python`` and ``time_scale`` (checked by the config schema);
+        ``[terraform]`` for the terraform runner."""
         if config is None:
             return cls.for_root(Path(os.environ.get("HARNESS_ROOT", Path.cwd())))
         root = Path(config.root)
@@ -64,8 +66,9 @@ class TargetSettings:
         if run_dir is not None:
             overrides["run_dir"] = Path(run_dir)
         options = config.target_options("local") if hasattr(config, "target_options") else {}
-        if "ready_timeout_s" in options:
-            overrides["ready_timeout_s"] = float(options["ready_timeout_s"])
+        for key in ("ready_timeout_s", "time_scale"):
+            if key in options:
+                overrides[key] = float(options[key])
         if isinstance(options.get("env"), dict):
             overrides["env"] = {str(k): str(v) for k, v in options["env"].items()}
         for key in ("aws_emulator", "localstack_python"):
