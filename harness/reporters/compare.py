@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from harness.reporters import write_atomic
+from harness.reporters.templates import environment
 from harness.results import Result, RunRecord, Status
 
 Key = tuple[str, str]
@@ -153,38 +152,16 @@ def write_comparison(run_dir: Path, comparison: Comparison) -> list[Path]:
 
 def render_markdown(comparison: Comparison) -> str:
     """The comparison as Markdown for summary.md and PR comments."""
-    return _environment().get_template("compare.md.j2").render(c=comparison, fmt=format_figure)
+    return environment().get_template("compare.md.j2").render(c=comparison, fmt=format_figure)
 
 
 def render_html(comparison: Comparison) -> str:
     """The comparison as an HTML fragment (a heading and tables), autoescaped."""
-    return _environment().get_template("compare.html.j2").render(c=comparison, fmt=format_figure)
+    return environment().get_template("compare.html.j2").render(c=comparison, fmt=format_figure)
 
 
 def format_figure(value: float) -> str:
     return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-def _markdown_cell(value: object) -> str:
-    """Text safe inside a Markdown table cell: no pipes, no line breaks."""
-    return str(value).replace("|", "\\|").replace("\n", " ").replace("\r", "")
-
-
-_ENV: Environment | None = None
-
-
-def _environment() -> Environment:
-    global _ENV
-    if _ENV is None:
-        _ENV = Environment(
-            loader=PackageLoader("harness", "templates"),
-            autoescape=select_autoescape(["html.j2"], default_for_string=False, default=False),
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
-        _ENV.filters["cell"] = _markdown_cell
-    return _ENV
 
 
 __all__ = [

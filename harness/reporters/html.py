@@ -22,10 +22,10 @@ from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from harness.reporters import charts, write_atomic
+from harness.reporters.templates import environment
 from harness.results import (
     ControlRecord,
     ControlStatus,
@@ -132,7 +132,7 @@ def write_html(run_dir: Path, *, baseline: RunRecord | None = None) -> Path:
 def render_html(record: RunRecord, run_dir: Path, *, baseline: RunRecord | None = None) -> str:
     """The whole page as a string (pure apart from reading evidence files)."""
     context = build_context(record, run_dir, baseline=baseline)
-    return _environment().get_template("report.html.j2").render(**context)
+    return environment().get_template("report.html.j2").render(**context)
 
 
 def build_context(record: RunRecord, run_dir: Path, *, baseline: RunRecord | None = None) -> dict[str, Any]:
@@ -197,7 +197,7 @@ def build_context(record: RunRecord, run_dir: Path, *, baseline: RunRecord | Non
         "skipped_stages": [s for s in stages if s.status == "skipped"],
         "comparison": comparison,
         "results_sha256": _sha256(run_dir / "results.json"),
-        "stylesheet": Markup(_environment().get_template("report.css").render()),
+        "stylesheet": Markup(environment().get_template("report.css").render()),
     }
 
 
@@ -463,30 +463,6 @@ def _sha256(path: Path) -> str | None:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
-
-
-_ENV: Environment | None = None
-
-
-def _environment() -> Environment:
-    global _ENV
-    if _ENV is None:
-        _ENV = Environment(
-            loader=PackageLoader("harness", "templates"),
-            autoescape=select_autoescape(["html", "j2"]),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        _ENV.filters["duration"] = _duration
-    return _ENV
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    minutes, secs = divmod(seconds, 60)
-    return f"{int(minutes)} min {secs:.0f} s" if minutes else f"{secs:.1f} s"
 
 
 __all__ = ["TIMELINE_PATH", "HtmlReporter", "build_context", "render_html", "write_html"]
