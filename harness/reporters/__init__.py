@@ -9,7 +9,6 @@ exist yet (e.g. ``html`` before it lands) is skipped without error. Formats in
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import os
 from collections.abc import Callable, Iterable
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from harness.errors import NotBuiltError
+from harness.registry import lazy_import, unknown_name
 from harness.results import RunRecord
 
 REPORTERS: dict[str, str] = {
@@ -58,14 +59,10 @@ def load_reporter(name: str, **options: Any) -> Reporter | None:
     ``options`` (e.g. ``baseline``, the run to compare with) go to the reporter's constructor when
     it accepts them by name; others are ignored.
     """
-    module_name, _, attribute = REPORTERS[name].partition(":")
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and (module_name + ".").startswith(exc.name + "."):
-            return None
-        raise
-    factory = getattr(module, attribute, None)
+        module, factory = lazy_import(REPORTERS[name], f"reporter {name!r}")
+    except NotBuiltError:
+        return None
     if isinstance(factory, type):
         reporter: Reporter = factory(**_accepted(factory, options))
         return reporter
@@ -86,7 +83,7 @@ def default_reporters(names: Iterable[str] | None = None, **options: Any) -> lis
     wanted = report_order(REPORTERS if names is None else names)
     unknown = [n for n in wanted if n not in REPORTERS]
     if unknown:
-        raise ValueError(f"unknown report format {unknown[0]!r} (expected one of {', '.join(REPORTERS)})")
+        raise unknown_name("--format", "report format", unknown[0], REPORTERS)
     loaded = (load_reporter(name, **options) for name in wanted)
     return [reporter for reporter in loaded if reporter is not None]
 

@@ -6,11 +6,11 @@ the engine records it as ``skipped`` ("stage 'X' is not built yet"), never as pa
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from harness.config import STAGE_NAMES
-from harness.errors import ConfigError, NotBuiltError, StageError
+from harness.errors import NotBuiltError, StageError
+from harness.registry import lazy_import, unknown_name
 
 if TYPE_CHECKING:
     from harness.stages.base import Stage
@@ -27,17 +27,14 @@ assert tuple(STAGES) == STAGE_NAMES, "the registry and the config schema must na
 def load_stage(name: str) -> Stage:
     """Import and instantiate the stage registered as ``name``."""
     if name not in STAGES:
-        raise ConfigError(f"--stages: unknown stage {name!r} (expected one of {', '.join(STAGES)})")
-    module_name, _, attribute = STAGES[name].partition(":")
+        raise unknown_name("--stages", "stage", name, STAGES)
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and (module_name + ".").startswith(exc.name + "."):
-            raise NotBuiltError(f"stage {name!r} is not built yet") from None
+        module, factory = lazy_import(STAGES[name], f"stage {name!r}")
+    except ImportError as exc:
         raise StageError(f"stage {name!r} cannot be imported: {exc}") from exc
-    factory = getattr(module, attribute, None)
     if factory is None:
-        raise NotBuiltError(f"stage {name!r} is not built yet ({module_name} has no {attribute})")
+        attribute = STAGES[name].partition(":")[2]
+        raise NotBuiltError(f"stage {name!r} is not built yet ({module.__name__} has no {attribute})")
     stage: Stage = factory() if isinstance(factory, type) else factory
     return stage
 

@@ -9,13 +9,13 @@ are imported lazily, so asking for ``existing`` never imports the local target's
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError, NotBuiltError
+from harness.errors import NotBuiltError
 from harness.redact import Redactor
+from harness.registry import lazy_import, unknown_name
 from harness.targets.base import AwsEndpoint, Control, Environment, Target, TestUser
 from harness.targets.lifecycle import running
 from harness.targets.settings import TargetSettings
@@ -70,13 +70,11 @@ def resolve_factory(name: str) -> TargetFactory:
     if name in _extra:
         return _extra[name]
     if name not in TARGETS:
-        valid = ", ".join(target_names())
-        raise ConfigError(f"--target: unknown target {name!r}; valid targets: {valid}")
+        raise unknown_name("--target", "target", name, target_names())
     path = TARGETS[name]
     if path is None:
         raise NotBuiltError(f"target {name!r} is not built yet", hint=_NOT_BUILT_HINTS.get(name))
-    module, _, attr = path.partition(":")
-    factory: TargetFactory = getattr(importlib.import_module(module), attr)
+    factory: TargetFactory = lazy_import(path, f"target {name!r}")[1]
     return factory
 
 

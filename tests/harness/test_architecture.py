@@ -6,8 +6,8 @@ an arrow. Layers, lowest first; a module may import its own layer and the ones b
     errors results schemas  <-  config redact provenance reporters  <-  services k8s iac
         <-  targets  <-  stages  <-  events  <-  output  <-  engine  <-  cli plugin doctor harness
 
-and, within that: reporters import only ``results`` and ``errors``; stages reach a target only
-through ``harness.targets.base`` (never a target's internals, nor the registry); a stage does not
+and, within that: reporters import only ``results``, ``errors`` and ``registry``; stages reach a
+target only through ``harness.targets.base`` (never a target's internals, nor the registry); a stage does not
 import another stage; a target does not import another target's internals; the reference app
 never imports the harness.
 """
@@ -22,7 +22,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = [
-    ("harness.errors", "harness.results", "harness.schemas", "harness.verdict", "harness.__version__"),
+    ("harness.errors", "harness.registry", "harness.results", "harness.schemas", "harness.verdict",
+     "harness.__version__"),
     (
         "harness.catalog",
         "harness.waivers",
@@ -119,9 +120,10 @@ def part(name: str, package: str) -> str:
 def problem(importer: str, imported: str) -> str | None:
     """Why ``importer`` may not import ``imported``, or None."""
     if within(importer, "harness.reporters") and not any(
-        within(imported, p) for p in ("harness.results", "harness.errors", "harness.reporters")
+        within(imported, p)
+        for p in ("harness.results", "harness.errors", "harness.registry", "harness.reporters")
     ):
-        return "reporters import only harness.results and harness.errors"
+        return "reporters import only harness.results, harness.errors and harness.registry"
     if (
         within(importer, "harness.stages")
         and within(imported, "harness.targets")
