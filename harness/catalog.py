@@ -64,7 +64,9 @@ SCHEMA: dict[str, Any] = {
 
 
 @dataclass(slots=True, frozen=True)
-class Control:
+class CatalogControl:
+    """A control as controls.yaml declares it (not the target's Control handle, nor a run's ControlRecord)."""
+
     id: str
     title: str
     rationale: str
@@ -94,7 +96,7 @@ class PolicyMeta:
 @dataclass(slots=True)
 class Catalog:
     frameworks: dict[str, str] = field(default_factory=dict)
-    controls: list[Control] = field(default_factory=list)
+    controls: list[CatalogControl] = field(default_factory=list)
     policies: dict[str, PolicyMeta] = field(default_factory=dict)
     defaults: dict[str, Severity] = field(default_factory=dict)
 
@@ -165,8 +167,8 @@ def parse_catalog(data: Any, source: str) -> Catalog:
     )
 
 
-def _control(raw: dict[str, Any]) -> Control:
-    return Control(raw["id"], raw["title"], raw["rationale"], Severity(raw["severity"]),
+def _control(raw: dict[str, Any]) -> CatalogControl:
+    return CatalogControl(raw["id"], raw["title"], raw["rationale"], Severity(raw["severity"]),
                    dict(raw["frameworks"]), tuple(raw["evidence"]))
 
 
@@ -209,5 +211,5 @@ def assess(catalog: Catalog, results: Sequence[Result]) -> list[ControlRecord]:
     return records
 
 
-__all__ = ["BUILTIN_POLICIES", "CATALOG_FILE", "SCHEMA", "Catalog", "Control", "PolicyMeta", "assess",
+__all__ = ["BUILTIN_POLICIES", "CATALOG_FILE", "SCHEMA", "Catalog", "CatalogControl", "PolicyMeta", "assess",
            "catalog_for", "control_status", "evidencing", "load_catalog", "parse_catalog", "policy_dirs"]

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from harness.catalog import SCHEMA, Catalog, Control, PolicyMeta, load_catalog
+from harness.catalog import SCHEMA, Catalog, CatalogControl, PolicyMeta, load_catalog
 
-__all__ = ["SCHEMA", "Catalog", "Control", "PolicyMeta", "load_catalog"]
+__all__ = ["SCHEMA", "Catalog", "CatalogControl", "PolicyMeta", "load_catalog"]
