@@ -98,6 +98,35 @@ def test_environment_is_lazy_shared_and_torn_down(tester: pytest.Pytester) -> No
     assert [entry[0] for entry in target_log(tester)] == ["up", "down"]
 
 
+def test_the_target_logs_into_the_run_evidence_and_shares_its_redactor(tester: pytest.Pytester) -> None:
+    """The fixture's environment is part of the session's run (issue 18: it had no evidence dir)."""
+    tester.makeconftest(
+        """
+        from pathlib import Path
+        import pytest
+        from tests.harness.core.fakes import FakeTarget
+
+        @pytest.hookimpl
+        def pytest_harness_make_target(harness_config, evidence_dir, redactor):
+            redactor.register("s3cr3t-from-the-target")
+            (Path(__file__).parent / "evidence_dir.txt").write_text(str(evidence_dir))
+            return FakeTarget()
+        """
+    )
+    tester.makepyfile(
+        """
+        def test_env(harness_environment, request):
+            engine = request.config.stash[__import__("harness.plugin").plugin._SESSION].engine
+            assert "s3cr3t-from-the-target" in engine.redactor.secrets
+        """
+    )
+    result = tester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    evidence = Path((tester.path / "evidence_dir.txt").read_text())
+    assert evidence.parent.name == "evidence" and evidence.name == "target"
+    assert evidence.parent.parent.parent == tester.path / "reports"  # reports/<run-id>/evidence/target
+
+
 @pytest.mark.slow  # three fresh interpreters loading every installed pytest plugin
 def test_each_xdist_worker_gets_its_own_environment(tester: pytest.Pytester) -> None:
     tester.makeconftest(FAKE_TARGET_CONFTEST)
