@@ -24,24 +24,6 @@ def load_documents(path: str | Path) -> list[Document]:
     return _load_file(source)
 
 
-def load_yaml(path: Path) -> Any:
-    """One YAML document (a kustomization, a patch); ConfigError when missing or malformed."""
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: file not found") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
-
-
-def parse_yaml_stream(text: str, source: str) -> list[Any]:
-    """Every non-empty document of inline or file YAML (patch files may hold several)."""
-    try:
-        return [doc for doc in yaml.safe_load_all(text) if doc is not None]
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: invalid YAML: {exc}") from exc
-
-
 def _load_file(path: Path) -> list[Document]:
     try:
         loaded = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_LOADER))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -65,14 +65,14 @@ class FunctionalStage:
 
 def run_all(runner: ScenarioRunner, scenarios: list[Scenario], concurrency: int,
             report: Callable[[Scenario, Outcome], Result]) -> Iterator[Result]:
-    """Shared scenarios in a pool, then exclusive ones alone; each result yielded as soon as it
-    is known (the shared ones in scenario order, then the exclusive ones), so an interrupted run
-    keeps them. Interrupted, queued scenarios are cancelled and running ones not waited for."""
-    shared = [s for s in scenarios if not s.exclusive]
+    """Shared scenarios in a pool, then exclusive ones alone; each result yielded as soon as its
+    scenario finishes (so an interrupted run keeps it). Interrupted, queued scenarios are
+    cancelled and running ones not waited for."""
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="scn")
     try:
-        for scenario, outcome in zip(shared, pool.map(runner.run, shared), strict=True):
-            yield report(scenario, outcome)
+        running = {pool.submit(runner.run, s): s for s in scenarios if not s.exclusive}
+        for future in as_completed(running):
+            yield report(running[future], future.result())
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     for scenario in (s for s in scenarios if s.exclusive):
