@@ -247,22 +247,17 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
-def _announce(environment: Environment, json_path: str | None, logs: Path) -> None:
-    _print_environment(environment)
-    print(f"logs:  {logs}")
-    if json_path:
-        from harness.targets.existing import write_environment
-
-        write_environment(environment, Path(json_path))  # mode 0600: it holds tokens
-        print(f"environment written to {json_path}")
-
-
-def _print_environment(env: Environment) -> None:
-    print(f"api:   {env.api_url}\nweb:   {env.web_url}")
+def _announce(env: Environment, json_path: str | None, logs: Path) -> None:
+    print(f"api:   {env.api_url}\nweb:   {env.web_url}\nlogs:  {logs}")
     print(f"aws:   {env.aws.endpoint_url or 'default endpoint'} ({env.aws.region}) buckets: "
           + ", ".join(f"{k}={v}" for k, v in env.aws.buckets.items()))
     for user in env.users:
         print(f"user:  {user.name}  token: {user.token}")
+    if json_path:
+        from harness.targets.existing import write_environment
+
+        write_environment(env, Path(json_path))  # mode 0600: it holds tokens
+        print(f"environment written to {json_path}")
 
 
 def cmd_down(args: argparse.Namespace) -> int:

@@ -122,18 +122,8 @@ class DeferredSignals:
 
 def shielded(action: Callable[[], None]) -> None:
     """Run ``action`` with SIGINT/SIGTERM/SIGHUP held; re-deliver the first one afterwards."""
-    if not _in_main_thread():
+    with DeferredSignals():
         action()
-        return
-    received: list[int] = []
-    previous = {s: signal.signal(s, lambda signum, _frame: received.append(signum)) for s in HELD}
-    try:
-        action()
-    finally:
-        for held, handler in previous.items():
-            signal.signal(held, handler)
-    if received:
-        signal.raise_signal(received[0])
 
 
 @contextlib.contextmanager
