@@ -250,7 +250,7 @@ def tool_logs(path: Path) -> Iterator[None]:
     Installing our handler first also makes ``logging.basicConfig`` in a tool imported meanwhile
     (checkov's ``logging_init``) a no-op, so it adds no stderr handler. colorama, initialised by
     checkov's import with ``autoreset``, wraps stdout and resets the terminal at exit: the stray
-    ``ESC[0m`` lines after our last line. Its own ``deinit`` and the removal of that exit hook undo both.
+    ``ESC[0m`` lines after our last line: both are undone when the run ends.
     """
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
@@ -266,10 +266,20 @@ def tool_logs(path: Path) -> Iterator[None]:
         root.handlers[:] = handlers
         root.setLevel(level)
         handler.close()
-        colorama = sys.modules.get("colorama.initialise")
-        if colorama is not None:
-            colorama.deinit()
-            atexit.unregister(colorama.reset_all)
+        _undo_colorama()
+
+
+def _undo_colorama() -> None:
+    """Remove colorama's exit-time reset, and its stream wraps where they are still in place (a
+    stream someone replaced since, e.g. pytest's capture, is left alone)."""
+    colorama = sys.modules.get("colorama.initialise")
+    if colorama is None:
+        return
+    atexit.unregister(colorama.reset_all)
+    for name in ("stdout", "stderr"):
+        wrapped = getattr(colorama, f"wrapped_{name}", None)
+        if wrapped is not None and getattr(sys, name) is wrapped:
+            setattr(sys, name, getattr(colorama, f"orig_{name}"))
 
 
 def progress_handler(stream: TextIO | None = None, **kwargs: Any) -> PlainProgress:

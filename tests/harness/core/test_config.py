@@ -91,14 +91,17 @@ def test_harness_toml_wins_over_pyproject(project: Path) -> None:
     assert HarnessConfig.discover(project).profile == "pr"
 
 
-def test_per_stage_and_target_sections_are_free_form(project: Path) -> None:
+def test_per_stage_and_other_target_sections_are_free_form(project: Path) -> None:
+    """[targets.local] is checked by the schema (tests/harness/targets/test_local_options.py)."""
     (project / "harness.toml").write_text(
-        "[load]\nusers = 50\n[targets.local]\napi_replicas = 2\n", encoding="utf-8"
+        "[load]\nusers = 50\n[targets.kind]\nnodes = 2\n[targets.local]\nready_timeout_s = 30\n",
+        encoding="utf-8",
     )
     config = HarnessConfig.discover(project)
     assert config.load == {"users": 50}
-    assert config.target_options("local") == {"api_replicas": 2}
-    assert config.target_options("kind") == {}
+    assert config.target_options("kind") == {"nodes": 2}
+    assert config.target_options("local") == {"ready_timeout_s": 30}
+    assert config.target_options("aws") == {}
 
 
 def test_update_applies_and_validates_cli_overrides(config: HarnessConfig, tmp_path: Path) -> None:
