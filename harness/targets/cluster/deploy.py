@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from harness.errors import TargetError
-from harness.redact import register_secret
 from harness.services.process import ManagedProcess, free_port, port_is_open
 from harness.targets.base import TestUser
 from harness.targets.cluster.commands import run
@@ -92,8 +91,11 @@ def forward(kubectl: Kubectl, namespace: str, resource: str, remote: int, log: P
     return process, local
 
 
-def create_users(kubectl: Kubectl, names: Sequence[str], namespace: str = APP_NAMESPACE) -> list[TestUser]:
-    """``migrate`` once, then ``create-user NAME`` per user, inside a worker pod."""
+def create_users(
+    kubectl: Kubectl, names: Sequence[str], secret: Callable[[str], None], namespace: str = APP_NAMESPACE
+) -> list[TestUser]:
+    """``migrate`` once, then ``create-user NAME`` per user, inside a worker pod; each token goes to
+    ``secret`` (the run's redactor)."""
     app = ("-n", namespace, "exec", "deploy/worker", "-c", "worker", "--", "python", "-m", "easy_upload")
     kubectl(*app, "migrate", timeout_s=120)
     users = []
@@ -101,7 +103,7 @@ def create_users(kubectl: Kubectl, names: Sequence[str], namespace: str = APP_NA
         out = kubectl(*app, "create-user", name, timeout_s=60, log_stdout=False).strip().splitlines()
         if not out:
             raise TargetError(f"create-user {name}: printed no token")
-        register_secret(out[-1].strip())  # redacted from every report and evidence file
+        secret(out[-1].strip())  # redacted from every report and evidence file
         users.append(TestUser(name, out[-1].strip()))
     return users
 

@@ -68,9 +68,10 @@ class EksCluster:
     """Deploys onto the EKS cluster a Terraform apply produced; ``close()`` stops the port-forwards."""
 
     def __init__(self, env: str, run_dir: Path, root: Path, manifests: Path, *, region: str, run_id: str,
-                 runner: Runner = run) -> None:
+                 secret: Callable[[str], None], runner: Runner = run) -> None:
         self.env, self.run_dir, self.root, self.manifests = env, run_dir, root, manifests
         self.region, self.run_id, self.run = region, run_id, runner
+        self.secret = secret  # the run's redactor
         self.kubeconfig = run_dir / "kubeconfig"
         self.log = run_dir / "logs" / "eks.log"
         self._forwards: list[ManagedProcess] = []
@@ -92,7 +93,7 @@ class EksCluster:
         apply_overlay(kubectl, overlay, self.run_dir / "overlay", image_patches(pushed))
         apis = KubeApis.from_kubeconfig(APP_NAMESPACE, path=str(self.kubeconfig))
         await_ready(kubectl, apis, timeout_s=900)
-        return self._environment(kubectl, apis, create_users(kubectl, USERS), outputs)
+        return self._environment(kubectl, apis, create_users(kubectl, USERS, self.secret), outputs)
 
     def push_images(self, repositories: dict[str, str]) -> dict[str, str]:
         """Build each image, push it as ``<repository url>:<run id>``; returns repo -> pushed ref."""

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.redact import register_secret
 from harness.services.process import ManagedProcess
 from harness.targets.awsapi import AwsAccess
 from harness.targets.base import AwsEndpoint, Environment
@@ -134,7 +133,7 @@ class KindTarget:
         buckets = self._provision(kubectl, password)
         apply_overlay(kubectl, self.settings.manifests_dir, self.run_dir / "overlay", overlay_patches())
         await_ready(kubectl, apis, timeout_s=self.settings.ready_timeout_s * 10)
-        users = create_users(kubectl, USERS)
+        users = create_users(kubectl, USERS, self.settings.secret)
         return self._environment(kubectl, apis, users, buckets, password)
 
     def _images(self) -> None:
@@ -159,7 +158,7 @@ class KindTarget:
         from kubernetes import client
 
         password = secrets.token_urlsafe(24)
-        register_secret(password)
+        self.settings.secret(password)
         body = client.V1Secret(metadata=client.V1ObjectMeta(name="postgres-password"),
                                string_data={"password": password})
         apis.core.create_namespaced_secret(DEPS_NAMESPACE, body)

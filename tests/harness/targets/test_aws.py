@@ -79,7 +79,7 @@ class _Recorder:
 def test_the_cluster_half_gets_a_kubeconfig_and_pushes_run_tagged_images(tmp_path: Path) -> None:
     recorder = _Recorder(fail_on="kubectl apply")  # stop once the platform install begins
     cluster = EksCluster("staging", tmp_path, ROOT, ROOT / "manifests" / "overlays" / "local",
-                         region="eu-west-1", run_id="r1", runner=recorder)
+                         region="eu-west-1", run_id="r1", secret=lambda _: None, runner=recorder)
     repos = {"easy-upload-api": "111.dkr.ecr.eu-west-1.amazonaws.com/easy-upload-api",
              "easy-upload-worker": "111.dkr.ecr.eu-west-1.amazonaws.com/easy-upload-worker"}
     with pytest.raises(TargetError, match="kubectl failed"):
