@@ -22,7 +22,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +32,7 @@ from harness.errors import HarnessError, MissingToolError
 INSTALL_HINT = ("install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install, "
                 "or your package manager) and put it on PATH, or set [terraform] binary in harness.toml")
 DEFAULT_TIMEOUT_S = 900.0
+MessageHandler = Callable[[dict[str, Any]], None]
 _GRACE_S = 15.0  # after SIGINT, Terraform saves state and stops its providers; then SIGKILL
 
 
@@ -180,9 +181,12 @@ class TerraformRunner:
         done.diagnostics = [Diagnostic.from_json(d) for d in report.get("diagnostics", [])]
         return done
 
-    def apply(self, variables: Mapping[str, str] | None = None, *, refresh: bool = True) -> Completed:
+    def apply(self, variables: Mapping[str, str] | None = None, *, refresh: bool = True,
+              on_message: MessageHandler | None = None) -> Completed:
+        """``apply -json``; ``on_message`` sees each JSON message as Terraform prints it (progress)."""
         return self.run(["apply", "-auto-approve", "-input=false", "-no-color", "-json",
-                         *([] if refresh else ["-refresh=false"]), *_var_args(variables)], what="apply")
+                         *([] if refresh else ["-refresh=false"]), *_var_args(variables)], what="apply",
+                        on_message=on_message)
 
     def destroy(self, variables: Mapping[str, str] | None = None, *, refresh: bool = True) -> Completed:
         return self.run(["destroy", "-auto-approve", "-input=false", "-no-color", "-json",
@@ -210,7 +214,7 @@ class TerraformRunner:
     # -- running ----------------------------------------------------------------------------
 
     def run(self, args: Sequence[str], *, what: str | None = None, check: bool = True,
-            timeout: float | None = None) -> Completed:
+            timeout: float | None = None, on_message: MessageHandler | None = None) -> Completed:
         """Run ``terraform ARGS``; ``check``: a non-zero exit raises :class:`TerraformError`."""
         argv = [self.settings.executable(), *args]
         limit = self.settings.timeout_s if timeout is None else timeout
@@ -223,7 +227,7 @@ class TerraformRunner:
         with self._lock:
             self._live = proc
         try:
-            stdout, stderr = self._communicate(proc, argv, limit, what or args[0])
+            stdout, stderr = self._communicate(proc, argv, limit, what or args[0], on_message)
         finally:
             with self._lock:
                 self._live = None
@@ -243,20 +247,29 @@ class TerraformRunner:
         if proc is not None:
             _stop(proc)
 
-    def _communicate(self, proc: subprocess.Popen[str], argv: list[str], limit: float,
-                     what: str) -> tuple[str, str]:
+    def _communicate(self, proc: subprocess.Popen[str], argv: list[str], limit: float, what: str,
+                     on_message: MessageHandler | None) -> tuple[str, str]:
+        """Read both pipes as they fill (a long apply reports progress line by line) until exit."""
+        out: list[str] = []
+        err: list[str] = []
+        readers = [threading.Thread(target=_pump, args=(proc.stdout, out, on_message), daemon=True),
+                   threading.Thread(target=_pump, args=(proc.stderr, err, None), daemon=True)]
+        for reader in readers:
+            reader.start()
         try:
-            return proc.communicate(timeout=limit)
+            proc.wait(timeout=limit)
         except subprocess.TimeoutExpired:
             _stop(proc)
-            out, err = proc.communicate()
-            self._write_log(Completed(argv, -1, out, err, limit))
+            _join(readers)
+            self._write_log(Completed(argv, -1, "".join(out), "".join(err), limit))
             raise TerraformError(f"terraform {what}: no answer after {limit:.0f}s (stopped)",
                                  hint="raise [terraform] timeout_s in harness.toml") from None
         except BaseException:  # Ctrl-C or a signal turned into an exception: never orphan terraform
             _stop(proc)
-            proc.communicate()
+            _join(readers)
             raise
+        _join(readers)
+        return "".join(out), "".join(err)
 
     def _environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -275,6 +288,28 @@ class TerraformRunner:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "a", encoding="utf-8") as handle:
             _log_entry(handle, done)
+
+
+def _pump(pipe: IO[str] | None, sink: list[str], on_message: MessageHandler | None) -> None:
+    if pipe is None:
+        return
+    with pipe:
+        _read_lines(pipe, sink, on_message)
+
+
+def _read_lines(pipe: IO[str], sink: list[str], on_message: MessageHandler | None) -> None:
+    for line in pipe:
+        sink.append(line)
+        if on_message is not None and line.startswith("{"):
+            try:
+                on_message(json.loads(line))
+            except Exception:
+                continue
+
+
+def _join(readers: list[threading.Thread]) -> None:
+    for reader in readers:  # the pipes close when the process group is gone
+        reader.join(timeout=30)
 
 
 def _log_entry(handle: IO[str], done: Completed) -> None:
@@ -329,6 +364,7 @@ __all__ = [
     "INSTALL_HINT",
     "Completed",
     "Diagnostic",
+    "MessageHandler",
     "TerraformError",
     "TerraformRunner",
     "TerraformSettings",

@@ -11,13 +11,26 @@ its provider's ``default_tags``; values that must stay out of argv, logs and sta
 secrets) are passed as ``TF_VAR_*`` to ephemeral variables. An emulator is reached through an
 override file that points every ``provider "aws"`` block at it and replaces the backend with a
 local one (Terraform's documented ``*_override.tf`` merging).
+
+Early outputs (the local target): ``start_apply()`` runs ``apply`` in the background and
+``wait_usable()`` returns as soon as every output of the env has a value in the run's local state.
+Terraform's local backend writes the state after every resource it applies (``StateHook``,
+hashicorp/terraform ``internal/backend/local/hook_state.go``), and an output is written once the
+resources it references (and its ``depends_on``) are applied: an output is usable when Terraform
+says so. What the app never reads may still be in flight: hashicorp/aws 5.100's
+``aws_s3_bucket_lifecycle_configuration`` create waits 10 s, then for 10 equal reads 5 s apart
+(``waitLifecycleConfigEquals`` in ``internal/service/s3/bucket_lifecycle_configuration.go``),
+~55 s against any emulator. ``finish()`` then waits for the apply and raises when it failed or when
+``terraform output`` no longer gives what the early outputs said: the caller fails the run.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +60,11 @@ def declares(env_dir: Path, variable: str) -> bool:
     return variable in variables(load_terraform(env_dir))
 
 
+def declared_outputs(env_dir: Path) -> set[str]:
+    """The names of the env's ``output`` blocks."""
+    return {name for block in load_terraform(env_dir).get("output", []) for name in block}
+
+
 class TerraformEnv:
     """One env applied for one run: copy, init, (workspace), apply, outputs, destroy."""
 
@@ -73,21 +91,108 @@ class TerraformEnv:
         self.outputs: dict[str, Any] = {}
         self.proven_on: str | None = None
         self.applied = False  # something may exist: destroy must run
+        self.timings: dict[str, float] = {}  # seconds since start_apply(): init, usable, complete
+        self._background: threading.Thread | None = None
+        self._apply_error: BaseException | None = None
+        self._started = 0.0
 
     def apply(self) -> dict[str, Any]:
         """Copy, init, select the workspace, apply; return ``terraform output -json`` values."""
+        self.start_apply()
+        return self.finish()
+
+    def start_apply(self) -> None:
+        """Copy, init, select the workspace, then start ``apply`` in a background thread."""
+        self._started = time.monotonic()
         self._stage()
         self.runner.init()
         self.proven_on = self.runner.version().proven_on()
+        self._mark("init")
         if self.workspace is not None:
             self.runner.workspace(self.workspace)
         self.applied = True
-        self.runner.apply(self.variables)
-        self.outputs = self.runner.output()
-        return self.outputs
+        self._apply_error = None
+        self._background = threading.Thread(target=self._run_apply, daemon=True,
+                                            name=f"terraform-apply-{self.run_id}")
+        self._background.start()
+
+    def wait_usable(self, tick: Callable[[], None] = lambda: None) -> dict[str, Any]:
+        """Return the outputs as soon as the state has them all (or the apply ended: then its
+        outcome decides). ``tick`` runs between looks (e.g. to act on held signals)."""
+        wanted = declared_outputs(self.source)
+        while self._background is not None and self._background.is_alive():
+            early = self._state_outputs()
+            if early is not None and wanted <= early.keys():
+                self.outputs = early
+                self._mark("usable")
+                return early
+            tick()
+            self._background.join(timeout=0.1)
+        return self.finish()
+
+    def finish(self) -> dict[str, Any]:
+        """Wait for the apply; raise :class:`TerraformError` when it failed or when ``terraform
+        output`` disagrees with the early outputs; return the outputs."""
+        if self._background is not None:
+            self._background.join()
+        self._background, error, self._apply_error = None, self._apply_error, None
+        if error is not None:
+            raise error
+        final = self.runner.output()
+        changed = sorted(k for k in set(final) | set(self.outputs) if self.outputs and final.get(k) !=
+                         self.outputs.get(k))
+        self.outputs = final
+        if changed:
+            raise TerraformError(f"terraform output after the apply differs from the state it wrote "
+                                 f"meanwhile: {', '.join(changed)}")
+        self.timings.setdefault("usable", self._mark("complete"))
+        return final
+
+    @property
+    def running(self) -> bool:
+        """A background apply is still in flight."""
+        return self._background is not None and self._background.is_alive()
+
+    def settle(self) -> str | None:
+        """Wait for a background apply still running; what went wrong with it, if anything."""
+        if self._background is None and self._apply_error is None:
+            return None
+        try:
+            self.finish()
+        except TerraformError as exc:
+            return f"terraform apply did not complete: {exc}"
+        return None
+
+    def _run_apply(self) -> None:
+        try:
+            self.runner.apply(self.variables, on_message=self._on_message)
+        except BaseException as exc:
+            self._apply_error = exc
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "apply_complete":
+            self.timings.setdefault("first_resource", round(time.monotonic() - self._started, 3))
+
+    def _mark(self, what: str) -> float:
+        self.timings[what] = round(time.monotonic() - self._started, 3)
+        return self.timings[what]
+
+    def _state_outputs(self) -> dict[str, Any] | None:
+        """Outputs in the state Terraform has written so far (local backend), or None."""
+        where = self.dir / "terraform.tfstate"
+        if self.workspace is not None:
+            where = self.dir / "terraform.tfstate.d" / self.workspace / "terraform.tfstate"
+        try:
+            state = json.loads(where.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # not written yet, or caught mid-write
+            return None
+        found = state.get("outputs") if isinstance(state, dict) else None
+        return {k: v.get("value") for k, v in found.items()} if isinstance(found, dict) else None
 
     def reapply(self) -> dict[str, Any]:
         """Apply again (e.g. the emulator lost its state: Terraform's refresh sees it and recreates)."""
+        if problem := self.settle():
+            raise TerraformError(problem)
         self.runner.apply(self.variables)
         self.outputs = self.runner.output()
         return self.outputs
@@ -96,13 +201,16 @@ class TerraformEnv:
         """``terraform destroy`` (when anything may have been created)."""
         if not self.applied:
             return
+        self.settle()  # a cancelled apply: it must have saved its state before destroy reads it
         self.runner.cancelled.clear()
         self.runner.destroy(self.variables, refresh=refresh)
         self.applied = False
 
     def cancel(self) -> None:
-        """Interrupt a command in flight (Terraform saves its state first)."""
+        """Interrupt a command in flight (Terraform saves its state first); returns once it ended."""
         self.runner.cancel()
+        if self._background is not None:
+            self._background.join()
 
     def _stage(self) -> None:
         if self.copy_root.exists():
@@ -132,5 +240,6 @@ def emulator_override(env_dir: Path, endpoint: str) -> str:
     return "\n".join(blocks)
 
 
-__all__ = ["OVERRIDE_FILE", "RUN_TAGS_VARIABLE", "TerraformEnv", "TerraformError", "declares",
+__all__ = ["OVERRIDE_FILE", "RUN_TAGS_VARIABLE", "TerraformEnv", "TerraformError", "declared_outputs",
+           "declares",
            "emulator_override", "ephemeral_variables", "terraform_root"]

@@ -9,9 +9,11 @@
    external one named by LOCALSTACK_ENDPOINT/AWS_ENDPOINT_URL) in parallel; as soon as the
    emulator answers, ``terraform apply`` of ``terraform/envs/local`` against it (a copy of the
    tree and its state live in the run dir); meanwhile ``migrate`` and ``create-user`` per test user;
-3. with ``terraform output -json`` (bucket names, secret ids), spawn the API replicas and, once
-   Redis answers, the workers; wait for every replica's probe and open the front door (the model's
-   per-request Router);
+3. as soon as Terraform has written every output (bucket names, secret ids) to the run's
+   state, spawn the API replicas and, once Redis answers, the workers (the apply goes on in
+   the background: the lifecycle configurations take ~55 s; ``down()`` waits for it, and a
+   failed or incomplete apply is a teardown error, so the run fails); wait for every replica's
+   probe and open the front door (the model's per-request Router);
 4. start the model's controllers (the manifests' HPAs and canary Rollout, see
    :mod:`harness.targets.local.cluster`): they run until ``down()``, as a cluster's would.
 
@@ -111,6 +113,7 @@ class LocalTarget:
         self._signals: contextlib.ExitStack | None = None
         self._deferred = DeferredSignals()
         self._cancelled = threading.Event()  # set by down(): starts still in flight give up
+        self._up_complete = False  # up() returned: down() lets a background apply finish
 
     # -- Target ------------------------------------------------------------------------------
 
@@ -123,6 +126,7 @@ class LocalTarget:
     def up(self) -> Environment:
         """Stand everything up and wait until it is ready; on any failure, tear down and re-raise."""
         self._deferred, self._cancelled = DeferredSignals(), threading.Event()
+        self._up_complete = False
         self._signals = contextlib.ExitStack()
         self._signals.enter_context(signals_as_exceptions())
         atexit.register(self.down)
@@ -137,6 +141,7 @@ class LocalTarget:
                 exc.add_note(str(problem))
             raise
         self.timings["total"] = time.monotonic() - started
+        self._up_complete = True
         return env
 
     def down(self) -> None:
@@ -232,9 +237,12 @@ class LocalTarget:
             self._timed("terraform_apply", self._apply)
 
     def _apply(self) -> None:
+        """Until the outputs are usable; the rest of the apply runs on (see TerraformEnv)."""
         assert self._infra is not None
         try:
-            self._infra.apply()
+            self._infra.start_apply()
+            self._infra.wait_usable()
+            self.timings.update({f"terraform_{k}": v for k, v in self._infra.timings.items()})
         except TerraformError as exc:
             raise TargetError(f"terraform apply of {self.settings.terraform_dir}: {exc} "
                               f"(log: {self.logs_dir / 'terraform.log'})") from exc
@@ -340,6 +348,7 @@ class LocalTarget:
                 replica.process.stop()
         kill_strays(self.run_id)
         self._timed("terraform_destroy", self._cleanup_aws)
+        self._write_timings()
         for service in self._services.values():
             with contextlib.suppress(Exception):
                 service.cleanup()
@@ -371,7 +380,7 @@ class LocalTarget:
         while any(t.is_alive() for t in threads):
             if self._launcher is not None:
                 self._launcher.kill_oneshots()
-            if self._infra is not None:
+            if self._infra is not None and not self._up_complete:
                 self._infra.cancel()  # Terraform stops and saves its state; destroy follows
             for key, service in self._services.items():  # a server that is starting stops right away
                 if key != "s3" or not applying:  # the emulator stays up for the destroy
@@ -386,13 +395,27 @@ class LocalTarget:
         if pg is not None:
             kill_by_argument(str(pg.data_dir), spare=pg.process.pid)
 
+    def _settle(self, infra: TerraformEnv) -> None:
+        """The background apply must end well: anything else fails the run (teardown error)."""
+        problem = infra.settle()
+        self.timings.update({f"terraform_{k}": v for k, v in infra.timings.items()})
+        if problem is not None and self._up_complete:  # after a failed up(), we cancelled it
+            self._teardown_problems.append(problem)
+
     def _cleanup_aws(self) -> None:
         infra, access, self._infra, self._access = self._infra, self._access, None, None
+        if infra is not None:
+            self._timed("terraform_apply_rest", lambda: self._settle(infra))
         if infra is not None and access is not None:
             self.leaks, problems = destroy_and_check(
                 infra, access, self._services.get("s3"), run_id=self.run_id, logs_dir=self.logs_dir,
                 ready_timeout=self.settings.ready_timeout_s)
             self._teardown_problems += problems
+
+    def _write_timings(self) -> None:
+        """Where up() and down() spent their time (benchmarks/bench_up.py reads it)."""
+        with contextlib.suppress(OSError):
+            (self.logs_dir / "timings.json").write_text(json.dumps(self.timings, indent=1) + "\n")
 
     def _write_model_evidence(self, plane: LocalControlPlane) -> None:
         """What the model's controllers decided (HPA timeline, analysis, errors), for reviewers."""

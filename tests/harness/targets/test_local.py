@@ -345,3 +345,30 @@ def test_a_broken_terraform_env_is_a_clear_error(tmp_path: Path, marker: str) ->
     with pytest.raises(TargetError, match=undeclared):
         target.up()
     _footprint_clean(target, marker, set())
+
+
+def test_a_background_apply_that_fails_after_up_fails_the_teardown(tmp_path: Path, marker: str) -> None:
+    """up() returns once Terraform has written the outputs; a resource that fails later (as a
+    lifecycle configuration could, 55 s in) makes down() raise, which the engine turns into a
+    teardown error in the verdict. Observed: terraform's own exit status and the emulator's
+    bucket list after destroy."""
+    env_dir = tmp_path / "terraform" / "envs" / "late"
+    shutil.copytree(SMALL_ENV, env_dir)
+    needs = "aws_s3_bucket.raw, aws_s3_bucket.processed, aws_secretsmanager_secret_version.token_signing_key"
+    (env_dir / "late.tf").write_text(
+        f'resource "terraform_data" "after_outputs" {{\n  depends_on = [{needs}]\n'
+        '  provisioner "local-exec" {\n    command = "sleep 1"\n  }\n}\n\n'
+        f'resource "terraform_data" "slow" {{\n  depends_on = [{needs}]\n'
+        '  provisioner "local-exec" {\n    command = "sleep 5; exit 3"\n  }\n}\n')
+    target = LocalTarget(TargetSettings.for_root(ROOT, run_dir=tmp_path / "run", terraform_dir=env_dir),
+                         with_app=False)
+    env = target.up()
+    buckets = set(env.aws.buckets.values())
+    s3 = boto3.client("s3", endpoint_url=env.aws.endpoint_url, region_name=env.aws.region,
+                      aws_access_key_id="x", aws_secret_access_key="y")
+    assert buckets <= {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    failed = r"terraform apply did not complete: .*local-exec provisioner error"
+    with pytest.raises(TargetError, match=failed):
+        target.down()
+    assert target.leaks == []
+    _footprint_clean(target, marker, set())
