@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import TargetError
-from harness.iac import attr, load_terraform, providers, variables
+from harness.iac import attr, init_cache, load_terraform, providers, variables
 from harness.iac.terraform_cli import TerraformError, TerraformRunner, TerraformSettings
 from harness.targets.awsapi import RUN_TAG
 
@@ -91,6 +91,7 @@ class TerraformEnv:
         self.outputs: dict[str, Any] = {}
         self.proven_on: str | None = None
         self.applied = False  # something may exist: destroy must run
+        self.init_cached = False  # init's result came from the per-user cache
         self.timings: dict[str, float] = {}  # seconds since start_apply(): init, usable, complete
         self._background: threading.Thread | None = None
         self._apply_error: BaseException | None = None
@@ -105,7 +106,7 @@ class TerraformEnv:
         """Copy, init, select the workspace, then start ``apply`` in a background thread."""
         self._started = time.monotonic()
         self._stage()
-        self.runner.init()
+        self._init()
         self.proven_on = self.runner.version().proven_on()
         self._mark("init")
         if self.workspace is not None:
@@ -162,6 +163,21 @@ class TerraformEnv:
         except TerraformError as exc:
             return f"terraform apply did not complete: {exc}"
         return None
+
+    def _init(self) -> None:
+        """``terraform init``, or its cached result for this tree (see :mod:`harness.iac.init_cache`;
+        not with a workspace: a real backend's init state is not ours to copy around)."""
+        root = init_cache.cache_root() if self.workspace is None else None
+        entry = None
+        if root is not None:
+            key = init_cache.cache_key(self.copy_root, self.runner.settings, skip=(OVERRIDE_FILE,))
+            entry = root / f"{key}-{'emulator' if self.emulator else 'own'}"
+            if init_cache.restore(entry, self.dir):
+                self.init_cached = True
+                return
+        self.runner.init()
+        if entry is not None:
+            init_cache.save(self.dir, entry)
 
     def _run_apply(self) -> None:
         try:

@@ -6,9 +6,10 @@
    first canary weight) and generate a value for every ephemeral variable of ``terraform/envs/local``
    (the app's secrets: they never reach argv, logs or Terraform state);
 2. start PostgreSQL, Redis and the AWS emulator (moto, or LocalStack with ``aws_emulator``; or an
-   external one named by LOCALSTACK_ENDPOINT/AWS_ENDPOINT_URL) in parallel; as soon as the
-   emulator answers, ``terraform apply`` of ``terraform/envs/local`` against it (a copy of the
-   tree and its state live in the run dir); meanwhile ``migrate`` and ``create-user`` per test user;
+   external one named by LOCALSTACK_ENDPOINT/AWS_ENDPOINT_URL) in parallel with ``terraform
+   init`` (cached per user, see :mod:`harness.iac.init_cache`) and ``apply`` of
+   ``terraform/envs/local`` against it (its plan needs no emulator; a copy of the tree and its
+   state live in the run dir); meanwhile ``migrate`` and ``create-user`` per test user;
 3. as soon as Terraform has written every output (bucket names, secret ids) to the run's
    state, spawn the API replicas and, once Redis answers, the workers (the apply goes on in
    the background: the lifecycle configurations take ~55 s; ``down()`` waits for it, and a
@@ -114,6 +115,7 @@ class LocalTarget:
         self._deferred = DeferredSignals()
         self._cancelled = threading.Event()  # set by down(): starts still in flight give up
         self._up_complete = False  # up() returned: down() lets a background apply finish
+        self._up_started = time.monotonic()
 
     # -- Target ------------------------------------------------------------------------------
 
@@ -130,7 +132,7 @@ class LocalTarget:
         self._signals = contextlib.ExitStack()
         self._signals.enter_context(signals_as_exceptions())
         atexit.register(self.down)
-        started = time.monotonic()
+        started = self._up_started = time.monotonic()
         try:
             with self._deferred:  # signals act at safe points only (see DeferredSignals)
                 env = self._up()
@@ -231,18 +233,29 @@ class LocalTarget:
         return access, local_infra(self.settings, self.run_dir, self.run_id, access, self._secret_values)
 
     def _start_aws(self) -> None:
+        # Terraform first: init and the plan of resources that do not exist yet read nothing from
+        # the emulator (the provider skips every account and credential check), so they run while
+        # it starts; the apply's first request comes seconds later.
+        self._terraform("terraform_start", self._start_terraform)
         if "s3" in self._services:
             self._timed("aws_emulator", lambda: self._services["s3"].start(self.settings.ready_timeout_s))
         if not self._cancelled.is_set():
-            self._timed("terraform_apply", self._apply)
+            self._terraform("terraform_apply", self._wait_outputs)
 
-    def _apply(self) -> None:
+    def _start_terraform(self) -> None:
+        assert self._infra is not None
+        self.timings["terraform_started_at"] = round(time.monotonic() - self._up_started, 3)
+        self._infra.start_apply()
+
+    def _wait_outputs(self) -> None:
         """Until the outputs are usable; the rest of the apply runs on (see TerraformEnv)."""
         assert self._infra is not None
+        self._infra.wait_usable()
+        self.timings.update({f"terraform_{k}": v for k, v in self._infra.timings.items()})
+
+    def _terraform(self, what: str, action: Any) -> None:
         try:
-            self._infra.start_apply()
-            self._infra.wait_usable()
-            self.timings.update({f"terraform_{k}": v for k, v in self._infra.timings.items()})
+            self._timed(what, action)
         except TerraformError as exc:
             raise TargetError(f"terraform apply of {self.settings.terraform_dir}: {exc} "
                               f"(log: {self.logs_dir / 'terraform.log'})") from exc

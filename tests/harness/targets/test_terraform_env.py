@@ -43,6 +43,11 @@ output "name" {
 """
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+
+
 def _env(tmp_path: Path, slow_command: str) -> TerraformEnv:
     source = tmp_path / "src" / "env"
     source.mkdir(parents=True)
