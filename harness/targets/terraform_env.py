@@ -30,7 +30,7 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -98,28 +98,26 @@ class TerraformEnv:
         self._started = 0.0
 
     def apply(self) -> dict[str, Any]:
-        """Copy, init, select the workspace, apply; return ``terraform output -json`` values."""
-        self.start_apply()
-        return self.finish()
+        """Copy, init, select the workspace, apply; return ``terraform output -json`` values.
+        In the caller's thread: a Ctrl-C there stops Terraform (see TerraformRunner.run)."""
+        self._prepare()
+        self.runner.apply(self.variables, on_message=self._on_message)
+        self.outputs = self.runner.output()
+        self._mark("complete")
+        return self.outputs
 
     def start_apply(self) -> None:
-        """Copy, init, select the workspace, then start ``apply`` in a background thread."""
-        self._started = time.monotonic()
-        self._stage()
-        self._init()
-        self.proven_on = self.runner.version().proven_on()
-        self._mark("init")
-        if self.workspace is not None:
-            self.runner.workspace(self.workspace)
-        self.applied = True
+        """Copy, init, select the workspace, then start ``apply`` in a background thread (stopped
+        by :meth:`cancel`, waited for by :meth:`finish` or :meth:`settle`)."""
+        self._prepare()
         self._apply_error = None
         self._background = threading.Thread(target=self._run_apply, daemon=True,
                                             name=f"terraform-apply-{self.run_id}")
         self._background.start()
 
-    def wait_usable(self, tick: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    def wait_usable(self) -> dict[str, Any]:
         """Return the outputs as soon as the state has them all (or the apply ended: then its
-        outcome decides). ``tick`` runs between looks (e.g. to act on held signals)."""
+        outcome decides)."""
         wanted = declared_outputs(self.source)
         while self._background is not None and self._background.is_alive():
             early = self._state_outputs()
@@ -127,7 +125,6 @@ class TerraformEnv:
                 self.outputs = early
                 self._mark("usable")
                 return early
-            tick()
             self._background.join(timeout=0.1)
         return self.finish()
 
@@ -163,6 +160,16 @@ class TerraformEnv:
         except TerraformError as exc:
             return f"terraform apply did not complete: {exc}"
         return None
+
+    def _prepare(self) -> None:
+        self._started = time.monotonic()
+        self._stage()
+        self._init()
+        self.proven_on = self.runner.version().proven_on()
+        self._mark("init")
+        if self.workspace is not None:
+            self.runner.workspace(self.workspace)
+        self.applied = True
 
     def _init(self) -> None:
         """``terraform init``, or its cached result for this tree (see :mod:`harness.iac.init_cache`;

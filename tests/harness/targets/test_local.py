@@ -105,8 +105,14 @@ def test_failed_migration_leaves_nothing(local_settings: TargetSettings, marker:
     _footprint_clean(target, marker, set())
 
 
-def test_readiness_timeout_names_the_replicas(local_settings: TargetSettings, marker: str) -> None:
-    settings = dataclasses.replace(local_settings, env={"FAKE_API_NEVER_READY": "1"}, ready_timeout_s=3)
+def test_readiness_timeout_names_the_replicas(local_settings: TargetSettings, marker: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the replicas' probes get 3 s; the services keep the fixture's 30 s (moto alone takes
+    more than 3 s to start on a loaded machine, and its timeout would fire instead)."""
+    settings = dataclasses.replace(local_settings, env={"FAKE_API_NEVER_READY": "1"})
+    build_control = LocalTarget._control
+    monkeypatch.setattr(LocalTarget, "_control",
+                        lambda self, manifests, _timeout: build_control(self, manifests, 3.0))
     target = LocalTarget(settings)
     with pytest.raises(TargetError, match=r"not ready after 3s: api-0, api-1 \(probe http://127\.0\.0\.1:"):
         target.up()
