@@ -15,14 +15,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import boto3
+import botocore.exceptions
 import httpx
 import psutil
 import pytest
 
 from harness.errors import TargetError
-from harness.services import MotoService
+from harness.services import MotoService, wait_until
 from harness.targets import TargetSettings, running
 from harness.targets.base import Control
 from harness.targets.local import LocalTarget
@@ -260,10 +262,23 @@ def test_the_real_reference_app(tmp_path: Path, marker: str) -> None:
         assert psutil.Process().children(recursive=True)
         s3 = boto3.client("s3", endpoint_url=env.aws.endpoint_url, region_name=env.aws.region,
                           aws_access_key_id="x", aws_secret_access_key="y")
-        rules = s3.get_bucket_lifecycle_configuration(Bucket=env.aws.buckets["raw"])["Rules"]
+        # The lifecycle configuration is created in the background (up() returns on the outputs):
+        # Terraform puts it at the start of its ~55 s consistency wait.
+        wait_until(lambda: _lifecycle_rules(s3, env.aws.buckets["raw"]) is not None, timeout=120,
+                   what="lifecycle configuration of the raw bucket", interval=0.5)
+        rules = _lifecycle_rules(s3, env.aws.buckets["raw"]) or []
         assert rules[0]["Expiration"]["Days"] == 7  # terraform/envs/local, applied by Terraform
     _footprint_clean(target, marker, set())
     assert target.leaks == []
+
+
+def _lifecycle_rules(s3: Any, bucket: str) -> list[dict[str, Any]] | None:
+    try:
+        return list(s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"])
+    except botocore.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchLifecycleConfiguration":
+            return None
+        raise
 
 
 def test_two_environments_side_by_side_share_nothing(tmp_path: Path, marker: str) -> None:
