@@ -57,6 +57,7 @@ class LocalControl:
         ready_timeout: float,
         resources: Resources | None = None,
         after_service_start: Callable[[str, bool], None] | None = None,
+        before_service_fault: Callable[[str], None] | None = None,
     ) -> None:
         self.workloads = workloads
         self.services = services
@@ -64,6 +65,7 @@ class LocalControl:
         self.ready_timeout = ready_timeout
         self.resources = resources or {}
         self._after_service_start = after_service_start
+        self._before_service_fault = before_service_fault
         self._killed: set[str] = set()
 
     @property
@@ -116,7 +118,9 @@ class LocalControl:
     def kill(self, component: str, replica: int) -> None:
         """SIGKILL one replica (or a whole dependency) at once, as a crash would."""
         if component in SERVICE_ALIASES:
-            self._service(component).kill()
+            service = self._service(component)
+            self._fault(component)
+            service.kill()
             self._killed.add(SERVICE_ALIASES[component])
             return
         self.workloads.kill(self._component(component), replica)
@@ -124,7 +128,9 @@ class LocalControl:
     def stop(self, dependency: str) -> None:
         """Stop a dependency (an outage) or every replica of a component."""
         if dependency in SERVICE_ALIASES:
-            self._service(dependency).stop()
+            service = self._service(dependency)
+            self._fault(dependency)
+            service.stop()
         else:
             self.workloads.stop(self._component(dependency))
 
@@ -184,6 +190,10 @@ class LocalControl:
             valid = ", ".join([*COMPONENTS, "postgres", "redis", "s3"])
             raise TargetError(f"unknown component {name!r}; valid: {valid}")
         return name
+
+    def _fault(self, name: str) -> None:
+        if self._before_service_fault is not None:
+            self._before_service_fault(SERVICE_ALIASES[name])
 
     def _service(self, name: str) -> Service:
         key = SERVICE_ALIASES[name]

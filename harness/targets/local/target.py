@@ -218,7 +218,8 @@ class LocalTarget:
         self._plane = LocalControlPlane(self._workloads, spec, speedup=self.time_scale)
         return LocalControl(self._workloads, self._services, self._plane, ready_timeout=ready_timeout,
                             resources=declared_resources(manifests.documents),
-                            after_service_start=self._after_service_start)
+                            after_service_start=self._after_service_start,
+                            before_service_fault=self._before_service_fault)
 
     def _aws(self) -> tuple[AwsAccess, TerraformEnv]:
         """The emulator (ours, or an external one shared with other runs) and the env to apply."""
@@ -300,6 +301,12 @@ class LocalTarget:
         assert self._workloads is not None and self._frontdoor is not None
         self._workloads.wait_ready()  # and routes the front door to the ready replicas
         self._frontdoor.enable()
+
+    def _before_service_fault(self, service: str) -> None:
+        if service == "s3" and self._infra is not None and self._infra.running:
+            # A fault drill on the emulator while Terraform still creates resources in it would
+            # fail the apply, not the app: provisioning finishes first, as on a real platform.
+            self._timed("terraform_apply_before_drill", lambda: self._settle(self._infra))
 
     def _after_service_start(self, service: str, lost_state: bool) -> None:
         if service == "s3" and lost_state and self._infra is not None:

@@ -388,6 +388,10 @@ def test_a_background_apply_that_fails_after_up_fails_the_teardown(tmp_path: Pat
     s3 = boto3.client("s3", endpoint_url=env.aws.endpoint_url, region_name=env.aws.region,
                       aws_access_key_id="x", aws_secret_access_key="y")
     assert buckets <= {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert env.control is not None
+    env.control.stop("s3")  # a drill on the emulator waits until Terraform is done with it
+    assert "terraform_apply_before_drill" in target.timings and "terraform_complete" not in target.timings
+    env.control.start("s3")
     failed = r"terraform apply did not complete: .*local-exec provisioner error"
     with pytest.raises(TargetError, match=failed):
         target.down()
