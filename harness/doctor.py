@@ -189,6 +189,7 @@ for _name, _probe, _install in [
     ("AWS CLI", lambda: _first((_which("aws"), "{}")), "install the AWS CLI v2 (docs.aws.amazon.com/cli)"),
     ("Terraform", _terraform, "install Terraform >= 1.11; offline: TF_PLUGIN_DIR or [terraform] plugin_dir"),
     ("promtool", lambda: _first((_which("promtool"), "{}")), "apt-get install prometheus (ships promtool)"),
+    ("Prometheus", lambda: _first((_which("prometheus"), "{}")), "apt-get install prometheus"),
     ("LocalStack", _localstack, "./dev setup --localstack (a Python >= 3.13 venv)"),
 ]:
     register_tool(_name, _probe, _install)
@@ -211,6 +212,7 @@ for _user, _tool, _required, _why in [
     ("stage:policy", "Terraform", True, "terraform fmt -check, validate of every env, terraform test"),
     ("stage:policy", "promtool", True, "promtool check rules / test rules on the PrometheusRules"),
     ("target:local", "Terraform", True, "applies and destroys terraform/envs/local against the emulator"),
+    ("target:local", "Prometheus", True, "scrapes the replicas; canary analysis, alerts"),
     ("target:local", "LocalStack", False, "aws_emulator = \"localstack\" (the nightly profile)"),
     ("target:kind", "kind", True, "creates and deletes the run's cluster"),
     ("target:kind", "Docker", True, "kind's nodes and the app's images (docker build)"),

@@ -31,7 +31,6 @@ SERVICE_ALIASES = {
     "redis": "redis",
 }
 MODEL = "local model of Kubernetes (HPA v2, Argo Rollouts)"
-PROMQL_SUBSET = "local-promql"
 Resources = Mapping[str, Mapping[str, Mapping[str, float]]]  # component -> requests|limits -> name -> value
 
 
@@ -70,9 +69,9 @@ class LocalControl:
 
     @property
     def platform(self) -> str:
-        """E.g. ``local model of Kubernetes (HPA v2, Argo Rollouts); analysis: PromQL subset``."""
-        name = self.plane.evaluator.name if self.plane.evaluator is not None else PROMQL_SUBSET
-        return f"{MODEL}; analysis: {'PromQL subset' if name == PROMQL_SUBSET else name}"
+        """E.g. ``local model of Kubernetes (HPA v2, Argo Rollouts); analysis: Prometheus 2.42.0``."""
+        evaluator = self.plane.evaluator
+        return f"{MODEL}; analysis: {evaluator.name if evaluator is not None else 'no Prometheus'}"
 
     @property
     def time_scale(self) -> float:

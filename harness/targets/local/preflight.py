@@ -13,6 +13,8 @@ from pathlib import Path
 
 from harness.errors import TargetError
 from harness.services import find_postgres, find_redis
+from harness.services.prometheus import INSTALL_HINT as PROMETHEUS_HINT
+from harness.services.prometheus import find_prometheus
 from harness.targets.local.app import app_pythonpath
 from harness.targets.local.aws import external_endpoint
 from harness.targets.probe import probe
@@ -29,6 +31,12 @@ def _postgres(settings: TargetSettings, with_app: bool) -> str | None:
 
 def _redis(settings: TargetSettings, with_app: bool) -> str | None:
     return None if find_redis() is not None else "redis-server not found (apt-get install redis-server)"
+
+
+def _prometheus(settings: TargetSettings, with_app: bool) -> str | None:
+    if not with_app or find_prometheus() is not None:
+        return None
+    return f"prometheus not found on PATH (scrapes the replicas, decides the canary; {PROMETHEUS_HINT})"
 
 
 def _aws_emulator(settings: TargetSettings, with_app: bool) -> str | None:
@@ -60,7 +68,7 @@ def _reference_app(settings: TargetSettings, with_app: bool) -> str | None:
     return None
 
 
-CHECKS: list[Check] = [_postgres, _redis, _aws_emulator, _inputs, _reference_app]
+CHECKS: list[Check] = [_postgres, _redis, _prometheus, _aws_emulator, _inputs, _reference_app]
 
 
 def preflight(settings: TargetSettings, *, with_app: bool = True) -> None:

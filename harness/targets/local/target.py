@@ -18,6 +18,11 @@
 4. start the model's controllers (the manifests' HPAs and canary Rollout, see
    :mod:`harness.targets.local.cluster`): they run until ``down()``, as a cluster's would.
 
+A real Prometheus starts with the other services: it loads the manifests' PrometheusRules (on the
+model's compressed time, :mod:`.alert_rules`) and scrapes every replica through file-based service
+discovery labelled as the manifests' monitors say (:mod:`.monitoring`); the controllers rewrite that
+file as replicas come and go, and the canary analysis queries it (``Environment.prometheus_url``).
+
 Every process is a :class:`~harness.services.ManagedProcess` in its own process group with its
 log under ``<run_dir>/logs`` (kept as evidence, with ``terraform.log``). ``down()`` runs on failure
 of ``up()``, at interpreter exit and through SIGINT/SIGTERM/SIGHUP (turned into
@@ -63,6 +68,7 @@ from harness.targets.local.cluster.plane import ControlPlaneSpec, LocalControlPl
 from harness.targets.local.control import LocalControl
 from harness.targets.local.frontdoor import Door, make_door
 from harness.targets.local.manifests import AppManifests, load_app_manifests
+from harness.targets.local.prometheus import LocalPrometheus
 from harness.targets.local.reaper import RUN_ID_VAR, kill_by_argument, kill_strays
 from harness.targets.local.workloads import Workloads
 from harness.targets.settings import TargetSettings
@@ -109,6 +115,7 @@ class LocalTarget:
         self._teardown_problems: list[str] = []
         self._launcher: AppLauncher | None = None
         self._frontdoor: Door | None = None
+        self._prometheus: LocalPrometheus | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._pool_prefix = f"local-target-{self.run_id}"
         self._signals: contextlib.ExitStack | None = None
@@ -185,6 +192,10 @@ class LocalTarget:
         pending = [self._pool.submit(self._timed, "postgres", lambda: pg.start(timeout)),
                    self._pool.submit(self._timed, "redis", lambda: redis.start(timeout)),
                    self._pool.submit(self._start_aws)]
+        if self.with_app:
+            self._prometheus = LocalPrometheus(self._tmp, self.run_dir, manifests, self.time_scale)
+            prometheus = self._service("prometheus", self._prometheus.service)
+            pending.append(self._pool.submit(self._timed, "prometheus", lambda: prometheus.start(timeout)))
         app_env = self._app_env(manifests, pythonpath)
         self._launcher = AppLauncher(app_env, self.logs_dir, cwd=self.settings.root,
                                      tick=self._deferred.check)
@@ -204,6 +215,8 @@ class LocalTarget:
             self._wait([pending[1]])
             self._workloads.spawn("worker", manifests.replicas.get("worker", 1))
             self._wait(pending)
+            if self._prometheus is not None:  # scraped while they start: up == 0 until they listen
+                self._prometheus.discover(self._workloads.processes())
             self._timed("app_ready", self._start_front_door)
             self._wait(user_futures)
             users = [f.result() for f in user_futures]
@@ -215,7 +228,10 @@ class LocalTarget:
         assert self._launcher is not None
         self._workloads = Workloads(self._launcher, None, version=self.version, ready_timeout=ready_timeout)
         spec = ControlPlaneSpec.from_documents(manifests.documents)
-        self._plane = LocalControlPlane(self._workloads, spec, speedup=self.time_scale)
+        prometheus = self._prometheus
+        self._plane = LocalControlPlane(self._workloads, spec, speedup=self.time_scale,
+                                        evaluator=prometheus.api() if prometheus else None,
+                                        discovery=prometheus.discover if prometheus else None)
         return LocalControl(self._workloads, self._services, self._plane, ready_timeout=ready_timeout,
                             resources=declared_resources(manifests.documents),
                             after_service_start=self._after_service_start,
@@ -324,6 +340,7 @@ class LocalTarget:
             aws=AwsEndpoint(str(self._access.endpoint_url), self._access.region,
                             str(self._access.access_key_id), str(self._access.secret_access_key), buckets),
             users=users, database_url=pg.url, redis_url=redis.url,
+            prometheus_url=self._prometheus.url if self._prometheus else None,
             metrics_urls=self._workloads.metrics_urls() if self._workloads else {},
             evidence_dir=str(self.run_dir), control=self.control,
             extra={
@@ -335,6 +352,7 @@ class LocalTarget:
                 "aws_emulator": "external" if self._access.external else self.settings.aws_emulator,
                 "terraform": {"env": str(self.settings.terraform_dir), "state_dir": str(self._infra.dir),
                               "proven_on": self._infra.proven_on},
+                "prometheus": self._prometheus.describe() if self._prometheus else None,
             },
         )
         if self._workloads is not None and self._plane is not None:
@@ -378,6 +396,7 @@ class LocalTarget:
             self._tmp = None
         self.control = self.environment = None
         self._workloads = self._plane = None
+        self._prometheus = None
         atexit.unregister(self.down)
 
     def _wait(self, futures: list[Future[Any]]) -> None:

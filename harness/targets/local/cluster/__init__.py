@@ -7,14 +7,13 @@ Owned by the local target (stages never import it; they read its decisions throu
                          conditions by harness.k8s.expr, Argo's expr-lang)
     hpa                  HPA v2: replicas per metric, behaviour policies, stabilisation
     rollout              canary step machine (setWeight / pause / analysis, background analysis, abort)
-    promql_parser/promql PromQL subset over scraped /metrics, behind one seam (analysis_evaluator)
-                         that a real Prometheus replaces
     status               the model's AnalysisRuns as the protocol's snapshots
     inputs               what the controllers act on and read: cluster handle, spec, clock, CPU
     router               per-request weighted HTTP proxy (stable / canary), streaming
-    plane                LocalControlPlane: the controllers' loop over the local processes
+    plane                LocalControlPlane: the controllers' loop over the local processes; the
+                         analysis queries go to a real Prometheus (harness.services.prometheus_api)
 
-Only ``plane``, ``router`` and ``promql`` do I/O.
+Only ``plane`` and ``router`` do I/O.
 """
 
 from __future__ import annotations
@@ -24,15 +23,9 @@ from harness.targets.local.cluster.hpa import HpaAutoscaler, HpaPolicy
 from harness.targets.local.cluster.plane import (
     ClusterHandle,
     ControlPlaneSpec,
+    Evaluator,
     LocalControlPlane,
     ReplicaInfo,
-)
-from harness.targets.local.cluster.promql import (
-    LocalPromQL,
-    PrometheusEvaluator,
-    QueryResult,
-    SampleStore,
-    analysis_evaluator,
 )
 from harness.targets.local.cluster.rollout import CanaryRollout, CanaryStrategy
 from harness.targets.local.cluster.router import Router
@@ -44,16 +37,12 @@ __all__ = [
     "CanaryStrategy",
     "ClusterHandle",
     "ControlPlaneSpec",
+    "Evaluator",
     "HpaAutoscaler",
     "HpaPolicy",
     "LocalControlPlane",
-    "LocalPromQL",
     "MetricSpec",
     "Phase",
-    "PrometheusEvaluator",
-    "QueryResult",
     "ReplicaInfo",
     "Router",
-    "SampleStore",
-    "analysis_evaluator",
 ]

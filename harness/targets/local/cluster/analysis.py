@@ -13,7 +13,7 @@ analysis controller it describes:
   measurements were taken (no ``count`` and no ``interval`` = one measurement), else ``Running``;
 * the run takes the worst metric phase (Failed > Error > Inconclusive > Successful > Running).
 
-The caller measures (e.g. a PromQL query through :mod:`harness.targets.local.cluster.promql`) and hands the
+The caller measures (the local target: the template's query on a real Prometheus) and hands the
 value to :meth:`AnalysisRun.record`; every method takes ``now`` so tests need no clock.
 """
 

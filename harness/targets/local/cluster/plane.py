@@ -3,20 +3,22 @@
 A thin I/O loop around the pure cores (:mod:`.hpa`, :mod:`.rollout`, :mod:`.analysis`), running in
 its own thread for as long as the local target is up, as a cluster's controllers do:
 
-* every ``scrape_period_s`` (real time) it scrapes each replica's ``/metrics`` into a
-  :class:`~.promql.SampleStore` (labels ``job``, ``instance``, ``track``, ``service`` =
-  ``api-stable``/``api-canary`` and ``rollouts_pod_template_hash`` = the version, so the manifests'
-  AnalysisTemplate queries select the canary as the ServiceMonitor's relabelling does in a cluster);
+* every ``scrape_period_s`` (real time) it hands the live replicas to ``discovery`` (the local
+  target writes them into the real Prometheus' file-based service discovery, labelled as the
+  manifests' ServiceMonitor/PodMonitor would label them), so Prometheus scrapes what runs now;
 * every ``sync_period_s`` (manifest time; 15 s as the kube-controller-manager's
   ``--horizontal-pod-autoscaler-sync-period``) it samples per-process CPU with psutil (percent of the
   container's ``resources.requests.cpu``, as metrics-server reports it), reconciles each HPA and
   calls ``cluster.scale(component, n)``;
 * while a canary runs it reconciles the :class:`~.rollout.CanaryRollout` (the Argo Rollouts
-  controller) and calls ``cluster.set_weight(w)``, then ``cluster.promote()`` or ``cluster.abort()``.
+  controller) and calls ``cluster.set_weight(w)``, then ``cluster.promote()`` or ``cluster.abort()``;
+  the AnalysisTemplates' queries go, unchanged, to the ``evaluator`` (Prometheus' HTTP API).
 
-``time_scale`` compresses manifest time (pauses, intervals, stabilisation windows, rate windows) so a
-PR run takes minutes; CPU is always measured in real time. The cluster is anything with the methods
-of :class:`ClusterHandle` (the local target's :class:`~harness.targets.local.workloads.Workloads`).
+``time_scale`` compresses manifest time (pauses, intervals, stabilisation windows) so a PR run takes
+minutes; CPU is always measured in real time, and so is Prometheus: a template's ``[2m]`` window is
+two wall-clock minutes, which on a PR run spans the canary's whole life (the queries run unchanged).
+The cluster is anything with the methods of :class:`ClusterHandle` (the local target's
+:class:`~harness.targets.local.workloads.Workloads`).
 What the controllers decided is read back as the protocol's snapshots
 (:meth:`LocalControlPlane.autoscaler_status`, :meth:`LocalControlPlane.rollout_status`).
 """
@@ -27,8 +29,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from harness.services.prometheus_api import QueryResult
 from harness.targets.base import AutoscalerStatus, RolloutStatus, ScaleEvent
 from harness.targets.local.cluster.analysis import MetricSpec
 from harness.targets.local.cluster.hpa import Decision, HpaAutoscaler
@@ -41,11 +44,19 @@ from harness.targets.local.cluster.inputs import (
     VirtualClock,
     cpu_request,
 )
-from harness.targets.local.cluster.promql import Evaluator, SampleStore, analysis_evaluator
 from harness.targets.local.cluster.rollout import CanaryRollout
 from harness.targets.local.cluster.status import analysis_runs
 
 EVENTS_KEPT = 200
+
+
+class Evaluator(Protocol):
+    """Where the AnalysisTemplates' queries are evaluated (Prometheus' ``/api/v1/query``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def query(self, promql: str) -> QueryResult: ...
 
 
 @dataclass(slots=True)
@@ -66,7 +77,7 @@ class LocalControlPlane:
     sync_period_s: float = 15.0
     scrape_period_s: float = 1.0
     evaluator: Evaluator | None = None
-    store: SampleStore = field(default_factory=SampleStore)
+    discovery: Callable[[list[ReplicaInfo]], None] | None = None
     timeline: list[dict[str, Any]] = field(default_factory=list)
     analysis: list[dict[str, Any]] = field(default_factory=list)
     rollout: CanaryRollout | None = None
@@ -79,15 +90,11 @@ class LocalControlPlane:
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _last_sync: float = -1e18
     _weight: int = 0
-    _http: Any = None
 
     def __post_init__(self) -> None:
         if self.clock is None:
             self.clock = VirtualClock(self.speedup)
         self._hpas = {c: _HpaState(HpaAutoscaler(p)) for c, p in self.spec.hpas.items()}
-        self.store.retention_s = 900.0 * max(1.0, self.speedup)
-        if self.evaluator is None:
-            self.evaluator = analysis_evaluator(self.store)
 
     def now(self) -> float:
         assert self.clock is not None  # set in __post_init__
@@ -104,9 +111,6 @@ class LocalControlPlane:
         if self._thread is not None:
             self._thread.join(timeout=30)
         self._thread = None
-        if self._http is not None:
-            self._http.close()
-            self._http = None
 
     # -- the Rollout ---------------------------------------------------------------------------
 
@@ -198,10 +202,11 @@ class LocalControlPlane:
     # -- the loop ------------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """One loop iteration: scrape; HPA when a sync period passed; rollout."""
+        """One loop iteration: discovery; HPA when a sync period passed; rollout."""
         now = self.now()
         processes = self.cluster.processes()
-        self._scrape(processes, now)
+        if self.discovery is not None:
+            self.discovery(processes)
         if now - self._last_sync >= self.sync_period_s:
             self._last_sync = now
             self._autoscale(processes, now)
@@ -223,24 +228,6 @@ class LocalControlPlane:
             self.errors = [*self.errors[-(EVENTS_KEPT - 1):], message]
             if self.rollout is not None and not self.rollout.done:
                 self.rollout.message = f"ControllerError: {message}"
-
-    def _scrape(self, processes: list[ReplicaInfo], now: float) -> None:
-        import httpx
-
-        if self._http is None:
-            self._http = httpx.Client(timeout=2.0, verify=False)
-        for replica in processes:
-            labels = {
-                "job": replica.component,
-                "instance": replica.metrics_url,
-                "track": replica.track,
-                "service": f"{replica.component}-{replica.track}",
-                "rollouts_pod_template_hash": replica.version,
-            }
-            try:
-                self.store.ingest_text(self._http.get(replica.metrics_url).text, now, labels)
-            except (httpx.HTTPError, ValueError):
-                continue  # starting, dying or not an exposition: a gap, as in Prometheus
 
     def _autoscale(self, processes: list[ReplicaInfo], now: float) -> None:
         sample: dict[str, Any] = {"t": round(now, 3), "replicas": {}, "utilisation": {}, "desired": {}}
@@ -309,9 +296,11 @@ class LocalControlPlane:
         return guarded
 
     def _measure(self, spec: MetricSpec) -> Any:
-        if spec.query is None or self.evaluator is None:
+        if spec.query is None:
             raise ValueError(f"metric {spec.name} has no prometheus query")
-        return self.evaluator.query(spec.query, self.now()).argo_value
+        if self.evaluator is None:
+            raise ValueError("no Prometheus to evaluate the analysis on")
+        return self.evaluator.query(spec.query).argo_value
 
 
 def _run_action(action: Callable[[], None] | None) -> None:
@@ -323,6 +312,7 @@ __all__ = [
     "ClusterHandle",
     "ControlPlaneSpec",
     "CpuSampler",
+    "Evaluator",
     "LocalControlPlane",
     "ReplicaInfo",
     "Sampler",

@@ -1,4 +1,5 @@
-"""The local control plane loop against a fake cluster and a fake metrics evaluator."""
+"""The local control plane loop against a fake cluster and a fake metrics evaluator (the real
+Prometheus answering the repository's templates: tests/harness/targets/local/test_prometheus_live.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from harness.services.prometheus_api import QueryResult
 from harness.targets.local.cluster.plane import (
     ControlPlaneSpec,
     CpuSampler,
@@ -16,7 +18,6 @@ from harness.targets.local.cluster.plane import (
     VirtualClock,
     cpu_request,
 )
-from harness.targets.local.cluster.promql import QueryResult
 
 ROOT = Path(__file__).resolve().parents[5]
 
@@ -54,7 +55,7 @@ class FakeEvaluator:
         self.value = value
         self.queries: list[str] = []
 
-    def query(self, promql: str, now: float) -> QueryResult:
+    def query(self, promql: str) -> QueryResult:
         self.queries.append(promql)
         return QueryResult(promql, self.name, scalar=None, vector=((frozenset(), self.value),))
 
@@ -259,55 +260,23 @@ def test_spec_from_the_repository_manifests() -> None:
             assert name in spec.templates
 
 
-def _app_metrics(ok: int, errors: int | None) -> str:
-    """The reference app's exposition: 5xx series exist only once a 5xx happened (prometheus_client)."""
-    series = 'route="/api/uploads",method="POST",status="201",version="v2"'
-    lines = [
-        "# TYPE http_requests_total counter",
-        f'http_requests_total{{route="/api/uploads",method="POST",status="201",version="v2"}} {ok}',
-    ]
-    if errors is not None:
-        lines.append(
-            f'http_requests_total{{route="/api/uploads",method="POST",status="500",version="v2"}} {errors}'
-        )
-    lines += ["# TYPE http_request_duration_seconds histogram"] + [
-        f'http_request_duration_seconds_bucket{{route="/api/uploads",method="POST",status="201",version="v2",'
-        f'le="{le}"}} {ok}'
-        for le in ("0.1", "+Inf")
-    ]
-    lines += [
-        f"http_request_duration_seconds_{name}{{{series}}} {v}" for name, v in (("count", ok), ("sum", 1))
-    ]
-    return "\n".join(lines) + "\n"
+def test_each_tick_hands_the_live_replicas_to_discovery() -> None:
+    time, cluster = ManualTime(), FakeCluster(api=2)
+    seen: list[int] = []
+    plane = LocalControlPlane(cluster, ControlPlaneSpec.from_documents(_docs(None)),
+                              evaluator=FakeEvaluator(1.0), discovery=lambda found: seen.append(len(found)),
+                              clock=VirtualClock(1.0, real=time))
+    _drive(plane, time, 1)
+    cluster.counts["api"] = 3
+    _drive(plane, time, 1)
+    assert seen == [2, 3]
 
 
-def _repository_measurements(errors: list[int | None]) -> dict[str, Any]:
-    from harness.targets.local.cluster.analysis import measurement_phase
-    from harness.targets.local.cluster.promql import LocalPromQL, SampleStore
-
-    render = pytest.importorskip("harness.k8s").render_overlay
-    spec = ControlPlaneSpec.from_documents(list(render(ROOT / "manifests" / "overlays" / "local")))
-    store = SampleStore()
-    labels = {"service": "api-canary", "rollouts_pod_template_hash": "v2", "job": "api", "instance": "a"}
-    for i, err in enumerate(errors):
-        store.ingest_text(_app_metrics(100 * i, err), 10.0 * i, labels)
-    out = {}
-    for template in spec.templates.values():
-        for metric in template.metric_specs({"service-name": "api-canary", "canary-hash": "v2"}):
-            assert metric.query is not None
-            value = LocalPromQL(store).query(metric.query, 10.0 * (len(errors) - 1)).argo_value
-            out[metric.name] = (value, measurement_phase(metric, value).value)
-    return out
-
-
-def test_repository_templates_fail_a_canary_that_errors() -> None:
-    measured = _repository_measurements([0, 30, 60])
-    assert measured["success-rate"][1] == "Failed"  # 1 - 60/160 over the window
-    assert measured["latency-p95"][1] == "Successful"
-
-
-def test_repository_success_rate_is_measurable_for_a_canary_without_5xx() -> None:
-    # no 5xx series exists before the first 5xx: the template needs `or vector(0)` to measure 1.0
-    # rather than an empty result (Error measurements, and a healthy canary aborted)
-    measured = _repository_measurements([None, None, None])
-    assert measured["success-rate"][1] == "Successful"
+def test_a_measurement_without_prometheus_is_an_error_not_a_pass() -> None:
+    time, cluster = ManualTime(), FakeCluster()
+    plane = LocalControlPlane(cluster, ControlPlaneSpec.from_documents(_docs("result[0] >= 0.95")),
+                              clock=VirtualClock(1.0, real=time))
+    plane.begin_rollout("v2")
+    _drive(plane, time, 60)
+    assert "promote" not in cluster.calls
+    assert any(m["phase"] == "Error" and "no Prometheus" in m["message"] for m in plane.analysis)

@@ -1,0 +1,124 @@
+"""A client of Prometheus' HTTP API (``/api/v1/query``, ``/api/v1/alerts``, build info).
+
+One reading of the API for everyone who asks Prometheus something: the local model's canary
+analysis (Argo Rollouts' Prometheus provider sends the template's query to ``/api/v1/query`` and
+binds the result to ``result``) and the stages that assert which alerts fire. The response format is
+Prometheus' documented one (https://prometheus.io/docs/prometheus/latest/querying/api/).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Labels = frozenset[tuple[str, str]]
+
+
+class PrometheusApiError(Exception):
+    """Prometheus could not be reached, or refused the query (its ``errorType: error``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    """An instant query's answer, with the server that gave it (``evaluator``: ``Prometheus 2.42.0``)."""
+
+    query: str
+    evaluator: str
+    vector: tuple[tuple[Labels, float], ...] | None = None
+    scalar: float | None = None
+
+    @property
+    def argo_value(self) -> list[float] | float:
+        """What Argo's Prometheus provider binds to ``result``: a list for a vector, a float for a scalar."""
+        if self.scalar is not None:
+            return self.scalar
+        return [v for _, v in self.vector or ()]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One entry of ``/api/v1/alerts``: ``state`` is ``pending`` or ``firing``; ``active_at`` epoch s."""
+
+    name: str
+    state: str
+    active_at: float
+    labels: Mapping[str, str]
+    value: str = ""
+
+
+class PrometheusApi:
+    """Instant queries, alerts and the server's version, over HTTP."""
+
+    def __init__(self, url: str, timeout_s: float = 5.0, *, version: str | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.timeout_s = timeout_s
+        self._version = version
+
+    @property
+    def name(self) -> str:
+        """``Prometheus <version>`` (``version``, else ``/api/v1/status/buildinfo``): what proved a
+        measurement."""
+        if self._version is None:
+            try:
+                self._version = self.version()
+            except PrometheusApiError:
+                return f"Prometheus at {self.url} (version unreadable)"
+        return f"Prometheus {self._version}"
+
+    def version(self) -> str:
+        data = self._get("/api/v1/status/buildinfo", {})
+        return str(data.get("version", "?")).split("+")[0]
+
+    def query(self, promql: str) -> QueryResult:
+        """Evaluate ``promql`` now (the server's clock)."""
+        return parse_query_data(promql, self.name, self._get("/api/v1/query", {"query": promql}))
+
+    def alerts(self) -> list[Alert]:
+        """Every alert that is pending or firing now."""
+        data = self._get("/api/v1/alerts", {})
+        return [parse_alert(a) for a in data.get("alerts", [])]
+
+    def _get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        import httpx
+
+        try:
+            response = httpx.get(f"{self.url}{path}", params=dict(params), timeout=self.timeout_s)
+        except httpx.HTTPError as exc:
+            raise PrometheusApiError(f"{self.url}{path}: {type(exc).__name__}: {exc}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            raise PrometheusApiError(f"{self.url}{path}: HTTP {response.status_code}, not JSON") from None
+        if not isinstance(body, dict) or body.get("status") != "success":
+            error = body if not isinstance(body, dict) else f"{body.get('errorType')}: {body.get('error')}"
+            raise PrometheusApiError(f"prometheus {path}: {error}")
+        data = body.get("data", {})
+        return data if isinstance(data, dict) else {"result": data}
+
+
+def parse_query_data(promql: str, evaluator: str, data: Mapping[str, Any]) -> QueryResult:
+    """The ``data`` of an ``/api/v1/query`` answer as a :class:`QueryResult`."""
+    kind = data.get("resultType")
+    if kind == "scalar":
+        return QueryResult(promql, evaluator, scalar=float(data["result"][1]))
+    if kind != "vector":
+        raise PrometheusApiError(f"prometheus returned a {kind}, expected a vector or a scalar")
+    # Prometheus writes values as strings ("0.97", "NaN", "+Inf"): float() reads all of them.
+    vector = tuple((frozenset(item["metric"].items()), float(item["value"][1])) for item in data["result"])
+    return QueryResult(promql, evaluator, vector=vector)
+
+
+def parse_alert(item: Mapping[str, Any]) -> Alert:
+    from datetime import datetime
+
+    labels = {str(k): str(v) for k, v in (item.get("labels") or {}).items()}
+    active = str(item.get("activeAt") or "")
+    at = datetime.fromisoformat(active.replace("Z", "+00:00")).timestamp() if active else math.nan
+    state, value = str(item.get("state", "")), str(item.get("value", ""))
+    return Alert(labels.get("alertname", "?"), state, at, labels, value)
+
+
+__all__ = ["Alert", "Labels", "PrometheusApi", "PrometheusApiError", "QueryResult", "parse_alert",
+           "parse_query_data"]
