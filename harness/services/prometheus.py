@@ -71,6 +71,7 @@ class PrometheusService(ProcessService):
         self.binary = find_prometheus()
         self.version = prometheus_version(self.binary) if self.binary else "?"
         self.timings: dict[str, float] = {}
+        self.started_at = 0.0  # epoch s of the last start()
         argv = [
             self.binary or "prometheus", f"--config.file={self.config_file}",
             f"--storage.tsdb.path={self.data_dir / 'tsdb'}", f"--web.listen-address=127.0.0.1:{self.port}",
@@ -94,7 +95,7 @@ class PrometheusService(ProcessService):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.config_file.write_text(yaml.safe_dump(self.config(), sort_keys=False), encoding="utf-8")
         self.set_targets(self._targets)
-        started = time.monotonic()
+        started, self.started_at = time.monotonic(), time.time()
         self.process.start(timeout=timeout)
         self.timings["start_to_ready_s"] = round(time.monotonic() - started, 3)
         return self

@@ -9,6 +9,8 @@ Prometheus' documented one (https://prometheus.io/docs/prometheus/latest/queryin
 from __future__ import annotations
 
 import math
+import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +82,43 @@ class PrometheusApi:
         data = self._get("/api/v1/alerts", {})
         return [parse_alert(a) for a in data.get("alerts", [])]
 
+    def fired_since(self, name: str, since: float) -> bool:
+        """Whether alert ``name`` was firing at some evaluation since ``since`` (epoch s), from the
+        ``ALERTS`` series Prometheus writes at every rule evaluation."""
+        selector = f'ALERTS{{alertname="{_checked(name)}",alertstate="firing"}}'
+        return bool(self.query(f"max_over_time({selector}[{_window(since)}])").vector)
+
+    def wait_fired(
+        self, names: list[str], since: float, within_s: float, poll_s: float = 0.5
+    ) -> dict[str, float]:
+        """Wait up to ``within_s`` until each of ``names`` fired since ``since``: name -> seconds after
+        ``since`` at which it was seen fired (the ones missing did not fire in time)."""
+        seen: dict[str, float] = {}
+        deadline = time.monotonic() + within_s
+        while True:
+            for name in names:
+                if name not in seen and self.fired_since(name, since):
+                    seen[name] = round(time.time() - since, 1)
+            if len(seen) == len(names) or time.monotonic() >= deadline:
+                return seen
+            time.sleep(poll_s)
+
+    def activated_since(self, since: float) -> dict[str, float]:
+        """Alerts that became active (pending or firing) at ``since`` or later: name -> activeAt.
+
+        ``ALERTS_FOR_STATE`` holds each active alert's activeAt for rules with a ``for``; an alert
+        already active before ``since`` (a previous drill's) is not counted. A rule without ``for``
+        has no such series: any ``ALERTS`` sample of it in the window counts."""
+        window = _window(since)
+        states = self.query(f"max_over_time(ALERTS_FOR_STATE[{window}])").vector or ()
+        named = {dict(labels).get("alertname", "?"): value for labels, value in states}
+        found = {name: at for name, at in named.items() if at >= math.floor(since)}
+        for labels, _ in self.query(f"max_over_time(ALERTS[{window}])").vector or ():
+            name = dict(labels).get("alertname", "?")
+            if name not in named:
+                found.setdefault(name, since)
+        return found
+
     def _get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
         import httpx
 
@@ -96,6 +135,20 @@ class PrometheusApi:
             raise PrometheusApiError(f"prometheus {path}: {error}")
         data = body.get("data", {})
         return data if isinstance(data, dict) else {"result": data}
+
+
+def _window(since: float) -> str:
+    """A range covering ``since`` until now (whole seconds, at least one)."""
+    return f"{max(1, math.ceil(time.time() - since) + 1)}s"
+
+
+_ALERT_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+
+
+def _checked(name: str) -> str:
+    if not _ALERT_NAME.fullmatch(name):
+        raise PrometheusApiError(f"not an alert name: {name!r}")
+    return name
 
 
 def parse_query_data(promql: str, evaluator: str, data: Mapping[str, Any]) -> QueryResult:

@@ -19,7 +19,8 @@ from harness.errors import ConfigError
 
 SCHEMA_FILE = Path(__file__).with_name("scenario.schema.json")
 ACTIONS = ("upload", "request", "events", "wait", "until", "processed", "download", "db", "subscribers",
-           "action", "invariants", "ready", "repeat", "browser", "posture", "hostile", "hold", "slow")
+           "action", "invariants", "ready", "repeat", "browser", "posture", "hostile", "hold", "slow",
+           "alerts")
 NESTING = {"repeat": "steps", "hold": "during", "slow": "during"}  # actions that run nested steps
 CONTROL_ACTIONS = ("action",)
 

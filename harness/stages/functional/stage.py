@@ -18,13 +18,16 @@ from typing import Any
 from harness.errors import ConfigError
 from harness.redact import Redactor
 from harness.results import Result, Severity, Status
+from harness.services.prometheus_api import PrometheusApi
 from harness.stages.base import StageContext
 from harness.stages.functional.runner import Outcome, RunnerOptions, ScenarioRunner
 from harness.stages.functional.scenario import Scenario, load_scenarios, walk_actions
+from harness.stages.functional.steps_alerts import unreachable_alerts
 from harness.targets.base import Environment
 
 STAGE = "functional"
 DEFAULT_CONCURRENCY = 4
+ALERT_CONTROLS = ("EU-C-OBS-02",)  # alerts fire when they should (policies/controls.yaml)
 
 
 class FunctionalStage:
@@ -50,6 +53,8 @@ class FunctionalStage:
         env = ctx.environment
         yield from run_all(runner, scenarios, int(options.get("concurrency", DEFAULT_CONCURRENCY)),
                            lambda s, o: to_result(s, o, out, ctx.run_dir, proven_on(s, env), ctx.redactor))
+        yield from (alert_not_checked(s, name, why) for s in scenarios
+                    for name, why in unreachable_alerts(s.steps).items())
 
     @staticmethod
     def scenarios(ctx: StageContext, options: dict[str, Any]) -> list[Scenario]:
@@ -81,15 +86,29 @@ def run_all(runner: ScenarioRunner, scenarios: list[Scenario], concurrency: int,
 
 def proven_on(scenario: Scenario, env: Environment) -> str:
     """What produced the evidence: the platform acting for a fault drill or posture check (as its
-    Control says), Chromium for the page, else the app answering over HTTP on this target."""
+    Control says), Chromium for the page, else the app answering over HTTP on this target; and the
+    Prometheus that judged the scenario's ``alerts`` steps."""
     platform = env.control.platform if env.control is not None else f"target {env.target!r}"
-    if scenario.needs_control or "posture" in walk_actions(scenario.steps):
-        return platform
-    if "hostile" in walk_actions(scenario.steps):  # memory as the platform reports it, answers over HTTP
-        return f"{platform} (replica memory) and HTTP (httpx)"
-    if scenario.needs_browser:
-        return f"Chromium via Playwright, against {platform}"
-    return f"HTTP (httpx) against {platform}"
+    actions = walk_actions(scenario.steps)
+    if scenario.needs_control or "posture" in actions:
+        proven = platform
+    elif "hostile" in actions:  # memory as the platform reports it, answers over HTTP
+        proven = f"{platform} (replica memory) and HTTP (httpx)"
+    elif scenario.needs_browser:
+        proven = f"Chromium via Playwright, against {platform}"
+    else:
+        proven = f"HTTP (httpx) against {platform}"
+    if "alerts" in actions and env.prometheus_url and "Prometheus" not in proven:
+        proven += f"; alerts: {PrometheusApi(env.prometheus_url).name}"
+    return proven
+
+
+def alert_not_checked(scenario: Scenario, alert: str, why: str) -> Result:
+    """An alert the scenario would raise in a cluster but that cannot fire here: skipped, with why."""
+    return Result(id=f"PROM-ALERT-{scenario.name}-{alert}", stage=STAGE, severity=Severity.INFO,
+                  title=f"{alert} fires in {scenario.name}", status=Status.SKIPPED,
+                  controls=list(ALERT_CONTROLS), location=scenario.source, message=f"not checked here: {why}",
+                  proven_on="nothing (not checked on this target)")
 
 
 def to_result(scenario: Scenario, outcome: Outcome, out: Path, run_dir: Path,

@@ -16,6 +16,7 @@
     slos: [{id: SLO-upload-p95, flow: upload, p95_ms: 1500}]
     data_check: true                # accepted uploads == processed == rows at the end
     processes: 1                    # Locust worker processes (distributed mode when > 1)
+    alerts: {none: true}            # Prometheus: alerts that fire / none that may (see alert_checks)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 import yaml
 
 from harness.errors import ConfigError
+from harness.stages.load.alert_checks import validate_alerts
 from harness.stages.load.shapes import ShapeStage, build_stages
 
 KINDS = ("slo", "autoscaling", "canary-rollback", "canary-promotion")
@@ -49,6 +51,7 @@ class LoadScenario:
     processes: int = 1
     wait_s: tuple[float, float] = (0.5, 1.5)
     component: str = "api"
+    alerts: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, profile: str, source: str) -> LoadScenario:
@@ -76,6 +79,7 @@ class LoadScenario:
             processes=int(merged.get("processes", 1)),
             wait_s=_pair(merged.get("wait_s", (0.5, 1.5))),
             component=str(merged.get("component", "api")),
+            alerts=validate_alerts(merged.get("alerts"), source),
         )
 
     def stretch_for(self, time_scale: float) -> float:

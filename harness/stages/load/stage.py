@@ -21,6 +21,7 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.results import Result, ResultKind, Severity, Status
 from harness.stages.base import StageContext
+from harness.stages.load.alert_checks import alert_results
 from harness.stages.load.runner import LocustRun, locust_version, run_locust
 from harness.stages.load.scenario import LoadScenario, load_scenarios
 from harness.stages.load.session import ControlSession, reported_analysis, scenario_documents
@@ -100,6 +101,7 @@ class _StageRun:
         if session is not None:
             stages = stretch(stages, scenario.stretch_for(session.control.time_scale))
             session.begin()
+        since = time.time()
         run = run_locust(
             scenario.id,
             host=env.api_url,
@@ -127,6 +129,8 @@ class _StageRun:
             from harness.stages.load.data import data_loss_check
 
             results.append(data_loss_check(env, run, f"LOAD-{scenario.id}-no-data-loss", evidence))
+        if scenario.alerts:
+            results += alert_results(scenario.id, scenario.alerts, env.prometheus_url, since, evidence)
         timeline.add(scenario.id, run, session)
         return results
 

@@ -103,3 +103,24 @@ def test_fault_actions_make_a_scenario_exclusive() -> None:
     assert scenario.exclusive and scenario.needs_control
     assert "action" in walk_actions(scenario.steps)
     assert not load_scenario(SHIPPED / "happy-png.yaml", ROOT).exclusive
+
+
+def test_alerts_step_is_checked() -> None:
+    base = {"name": "x", "steps": [{"alerts": {"fire": ["EasyUploadApiHighErrorRate"], "within_s": 30}}]}
+    validate_scenario(base, "x.yaml")
+    assert "does not match" in _error({"name": "x", "steps": [{"alerts": {"fire": ["bad name"]}}]})
+    assert "unknown key 'fires'" in _error({"name": "x", "steps": [{"alerts": {"fires": ["A"]}}]})
+    reason = _error({"name": "x", "steps": [{"alerts": {"cannot_fire": {"A": "short"}}}]})
+    assert "steps[0].alerts.cannot_fire.A" in reason
+
+
+def test_alert_reasons_are_reported_skipped() -> None:
+    from harness.stages.functional.stage import alert_not_checked
+    from harness.stages.functional.steps_alerts import unreachable_alerts
+
+    steps = [{"repeat": {"times": 1, "steps": [{"alerts": {"cannot_fire": {"Backlog": "needs 100 jobs"}}}]}}]
+    assert unreachable_alerts(steps) == {"Backlog": "needs 100 jobs"}
+    scenario = load_scenario(SHIPPED / "happy-png.yaml", ROOT)
+    result = alert_not_checked(scenario, "Backlog", "needs 100 jobs")
+    assert result.status.value == "skipped" and "needs 100 jobs" in result.message
+    assert result.controls == ["EU-C-OBS-02"] and result.proven_on

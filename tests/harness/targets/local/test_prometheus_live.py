@@ -16,12 +16,17 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
+from harness.results import Status
 from harness.services.prometheus import find_prometheus
 from harness.services.prometheus_api import PrometheusApi
+from harness.stages.functional import steps_alerts
+from harness.stages.functional.context import Context, StepFailed
+from harness.stages.load.alert_checks import alert_results
 from harness.targets.local.cluster.analysis import measurement_phase
 from harness.targets.local.cluster.inputs import ControlPlaneSpec, ReplicaInfo
 from harness.targets.local.manifests import load_app_manifests
@@ -137,3 +142,58 @@ def test_the_error_rate_alert_fires_on_the_erring_stable_service(
     _wait_for(api, 'ALERTS{alertname="EasyUploadApiHighErrorRate",alertstate="firing"}', timeout=30)
     firing = {a.name for a in api.alerts() if a.state == "firing"}
     assert "EasyUploadApiHighLatency" not in firing  # every stand-in request takes < 50 ms
+
+
+# -- the stages' alert checks, against the same real Prometheus ------------------------------------
+
+def _context(url: str, began: float) -> Context:
+    env = SimpleNamespace(prometheus_url=url, target="local")
+    return cast(Context, SimpleNamespace(env=env, started=began))
+
+
+def _since_fixture(scraped: tuple[PrometheusApi, LocalPrometheus]) -> float:
+    """Monotonic time at which a scenario would have begun with the fixture (its Prometheus start)."""
+    started = scraped[1].service.started_at
+    return time.monotonic() - (time.time() - started)
+
+
+def test_step_fails_for_an_alert_that_does_not_fire(scraped: tuple[PrometheusApi, LocalPrometheus]) -> None:
+    ctx = _context(scraped[0].url, _since_fixture(scraped))
+    with pytest.raises(StepFailed, match="EasyUploadQueueBacklog"):
+        steps_alerts.alerts(ctx, {"fire": ["EasyUploadQueueBacklog"], "within_s": 1}, {}, None)
+
+
+def test_step_passes_for_the_alert_that_fires(scraped: tuple[PrometheusApi, LocalPrometheus]) -> None:
+    ctx = _context(scraped[0].url, _since_fixture(scraped))
+    seen = steps_alerts.alerts(ctx, {"fire": ["EasyUploadApiHighErrorRate"], "within_s": 30}, {}, None)
+    assert "EasyUploadApiHighErrorRate" in seen["fired"] and seen["prometheus"] == "Prometheus 2.42.0"
+
+
+def test_step_none_fails_when_an_alert_became_active(scraped: tuple[PrometheusApi, LocalPrometheus]) -> None:
+    ctx = _context(scraped[0].url, _since_fixture(scraped))
+    _wait_for(scraped[0], "ALERTS_FOR_STATE", timeout=30)
+    with pytest.raises(StepFailed, match="EasyUploadApiHighErrorRate"):
+        steps_alerts.alerts(ctx, {"none": True, "settle_s": 0}, {}, None)
+
+
+def test_step_none_ignores_an_alert_active_before_the_scenario(
+    scraped: tuple[PrometheusApi, LocalPrometheus],
+) -> None:
+    _wait_for(scraped[0], "ALERTS_FOR_STATE", timeout=30)
+    time.sleep(1.1)  # activeAt is in whole seconds
+    assert steps_alerts.alerts(_context(scraped[0].url, time.monotonic()), {"none": True, "settle_s": 0},
+                               {}, None)["activated"] == {}
+
+
+def test_load_alert_results(scraped: tuple[PrometheusApi, LocalPrometheus]) -> None:
+    since = scraped[1].service.started_at
+    spec = {"fire": ["EasyUploadApiHighErrorRate", "EasyUploadQueueBacklog"], "within_s": 1, "none": True,
+            "cannot_fire": {"EasyUploadWorkerFailures": "no worker in this test"}}
+    _wait_for(scraped[0], 'ALERTS{alertstate="firing"}', timeout=30)
+    results = {r.id: r for r in alert_results("t", spec, scraped[0].url, since)}
+    assert results["LOAD-t-alert-EasyUploadApiHighErrorRate"].status is Status.PASSED
+    assert results["LOAD-t-alert-EasyUploadQueueBacklog"].status is Status.FAILED
+    assert results["LOAD-t-no-alerts"].status is Status.FAILED
+    skipped = results["LOAD-t-alert-EasyUploadWorkerFailures"]
+    assert skipped.status is Status.SKIPPED and "no worker in this test" in skipped.message
+    assert all(r.proven_on for r in results.values())

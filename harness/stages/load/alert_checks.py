@@ -1,0 +1,105 @@
+"""Which of the manifests' alerts a load scenario raised, by the environment's Prometheus.
+
+A scenario's ``alerts`` (``scenarios/load/*.yaml``)::
+
+    alerts:
+      fire: [EasyUploadApiHighErrorRate]   # each fired since the load began (waits up to within_s)
+      within_s: 60
+      none: true                           # no alert became active (pending or firing) meanwhile
+      cannot_fire: {Name: why}             # reported skipped with that reason
+
+The observation is Prometheus' own: its scrapes of every replica and its evaluation of the
+PrometheusRules, read back from the ``ALERTS`` / ``ALERTS_FOR_STATE`` series it wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from harness.errors import ConfigError
+from harness.results import Result, Severity, Status
+from harness.services.prometheus_api import PrometheusApi, PrometheusApiError
+
+CONTROLS = ["EU-C-OBS-02"]
+DEFAULT_WITHIN_S = 60.0
+KEYS = {"fire", "within_s", "none", "cannot_fire"}
+_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+
+
+def validate_alerts(spec: Any, source: str) -> dict[str, Any]:
+    """The ``alerts`` mapping of a scenario, checked (a one-line ConfigError naming the key)."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, Mapping) or not set(spec) <= KEYS:
+        raise ConfigError.at(source, "alerts", f"expected a mapping with keys of {', '.join(sorted(KEYS))}")
+    names = [*(spec.get("fire") or []), *(spec.get("cannot_fire") or {})]
+    bad = [n for n in names if not isinstance(n, str) or not _NAME.fullmatch(n)]
+    if bad:
+        raise ConfigError.at(source, "alerts", f"not an alert name: {bad[0]!r}")
+    if spec.get("none") not in (None, True):
+        raise ConfigError.at(source, "alerts.none", "expected true (or leave it out)")
+    return dict(spec)
+
+
+def alert_results(
+    scenario_id: str, spec: Mapping[str, Any], prometheus_url: str | None, since: float,
+    evidence: Sequence[str] = (),
+) -> list[Result]:
+    """``LOAD-<id>-alert-<name>`` per alert to fire, ``LOAD-<id>-no-alerts`` for ``none``, and a
+    skipped ``LOAD-<id>-alert-<name>`` per ``cannot_fire`` entry."""
+    rid = f"LOAD-{scenario_id}"
+    out = [_result(f"{rid}-alert-{n}", f"{n} fires", Status.SKIPPED, f"not checked here: {why}",
+                   "nothing (not checked on this target)", evidence)
+           for n, why in (spec.get("cannot_fire") or {}).items()]
+    wanted = [str(n) for n in spec.get("fire") or []]
+    if not wanted and not spec.get("none"):
+        return out
+    if not prometheus_url:
+        why = "the environment offers no Prometheus (prometheus_url)"
+        return [*out, _result(f"{rid}-alerts", "alerts", Status.SKIPPED, why, "nothing", evidence)]
+    api = PrometheusApi(prometheus_url)
+    try:
+        out += _fired(rid, api, wanted, since, float(spec.get("within_s", DEFAULT_WITHIN_S)), evidence)
+        if spec.get("none"):
+            out.append(_none(rid, api, since, evidence))
+    except PrometheusApiError as exc:
+        out.append(_result(f"{rid}-alerts", "alerts", Status.ERROR, f"cannot read the alerts: {exc}",
+                           api.name, evidence))
+    return out
+
+
+def _fired(rid: str, api: PrometheusApi, names: list[str], since: float, within_s: float,
+           evidence: Sequence[str]) -> list[Result]:
+    """Each alert fires since the load began: fails for a rule that never fires on the failure
+    the scenario plants (or a Prometheus that never scraped the replicas)."""
+    seen = api.wait_fired(names, since, within_s) if names else {}
+    return [
+        _result(f"{rid}-alert-{n}", f"{n} fires", Status.PASSED if n in seen else Status.FAILED,
+                f"fired {seen[n]:.0f}s after the load began" if n in seen
+                else f"did not fire within {within_s:g}s after the load", api.name, evidence,
+                {"fired_after_s": seen.get(n, -1.0)})
+        for n in names
+    ]
+
+
+def _none(rid: str, api: PrometheusApi, since: float, evidence: Sequence[str]) -> Result:
+    """No alert became active (pending or firing) since the load began: fails for a healthy run
+    that pages (a rule too tight, or the system degraded under the load)."""
+    active = api.activated_since(since)
+    listed = ", ".join(f"{n} (active +{at - since:.0f}s)" for n, at in sorted(active.items()))
+    message = f"alerts became active: {listed}" if active else "none pending or firing since the load began"
+    return _result(f"{rid}-no-alerts", "No alert becomes active during a healthy run",
+                   Status.FAILED if active else Status.PASSED, message, api.name, evidence,
+                   {"alerts_activated": len(active)})
+
+
+def _result(rid: str, title: str, status: Status, message: str, proven_on: str, evidence: Sequence[str],
+            measured: dict[str, Any] | None = None) -> Result:
+    return Result(id=rid, stage="load", title=title, status=status, severity=Severity.MEDIUM,
+                  controls=CONTROLS, message=message, evidence=list(evidence), measured=measured or {},
+                  proven_on=proven_on)
+
+
+__all__ = ["alert_results", "validate_alerts"]
