@@ -347,3 +347,12 @@ def test_posture_is_skipped_where_the_platform_cannot_show_it() -> None:
     assert outcome.status == "skipped" and "fake platform runs no container" in outcome.message
     outcome = run([{"posture": {"check": "pods"}}])
     assert outcome.status == "skipped" and "needs the control handle" in outcome.message
+
+
+def test_alerts_without_prometheus_are_not_checked_and_the_scenario_stands() -> None:
+    outcome = run([*HAPPY, {"alerts": {"none": True}}])
+    assert outcome.status == "passed", outcome.message
+    assert "not checked" in outcome.message and "offers no Prometheus" in outcome.message
+    assert outcome.steps[-1]["status"] == "skipped"
+    broken = run([*HAPPY, {"alerts": {"none": True}}], "ownership")
+    assert broken.status == "failed"  # an observer's skip never hides a real failure
