@@ -103,20 +103,23 @@ class PrometheusApi:
                 return seen
             time.sleep(poll_s)
 
-    def activated_since(self, since: float) -> dict[str, float]:
-        """Alerts that became active (pending or firing) at ``since`` or later: name -> activeAt.
+    def fired_anew_since(self, since: float) -> dict[str, float]:
+        """Alerts that fired since ``since`` and had become active (pending) at ``since`` or later:
+        name -> activeAt (epoch s).
 
-        ``ALERTS_FOR_STATE`` holds each active alert's activeAt for rules with a ``for``; an alert
-        already active before ``since`` (a previous drill's) is not counted. A rule without ``for``
-        has no such series: any ``ALERTS`` sample of it in the window counts."""
+        ``ALERTS_FOR_STATE`` holds each active alert's activeAt (whole seconds) for rules with a
+        ``for``: an alert already active before ``since`` (a previous drill's) is not counted. A rule
+        without ``for`` has no such series: any firing sample of it in the window counts."""
         window = _window(since)
         states = self.query(f"max_over_time(ALERTS_FOR_STATE[{window}])").vector or ()
-        named = {dict(labels).get("alertname", "?"): value for labels, value in states}
-        found = {name: at for name, at in named.items() if at >= math.floor(since)}
-        for labels, _ in self.query(f"max_over_time(ALERTS[{window}])").vector or ():
+        active_at = {dict(labels).get("alertname", "?"): value for labels, value in states}
+        firing = self.query(f'max_over_time(ALERTS{{alertstate="firing"}}[{window}])').vector or ()
+        found: dict[str, float] = {}
+        for labels, _ in firing:
             name = dict(labels).get("alertname", "?")
-            if name not in named:
-                found.setdefault(name, since)
+            at = active_at.get(name, since)
+            if at >= math.floor(since):
+                found[name] = at
         return found
 
     def _get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:

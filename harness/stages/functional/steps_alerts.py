@@ -6,9 +6,9 @@ manifests' PrometheusRules; the step reads the ``ALERTS`` / ``ALERTS_FOR_STATE``
 
 * ``fire: [names]``: each alert was firing at some evaluation since the scenario began, waiting up
   to ``within_s`` (default 90) for it; fails naming the ones that did not (and their state now).
-* ``none: true``: after ``settle_s`` (default 3: a scrape and an evaluation), no alert became active
-  (pending or firing) since the scenario began; one already active before (a previous drill's) does
-  not count. Fails naming each, with when it became active.
+* ``none: true``: after ``settle_s`` (default 3: a scrape and an evaluation), no alert fired since
+  the scenario began; one already pending or firing before it began (a previous drill's) does not
+  count, and a pending one is not a page. Fails naming each, with when it became pending.
 * ``cannot_fire: {name: reason}``: alerts this scenario would raise in a cluster but that cannot fire
   here, for the reason given; the stage reports each as skipped with it (nothing is checked).
 """
@@ -38,7 +38,7 @@ def alerts(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: di
             detail["fired"] = _fired(api, list(spec["fire"]), since, within)
         if spec.get("none"):
             time.sleep(float(spec.get("settle_s", DEFAULT_SETTLE_S)))
-            detail["activated"] = _none(api, since)
+            detail["fired"] = _none(api, since)
     except PrometheusApiError as exc:
         raise StepFailed(f"cannot read the alerts: {exc}") from None
     if spec.get("cannot_fire"):
@@ -61,11 +61,11 @@ def _fired(api: PrometheusApi, names: list[str], since: float, within_s: float) 
 
 
 def _none(api: PrometheusApi, since: float) -> dict[str, float]:
-    active = api.activated_since(since)
-    if active:
-        listed = ", ".join(f"{n} (active +{at - since:.0f}s)" for n, at in sorted(active.items()))
-        failed = StepFailed(f"alerts became active during a healthy run: {listed} ({api.name})")
-        failed.detail = {"activated": active}
+    fired = api.fired_anew_since(since)
+    if fired:
+        listed = ", ".join(f"{n} (pending from +{at - since:.0f}s)" for n, at in sorted(fired.items()))
+        failed = StepFailed(f"alerts fired during a healthy run: {listed} ({api.name})")
+        failed.detail = {"fired": fired}
         raise failed
     return {}
 
