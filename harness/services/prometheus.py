@@ -46,11 +46,16 @@ def require_prometheus() -> str:
     return found
 
 
-def prometheus_version(binary: str) -> str:
-    """``2.42.0`` from ``prometheus --version`` (the Debian suffix ``+ds`` dropped)."""
+def tool_version(binary: str) -> str:
+    """The version a Prometheus tool (``prometheus``, ``promtool``) prints, e.g. ``2.42.0+ds``."""
     done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=False)
-    match = re.search(r"version (\d+\.\d+\.\d+)", done.stdout + done.stderr)
+    match = re.search(r"version (\S+)", done.stdout + done.stderr)
     return match.group(1) if match else "?"
+
+
+def prometheus_version(binary: str) -> str:
+    """``2.42.0`` from ``prometheus --version`` (a distribution suffix such as Debian's ``+ds`` dropped)."""
+    return tool_version(binary).split("+")[0]
 
 
 class PrometheusService(ProcessService):
@@ -148,4 +153,5 @@ def _duration(seconds: float) -> str:
     return f"{max(1, round(seconds * 1000))}ms"
 
 
-__all__ = ["INSTALL_HINT", "PrometheusService", "find_prometheus", "prometheus_version", "require_prometheus"]
+__all__ = ["INSTALL_HINT", "PrometheusService", "find_prometheus", "prometheus_version", "require_prometheus",
+           "tool_version"]

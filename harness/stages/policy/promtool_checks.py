@@ -9,7 +9,6 @@ harness writes each PrometheusRule's groups under that name next to a copy of th
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import tempfile
@@ -22,6 +21,7 @@ import yaml
 
 from harness.errors import MissingToolError
 from harness.results import Result, Severity, Status
+from harness.services.prometheus import tool_version
 
 STAGE = "policy"
 CONTROLS = ["EU-C-OBS-02"]
@@ -64,9 +64,7 @@ def promtool() -> str:
 
 
 def promtool_version(binary: str) -> str:
-    done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=False)
-    match = re.search(r"version (\S+)", done.stdout + done.stderr)
-    return f"promtool {match.group(1) if match else '?'} (Prometheus)"
+    return f"promtool {tool_version(binary)} (Prometheus)"
 
 
 class PromtoolChecks:
