@@ -202,6 +202,17 @@ def test_local_target_names_everything_it_lacks(monkeypatch: pytest.MonkeyPatch,
     assert "PostgreSQL not found" in message and "redis-server not found" in message
 
 
+def test_a_missing_prometheus_is_one_line_and_exit_2_before_any_stage(
+    project: Path, capsys: pytest.CaptureFixture[str], use_stages: StageRegistrar, marker: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No quiet fallback: without the binary the canary analysis and the alert checks cannot run."""
+    monkeypatch.setattr("harness.targets.local.preflight.find_prometheus", lambda: None)
+    use_stages(policy="MarkingStage", functional="EnvStage")
+    _one_line_exit_2(*run_cli(capsys, "verify", "--target", "local"), needle="apt-get install prometheus")
+    assert not marker.exists()
+
+
 def test_local_target_passes_preflight_on_this_machine() -> None:
     local_preflight(TargetSettings.for_root(ROOT))
 
