@@ -35,7 +35,7 @@ from harness.targets.local.prometheus import LocalPrometheus
 ROOT = Path(__file__).resolve().parents[4]
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(find_prometheus() is None, reason="prometheus not on PATH "
                                                    "(apt-get install prometheus)")]
-TIME_SCALE = 60.0  # the error-rate alert: [5m] -> [5s], for 5m -> 5s
+TIME_SCALE = 30.0  # the error-rate alert: [5m] -> [10s], for 5m -> 10s
 
 
 class _Exposition(BaseHTTPRequestHandler):
