@@ -20,6 +20,7 @@ from typing import Any
 
 from harness.services.prometheus_api import PrometheusApi, PrometheusApiError
 from harness.stages.functional.context import Context, StepFailed, StepSkipped
+from harness.stages.functional.scenario import NESTING
 
 DEFAULT_WITHIN_S = 90.0
 DEFAULT_SETTLE_S = 3.0
@@ -71,13 +72,14 @@ def _none(api: PrometheusApi, since: float) -> dict[str, float]:
 
 
 def unreachable_alerts(steps: Any) -> dict[str, str]:
-    """Every ``cannot_fire`` entry of ``steps`` (nested ``repeat`` steps included): name -> reason."""
+    """Every ``cannot_fire`` entry of ``steps`` (nested steps included): name -> reason."""
     found: dict[str, str] = {}
     for step in steps:
         if "alerts" in step:
             found.update(step["alerts"].get("cannot_fire") or {})
-        if "repeat" in step:
-            found.update(unreachable_alerts(step["repeat"].get("steps") or []))
+        for action, nested in NESTING.items():  # repeat's steps, hold's and slow's during
+            if isinstance(step.get(action), dict):
+                found.update(unreachable_alerts(step[action].get(nested) or []))
     return found
 
 

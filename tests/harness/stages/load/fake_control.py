@@ -1,5 +1,6 @@
 """A stand-in platform for the load stage: FakeApp replicas (threads) behind the real Router, with the
-local model's controllers (HPA, Rollout) acting on them, behind the Control protocol.
+local model's controllers (HPA, Rollout) acting on them, behind the Control protocol; the
+analysis asks a real Prometheus that scrapes the replicas.
 
 The replicas are not processes of this host (``pid`` None), so the stage observes them as it would
 on a cluster: through the platform's replica list and each replica's own ``/metrics``. Their CPU is
@@ -9,10 +10,16 @@ planted: a router that ignores the weights, an autoscaler with another decision 
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from harness.errors import TargetError
+from harness.services.prometheus import PrometheusService, Target
+from harness.services.prometheus_api import PrometheusApi
 from harness.targets.base import AutoscalerStatus, ReplicaStatus, RolloutStatus
 from harness.targets.local.cluster.plane import ControlPlaneSpec, LocalControlPlane, ReplicaInfo
 from harness.targets.local.cluster.router import Router
@@ -77,11 +84,17 @@ class FakeCluster:
         self.calls: list[str] = []
         self.by_key: dict[int, FakeReplica] = {}
         self._keys = 1_000_000
+        # The analysis is Prometheus' answer, as on the local target: a real server scrapes the
+        # replicas with the labels the templates select on (service, rollouts_pod_template_hash).
+        self._workdir = Path(tempfile.mkdtemp(prefix="fake-cluster-"))
+        self.prometheus = PrometheusService(self._workdir).start(timeout=30)
         self.plane = LocalControlPlane(
             _Handle(self),
             ControlPlaneSpec.from_documents(documents),
             speedup=self.time_scale,
             scrape_period_s=0.5,
+            evaluator=PrometheusApi(self.prometheus.url, version=self.prometheus.version),
+            discovery=lambda replicas: self.prometheus.set_targets([_target(r) for r in replicas]),
         )
         self.plane.cpu = FakeSampler(self)
         self._scale(api)
@@ -192,6 +205,14 @@ class FakeCluster:
         for replica in [*self.stable, *self.canary]:
             replica.app.stop()
         self.router.disable()
+        self.prometheus.cleanup()
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+def _target(replica: ReplicaInfo) -> Target:
+    labels = {"job": replica.component, "service": f"{replica.component}-{replica.track}",
+              "rollouts_pod_template_hash": replica.version}
+    return urlsplit(replica.metrics_url).netloc, labels
 
 
 class _Handle:
