@@ -160,4 +160,12 @@ def _skipped(result_id: str, why: str) -> Result:
                   message=why)
 
 
-__all__ = ["FunctionalStage", "proven_on", "run_all", "run_scenarios", "to_result", "write_evidence"]
+__all__ = [
+    "FunctionalStage",
+    "alert_not_checked",
+    "proven_on",
+    "run_all",
+    "run_scenarios",
+    "to_result",
+    "write_evidence",
+]
