@@ -172,7 +172,7 @@ class ScenarioRunner:
             ctx.remember(step.get("as"), value, scope)
             record.update(status="passed", message="", detail=_detail(value))
         except StepFailed as exc:
-            record.update(status="failed", message=str(exc))
+            record.update(status="failed", message=_naming(step.get("guards"), str(exc)))
             if exc.detail is not None:
                 record["detail"] = _detail(exc.detail)
         except StepSkipped as exc:
@@ -226,6 +226,14 @@ class ScenarioRunner:
                       f"{record['message']}"
             raise (StepSkipped if record["status"] == "skipped" else StepFailed)(message)
         return {"iterations": times, "concurrency": workers}
+
+
+def _naming(guards: Any, message: str) -> str:
+    """A failure of a step that ``guards`` a class names it first (a generic step, e.g. ``request``,
+    does not know which class of defect its expectation guards; the scenario does)."""
+    if not guards or message.startswith(f"{guards}:"):
+        return message
+    return f"{guards}: {message}"
 
 
 def _detail(value: Any) -> Any:

@@ -38,6 +38,8 @@ CAUGHT_BY = [
     ("retry_everything", "abuse-hostile-documents", "settling: JSON nested 100k deep"),
     ("pdf_actions_kept", "abuse-hostile-documents", "hostile content: its result has no scripts"),
     ("inline_download", "abuse-hostile-documents", "hostile content: its result downloads as an attachment"),
+    ("str_compare_digest", "abuse-bad-input-edges", "bad input: a non-ASCII stream token"),
+    ("long_boundary_crash", "abuse-bad-input-edges", "bad input: a multipart boundary of 300"),
 ]
 KEEP_STEPS = {  # one case per variant (the others of the file guard the same classes)
     "abuse-hostile-images": ("resource budget: a 34-byte",),

@@ -95,6 +95,14 @@ def test_a_5xx_fails_even_without_an_expected_status() -> None:
     assert outcome.status == "failed" and "server error 500" in outcome.message
 
 
+def test_a_failed_step_names_the_class_it_guards() -> None:
+    steps = [{"request": {"method": "GET", "path": "/api/uploads"}, "guards": "bad input"}]
+    assert run(steps).status == "passed"
+    record = run(steps, "crash").steps[0]
+    assert record["status"] == "failed", record
+    assert record["message"].startswith("bad input: GET /api/uploads: "), record
+
+
 def test_fault_steps_are_skipped_without_a_control_handle() -> None:
     outcome = run([{"action": {"kill": "worker"}}])
     assert outcome.status == "skipped"
