@@ -7,7 +7,9 @@ in :mod:`steps_slow`).
 * ``hold``: one user opens ``count`` event streams (or uploads whose bodies trickle on at a rate
   above the server's minimum, over raw sockets) and keeps them open while the ``during`` steps
   (another user's flow) run; fails when the abuser gets a 5xx or is never refused with the
-  expected status (429), or when the other user's flow breaks.
+  expected status (429), or when the other user's flow breaks. Several holders (streams of
+  several uploads, each by its owner) each within the per-user limit (``within_limit``: nothing
+  may be refused) show what replica-wide resource they still exhaust together.
 
 Every bound or budget is written into ``measured`` with where it came from (the scenario's
 ``source``, the manifests, the Control), and the messages start with the class they guard.
@@ -120,7 +122,8 @@ def hold(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scop
          during: During) -> dict[str, Any]:
     """One user holds ``streams`` (of an upload) or ``uploads`` open while ``during`` runs."""
     what = "streams" if "streams" in spec else "uploads"
-    count = int(spec[what]["count"])
+    holders = spec[what].get("of")
+    count = int(spec[what]["count"]) * (len(holders) if isinstance(holders, list) else 1)
     opened = _hold_streams(ctx, spec["streams"], scope, during) if what == "streams" \
         else _hold_uploads(ctx, spec["uploads"], during)
     statuses, first, broken = opened
@@ -137,8 +140,11 @@ Opened = tuple[Counter[int], dict[str, Any], list[str]]
 
 
 def _hold_streams(ctx: Context, spec: dict[str, Any], scope: Scope, during: During) -> Opened:
-    target = ctx.upload(str(spec["of"]), scope)
-    headers = auth_headers(ctx, spec.get("user", target.user))
+    """``count`` streams of each upload in ``of``, opened by its owner (or ``user``): several holders
+    each within a per-user limit can still together exhaust what a replica shares among all users."""
+    names = spec["of"] if isinstance(spec["of"], list) else [spec["of"]]
+    holders = [(target, auth_headers(ctx, spec.get("user", target.user)))
+               for target in (ctx.upload(str(name), scope) for name in names)]
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
     client = httpx.Client(base_url=ctx.env.api_url, limits=limits, timeout=httpx.Timeout(15.0),
                           transport=ctx.api.transport)
@@ -146,7 +152,8 @@ def _hold_streams(ctx: Context, spec: dict[str, Any], scope: Scope, during: Duri
     statuses: Counter[int] = Counter()
     first: dict[str, Any] = {}
     try:
-        for n in range(1, int(spec["count"]) + 1):
+        opening = ((target, headers) for target, headers in holders for _ in range(int(spec["count"])))
+        for n, (target, headers) in enumerate(opening, start=1):
             request = client.build_request("GET", f"/api/uploads/{target.id}/events", headers=headers)
             response = client.send(request, stream=True)
             statuses[response.status_code] += 1
@@ -192,6 +199,11 @@ def _check_hold(expect: dict[str, Any], facts: dict[str, Any], broken: list[str]
     if broken:
         raise failed(f"fairness: while one user held {facts['held']} {what}, another user's step "
                      f"broke: {broken[0]}", facts)
+    if expect.get("within_limit"):
+        if facts["held"] != facts["requested"]:
+            raise failed(f"fairness: holders each within the per-user limit held {facts['held']} of "
+                         f"{facts['requested']} {what} (statuses {statuses})", facts)
+        return
     if first.get("status") != refused:
         raise failed(f"fairness: one user opened {facts['requested']} {what} and was never refused "
                      f"with {refused} (statuses {statuses}): no per-user limit", facts)

@@ -38,6 +38,7 @@ CAUGHT_BY = [
     ("retry_everything", "abuse-hostile-documents", "settling: JSON nested 100k deep"),
     ("pdf_actions_kept", "abuse-hostile-documents", "hostile content: its result has no scripts"),
     ("inline_download", "abuse-hostile-documents", "hostile content: its result downloads as an attachment"),
+    ("per_stream_pubsub", "abuse-fairness-many-users", "fairness: four users hold 224 streams"),
     ("str_compare_digest", "abuse-bad-input-edges", "bad input: a non-ASCII stream token"),
     ("long_boundary_crash", "abuse-bad-input-edges", "bad input: a multipart boundary of 300"),
 ]
@@ -45,6 +46,12 @@ KEEP_STEPS = {  # one case per variant (the others of the file guard the same cl
     "abuse-hostile-images": ("resource budget: a 34-byte",),
     "abuse-hostile-documents": ("settling: JSON nested", "hostile content"),
 }
+
+# A 503 after the raw object was written makes the app delete it, which leaves a delete marker in
+# the versioned raw bucket; moto 5.2.5 then fails terraform destroy's force_destroy ("'FakeDeleteMarker'
+# object has no attribute 'dispose'", moto/s3/utils.py _VersionedKeyStore.pop) and the provider retries
+# for ever. The victim's upload is left out here: the abusers' own 503s already break the step.
+DROP_DURING = {"abuse-fairness-many-users": "upload"}
 
 
 def expected_classes() -> dict[str, str]:
@@ -58,6 +65,10 @@ def trimmed(name: str) -> Scenario:
     keep = KEEP_STEPS.get(name)
     if keep:
         data["steps"] = [s for s in data["steps"] if str(s.get("name", "")).startswith(keep)]
+    drop = DROP_DURING.get(name)
+    for step in data["steps"] if drop else []:
+        if "hold" in step:
+            step["hold"]["during"] = [s for s in step["hold"]["during"] if drop not in s]
     return Scenario.from_dict(data, f"{path.relative_to(ROOT)} (trimmed)")
 
 
@@ -77,3 +88,4 @@ def test_each_reverted_fix_fails_its_abuse_scenario_naming_the_class(tmp_path: P
         record = records[0]
         assert record["status"] == "failed", (variant, record)
         assert record["message"].startswith(f"{classes[variant]}:"), (variant, record["message"])
+        print(variant, "->", record["message"][:300])

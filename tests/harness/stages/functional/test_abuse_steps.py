@@ -148,6 +148,29 @@ def test_server_errors_for_the_abuser_fail_fairness() -> None:
     assert outcome.status == "failed" and "server errors or closes {503: 4}" in outcome.message
 
 
+MANY: list[dict[str, Any]] = [
+    {"upload": {"file": {"type": "text"}, "user": "alice"}, "as": "a"},
+    {"upload": {"file": {"type": "text"}, "user": "bob"}, "as": "b"},
+    {"hold": {"streams": {"of": ["a", "b"], "count": 6},
+              "during": [{"upload": {"file": {"type": "text"}, "user": "bob"}, "expect": {"status": 201}}]},
+     "expect": {"within_limit": True}},
+]
+
+
+def test_several_holders_within_the_per_user_limit_pass_and_are_counted_together() -> None:
+    outcome = ScenarioRunner(env(), RunnerOptions(transport=FakeApi(stream_limit=8).transport())).run(
+        scenario(MANY))
+    assert outcome.status == "passed", outcome.message
+    assert outcome.measured["streams_held"] == 12  # 6 of alice's upload by alice, 6 of bob's by bob
+
+
+def test_a_holder_refused_within_the_declared_limit_fails_fairness() -> None:
+    outcome = ScenarioRunner(env(), RunnerOptions(transport=FakeApi(stream_limit=4).transport())).run(
+        scenario(MANY))
+    assert outcome.status == "failed"
+    assert "fairness: holders each within the per-user limit held 8 of 12 streams" in outcome.message
+
+
 # -- slow clients ---------------------------------------------------------------------------------
 
 
