@@ -123,8 +123,9 @@ def hold(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scop
     """One user holds ``streams`` (of an upload) or ``uploads`` open while ``during`` runs."""
     what = "streams" if "streams" in spec else "uploads"
     holders = spec[what].get("of")
-    count = int(spec[what]["count"]) * (len(holders) if isinstance(holders, list) else 1)
-    opened = _hold_streams(ctx, spec["streams"], scope, during) if what == "streams" \
+    per_holder = _per_holder(ctx, spec[what])
+    count = per_holder * (len(holders) if isinstance(holders, list) else 1)
+    opened = _hold_streams(ctx, spec["streams"], per_holder, scope, during) if what == "streams" \
         else _hold_uploads(ctx, spec["uploads"], during)
     statuses, first, broken = opened
     held = statuses.get(200, 0) + statuses.get(0, 0)  # 0: an upload still open (its body still coming)
@@ -139,7 +140,21 @@ def hold(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scop
 Opened = tuple[Counter[int], dict[str, Any], list[str]]
 
 
-def _hold_streams(ctx: Context, spec: dict[str, Any], scope: Scope, during: During) -> Opened:
+def _per_holder(ctx: Context, spec: dict[str, Any]) -> int:
+    """``count``, or ``count`` per running replica of ``per_replica_of`` (a per-replica limit is only
+    passed when every replica gets past it: the autoscaler may have added replicas since the
+    manifests' minimum, and the front door spreads requests over all of them)."""
+    count = int(spec["count"])
+    component = spec.get("per_replica_of")
+    if not component:
+        return count
+    replicas = [r for r in control_of(ctx).replicas(str(component)) if r.ready]
+    ctx.measure(f"{component}_replicas_at_hold", len(replicas))
+    return count * max(len(replicas), 1)
+
+
+def _hold_streams(ctx: Context, spec: dict[str, Any], per_holder: int, scope: Scope,
+                  during: During) -> Opened:
     """``count`` streams of each upload in ``of``, opened by its owner (or ``user``): several holders
     each within a per-user limit can still together exhaust what a replica shares among all users."""
     names = spec["of"] if isinstance(spec["of"], list) else [spec["of"]]
@@ -152,7 +167,7 @@ def _hold_streams(ctx: Context, spec: dict[str, Any], scope: Scope, during: Duri
     statuses: Counter[int] = Counter()
     first: dict[str, Any] = {}
     try:
-        opening = ((target, headers) for target, headers in holders for _ in range(int(spec["count"])))
+        opening = ((target, headers) for target, headers in holders for _ in range(per_holder))
         for n, (target, headers) in enumerate(opening, start=1):
             request = client.build_request("GET", f"/api/uploads/{target.id}/events", headers=headers)
             response = client.send(request, stream=True)

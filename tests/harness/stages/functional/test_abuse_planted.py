@@ -29,7 +29,7 @@ pytestmark = [
 ]
 # (variant, scenario, the name of the step it must break)
 CAUGHT_BY = [
-    ("no_user_limits", "abuse-fairness-streams", "fairness: alice holds 80 streams"),
+    ("no_user_limits", "abuse-fairness-streams", "fairness: alice holds 40 streams per API replica"),
     ("no_user_limits", "abuse-fairness-uploads", "fairness: alice keeps 24 uploads in progress"),
     ("no_header_timeout", "abuse-slow-header", "slow and lying clients: headers trickling"),
     ("no_body_timeout", "abuse-slow-body", "slow and lying clients: a body trickling"),
@@ -38,7 +38,8 @@ CAUGHT_BY = [
     ("retry_everything", "abuse-hostile-documents", "settling: JSON nested 100k deep"),
     ("pdf_actions_kept", "abuse-hostile-documents", "hostile content: its result has no scripts"),
     ("inline_download", "abuse-hostile-documents", "hostile content: its result downloads as an attachment"),
-    ("per_stream_pubsub", "abuse-fairness-many-users", "fairness: four users hold 224 streams"),
+    ("per_stream_pubsub", "abuse-fairness-many-users",
+     "fairness: four users hold 28 streams each per API replica"),
     ("str_compare_digest", "abuse-bad-input-edges", "bad input: a non-ASCII stream token"),
     ("long_boundary_crash", "abuse-bad-input-edges", "bad input: a multipart boundary of 300"),
 ]

@@ -148,6 +148,30 @@ def test_server_errors_for_the_abuser_fail_fairness() -> None:
     assert outcome.status == "failed" and "server errors or closes {503: 4}" in outcome.message
 
 
+class ApiReplicas:
+    """``n`` ready API replicas, as a platform that autoscaled reports them."""
+
+    platform = "fake platform"
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def replicas(self, component: str) -> list[ReplicaStatus]:
+        return [ReplicaStatus(component, f"{component}-{i}", "v1", ready=True) for i in range(self.n)]
+
+
+@pytest.mark.parametrize(("replicas", "status"), [(3, "passed"), (1, "failed")])
+def test_a_per_replica_count_grows_with_the_replicas_running(replicas: int, status: str) -> None:
+    """4 streams per replica: past the (fake) limit of 8 with 3 replicas, not with 1."""
+    steps = [HOLD[0], {**HOLD[1], "hold": {**HOLD[1]["hold"],
+                                           "streams": {"of": "up", "count": 4, "per_replica_of": "api"}}}]
+    options = RunnerOptions(transport=FakeApi(stream_limit=8).transport())
+    runner = ScenarioRunner(env(ApiReplicas(replicas)), options)
+    outcome = runner.run(scenario(steps))
+    assert outcome.status == status, outcome.message
+    assert outcome.measured["api_replicas_at_hold"] == replicas
+
+
 MANY: list[dict[str, Any]] = [
     {"upload": {"file": {"type": "text"}, "user": "alice"}, "as": "a"},
     {"upload": {"file": {"type": "text"}, "user": "bob"}, "as": "b"},
