@@ -105,6 +105,14 @@ def _changed_in_period(events: Sequence[ScaleEvent], period: int, now: float) ->
     return sum(e.change for e in events if e.at + period > now)
 
 
+def _period_start(
+    current: int, period: int, ups: Sequence[ScaleEvent], downs: Sequence[ScaleEvent], now: float
+) -> int:
+    """The replica count at the start of a policy's period: both limit functions upstream
+    (``calculateScaleUpLimitWithScalingRules``/``...DownLimitWithBehaviors``) compute it alike."""
+    return current - _changed_in_period(ups, period, now) + _changed_in_period(downs, period, now)
+
+
 def scale_up_limit(
     current: int, rules: ScalingRules, ups: Sequence[ScaleEvent], downs: Sequence[ScaleEvent], now: float
 ) -> int:
@@ -113,11 +121,7 @@ def scale_up_limit(
         return current
     proposals = []
     for policy in rules.policies:
-        start = (
-            current
-            - _changed_in_period(ups, policy.period_seconds, now)
-            + _changed_in_period(downs, policy.period_seconds, now)
-        )
+        start = _period_start(current, policy.period_seconds, ups, downs, now)
         if policy.type == "Pods":
             proposals.append(start + policy.value)
         else:
@@ -133,11 +137,7 @@ def scale_down_limit(
         return current
     proposals = []
     for policy in rules.policies:
-        start = (
-            current
-            - _changed_in_period(ups, policy.period_seconds, now)
-            + _changed_in_period(downs, policy.period_seconds, now)
-        )
+        start = _period_start(current, policy.period_seconds, ups, downs, now)
         if policy.type == "Pods":
             proposals.append(start - policy.value)
         else:
