@@ -48,6 +48,7 @@ from harness.results import Result, RunRecord, StageSummary, Status
 from harness.stages import load_stage
 from harness.stages.base import StageContext
 from harness.targets.lifecycle import SignalGuard
+from harness.verdict import summarize
 from harness.waivers import Waiver, govern, load_waivers, waiver_records, waivers_path
 
 if TYPE_CHECKING:
@@ -225,6 +226,9 @@ class Engine:
         return summary
 
     def _record_result(self, result: Result) -> None:
+        # Governed as it arrives, so the stage's summary, the live events and the record agree (an
+        # ungoverned waiver counts as failed everywhere, not only in the final record).
+        govern([result], provenance.run_date(self._provenance.started_at))
         self._stage_results.append(result)
         self.results.append(result)
         self.emit(ResultRecorded(Result.from_dict(self.redactor.redact_data(result.to_dict()))))
@@ -359,25 +363,6 @@ def _kept(results: list[Result]) -> str:
     return f" after {len(results)} result{'' if len(results) == 1 else 's'} (kept)" if results else ""
 
 
-def summarize(name: str, results: list[Result]) -> StageSummary:
-    """A stage's status from its results: error > failed > passed (a check passed, waived or
-    warned) > skipped. Tool summaries gate when they errored or failed, and are never a pass."""
-    statuses = {r.status for r in results}
-    checks = {r.status for r in results if r.is_evidence}
-    counts = ", ".join(f"{sum(r.status is s and r.is_evidence for r in results)} {s.value}"
-                       for s in Status if s in checks)
-    summaries = sum(not r.is_evidence for r in results)
-    if summaries:
-        counts += f"{', ' if counts else ''}{summaries} tool summar{'y' if summaries == 1 else 'ies'}"
-    for status in (Status.ERROR, Status.FAILED):
-        if status in statuses:
-            return StageSummary(name, status, counts)
-    if checks & {Status.PASSED, Status.WAIVED, Status.WARNED}:
-        return StageSummary(name, Status.PASSED, counts)
-    if not checks:
-        ran = "the stage ran no checks" + (f" ({counts})" if counts else "")
-        return StageSummary(name, Status.SKIPPED, ran)
-    return StageSummary(name, Status.SKIPPED, f"every check was skipped ({counts})")
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -391,4 +376,4 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-__all__ = ["Engine", "check_target", "default_target_factory", "summarize"]
+__all__ = ["Engine", "check_target", "default_target_factory"]

@@ -379,6 +379,13 @@ class RunRecord:
         old one; controls are indices into results, so pass new ``controls`` with new ``results``)."""
         return replace(self, **changes, verdict=UNDECIDED)
 
+    def stage_summaries(self) -> list[StageSummary]:
+        """Every stage in run order, as recorded (see :func:`harness.verdict.stage_summaries`):
+        what reporters show; none decides a stage's status itself."""
+        from harness.verdict import stage_summaries
+
+        return stage_summaries(self)
+
     @property
     def exit_code(self) -> int:
         """The verdict's exit code: 0 passed; 1 a gate failed; 2 no verdict (see :class:`Outcome`)."""

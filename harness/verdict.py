@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from harness.results import ControlStatus, Gap, Outcome, Result, RunRecord, Status, Verdict
+from harness.results import ControlStatus, Gap, Outcome, Result, RunRecord, StageSummary, Status, Verdict
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 
@@ -90,8 +90,44 @@ def gaps_of(record: RunRecord) -> list[Gap]:
     return gaps
 
 
+def summarize(name: str, results: list[Result]) -> StageSummary:
+    """A stage's status from its results: error > failed > passed (a check passed, waived or
+    warned) > skipped. Tool summaries gate when they errored or failed, and are never a pass."""
+    statuses = {r.status for r in results}
+    checks = {r.status for r in results if r.is_evidence}
+    counts = ", ".join(f"{sum(r.status is s and r.is_evidence for r in results)} {s.value}"
+                       for s in Status if s in checks)
+    summaries = sum(not r.is_evidence for r in results)
+    if summaries:
+        counts += f"{', ' if counts else ''}{summaries} tool summar{'y' if summaries == 1 else 'ies'}"
+    for status in (Status.ERROR, Status.FAILED):
+        if status in statuses:
+            return StageSummary(name, status, counts)
+    if checks & {Status.PASSED, Status.WAIVED, Status.WARNED}:
+        return StageSummary(name, Status.PASSED, counts)
+    if not checks:
+        ran = "the stage ran no checks" + (f" ({counts})" if counts else "")
+        return StageSummary(name, Status.SKIPPED, ran)
+    return StageSummary(name, Status.SKIPPED, f"every check was skipped ({counts})")
+
+
+def stage_summaries(record: RunRecord) -> list[StageSummary]:
+    """Every stage of the record, in run order: the recorded summaries, then (for results whose stage
+    has none, e.g. a hand-assembled record) :func:`summarize` of their results. Reporters show these
+    and never decide a stage's status themselves."""
+    recorded = {s.name for s in record.stages}
+    extra = dict.fromkeys(r.stage for r in record.results if r.stage not in recorded)
+    return list(record.stages) + [
+        _unrecorded(summarize(name, [r for r in record.results if r.stage == name])) for name in extra]
+
+
+def _unrecorded(summary: StageSummary) -> StageSummary:
+    message = f"no stage summary recorded; from its results: {summary.message}"
+    return StageSummary(summary.name, summary.status, message)
+
+
 def _unique(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-__all__ = ["SEVERITY_ORDER", "decide", "gaps_of", "severity_breakdown"]
+__all__ = ["SEVERITY_ORDER", "decide", "gaps_of", "severity_breakdown", "stage_summaries", "summarize"]

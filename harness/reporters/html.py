@@ -265,22 +265,18 @@ def _control_view(control: ControlRecord, results: list[Result]) -> ControlView:
 
 
 def _stage_views(record: RunRecord, views: list[ResultView], run_dir: Path) -> list[StageView]:
-    names = [s.name for s in record.stages]
-    names += sorted({r.stage for r in record.results} - set(names))
-    summaries = {s.name: s for s in record.stages}
     stages = []
-    for name in names:
-        own = [v for v in views if v.result.stage == name]
-        summary = summaries.get(name)
+    for summary in record.stage_summaries():
+        own = [v for v in views if v.result.stage == summary.name]
         counts = {s.value: 0 for s in Status}
         for view in own:
             if view.result.is_evidence:
                 counts[view.result.status.value] += 1
         stage = StageView(
-            name=name,
-            status=_stage_status(summary.status if summary else None, counts),
-            message=summary.message if summary else "no stage summary in results.json",
-            duration_s=summary.duration_s if summary else 0.0,
+            name=summary.name,
+            status=summary.status.value,
+            message=summary.message,
+            duration_s=summary.duration_s,
             counts=counts,
             results=own,
             figures=[
@@ -292,19 +288,6 @@ def _stage_views(record: RunRecord, views: list[ResultView], run_dir: Path) -> l
         _add_pictures(stage, run_dir)
         stages.append(stage)
     return stages
-
-
-def _stage_status(summary: Status | None, counts: dict[str, int]) -> str:
-    """The worst of what the stage said and what its results say; never 'passed' without a pass."""
-    if summary is Status.ERROR or counts["error"]:
-        return "error"
-    if summary is Status.FAILED or counts["failed"]:
-        return "failed"
-    if summary is Status.SKIPPED:
-        return "skipped"
-    if counts["passed"] == 0 and counts["waived"] == 0 and counts["warned"] == 0:
-        return "skipped" if counts["skipped"] else "no results"
-    return "waived" if counts["waived"] and not counts["passed"] else "passed"
 
 
 def _add_pictures(stage: StageView, run_dir: Path) -> None:

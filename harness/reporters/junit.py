@@ -85,10 +85,7 @@ def _count(suite: ET.Element) -> None:
 
 def render(record: RunRecord) -> str:
     root = ET.Element("testsuites", name=f"harness run {record.run_id}: {record.verdict.status.value}")
-    stage_names = [s.name for s in record.stages]
-    stages = list(record.stages) + [StageSummary(name, Status.PASSED) for name in
-                                    dict.fromkeys(r.stage for r in record.results) if name not in stage_names]
-    for stage in stages:
+    for stage in record.stage_summaries():
         _suite(root, record, stage)
     for attribute in ("tests", "failures", "errors", "skipped"):
         root.set(attribute, str(sum(int(s.get(attribute, "0")) for s in root.findall("testsuite"))))

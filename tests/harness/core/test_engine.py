@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from harness.config import HarnessConfig
-from harness.engine import Engine, summarize
+from harness.engine import Engine
 from harness.events import BaseHandler, Event, RunFinished, StageFinished, StageStarted, TargetReady
 from harness.redact import MASK
 from harness.results import Result, Status
 from harness.schemas import results_errors
 from harness.targets.base import Target
+from harness.verdict import summarize
 from tests.harness.core.conftest import StageRegistrar
 from tests.harness.core.fakes import SECRET_TOKEN, FakeTarget
 

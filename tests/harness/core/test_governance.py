@@ -48,6 +48,8 @@ def test_the_engine_fails_a_run_that_waives_without_governance(
     data = json.loads((project / "reports" / "latest" / "results.json").read_text(encoding="utf-8"))
     assert [r["status"] for r in data["results"]] == ["passed", "failed"]
     assert data["verdict"]["status"] == "FAILED"
+    # governed as each result arrives: the stage's recorded status agrees with its results
+    assert [(s["name"], s["status"]) for s in data["stages"]] == [("policy", "failed")]
 
 
 def test_a_run_with_only_a_tool_summary_verified_nothing(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from harness.engine import summarize
 from harness.results import (
     ControlRecord,
     ControlStatus,
@@ -16,6 +15,7 @@ from harness.results import (
     StageSummary,
     Status,
 )
+from harness.verdict import summarize
 from tests.harness.core.conftest import make_record
 
 P, F, E, K, W, WA = Status.PASSED, Status.FAILED, Status.ERROR, Status.SKIPPED, Status.WARNED, Status.WAIVED

@@ -325,7 +325,8 @@ def sample_record(*, with_error: bool = False, run_id: str = RUN_ID) -> RunRecor
             )
         )
     stages = [
-        StageSummary("policy", F, "checkov 3.3.30 over terraform/, manifests/ and 4 custom policies", 7.9),
+        StageSummary("policy", E if with_error else F,
+                     "checkov 3.3.30 over terraform/, manifests/ and 4 custom policies", 7.9),
         StageSummary("functional", S, "6 scenarios against the local target", 48.3),
         StageSummary("dast", F, "ZAP baseline + API scan and Schemathesis (412 cases)", 212.4),
         StageSummary("load", S, "ramp to 200 users, hold, bad canary at t=360 s", 600.8),

@@ -68,20 +68,24 @@ def test_skipped_and_errored_results_are_never_shown_as_passed(sample_run: Sampl
     assert all("passed" not in page.statuses_of(f"result-{i}") for i in not_passed)
 
 
-def test_stage_with_an_error_or_only_skips_is_not_passed(tmp_path: Path) -> None:
+def test_stage_status_is_the_recorded_one_or_decided_by_the_verdict_module(tmp_path: Path) -> None:
+    """The page shows the stage status the record holds (the engine's, never re-decided here); a
+    stage that has results but no recorded summary gets :func:`harness.verdict.summarize`'s status,
+    so an errored or only-skipped stage is never shown as passed."""
     record = sample_record(with_error=True)
     record = assembled(replace(
         record,
-        stages=[*record.stages, StageSummary("extra", Status.PASSED, "said it passed")],
         results=[
             *record.results,
             Result("X-1", "extra", "only skipped", Status.SKIPPED, message="tool not installed"),
+            Result("Y-1", "broken", "errored", Status.ERROR, message="tool crashed"),
         ],
     ))
     page = render(write_sample_run(tmp_path, record))
-    assert page.statuses_of("stage-policy") == {"error"}  # summary said failed, a result errored
-    assert page.statuses_of("stage-extra") == {"skipped"}  # summary said passed, nothing passed
-    assert page.statuses_of("stage-functional") == {"passed"}
+    assert page.statuses_of("stage-policy") == {"error"}
+    assert page.statuses_of("stage-extra") == {"skipped"}
+    assert page.statuses_of("stage-broken") == {"error"}
+    assert page.statuses_of("stage-functional") == {"passed"}  # as recorded in the sample
 
 
 def test_control_statuses_follow_their_evidence(sample_run: SampleRun) -> None:
