@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,23 +37,27 @@ class LoadStage:
     NAME = "load"
     NEEDS_ENVIRONMENT = True
 
-    def run(self, ctx: StageContext) -> list[Result]:
+    def run(self, ctx: StageContext) -> Generator[Result, None, None]:
+        """Each scenario's results as soon as it finishes (an interrupted run keeps those)."""
         env = ctx.environment
         if env is None:
-            return [_skipped("LOAD-environment", "load needs a running environment")]
+            yield _skipped("LOAD-environment", "load needs a running environment")
+            return
         options = ctx.config.load or {}
         only = set(options["scenarios"]) if options.get("scenarios") else None
         scenarios = load_scenarios(ctx.config.paths.scenarios / "load", ctx.profile, only)
         if not scenarios:
-            return [_skipped("LOAD-scenarios", f"no load scenario runs in profile {ctx.profile!r}")]
+            yield _skipped("LOAD-scenarios", f"no load scenario runs in profile {ctx.profile!r}")
+            return
         out = ctx.evidence_dir / "load"
         out.mkdir(parents=True, exist_ok=True)
         stage_run = _StageRun(ctx, env, out, Timeline(time.time()), options)
-        results: list[Result] = []
-        for scenario in scenarios:
-            results += stage_run.scenario(scenario)
-        (out / "timeline.json").write_text(json.dumps(stage_run.timeline.to_dict(), indent=1, default=str))
-        return results
+        try:
+            for scenario in scenarios:
+                yield from stage_run.scenario(scenario)
+        finally:  # also when interrupted: the timeline of what ran is evidence for the results kept
+            timeline = json.dumps(stage_run.timeline.to_dict(), indent=1, default=str)
+            (out / "timeline.json").write_text(timeline, encoding="utf-8")
 
 
 @dataclass(slots=True)

@@ -111,18 +111,41 @@ def test_a_locust_run_that_sent_nothing_is_an_error(app: FakeApp, tmp_path: Path
     ctx = StageContext(
         config=HarnessConfig.defaults(tmp_path), environment=_env(app), run_dir=tmp_path / "run", profile="pr"
     )
-    results = LoadStage().run(ctx)
+    results = list(LoadStage().run(ctx))
     assert [(r.id, r.status, r.kind) for r in results] == [
         ("LOAD-idle-generator", Status.ERROR, ResultKind.SUMMARY)
     ]
     assert "Locust sent no request" in results[0].message
 
 
+def test_an_interrupted_stage_has_yielded_its_finished_scenarios_and_writes_the_timeline(
+    app: FakeApp, tmp_path: Path
+) -> None:
+    """The stage yields per scenario: what the engine holds when a signal arrives during the second
+    scenario is the first one's results, and the timeline of what ran is still written."""
+    scenarios = tmp_path / "scenarios" / "load"
+    scenarios.mkdir(parents=True)
+    for name in ("a-first", "b-second"):
+        (scenarios / f"{name}.yaml").write_text(
+            f"id: {name}\nkind: slo\nshape: {{type: soak, users: 0, duration_s: 1}}\n"
+            "slos:\n  - {id: SLO-error-ratio, error_ratio: 0.01}\n"
+        )
+    ctx = StageContext(
+        config=HarnessConfig.defaults(tmp_path), environment=_env(app), run_dir=tmp_path / "run", profile="pr"
+    )
+    stage = LoadStage().run(ctx)
+    first = next(iter(stage))
+    assert first.id == "LOAD-a-first-generator"
+    stage.close()  # what the engine's interruption does to a generator stage (GeneratorExit)
+    timeline = json.loads((tmp_path / "run" / "evidence" / "load" / "timeline.json").read_text())
+    assert isinstance(timeline, dict)
+
+
 def test_stage_without_environment_or_scenarios(tmp_path: Path) -> None:
     ctx = StageContext(
         config=HarnessConfig.defaults(tmp_path), environment=None, run_dir=tmp_path, profile="pr"
     )
-    assert LoadStage().run(ctx)[0].status is Status.SKIPPED
+    assert next(iter(LoadStage().run(ctx))).status is Status.SKIPPED
 
 
 def test_command_binds_loopback_and_summaries_merge(tmp_path: Path) -> None:
