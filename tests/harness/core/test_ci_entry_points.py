@@ -19,6 +19,7 @@ from harness.stages import load_stage
 ROOT = Path(__file__).resolve().parents[3]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 INSTALLS = re.compile(r"(^|\s)(sudo\s+(-E\s+)?)?\./dev (setup|system)\b")
+SETUP_TERRAFORM = "hashicorp/setup-terraform@"
 SWALLOWED = re.compile(r"\|\|\s*(true|:)\b|(^|;)\s*exit 0\s*$", re.MULTILINE)
 
 
@@ -93,14 +94,48 @@ def _harness_jobs() -> list[tuple[str, str, dict[str, Any]]]:
     return jobs
 
 
-@pytest.mark.parametrize(("workflow", "name", "job"), _harness_jobs(), ids=_job_id)
-def test_jobs_that_run_stages_install_what_they_need(workflow: str, name: str, job: dict[str, Any]) -> None:
+def _stages(job: dict[str, Any]) -> tuple[str, ...]:
+    """The stages a job runs, through tox envs or ``harness verify`` lines."""
     stages = [s for env in _tox_envs_run(job) for s in env_stages(env)]
     stages += [s for run in _runs(job) for line in run.splitlines() if "harness verify" in line
                for s in (verify_stages(line[line.index("harness verify"):]) or ())]
-    if needs_environment(tuple(stages)):
+    return tuple(dict.fromkeys(stages))
+
+
+def _needs_engines(stages: tuple[str, ...]) -> bool:
+    """The policy stage runs promtool and terraform; every stage needing an environment stands a
+    target up, and every target applies a Terraform env (local/kind: terraform/envs/local)."""
+    return "policy" in stages or needs_environment(stages)
+
+
+@pytest.mark.parametrize(("workflow", "name", "job"), _harness_jobs(), ids=_job_id)
+def test_jobs_that_run_stages_install_what_they_need(workflow: str, name: str, job: dict[str, Any]) -> None:
+    stages = _stages(job)
+    if _needs_engines(stages):
         assert any(INSTALLS.search(run) for run in _runs(job)), (
-            f"{workflow}: job {name} runs {sorted(set(stages))} but never runs ./dev setup or ./dev system")
+            f"{workflow}: job {name} runs {sorted(stages)} but never runs ./dev setup or ./dev system")
+
+
+@pytest.mark.parametrize(("workflow", "name", "job"), _harness_jobs(), ids=_job_id)
+def test_jobs_that_run_terraform_install_it(workflow: str, name: str, job: dict[str, Any]) -> None:
+    """GitHub's ubuntu-24.04 image has no Terraform (actions/runner-images#9848), and ``./dev``
+    does not install it: a job whose stages run it must use setup-terraform, at the one version
+    every workflow pins."""
+    stages = _stages(job)
+    if not _needs_engines(stages):
+        return
+    setup = [s for s in _steps(job) if str(s.get("uses", "")).startswith(SETUP_TERRAFORM)]
+    assert setup, f"{workflow}: job {name} runs {sorted(stages)} without hashicorp/setup-terraform"
+    top = load_workflow(ROOT / ".github" / "workflows" / workflow).get("env") or {}
+    env = {**top, **(job.get("env") or {})}
+    version = str(setup[0]["with"]["terraform_version"]).replace("${{ env.TERRAFORM_VERSION }}",
+                                                                  str(env.get("TERRAFORM_VERSION")))
+    assert version == pinned_terraform(), f"{workflow}: job {name} installs Terraform {version}"
+
+
+def pinned_terraform() -> str:
+    """The Terraform version the infra workflow (the one that applies real environments) pins."""
+    return str(load_workflow(ROOT / ".github" / "workflows" / "infra.yml")["env"]["TERRAFORM_VERSION"])
 
 
 @pytest.mark.parametrize(("workflow", "name", "job"), _harness_jobs(), ids=_job_id)
