@@ -63,6 +63,9 @@ class Environment:
     evidence_dir: str | None = None
     control: Control | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # where the load stage's Locust workers run when it wants several (None: the harness forks
+    # them on this machine itself); not part of the JSON: a handle, like ``control``
+    load_workers: LoadWorkers | None = None
     production: bool = False  # the environment file says so: stages that attack (DAST) stay passive
 
     def to_dict(self) -> dict[str, Any]:
@@ -289,6 +292,46 @@ class Control(Protocol):
         """The API's rollout status (phase, step, weight, analysis runs)."""
 
 
+@dataclass(frozen=True, slots=True)
+class LoadFiles:
+    """What one Locust worker runs: ``files`` (file name -> text: the locustfile and the modules it
+    loads from beside itself) and ``config``, the run's JSON configuration, which holds the users'
+    bearer tokens: a secret, to be handed over as one (a Secret on a cluster, a 0600 file here)."""
+
+    files: dict[str, str]
+    config: str
+    locustfile: str = "locustfile.py"
+
+
+@runtime_checkable
+class LoadWorkers(Protocol):
+    """Locust workers that a target runs for the load stage's master (Locust's distributed mode).
+
+    The master always runs in the harness and listens on 127.0.0.1 only; a target brings its
+    workers to it: the local target as processes on this machine, a cluster as a Job whose pods
+    reach the master through a reverse tunnel. The master aggregates what the workers measure (the
+    stage never reads a worker directly); ``failures`` is how a worker that died says so.
+    """
+
+    @property
+    def where(self) -> str:
+        """Where the workers run, for the report (``"2 Locust worker processes on this machine"``,
+        ``"Job harness-load/locust-workers on kind v0.25.0 / Kubernetes v1.31.2"``)."""
+
+    def start(self, count: int, master_port: int, files: LoadFiles) -> str:
+        """Start ``count`` workers that connect to the master on ``127.0.0.1:master_port``; return
+        the API's URL as the workers reach it (the master hands it to them as Locust's host).
+        Raises :class:`~harness.errors.TargetError` when they cannot be started."""
+
+    def failures(self) -> list[str]:
+        """One line per worker that failed, naming it (the pod, the process) and why; ``[]`` while
+        every worker runs or ended cleanly. Cheap enough to call every few seconds."""
+
+    def release(self) -> None:
+        """Stop the workers and remove everything :meth:`start` created (processes, a Job, its
+        ConfigMap and Secret, the tunnel). Safe to call twice, and after a failed or no ``start``."""
+
+
 class Target(Protocol):
     """One way to obtain an Environment. ``down()`` must be safe to call at any point, twice.
 
@@ -345,6 +388,8 @@ __all__ = [
     "ContainerSecurity",
     "Control",
     "Environment",
+    "LoadFiles",
+    "LoadWorkers",
     "ReplicaStatus",
     "RolloutStatus",
     "ScaleEvent",

@@ -9,7 +9,10 @@ Flows (Locust request names, which the SLOs refer to):
 is followed to the end: ``sse-first-event`` (stream opened -> first event) and ``upload-to-completed``
 (upload sent -> ``completed`` event) are recorded as their own entries; ``list`` GET /api/uploads;
 ``download`` GET /api/uploads/{id}/download of a completed upload.
-At the end each process writes a summary (accepted upload ids, responses per ``X-App-Version``).
+At the end each process that ran users has a summary (accepted upload ids, responses per
+``X-App-Version``): written beside the run when it runs alone; sent to the master by a worker, which
+may run in a pod; the master writes them, and ``workers.json``, what each worker's stats reports
+carried.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 
 from locust import LoadTestShape, between, events, task
 from locust.contrib.fasthttp import FastHttpUser
+from locust.runners import MasterRunner, WorkerRunner
 
 _spec = importlib.util.spec_from_file_location("_load_shapes", Path(__file__).with_name("shapes.py"))
 assert _spec is not None and _spec.loader is not None
@@ -173,9 +177,42 @@ class ConfiguredShape(LoadTestShape):
         return None if stage is None else (stage.users, stage.spawn_rate)
 
 
-@events.test_stop.add_listener  # type: ignore[untyped-decorator]
-def _write_summary(environment: Any, **_: Any) -> None:
+def _save(name: str, body: dict[str, Any]) -> None:
     path = CONFIG.get("summary_dir")
     if path:
         Path(path).mkdir(parents=True, exist_ok=True)
-        (Path(path) / f"summary-{os.getpid()}.json").write_text(json.dumps(SUMMARY))
+        (Path(path) / f"{name}.json").write_text(json.dumps(body))
+
+
+@events.init.add_listener  # type: ignore[untyped-decorator]
+def _on_init(environment: Any, **_: Any) -> None:
+    """On the master: a worker's summary arrives as a message (a worker may run in a pod, with no
+    way to our files); its figures come with each stats report (Locust's ``worker_report``)."""
+    if isinstance(environment.runner, MasterRunner):
+        environment.runner.register_message(
+            "harness-summary", lambda msg, **_: _save(f"summary-{msg.node_id}", msg.data)
+        )
+        environment.events.worker_report.add_listener(_count_worker)
+        # after the master's own quitting listener, which waits for the workers' final reports
+        environment.events.quitting.add_listener(lambda **_: _save("workers", WORKERS))
+
+
+def _count_worker(client_id: str, data: dict[str, Any]) -> None:
+    """Per worker, what its stats reports carried (each report is the delta since the last)."""
+    total = data.get("stats_total") or {}
+    seen = WORKERS.setdefault(client_id, {"requests": 0, "failures": 0, "peak_users": 0})
+    seen["requests"] += int(total.get("num_requests", 0))
+    seen["failures"] += int(total.get("num_failures", 0))
+    seen["peak_users"] = max(seen["peak_users"], int(data.get("user_count", 0)))
+
+
+WORKERS: dict[str, dict[str, int]] = {}
+
+
+@events.test_stop.add_listener  # type: ignore[untyped-decorator]
+def _write_summary(environment: Any, **_: Any) -> None:
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        runner.send_message("harness-summary", SUMMARY)  # before "client_stopped": the master has it
+    elif not isinstance(runner, MasterRunner):
+        _save(f"summary-{os.getpid()}", SUMMARY)

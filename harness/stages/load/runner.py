@@ -1,7 +1,13 @@
 """Runs Locust in its own process(es) and reads back what it measured.
 
-``python -m locust -f harness/stages/load/locustfile.py --headless`` with ``--processes N`` for the
-distributed mode (one master, N workers; master bound to 127.0.0.1 on a free port). Locust's
+``python -m locust -f harness/stages/load/locustfile.py --headless``; distributed mode (one master
+bound to 127.0.0.1 on a free port, N workers) when N > 1: the workers are the target's
+(:class:`~harness.targets.base.LoadWorkers`: processes here, a Job's pods on a cluster), or, when the
+target offers none, Locust's own ``--processes N`` on this machine. A worker the target reports
+failed stops the run with a :class:`StageError` naming it; the workers are released on every way
+out (success, failure, Ctrl-C). The master aggregates the workers' statistics (Locust's CSV and HTML
+report are totals: they show no per-worker figures), so what each worker sent comes from the
+master's ``worker_report`` events (``workers.json``, :attr:`LocustRun.workers`). Locust's
 ``*_stats.csv``, ``*_stats_history.csv``, ``*_failures.csv``, the HTML report and its log stay in the
 run's evidence. While it runs we sample the Locust processes' CPU (psutil): the run is *CPU-bound*
 when Locust warned about it, or when its busiest process used more than 90 % of a core; the result
@@ -23,9 +29,13 @@ from typing import Any
 from harness.errors import StageError
 from harness.stages.load.shapes import ShapeStage, duration
 from harness.stages.load.slo import FlowStats, parse_history_csv, parse_stats_csv
+from harness.targets.base import LoadFiles, LoadWorkers
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+WORKER_FILES = ("locustfile.py", "shapes.py")  # what a worker elsewhere needs: the locustfile loads shapes.py
 CPU_BOUND_PERCENT = 90.0
+FAILURE_POLL_S = 5.0
+EXPECT_WORKERS_S = 120  # how long the master waits for remote workers to connect (pods: image pull)
 
 
 @dataclass(slots=True)
@@ -43,6 +53,8 @@ class LocustRun:
     cpu_bound: bool = False
     processes: int = 1
     host_cpu: list[float] = field(default_factory=list)  # whole-machine CPU percent, one per tick
+    where: str = "this machine"  # where the Locust workers ran
+    workers: dict[str, dict[str, int]] = field(default_factory=dict)  # worker id -> its figures
 
     @property
     def host_cpu_mean(self) -> float:
@@ -119,10 +131,16 @@ def locust_command(prefix: Path, host: str, processes: int, master_port: int,
         str(master_port),
     ]
     if remote_workers:  # workers elsewhere dial this master (through a tunnel: it binds loopback)
-        cmd += ["--master", "--expect-workers", str(remote_workers), "--expect-workers-max-wait", "120"]
+        cmd += ["--master", "--expect-workers", str(remote_workers), "--expect-workers-max-wait",
+                str(EXPECT_WORKERS_S)]
     elif processes > 1:
         cmd += ["--processes", str(processes)]
     return cmd
+
+
+def load_files(config: str) -> LoadFiles:
+    """The locustfile, the modules beside it that it loads, and the run's config: for workers elsewhere."""
+    return LoadFiles({n: LOCUSTFILE.with_name(n).read_text(encoding="utf-8") for n in WORKER_FILES}, config)
 
 
 def run_locust(
@@ -135,6 +153,7 @@ def run_locust(
     mix: dict[str, int] | None = None,
     sizes: dict[str, Any] | None = None,
     processes: int = 1,
+    workers: LoadWorkers | None = None,
     remote_workers: int = 0,
     master_port: int | None = None,
     on_tick: Callable[[], dict[str, Any]] | None = None,
@@ -144,7 +163,8 @@ def run_locust(
 ) -> LocustRun:
     """Run one load shape to its end (bounded by its duration + ``margin_s``).
 
-    ``remote_workers``: the master waits for that many workers started elsewhere (e.g. through
+    ``workers``: the target's, started for ``processes`` > 1 and released however the run ends.
+    ``remote_workers``: the master waits for that many workers started by the caller (e.g. through
     :class:`~harness.targets.cluster.tunnel.Dialer`) on ``master_port`` instead of forking its own."""
     from harness.services import free_port
 
@@ -160,24 +180,35 @@ def run_locust(
         **(extra or {}),
     }
     config_path = out_dir / f"{name}-config.json"
-    config_path.write_text(json.dumps({**config, "tokens": tokens}))
+    config_path.write_text(json.dumps(config))
     config_path.chmod(0o600)  # holds bearer tokens
     env = {**os.environ, "HARNESS_LOAD_CONFIG": str(config_path), "PYTHONUNBUFFERED": "1"}
-    started = time.monotonic()
-    with open(f"{prefix}.out", "wb") as out:
-        proc = subprocess.Popen(
-            locust_command(prefix, host, processes, master_port or free_port(), remote_workers),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    port = master_port or free_port()
     run = LocustRun(name, -1, 0.0, {}, {}, [], {}, processes=remote_workers or processes)
+    remote = workers if workers is not None and processes > 1 else None
+    started = time.monotonic()
+    proc: subprocess.Popen[bytes] | None = None
     try:
-        _watch(proc, run, started + duration(stages) + margin_s, on_tick, tick_s)
+        if remote is not None:
+            run.where = remote.where
+            host, remote_workers = remote.start(processes, port, load_files(json.dumps(config))), processes
+            margin_s += EXPECT_WORKERS_S
+        with open(f"{prefix}.out", "wb") as out:
+            proc = subprocess.Popen(
+                locust_command(prefix, host, processes, port, remote_workers),
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _watch(proc, run, started + duration(stages) + margin_s, on_tick, tick_s, remote)
     finally:
-        _reap(proc)
+        if proc is not None:
+            _reap(proc)
+        if remote is not None:
+            remote.release()
         config_path.unlink(missing_ok=True)
+    assert proc is not None  # started, or the try above raised
     run.returncode, run.wall_s = proc.returncode, time.monotonic() - started
     return _collect(run, prefix, summary_dir)
 
@@ -188,14 +219,19 @@ def _watch(
     deadline: float,
     on_tick: Callable[[], dict[str, Any]] | None,
     tick_s: float,
+    workers: LoadWorkers | None = None,
 ) -> None:
     import psutil
 
     cpu: dict[int, float] = {}
     tracked: dict[int, Any] = {}
+    checked = time.monotonic()
     while proc.poll() is None:
         if time.monotonic() > deadline:
             raise StageError(f"locust run {run.name!r} did not finish by its deadline; stopped")
+        if workers is not None and time.monotonic() - checked > FAILURE_POLL_S:
+            _raise_failures(run, workers)
+            checked = time.monotonic()
         try:
             tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
             for p in tree:
@@ -210,6 +246,15 @@ def _watch(
             run.samples.append({"ts": time.time(), **on_tick()})
         time.sleep(tick_s)
     run.cpu_seconds = sum(cpu.values())
+    if workers is not None:  # a worker that never came up is why a master gives up waiting
+        _raise_failures(run, workers)
+
+
+def _raise_failures(run: LocustRun, workers: LoadWorkers) -> None:
+    failed = workers.failures()
+    if failed:
+        raise StageError(f"locust run {run.name!r}: {len(failed)} load worker(s) failed ({workers.where}): "
+                         + "; ".join(failed[:5]))
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> None:
@@ -243,9 +288,20 @@ def _collect(run: LocustRun, prefix: Path, summary_dir: Path) -> LocustRun:
         run.history = parse_history_csv(run.files["history"].read_text())
     parts = [json.loads(p.read_text()) for p in sorted(summary_dir.glob("summary-*.json"))]
     run.summary = merge_summaries(parts)
+    if (summary_dir / "workers.json").exists():
+        run.workers = json.loads((summary_dir / "workers.json").read_text())
     log = "".join(run.files[k].read_text(errors="replace") for k in ("log", "output") if k in run.files)
     run.cpu_bound = "CPU usage above" in log or run.peak_process_cpu > CPU_BOUND_PERCENT
     return run
 
 
-__all__ = ["LOCUSTFILE", "LocustRun", "locust_command", "locust_version", "merge_summaries", "run_locust"]
+__all__ = [
+    "LOCUSTFILE",
+    "WORKER_FILES",
+    "LocustRun",
+    "load_files",
+    "locust_command",
+    "locust_version",
+    "merge_summaries",
+    "run_locust",
+]

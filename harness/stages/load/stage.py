@@ -116,6 +116,7 @@ class _StageRun:
             mix=dict(scenario.mix),
             sizes=dict(scenario.sizes),
             processes=int(options.get("processes", scenario.processes)),
+            workers=env.load_workers,
             on_tick=session.sample if session is not None else None,
             extra={"wait_s": list(scenario.wait_s)},
         )
@@ -144,9 +145,11 @@ def _summary(scenario: LoadScenario, run: LocustRun, figures: dict[str, Any], ev
     """``LOAD-<id>-generator``: what Locust did (a summary, never evidence); an error if it sent nothing."""
     sent = int(figures["http_requests"])
     bound = " Locust was CPU-bound: the figures understate the system." if run.cpu_bound else ""
+    per_worker = ", ".join(f"{w['requests']}" for w in run.workers.values())
+    workers = f" (per worker: {per_worker} requests)" if run.workers else ""
     message = (
-        f"{sent} HTTP requests, {figures['rps']:.1f} req/s with {run.processes} Locust process(es); "
-        f"{figures['rps_per_core']:.0f} requests per CPU-second.{bound}"
+        f"{sent} HTTP requests, {figures['rps']:.1f} req/s with {run.processes} Locust process(es) on "
+        f"{run.where}{workers}; {figures['rps_per_core']:.0f} requests per CPU-second.{bound}"
         if sent
         else f"Locust sent no request (exit {run.returncode}; see {evidence[-2]}): nothing was measured"
     )
@@ -159,7 +162,7 @@ def _summary(scenario: LoadScenario, run: LocustRun, figures: dict[str, Any], ev
         kind=ResultKind.SUMMARY,
         message=message,
         evidence=list(evidence),
-        measured=dict(figures),
+        measured={k: v for k, v in figures.items() if isinstance(v, int | float | str)},
         proven_on=locust_version(),
     )
 
@@ -176,6 +179,8 @@ def _generator(run: LocustRun, path: Path) -> Path:
         "cpu_bound": str(run.cpu_bound).lower(),
         "host_cpu_pct": round(run.host_cpu_mean, 1),
         "processes": run.processes,
+        "workers_where": run.where,
+        "workers": run.workers,  # per worker: requests, failures, peak users (from the master's reports)
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(figures, indent=1))

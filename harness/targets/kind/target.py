@@ -47,6 +47,7 @@ from harness.targets.cluster.driver import ClusterControl, Workload
 from harness.targets.cluster.kube import KubeApis
 from harness.targets.cluster.platform import Install, apply_argv, controllers
 from harness.targets.cluster.posture import posture_probe
+from harness.targets.cluster.workers import ClusterWorkers, Forward
 from harness.targets.kind import tools
 from harness.targets.kind.tools import KIND_VERSION
 from harness.targets.settings import TargetSettings
@@ -204,7 +205,14 @@ class KindTarget:
             database_url=f"postgresql://easyupload:{password}@127.0.0.1:{ports['postgres']}/easyupload",
             redis_url=f"redis://127.0.0.1:{ports['redis']}/0",
             prometheus_url=f"http://127.0.0.1:{ports['prometheus']}",
-            evidence_dir=str(self.run_dir), control=control)
+            evidence_dir=str(self.run_dir), control=control,
+            load_workers=ClusterWorkers(apis, self._relay_forward(kubectl),
+                                        platform=lambda: control.platform))
+
+    def _relay_forward(self, kubectl: Kubectl) -> Forward:
+        """The load workers' tunnel: a port-forward to their relay, logged with the others."""
+        log = self._pf_log("locust-relay")
+        return lambda ns, resource, remote: forward(kubectl, ns, resource, remote, log)
 
     def _forward(self, kubectl: Kubectl, namespace: str, resource: str, remote: int) -> int:
         process, port = forward(kubectl, namespace, resource, remote, self._pf_log(resource.split("/")[-1]))

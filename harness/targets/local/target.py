@@ -70,6 +70,7 @@ from harness.targets.local.frontdoor import Door, make_door
 from harness.targets.local.manifests import AppManifests, load_app_manifests
 from harness.targets.local.prometheus import LocalPrometheus
 from harness.targets.local.reaper import RUN_ID_VAR, kill_by_argument, kill_strays
+from harness.targets.local.workers import LocalWorkers
 from harness.targets.local.workloads import Workloads
 from harness.targets.settings import TargetSettings
 from harness.targets.terraform_env import TerraformEnv, TerraformError, ephemeral_variables
@@ -343,6 +344,7 @@ class LocalTarget:
             prometheus_url=self._prometheus.url if self._prometheus else None,
             metrics_urls=self._workloads.metrics_urls() if self._workloads else {},
             evidence_dir=str(self.run_dir), control=self.control,
+            load_workers=LocalWorkers(self.logs_dir, api_url),
             extra={
                 "run_id": self.run_id, "logs_dir": str(self.logs_dir), "replicas": dict(manifests.replicas),
                 "manifests": manifests.source, "timings_s": self.timings, "time_scale": self.time_scale,
