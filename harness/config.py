@@ -147,10 +147,7 @@ class HarnessConfig:
                 raise ConfigError(f"--dast-seed: expected an integer, got {given['dast_seed']!r}")
             changes["dast"] = {**self.dast, "seed": given["dast_seed"]}
         if "load_workers" in given:
-            workers = given["load_workers"]
-            if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-                raise ConfigError(f"--load-workers: expected a whole number >= 1, got {workers!r}")
-            changes["load"] = {**self.load, "processes": workers}
+            changes["load"] = {**self.load, "processes": load_workers(given["load_workers"])}
         return replace(self, **changes)
 
     def stage_options(self, stage: str) -> dict[str, Any]:
@@ -161,6 +158,14 @@ class HarnessConfig:
     def target_options(self, name: str) -> dict[str, Any]:
         """The free-form ``[targets.<name>]`` section."""
         return self.targets.get(name, {})
+
+
+def load_workers(value: object, option: str = "--load-workers") -> int:
+    """A Locust worker count given as ``option``: a whole number >= 1, else a ConfigError naming
+    ``option`` (the CLI's ``--load-workers``, the pytest plugin's ``--harness-load-workers``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{option}: expected a whole number >= 1, got {value!r}")
+    return value
 
 
 def validate(data: dict[str, Any], source: str) -> None:

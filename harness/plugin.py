@@ -3,7 +3,9 @@
 Cheap and inert unless used: nothing beyond pytest is imported until a ``--harness-*`` option is
 given or a ``harness_*`` fixture is requested.
 
-* Options: ``--harness-target``, ``--harness-stages``, ``--harness-profile``, ``--harness-root``.
+* Options: ``--harness-target``, ``--harness-stages``, ``--harness-profile``, ``--harness-root``,
+  ``--harness-load-workers N`` (the CLI's ``--load-workers``: Locust workers, the target's own when
+  it runs them, e.g. a Job on kind/aws; validated the same way, the error naming this option).
 * Fixtures: ``harness_config``; ``harness_environment`` (session-scoped, stands the target up on
   first request; under pytest-xdist each worker gets its own environment).
 * ``--harness-stages policy,functional`` adds one test item per stage (``harness::policy``).
@@ -63,9 +65,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run these harness stages as test items, e.g. policy,functional")
     group.addoption("--harness-profile", metavar="NAME", help="pr or nightly")
     group.addoption("--harness-root", metavar="PATH", help="checkout to verify (default: pytest's rootdir)")
+    group.addoption("--harness-load-workers", metavar="N",
+                    help="Locust workers for every load scenario (distributed mode when > 1; the target "
+                         "runs them: processes locally, a Job on kind/aws; [load] processes)")
 
 
-_OPTIONS = ("harness_target", "harness_stages", "harness_profile", "harness_root")
+_OPTIONS = ("harness_target", "harness_stages", "harness_profile", "harness_root", "harness_load_workers")
 
 
 class HarnessSession:
@@ -80,12 +85,15 @@ class HarnessSession:
     @property
     def config(self) -> HarnessConfig:
         if self._config is None:
-            from harness.config import HarnessConfig
+            from harness.config import HarnessConfig, load_workers
 
             opt = self.pytestconfig.getoption
             root = opt("harness_root") or self.pytestconfig.rootpath
+            workers = opt("harness_load_workers")
             self._config = HarnessConfig.discover(root).update(
-                target=opt("harness_target"), stages=opt("harness_stages"), profile=opt("harness_profile"))
+                target=opt("harness_target"), stages=opt("harness_stages"), profile=opt("harness_profile"),
+                load_workers=None if workers is None else load_workers(
+                    int(workers) if workers.strip().isdigit() else workers, "--harness-load-workers"))
         return self._config
 
     def environment(self) -> Environment:

@@ -45,6 +45,7 @@ def test_options_are_registered(tester: pytest.Pytester) -> None:
             "*--harness-stages=LIST*",
             "*--harness-profile=NAME*",
             "*--harness-root=PATH*",
+            "*--harness-load-workers=N*",
         ]
     )
 
@@ -74,6 +75,21 @@ def test_bad_option_is_a_usage_error(tester: pytest.Pytester) -> None:
     result = tester.runpytest("--harness-stages", "policy,fuzz")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*harness: --stages: 'fuzz' is not one of policy, functional, dast, load*"])
+
+
+def test_load_workers_from_the_plugin_set_the_locust_processes(tester: pytest.Pytester) -> None:
+    tester.makepyfile("def test_workers(harness_config):\n    assert harness_config.load['processes'] == 3\n")
+    tester.runpytest("--harness-load-workers", "3").assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("bad", ["0", "two", "-1", "1.5"])
+def test_bad_load_workers_is_a_usage_error_naming_the_plugins_option(
+    tester: pytest.Pytester, bad: str
+) -> None:
+    result = tester.runpytest(f"--harness-load-workers={bad}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    expected = f"*harness: --harness-load-workers: expected a whole number >= 1, got*{bad}*"
+    result.stderr.fnmatch_lines([expected])
 
 
 def test_environment_is_lazy_shared_and_torn_down(tester: pytest.Pytester) -> None:
