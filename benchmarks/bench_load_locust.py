@@ -7,7 +7,9 @@ Two modes:
 * ``--target local``: the real local target (``harness.targets.get_target("local")``: real
   PostgreSQL, Redis, the AWS emulator with terraform/envs/local applied, the app's replicas) is
   stood up once, every repeat runs against its API with its test users' tokens, and it is torn down
-  at the end (also on failure and Ctrl-C).
+  at the end (also on failure and Ctrl-C). N > 1 workers are the target's own
+  (``Environment.load_workers``: worker processes started by the local target), as the load stage
+  runs them; with the fake app, Locust's ``--processes N``.
 
 Worker counts are interleaved (1, 2, 1, 2, ...) so that drift of the shared machine hits both alike.
 Usage::
@@ -33,17 +35,18 @@ sys.path.insert(0, str(ROOT))
 
 from harness.stages.load.runner import LocustRun, run_locust  # noqa: E402
 from harness.stages.load.shapes import build_stages  # noqa: E402
+from harness.targets.base import LoadWorkers  # noqa: E402
 
 
 @contextlib.contextmanager
-def load_host(target: str | None) -> Iterator[tuple[str, list[str]]]:
-    """(API URL, tokens) of the fake app or of a target stood up for the benchmark's duration."""
+def load_host(target: str | None) -> Iterator[tuple[str, list[str], LoadWorkers | None]]:
+    """(API URL, tokens, its workers) of the fake app or of a target stood up for the benchmark."""
     if target is None:
         from tests.harness.stages.load.fake_app import FakeApp
 
         app = FakeApp().start()
         try:
-            yield app.url, ["t"]
+            yield app.url, ["t"], None
         finally:
             app.stop()
         return
@@ -53,13 +56,15 @@ def load_host(target: str | None) -> Iterator[tuple[str, list[str]]]:
     with tempfile.TemporaryDirectory(prefix="bench-load-") as evidence, running(
         get_target(target, HarnessConfig.discover(ROOT), evidence_dir=Path(evidence))
     ) as env:
-        yield env.api_url, [u.token for u in env.users]
+        yield env.api_url, [u.token for u in env.users], env.load_workers
 
 
-def one_run(host: str, tokens: list[str], workers: int, users: int, seconds: float) -> LocustRun:
+def one_run(host: str, tokens: list[str], pool: LoadWorkers | None, workers: int, users: int,
+            seconds: float) -> LocustRun:
     with tempfile.TemporaryDirectory() as out:
         return run_locust(
-            "bench", host=host, tokens=tokens, out_dir=Path(out), processes=workers, margin_s=120,
+            "bench", host=host, tokens=tokens, out_dir=Path(out), processes=workers, workers=pool,
+            margin_s=120,
             # (almost) no think time: closed-loop users offer as much as the generator can send
             extra={"wait_s": [0.0, 0.01]},
             stages=build_stages({"type": "soak", "users": users, "duration_s": seconds, "spawn_rate": users}),
@@ -84,10 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.workers.split(",") if n.strip()]
     runs: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
-    with load_host(args.target) as (host, tokens):
+    with load_host(args.target) as (host, tokens, pool):
         for _ in range(args.repeats):
             for n in counts:
-                runs[n].append(figures(one_run(host, tokens, n, args.users, args.seconds)))
+                runs[n].append(figures(one_run(host, tokens, pool, n, args.users, args.seconds)))
                 print(json.dumps({"workers": n, **runs[n][-1]}), flush=True)
     medians = {n: statistics.median(r["rps"] for r in rows) for n, rows in runs.items()}
     base = medians[counts[0]]

@@ -192,18 +192,29 @@ def _on_init(environment: Any, **_: Any) -> None:
         environment.runner.register_message(
             "harness-summary", lambda msg, **_: _save(f"summary-{msg.node_id}", msg.data)
         )
-        environment.events.worker_report.add_listener(_count_worker)
+        environment.events.worker_report.add_listener(
+            lambda client_id, data, **_: _count_worker(environment.runner, client_id, data)
+        )
         # after the master's own quitting listener, which waits for the workers' final reports
         environment.events.quitting.add_listener(lambda **_: _save("workers", WORKERS))
 
 
-def _count_worker(client_id: str, data: dict[str, Any]) -> None:
-    """Per worker, what its stats reports carried (each report is the delta since the last)."""
-    total = data.get("stats_total") or {}
-    seen = WORKERS.setdefault(client_id, {"requests": 0, "failures": 0, "peak_users": 0})
-    seen["requests"] += int(total.get("num_requests", 0))
-    seen["failures"] += int(total.get("num_failures", 0))
+def _count_worker(runner: Any, client_id: str, data: dict[str, Any]) -> None:
+    """Per worker, the HTTP requests its stats reports carried (each report is the delta since the
+    last; the synthetic FLOW timings left out, as in the stage's ``http`` figure), and
+    the CPU percent its heartbeats report (a worker in a pod is not in our process table; a worker
+    measures it every 10 s, Locust's ``CPU_MONITOR_INTERVAL``, the first time as 0: 0 in a run
+    shorter than 20 s)."""
+    http = [e for e in data.get("stats") or [] if e.get("method") != "FLOW"]  # as the stage's "http"
+    seen = WORKERS.setdefault(client_id, {"requests": 0, "failures": 0, "peak_users": 0, "peak_cpu_pct": 0})
+    seen["requests"] += sum(int(e.get("num_requests", 0)) for e in http)
+    seen["failures"] += sum(int(e.get("num_failures", 0)) for e in http)
     seen["peak_users"] = max(seen["peak_users"], int(data.get("user_count", 0)))
+    try:
+        cpu = runner.clients[client_id].cpu_usage
+    except KeyError:  # the worker's last report, after it left
+        cpu = 0
+    seen["peak_cpu_pct"] = max(seen["peak_cpu_pct"], round(cpu))
 
 
 WORKERS: dict[str, dict[str, int]] = {}

@@ -34,6 +34,7 @@ from harness.targets.base import LoadFiles, LoadWorkers
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 WORKER_FILES = ("locustfile.py", "shapes.py")  # what a worker elsewhere needs: the locustfile loads shapes.py
 CPU_BOUND_PERCENT = 90.0
+HERE = "this machine"  # the Locust processes are the runner's own children
 FAILURE_POLL_S = 5.0
 EXPECT_WORKERS_S = 120  # how long the master waits for remote workers to connect (pods: image pull)
 
@@ -53,7 +54,7 @@ class LocustRun:
     cpu_bound: bool = False
     processes: int = 1
     host_cpu: list[float] = field(default_factory=list)  # whole-machine CPU percent, one per tick
-    where: str = "this machine"  # where the Locust workers ran
+    where: str = HERE  # where the Locust workers ran
     workers: dict[str, dict[str, int]] = field(default_factory=dict)  # worker id -> its figures
 
     @property
@@ -62,8 +63,10 @@ class LocustRun:
 
     @property
     def rps_per_core(self) -> float | None:
+        """Requests per CPU-second of the Locust processes in our process table; None when the
+        workers are the target's (their CPU time is not ours to see: only their CPU percent)."""
         total = self.flows.get("http")
-        if total is None or self.cpu_seconds <= 0:
+        if total is None or self.cpu_seconds <= 0 or self.where != HERE:
             return None
         return total.requests / self.cpu_seconds
 
@@ -291,7 +294,11 @@ def _collect(run: LocustRun, prefix: Path, summary_dir: Path) -> LocustRun:
     if (summary_dir / "workers.json").exists():
         run.workers = json.loads((summary_dir / "workers.json").read_text())
     log = "".join(run.files[k].read_text(errors="replace") for k in ("log", "output") if k in run.files)
-    run.cpu_bound = "CPU usage above" in log or run.peak_process_cpu > CPU_BOUND_PERCENT
+    # a worker's CPU as its heartbeats report it (Locust's master also logs "exceeded cpu threshold")
+    workers_peak = max((w.get("peak_cpu_pct", 0) for w in run.workers.values()), default=0)
+    run.peak_process_cpu = max(run.peak_process_cpu, float(workers_peak))
+    bound = ("CPU usage above", "exceeded cpu threshold")
+    run.cpu_bound = any(b in log for b in bound) or run.peak_process_cpu > CPU_BOUND_PERCENT
     return run
 
 

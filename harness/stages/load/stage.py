@@ -146,10 +146,11 @@ def _summary(scenario: LoadScenario, run: LocustRun, figures: dict[str, Any], ev
     sent = int(figures["http_requests"])
     bound = " Locust was CPU-bound: the figures understate the system." if run.cpu_bound else ""
     per_worker = ", ".join(f"{w['requests']}" for w in run.workers.values())
+    per_core = f"; {run.rps_per_core:.0f} requests per CPU-second" if run.rps_per_core else ""
     workers = f" (per worker: {per_worker} requests)" if run.workers else ""
     message = (
-        f"{sent} HTTP requests, {figures['rps']:.1f} req/s with {run.processes} Locust process(es) on "
-        f"{run.where}{workers}; {figures['rps_per_core']:.0f} requests per CPU-second.{bound}"
+        f"{sent} HTTP requests, {figures['rps']:.1f} req/s; Locust: {run.processes} process(es), "
+        f"{run.where}{workers}{per_core}.{bound}"
         if sent
         else f"Locust sent no request (exit {run.returncode}; see {evidence[-2]}): nothing was measured"
     )

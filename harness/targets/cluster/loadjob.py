@@ -5,9 +5,9 @@ workers at the master; the locustfile is the load stage's own (mounted from a Co
 config from a Secret. Locust workers hold one TCP connection each to the master's single port
 (``--master-port``, ZeroMQ), which is what must be reachable from the pods.
 
-Built and unit-tested: the manifest and its rendering (schema-validated offline). Not built yet: the
-relay that carries the workers' connections to the harness's master on 127.0.0.1 and the load
-stage's use of it; until then ``--load-workers N`` runs N local worker processes on every target.
+Built and unit-tested: the manifest and its rendering (schema-validated offline). Deployed, with the
+relay and the tunnel, by :class:`~harness.targets.cluster.workers.ClusterWorkers` (the kind and aws
+targets' ``Environment.load_workers``); verified in the nightly workflow only.
 """
 
 from __future__ import annotations

@@ -160,6 +160,15 @@ def test_the_nightly_job_hands_its_target_to_the_harness() -> None:
     assert "kind create cluster" not in runs and "kubectl apply" not in runs
 
 
+def test_the_nightly_job_runs_the_load_workers_inside_the_cluster() -> None:
+    """``--load-workers N`` (N > 1) reaches ``harness verify`` on kind: the load stage then asks the
+    target for its workers, a Job in the cluster (issue 14), which only this job can exercise."""
+    job = load_workflow(ROOT / ".github" / "workflows" / "nightly.yml")["jobs"]["verify-kind"]
+    found = re.search(r"tox -e verify -- .*--load-workers (\d+)", "\n".join(_runs(job)))
+    assert found is not None and int(found.group(1)) > 1
+    assert all("{posargs}" in c for c in tox_envs()["verify"])  # tox hands them to harness verify
+
+
 def test_the_swallow_detector_catches_what_it_should() -> None:
     assert SWALLOWED.search("tox -e verify || true")
     assert SWALLOWED.search("harness verify\nexit 0")

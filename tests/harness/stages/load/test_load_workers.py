@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from harness.errors import StageError
+from harness.results import Status
 from harness.stages.load.runner import WORKER_FILES, load_files, run_locust
 from harness.stages.load.shapes import build_stages
 from harness.targets.base import LoadFiles, LoadWorkers
@@ -74,7 +75,9 @@ def test_the_targets_workers_run_the_load_and_the_master_aggregates_them(
     assert isinstance(workers, LoadWorkers)
     run = run_locust("dist", host="http://unused.invalid", tokens=["t-1"], out_dir=tmp_path / "out",
                      processes=2, workers=workers, margin_s=60, extra=FAST,
-                     stages=build_stages({"type": "soak", "users": 4, "duration_s": 5}))
+                     # > 20 s: a worker measures its CPU every 10 s (Locust's CPU_MONITOR_INTERVAL),
+                     # and psutil's first cpu_percent() is always 0
+                     stages=build_stages({"type": "soak", "users": 4, "duration_s": 22}))
     log = run.files["log"].read_text()
     assert run.returncode == 0 and run.flows["http"].requests > 0, log[-2000:]
     assert run.where == "Locust worker processes on this machine" and run.processes == 2
@@ -82,7 +85,10 @@ def test_the_targets_workers_run_the_load_and_the_master_aggregates_them(
     assert sum(app.statuses.values()) > 0
     # per worker (from the master's worker_report events) adds up to the master's aggregate
     assert len(run.workers) == 2 and all(w["requests"] > 0 for w in run.workers.values()), run.workers
-    assert sum(w["requests"] for w in run.workers.values()) == _aggregated_requests(run.files["stats"])
+    assert any(w["peak_cpu_pct"] > 0 for w in run.workers.values())  # from the workers' heartbeats
+    assert run.rps_per_core is None  # their CPU time is not in our process table
+    assert sum(w["requests"] for w in run.workers.values()) == run.flows["http"].requests
+    assert run.flows["http"].requests < _aggregated_requests(run.files["stats"])  # FLOW rows left out
     # each worker's summary came back through the master (a pod could write no file of ours)
     assert len(list((tmp_path / "out" / "dist-summary").glob("summary-*.json"))) == 2
     assert run.summary["completed"] > 0
@@ -121,3 +127,33 @@ def test_the_handed_files_are_what_a_worker_needs() -> None:
     files = load_files('{"tokens": []}')
     assert tuple(files.files) == WORKER_FILES and files.locustfile in files.files
     assert "shapes.py" in files.files["locustfile.py"]  # the one module it loads from beside itself
+
+
+def test_the_stage_asks_the_environment_for_its_workers(app: FakeApp, tmp_path: Path) -> None:
+    """No branch on the target's name: an environment that offers workers gets the load on them."""
+    from dataclasses import replace
+
+    from harness.config import HarnessConfig
+    from harness.stages.base import StageContext
+    from harness.stages.load import LoadStage
+    from harness.targets.base import AwsEndpoint, Environment, TestUser
+
+    scenarios = tmp_path / "scenarios" / "load"
+    scenarios.mkdir(parents=True)
+    (scenarios / "quick.yaml").write_text(
+        "id: quick\nkind: slo\nshape: {type: soak, users: 4, duration_s: 4}\nwait_s: [0.05, 0.1]\n"
+        "slos:\n  - {id: SLO-error-ratio, error_ratio: 0.01}\n"
+    )
+    workers = Recording(tmp_path / "logs", app.url)
+    env = Environment(target="anything", api_url="http://unused.invalid", web_url=app.url,
+                      aws=AwsEndpoint(None, "us-east-1", "x", "y"), users=[TestUser("alice", "t-1")],
+                      load_workers=workers)
+    config = HarnessConfig.defaults(tmp_path)
+    config = replace(config, load={**config.load, "processes": 2})
+    ctx = StageContext(config=config, environment=env, run_dir=tmp_path / "run", profile="pr")
+    results = {r.id: r for r in LoadStage().run(ctx)}
+    generator = results["LOAD-quick-generator"]
+    assert "Locust: 2 process(es), Locust worker processes on this machine (per worker:" in generator.message
+    assert generator.measured["workers_where"] == workers.where and "rps_per_core" in generator.measured
+    assert results["SLO-error-ratio"].status is Status.PASSED
+    assert workers.released == 1 and _gone(workers)
