@@ -29,13 +29,12 @@ from typing import Any
 from harness.errors import StageError
 from harness.stages.load.shapes import ShapeStage, duration
 from harness.stages.load.slo import FlowStats, parse_history_csv, parse_stats_csv
-from harness.targets.base import LoadFiles, LoadWorkers
+from harness.stages.load.workers import FAILURE_POLL_S, end_run, load_files, raise_failures
+from harness.targets.base import LoadWorkers
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-WORKER_FILES = ("locustfile.py", "shapes.py")  # what a worker elsewhere needs: the locustfile loads shapes.py
 CPU_BOUND_PERCENT = 90.0
 HERE = "this machine"  # the Locust processes are the runner's own children
-FAILURE_POLL_S = 5.0
 EXPECT_WORKERS_S = 120  # how long the master waits for remote workers to connect (pods: image pull)
 
 
@@ -141,11 +140,6 @@ def locust_command(prefix: Path, host: str, processes: int, master_port: int,
     return cmd
 
 
-def load_files(config: str) -> LoadFiles:
-    """The locustfile, the modules beside it that it loads, and the run's config: for workers elsewhere."""
-    return LoadFiles({n: LOCUSTFILE.with_name(n).read_text(encoding="utf-8") for n in WORKER_FILES}, config)
-
-
 def run_locust(
     name: str,
     *,
@@ -205,12 +199,10 @@ def run_locust(
                 start_new_session=True,
             )
         _watch(proc, run, started + duration(stages) + margin_s, on_tick, tick_s, remote)
-    finally:
-        if proc is not None:
-            _reap(proc)
-        if remote is not None:
-            remote.release()
-        config_path.unlink(missing_ok=True)
+    except BaseException as failure:
+        end_run(proc, remote, config_path, failure, _reap)
+        raise
+    end_run(proc, remote, config_path, None, _reap)
     assert proc is not None  # started, or the try above raised
     run.returncode, run.wall_s = proc.returncode, time.monotonic() - started
     return _collect(run, prefix, summary_dir)
@@ -233,7 +225,7 @@ def _watch(
         if time.monotonic() > deadline:
             raise StageError(f"locust run {run.name!r} did not finish by its deadline; stopped")
         if workers is not None and time.monotonic() - checked > FAILURE_POLL_S:
-            _raise_failures(run, workers)
+            raise_failures(run.name, workers)
             checked = time.monotonic()
         try:
             tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
@@ -250,14 +242,7 @@ def _watch(
         time.sleep(tick_s)
     run.cpu_seconds = sum(cpu.values())
     if workers is not None:  # a worker that never came up is why a master gives up waiting
-        _raise_failures(run, workers)
-
-
-def _raise_failures(run: LocustRun, workers: LoadWorkers) -> None:
-    failed = workers.failures()
-    if failed:
-        raise StageError(f"locust run {run.name!r}: {len(failed)} load worker(s) failed ({workers.where}): "
-                         + "; ".join(failed[:5]))
+        raise_failures(run.name, workers)
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> None:
@@ -304,9 +289,7 @@ def _collect(run: LocustRun, prefix: Path, summary_dir: Path) -> LocustRun:
 
 __all__ = [
     "LOCUSTFILE",
-    "WORKER_FILES",
     "LocustRun",
-    "load_files",
     "locust_command",
     "locust_version",
     "merge_summaries",

@@ -17,8 +17,9 @@ import pytest
 
 from harness.errors import StageError
 from harness.results import Status
-from harness.stages.load.runner import WORKER_FILES, load_files, run_locust
+from harness.stages.load.runner import run_locust
 from harness.stages.load.shapes import build_stages
+from harness.stages.load.workers import WORKER_FILES, load_files
 from harness.targets.base import LoadFiles, LoadWorkers
 from harness.targets.local.workers import LocalWorkers
 from tests.harness.stages.load.fake_app import FakeApp

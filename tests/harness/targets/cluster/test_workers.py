@@ -12,7 +12,7 @@ from kubernetes.client.exceptions import ApiException
 
 from harness.errors import TargetError
 from harness.k8s.validate import validate_documents
-from harness.stages.load.runner import load_files
+from harness.stages.load.workers import load_files
 from harness.targets.base import LoadWorkers
 from harness.targets.cluster.kube import KubeApis
 from harness.targets.cluster.workers import INGRESS_URL, ClusterWorkers, locust_image, relay_documents
