@@ -13,7 +13,7 @@ import contextlib
 import functools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ class DastStage:
     NAME = "dast"
     NEEDS_ENVIRONMENT = True
 
-    def run(self, ctx: StageContext) -> list[Result]:
+    def run(self, ctx: StageContext) -> Iterator[Result]:
         env = ctx.environment
         if env is None:
             raise StageError("the dast stage needs a running environment")
@@ -69,7 +69,7 @@ class DastStage:
             default=options.default_action,
             shown_as=_shown(options.rules_path, ctx.config.root),
         )
-        return DastRun(ctx, env, options, rules).execute()
+        yield from DastRun(ctx, env, options, rules).execute()
 
 
 class DastRun:
@@ -87,41 +87,46 @@ class DastRun:
         self.facts: dict[str, Any] = {}
         self.proven_on = f"harness API checks {__version__}"
 
-    def execute(self) -> list[Result]:
+    def execute(self) -> Generator[Result, None, None]:
+        """Results as each step finishes (probes + Schemathesis, ZAP, the harness' checks, headers):
+        an interrupted run keeps the finished steps'; ``run.json`` is written and the evidence
+        redacted however the stage ends."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.users = self._logged_in()
-        spec = load_spec(
-            self.options.spec or f"{self.api_url}/openapi.json",
-            self.api_url,
-            root=self.ctx.config.root,
-            exclusions=self.options.exclusions,
-        )
-        spec_file = self.dir / "openapi.json"  # what every tool was given: the document minus exclusions
-        spec_file.write_text(json.dumps(spec.filtered_document(), indent=1), encoding="utf-8")
-        results: list[Result] = []
-        with listening() as listener:
-            listener.documents["/openapi.json"] = ("application/json", spec_file.read_bytes())
-            results += self._scan(spec, spec_file, listener)
-            results += ZapStep(self, listener).run()
-        results += self._judge_harness_checks(spec)
-        results += self._header_results(spec)
-        self._finish(results)
-        self.ctx.redactor.redact_tree(self.dir)
-        return results
+        try:
+            self.users = self._logged_in()
+            spec = load_spec(
+                self.options.spec or f"{self.api_url}/openapi.json",
+                self.api_url,
+                root=self.ctx.config.root,
+                exclusions=self.options.exclusions,
+            )
+            spec_file = self.dir / "openapi.json"  # what every tool was given: the document minus exclusions
+            spec_file.write_text(json.dumps(spec.filtered_document(), indent=1), encoding="utf-8")
+            with listening() as listener:
+                listener.documents["/openapi.json"] = ("application/json", spec_file.read_bytes())
+                yield from self._stamped(self._scan(spec, spec_file, listener))
+                yield from self._stamped(ZapStep(self, listener).run())
+            yield from self._stamped(self._judge_harness_checks(spec))
+            yield from self._stamped(self._header_results(spec))
+        finally:
+            self._write_run_file()
+            self.ctx.redactor.redact_tree(self.dir)
 
     def tool_facts(self, tool: str, facts: dict[str, Any]) -> None:
         """What a tool did (requests, wall time, version...): recorded in run.json."""
         self.facts[tool] = facts
 
-    def _finish(self, results: list[Result]) -> None:
-        """run.json (mode, seed, budgets, tools); each result that ran carries the seed and mode."""
+    @property
+    def _mode(self) -> str:
+        return f"{'active' if self.options.active else 'passive'} ({self.options.mode_reason})"
+
+    def _write_run_file(self) -> None:
+        """run.json: mode, seed, budgets and what each tool did (written last: tools add facts)."""
         options = self.options
-        mode = f"{'active' if options.active else 'passive'} ({options.mode_reason})"
-        run_file = self.dir / "run.json"
-        run_file.write_text(
+        (self.dir / "run.json").write_text(
             json.dumps(
                 {
-                    "scan_mode": mode,
+                    "scan_mode": self._mode,
                     "seed": options.seed,
                     "seed_given": options.seed_given,
                     "replay": f"harness verify ... --dast-seed {options.seed}",
@@ -138,14 +143,20 @@ class DastRun:
             ),
             encoding="utf-8",
         )
+
+    def _stamped(self, results: list[Result]) -> list[Result]:
+        """Each result that ran carries the seed, the mode and run.json; a failed Schemathesis
+        result says how to replay it."""
+        seed, mode = self.options.seed, self._mode
         for result in results:
             if result.status is Status.SKIPPED:
                 continue
-            result.measured.setdefault("seed", options.seed)
+            result.measured.setdefault("seed", seed)
             result.measured.setdefault("scan_mode", mode)
-            result.evidence.append(self.rel(run_file))
+            result.evidence.append(self.rel(self.dir / "run.json"))
             if result.status is Status.FAILED and "Schemathesis" in (result.proven_on or ""):
-                result.message += f"\nreplay: --dast-seed {options.seed} ({mode} mode)"
+                result.message += f"\nreplay: --dast-seed {seed} ({mode} mode)"
+        return results
 
     def rel(self, path: Path) -> str:
         return str(path.relative_to(self.ctx.run_dir))

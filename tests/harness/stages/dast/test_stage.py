@@ -70,6 +70,34 @@ def _zap(url: str, run_dir: Path, dast: dict[str, Any]) -> tuple[dict[str, Resul
     return {r.id: r for r in results}, run.facts
 
 
+def test_an_interrupted_stage_keeps_the_finished_steps_and_writes_run_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stage yields each step's results as it finishes: closing it after the first result (what
+    the engine's interruption does) still writes run.json, which that result cites, and redacts."""
+    monkeypatch.delenv("ZAP_API_URL", raising=False)
+    users = [TestUser(name, token) for token, name in TOKENS.items()]
+    with serve(build_app(weak=False)) as url:
+        env = Environment(
+            target="local", api_url=url, web_url=url, aws=AwsEndpoint(None, "us-east-1", "", ""), users=users
+        )
+        config = HarnessConfig(root=ROOT, paths=HarnessConfig.defaults(ROOT).paths,
+                               dast={"zap_path": str(tmp_path / "no-zap.sh")})
+        options = read_options(config.dast, root=ROOT, policies=config.paths.policies, profile="pr",
+                               target="local")
+        ctx = StageContext(config, env, tmp_path, "pr")
+        ctx.redactor.register(*TOKENS)
+        steps = DastRun(ctx, env, options, load_rules(options.rules_path)).execute()
+        first = next(iter(steps))
+        steps.close()
+    run_json = tmp_path / "evidence" / "dast" / "run.json"
+    assert json.loads(run_json.read_text())["seed"] == options.seed
+    assert str(run_json.relative_to(tmp_path)) in first.evidence, (first.id, first.status)
+    for path in (tmp_path / "evidence" / "dast").rglob("*"):
+        if path.is_file():
+            assert not any(token in path.read_text(errors="replace") for token in TOKENS), path
+
+
 def test_zap_when_reachable_is_driven_and_its_alerts_gate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
