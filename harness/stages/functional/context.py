@@ -65,6 +65,7 @@ class Context:
     started: float = field(default_factory=time.monotonic)
     measured: dict[str, float | int | str] = field(default_factory=dict)
     healing: dict[str, Any] = field(default_factory=dict)
+    deployed: dict[str, str] = field(default_factory=dict)  # app settings this scenario deployed
     lock: threading.RLock = field(default_factory=threading.RLock)
     concurrent: bool = False
 

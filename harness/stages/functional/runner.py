@@ -18,7 +18,15 @@ from typing import Any
 import httpx
 
 from harness.redact import Redactor
-from harness.stages.functional import steps_abuse, steps_alerts, steps_data, steps_env, steps_http, steps_slow
+from harness.stages.functional import (
+    steps_abuse,
+    steps_alerts,
+    steps_data,
+    steps_env,
+    steps_http,
+    steps_settle,
+    steps_slow,
+)
 from harness.stages.functional.backends import Backends, UserHandle
 from harness.stages.functional.client import Api, Recorder, SseStream
 from harness.stages.functional.context import Context, ScenarioError, StepFailed, StepSkipped, Upload
@@ -81,7 +89,8 @@ class ScenarioRunner:
             "invariants": steps_data.invariants, "action": steps_env.action, "ready": steps_env.ready,
             "repeat": self._repeat, "browser": _browser, "posture": _posture, "hostile": steps_abuse.hostile,
             "hold": self._with_during(steps_abuse.hold), "slow": self._with_during(steps_slow.slow),
-            "alerts": steps_alerts.alerts,
+            "alerts": steps_alerts.alerts, "crash": steps_settle.crash, "settled": steps_settle.settled,
+            "abandon": steps_settle.abandon,
         }
 
     def run(self, scenario: Scenario) -> Outcome:

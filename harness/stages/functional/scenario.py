@@ -20,9 +20,9 @@ from harness.errors import ConfigError
 SCHEMA_FILE = Path(__file__).with_name("scenario.schema.json")
 ACTIONS = ("upload", "request", "events", "wait", "until", "processed", "download", "db", "subscribers",
            "action", "invariants", "ready", "repeat", "browser", "posture", "hostile", "hold", "slow",
-           "alerts")
+           "alerts", "crash", "settled", "abandon")
 NESTING = {"repeat": "steps", "hold": "during", "slow": "during"}  # actions that run nested steps
-CONTROL_ACTIONS = ("action",)
+CONTROL_ACTIONS = ("action", "crash", "abandon")  # act on the environment: need the Control, run alone
 
 
 @cache
@@ -55,7 +55,7 @@ class Scenario:
 
     @property
     def needs_control(self) -> bool:
-        return any(kind == "action" for kind in walk_actions(self.steps))
+        return any(kind in CONTROL_ACTIONS for kind in walk_actions(self.steps))
 
     @property
     def needs_browser(self) -> bool:
@@ -76,7 +76,7 @@ class Scenario:
 
 
 def _has_action(steps: list[dict[str, Any]]) -> bool:
-    return "action" in walk_actions(steps)
+    return any(kind in CONTROL_ACTIONS for kind in walk_actions(steps))
 
 
 def walk_actions(steps: Any) -> list[str]:

@@ -41,8 +41,10 @@ def action(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Sc
         _remember_replicas(ctx, control, spec["scale"])
         control.scale(spec["scale"], int(spec.get("replicas", 1)))
     elif "deploy" in spec:
+        settings = {str(k): str(v) for k, v in (spec.get("settings") or {}).items()}
         ctx.healing.setdefault("deployed", control.rollout().stable_version or "stable")
-        control.deploy(spec["deploy"], canary=False, settings=spec.get("settings") or {})
+        control.deploy(spec["deploy"], canary=False, settings=settings)
+        ctx.deployed.update(settings)  # the bounds of later steps read what the replicas run with
     if "sleep" in spec:
         time.sleep(float(spec["sleep"]))
     took = time.monotonic() - began

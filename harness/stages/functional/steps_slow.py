@@ -99,12 +99,18 @@ def address_of(ctx: Context, spec: dict[str, Any]) -> tuple[str, int]:
     if via == "front_door":
         address = urlsplit(ctx.env.api_url)
         return address.hostname or "127.0.0.1", address.port or 80
-    for replica in control_of(ctx).replicas(via):
+    return replica_address(ctx, via)[1]
+
+
+def replica_address(ctx: Context, component: str) -> tuple[int, tuple[str, int]]:
+    """(index for ``Control.kill``, loopback address) of the first replica of ``component`` that
+    listens on loopback, through the Control."""
+    for index, replica in enumerate(control_of(ctx).replicas(component)):
         for listening in replica.listening:
             host, _, port = listening.rpartition(":")
             if host in ("127.0.0.1", "::1", "localhost"):
-                return host, int(port)
-    raise StepSkipped(f"slow client via {via}: no replica of {via} listens on loopback here")
+                return index, (host, int(port))
+    raise StepSkipped(f"a raw client of {component}: no replica of {component} listens on loopback here")
 
 
 def _trickle(ctx: Context, spec: dict[str, Any], limit: float, address: tuple[str, int]) -> dict[str, Any]:
@@ -145,4 +151,4 @@ def answer_of(received: bytes, after: float) -> dict[str, Any]:
             "answer": received[:300].decode("latin-1")}
 
 
-__all__ = ["SLOW", "address_of", "answer_of", "failed", "request_head", "slow"]
+__all__ = ["SLOW", "address_of", "answer_of", "failed", "replica_address", "request_head", "slow"]

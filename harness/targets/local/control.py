@@ -150,7 +150,9 @@ class LocalControl:
             self.stop(dependency)
             self.start(dependency)
         else:
-            self.workloads.roll(self._component(dependency), self.workloads.stable_version, {})
+            component = self._component(dependency)
+            settings = self.workloads.stable_settings.get(component, {})
+            self.workloads.roll(component, self.workloads.stable_version, dict(settings))
 
     # -- read side -------------------------------------------------------------------------------
 

@@ -34,6 +34,9 @@ class Workloads:
         self.stable_version = version
         self.canary_version: str | None = None
         self.canary_settings: dict[str, str] = {}
+        # What the last roll deployed, per component: a replica that replaces a dead one (scale,
+        # start) runs with it too, as a pod of a Deployment gets the Deployment's env.
+        self.stable_settings: dict[str, dict[str, str]] = {c: {} for c in COMPONENTS}
         self.weight = 0
         self.groups: dict[str, list[Replica]] = {c: [] for c in COMPONENTS}
         self.canary: list[Replica] = []
@@ -107,6 +110,7 @@ class Workloads:
         """Surge one new replica per old one, then retire the old (capacity never drops)."""
         with self._lock:
             group = self.group(component)
+            self.stable_settings[component] = dict(settings)
             for position, old in enumerate(list(group)):
                 fresh = self._new(component, version, "stable", settings)
                 self._start([fresh])
@@ -231,6 +235,8 @@ class Workloads:
     ) -> Replica:
         index = self._next_index[component]
         self._next_index[component] += 1
+        if settings is None and track == "stable":
+            settings = self.stable_settings.get(component, {})
         return self.launcher.replica(component, index, version=version, track=track, settings=settings)
 
     def _start(self, replicas: list[Replica]) -> None:

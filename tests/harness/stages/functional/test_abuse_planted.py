@@ -1,7 +1,7 @@
 """Issue 17's app fixes reverted (tests/fixtures/planted/app): the abuse scenarios fail, each naming
 the class of its variant as tests/fixtures/planted/EXPECTED.yaml lists it.
 
-One local target runs all the variants below at once (one `harness up` instead of eight); each
+One local target runs all the variants below at once (one `harness up` instead of fourteen); each
 variant breaks a different step, and each step is checked on its own record. The scenarios are the
 shipped ones, trimmed to one case per variant to keep the run short.
 """
@@ -42,6 +42,9 @@ CAUGHT_BY = [
      "fairness: four users hold 28 streams each per API replica"),
     ("str_compare_digest", "abuse-bad-input-edges", "bad input: a non-ASCII stream token"),
     ("long_boundary_crash", "abuse-bad-input-edges", "bad input: a multipart boundary of 300"),
+    ("bullmq_short_socket_timeout", "abuse-settling-drills", "settling: a job retried through an S3 outage"),
+    ("no_settle", "abuse-settling-drills", "settling: a job killed at every start"),
+    ("no_multipart_sweep", "abuse-settling-drills", "cleanup: a killed API replica's S3 multipart"),
 ]
 KEEP_STEPS = {  # one case per variant (the others of the file guard the same classes)
     "abuse-hostile-images": ("resource budget: a 34-byte",),
