@@ -11,13 +11,10 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.errors import ConfigError
-from harness.schemas import load_schema
-
-if TYPE_CHECKING:
-    import jsonschema
+from harness.schemas import check, load_schema
 
 CONFIG_FILE = "harness.toml"
 PYPROJECT = "pyproject.toml"
@@ -170,55 +167,11 @@ def load_workers(value: object, option: str = "--load-workers") -> int:
 
 def validate(data: dict[str, Any], source: str) -> None:
     """Raise a one-line :class:`ConfigError` for the first schema violation in ``data``."""
-    import jsonschema  # imported on use: the pytest plugin imports this module in every pytest run
-
-    errors = sorted(jsonschema.Draft202012Validator(config_schema()).iter_errors(data),
-                    key=lambda e: [str(p) for p in e.absolute_path])
-    if errors:
-        error = errors[0]
-        if not error.absolute_path:
-            raise ConfigError(f"{source}: {_problem(error)}")
-        raise ConfigError.at(source, _key_path(error.absolute_path), _problem(error))
+    check(data, config_schema(), source, mapping="a table")
 
 
 def _validate_option(key: str, value: Any) -> None:
-    import jsonschema
-
-    schema = config_schema()["properties"][key]
-    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(value))
-    if errors:
-        raise ConfigError(f"--{key}: {_problem(errors[0])}")
-
-
-def _key_path(path: Any) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _problem(error: jsonschema.ValidationError) -> str:
-    """jsonschema's message rewritten for humans."""
-    validator, expected, instance = error.validator, error.validator_value, error.instance
-    if validator == "enum" and isinstance(expected, list):
-        return f"{instance!r} is not one of {', '.join(map(str, expected))}"
-    if validator == "additionalProperties" and isinstance(error.schema, dict) and isinstance(instance, dict):
-        known = error.schema.get("properties", {})
-        extra = sorted(set(instance) - set(known))
-        return f"unknown key {extra[0]!r} (expected one of {', '.join(sorted(known))})"
-    if validator == "type":
-        return f"expected {_a(expected)}, got {instance!r}"
-    if validator == "uniqueItems":
-        return "lists the same item twice"
-    if validator in ("minLength", "minItems"):
-        return "must not be empty"
-    return str(error.message)
-
-
-def _a(kind: Any) -> str:
-    names = {"object": "a table", "array": "a list", "string": "a string", "integer": "an integer",
-             "number": "a number", "boolean": "true or false"}
-    return names.get(str(kind), str(kind))
+    check(value, config_schema()["properties"][key], f"--{key}", mapping="a table", keyed=False)
 
 
 def _ordered(stages: Any) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""JSON Schemas shipped with the harness: ``config.schema.json`` and ``results.schema.json``."""
+"""JSON Schemas shipped with the harness (``config``, ``results``, ``app``), and the one way a schema
+violation becomes a one-line error naming the file and the key (config, scenarios, the app profile)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from harness.errors import ConfigError
 
 SCHEMA_DIR = Path(__file__).parent
 
@@ -27,4 +30,66 @@ def results_errors(data: Any) -> list[str]:
     return [f"{'/'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors]
 
 
-__all__ = ["SCHEMA_DIR", "load_schema", "results_errors"]
+def check(data: Any, schema: dict[str, Any], source: str, *, mapping: str = "a mapping",
+          keyed: bool = True) -> None:
+    """Raise a one-line :class:`ConfigError` (``source: key.path: problem``) for the shallowest
+    violation; ``mapping`` is what an object is called in that file's language (TOML: a table);
+    ``keyed=False`` leaves the key out (a command-line option is one value)."""
+    import jsonschema  # imported on use: the pytest plugin imports config in every pytest run
+
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data),
+                    key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        error = _deepest(errors[0])
+        where = key_path(error.absolute_path) if keyed else ""
+        raise ConfigError(f"{source}: {where + ': ' if where else ''}{problem(error, mapping)}")
+
+
+def _deepest(error: Any) -> Any:
+    """For oneOf/anyOf, the sub-error that went furthest is the one a human needs."""
+    while error.context:
+        error = max(error.context, key=lambda e: len(e.absolute_path))
+    return error
+
+
+def key_path(path: Any) -> str:
+    """``steps[2].expect.status`` from jsonschema's path parts."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def problem(error: Any, mapping: str = "a mapping") -> str:
+    """jsonschema's message in words the author of the file understands."""
+    kind, expected, instance = error.validator, error.validator_value, error.instance
+    if kind == "enum":
+        return f"{instance!r} is not one of {', '.join(map(str, expected))}"
+    if kind == "additionalProperties" and isinstance(instance, dict) and isinstance(error.schema, dict):
+        known = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(instance) - set(known))
+        return f"unknown key {extra[0]!r} (expected one of {', '.join(known)})"
+    if kind == "required":
+        return str(error.message).replace("is a required property", "is required")
+    if kind == "type":
+        return f"expected {_a(expected, mapping)}, got {instance!r}"
+    if kind == "pattern":
+        return f"{instance!r} does not match {expected!r}"
+    if kind in ("minimum", "maximum", "exclusiveMinimum"):
+        return f"{instance!r} is out of range ({kind} {expected})"
+    if kind == "uniqueItems":
+        return "lists the same item twice"
+    if kind in ("minLength", "minItems"):
+        return "must not be empty"
+    return str(error.message)
+
+
+def _a(kind: Any, mapping: str) -> str:
+    if isinstance(kind, list):
+        return " or ".join(_a(k, mapping) for k in kind)
+    names = {"object": mapping, "array": "a list", "string": "a string", "integer": "an integer",
+             "number": "a number", "boolean": "true or false"}
+    return names.get(str(kind), str(kind))
+
+
+__all__ = ["SCHEMA_DIR", "check", "key_path", "load_schema", "problem", "results_errors"]

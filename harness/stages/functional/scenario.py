@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from harness.errors import ConfigError
+from harness.schemas import check
 
 SCHEMA_FILE = Path(__file__).with_name("scenario.schema.json")
 ACTIONS = ("upload", "request", "events", "wait", "until", "processed", "download", "db", "subscribers",
@@ -96,18 +97,10 @@ def action_of(step: dict[str, Any]) -> str:
 
 def validate_scenario(data: Any, source: str) -> None:
     """Raise a one-line :class:`ConfigError` naming ``source`` and the key of the first problem."""
-    import jsonschema
-
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top, got {type(data).__name__}")
     _check_actions(data.get("steps"), "steps", source)
-    validator = jsonschema.Draft202012Validator(scenario_schema())
-    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.path))))
-    if errors:
-        error = _deepest(errors[0])
-        where = key_path(error.absolute_path)
-        raise ConfigError(f"{source}: {where + ': ' if where else ''}{problem(error)}")
-
+    check(data, scenario_schema(), source)
 
 def _check_actions(steps: Any, where: str, source: str) -> None:
     """One action per step, said plainly (jsonschema's oneOf message is unreadable)."""
@@ -124,48 +117,6 @@ def _check_actions(steps: Any, where: str, source: str) -> None:
         nested = NESTING.get(keys[0])
         if nested and isinstance(step[keys[0]], dict):
             _check_actions(step[keys[0]].get(nested), f"{where}[{index}].{keys[0]}.{nested}", source)
-
-
-def _deepest(error: Any) -> Any:
-    """For oneOf/anyOf, the sub-error that went furthest is the one a human needs."""
-    while error.context:
-        error = max(error.context, key=lambda e: len(e.absolute_path))
-    return error
-
-
-def key_path(path: Any) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def problem(error: Any) -> str:
-    """jsonschema's message in words a scenario author understands."""
-    kind, expected, instance = error.validator, error.validator_value, error.instance
-    if kind == "enum":
-        return f"{instance!r} is not one of {', '.join(map(str, expected))}"
-    if kind == "additionalProperties" and isinstance(instance, dict):
-        known = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(instance) - set(known))
-        return f"unknown key {extra[0]!r} (expected one of {', '.join(known)})"
-    if kind == "required":
-        return str(error.message).replace("is a required property", "is required")
-    if kind == "type":
-        return f"expected {_a(expected)}, got {instance!r}"
-    if kind == "pattern":
-        return f"{instance!r} does not match {expected!r}"
-    if kind in ("minimum", "maximum", "exclusiveMinimum"):
-        return f"{instance!r} is out of range ({kind} {expected})"
-    return str(error.message)
-
-
-def _a(kind: Any) -> str:
-    if isinstance(kind, list):
-        return " or ".join(_a(k) for k in kind)
-    names = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
-             "number": "a number", "boolean": "true or false"}
-    return names.get(str(kind), str(kind))
 
 
 def load_scenario(path: Path, root: Path | None = None) -> Scenario:
@@ -209,10 +160,8 @@ __all__ = [
     "ACTIONS",
     "Scenario",
     "action_of",
-    "key_path",
     "load_scenario",
     "load_scenarios",
-    "problem",
     "scenario_schema",
     "validate_scenario",
     "walk_actions",
