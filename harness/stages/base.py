@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from harness.app_profile import AppProfile, load_app_profile
 from harness.redact import Redactor
 
 if TYPE_CHECKING:
@@ -27,6 +28,11 @@ class StageContext:
     run_dir: Path
     profile: str
     redactor: Redactor = field(default_factory=Redactor)
+
+    @property
+    def app_profile(self) -> AppProfile:
+        """What the stages need to know about the app: the project's ``scenarios/app.yaml``."""
+        return load_app_profile(self.config.paths.scenarios)
 
     @property
     def evidence_dir(self) -> Path:

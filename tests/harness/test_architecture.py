@@ -1,7 +1,8 @@
 """ARCHITECTURE.md's import rules, checked over every module of ``harness/`` (and ``reference_app``).
 
-Every ``import`` counts, also inside functions and under ``TYPE_CHECKING``: a lazy import is still
-an arrow. Layers, lowest first; a module may import its own layer and the ones below::
+Every ``import`` counts, also inside functions and under ``TYPE_CHECKING``, and so does every
+``"harness.module:attribute"`` string (what :mod:`harness.registry` imports lazily): a lazy import
+is still an arrow. Layers, lowest first; a module may import its own layer and the ones below::
 
     errors results schemas  <-  config redact provenance reporters  <-  services k8s iac
         <-  targets  <-  stages  <-  events  <-  output  <-  engine  <-  cli plugin doctor harness
@@ -15,16 +16,19 @@ never imports the harness.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+REGISTERED = re.compile(r"(harness(?:\.\w+)*):\w+")  # a registry's lazy "module:attribute"
 LAYERS = [
     ("harness.errors", "harness.registry", "harness.results", "harness.schemas", "harness.verdict",
      "harness.__version__"),
     (
+        "harness.app_profile",
         "harness.catalog",
         "harness.waivers",
         "harness.config",
@@ -63,7 +67,9 @@ def imports(path: Path) -> Iterator[str]:
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Constant) and REGISTERED.fullmatch(str(node.value)):
+            yield str(node.value).partition(":")[0]
+        elif isinstance(node, ast.Import):
             for alias in node.names:
                 metadata = alias.name == "harness" and alias.asname is None and only_version(tree)
                 yield "harness.__version__" if metadata else alias.name
@@ -216,6 +222,12 @@ def test_allowed_arrows_pass() -> None:
         ("harness.cli", "harness.targets.existing"),
     ]:
         assert problem(importer, imported) is None, (importer, imported)
+
+
+def test_registry_strings_are_arrows() -> None:
+    """A registry entry is a lazy import, checked like any other (the stage registry names each stage)."""
+    source = ROOT / "harness" / "stages" / "__init__.py"
+    assert any(within(n, "harness.stages.load") for n in imports(source))  # the stage registry's entries
 
 
 def test_a_module_nobody_placed_is_an_error_not_the_top_layer() -> None:

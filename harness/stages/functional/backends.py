@@ -1,9 +1,8 @@
 """Direct looks at the system's state behind the API: PostgreSQL rows, S3 objects, Redis channels.
 
 Scenarios use these to prove what the API cannot show (no row left behind, nothing processed twice,
-nothing orphaned). Only the Environment's URLs and credentials are used. The table and channel names
-are the reference app's (``uploads``, ``api_tokens``, ``easy-upload:events:<id>``); other apps set
-``[functional] events_channel``.
+nothing orphaned). Only the Environment's URLs and credentials are used; the table and channel
+names are the app's (``tables`` and ``events_channel`` of ``scenarios/app.yaml``).
 """
 
 from __future__ import annotations
@@ -15,12 +14,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from harness.app_profile import AppProfile
 from harness.targets.base import Environment
 
 UPLOAD_COLUMNS = ("id", "user_id", "filename", "content_type", "size_bytes", "sha256", "raw_key", "state",
                   "progress", "event_seq", "attempts", "completions", "failure_reason", "result_key",
                   "manifest")
-DEFAULT_CHANNEL = "easy-upload:events:{id}"
 
 
 @dataclass(slots=True)
@@ -35,9 +34,9 @@ class UserHandle:
 class Backends:
     """Lazily opened clients for one environment's database, object store and Redis."""
 
-    def __init__(self, env: Environment, *, channel: str = DEFAULT_CHANNEL) -> None:
+    def __init__(self, env: Environment, app: AppProfile | None = None) -> None:
         self.env = env
-        self.channel = channel
+        self.app = app or AppProfile()
         self._s3: Any = None
         self._lock = threading.Lock()
 
@@ -59,13 +58,15 @@ class Backends:
         """A fresh user with a fresh token (per scenario, so scenarios never see each other's rows)."""
         token = "eu_" + secrets.token_urlsafe(32)
         user_id = str(uuid.uuid4())
-        self._sql("INSERT INTO users (id, name) VALUES (%s, %s)", (user_id, f"{name}-{user_id[:8]}"))
-        self._sql("INSERT INTO api_tokens (token_hash, user_id, revoked_at) VALUES (%s, %s, "
+        users, tokens = self.app.table("users"), self.app.table("tokens")
+        self._sql(f"INSERT INTO {users} (id, name) VALUES (%s, %s)", (user_id, f"{name}-{user_id[:8]}"))
+        self._sql(f"INSERT INTO {tokens} (token_hash, user_id, revoked_at) VALUES (%s, %s, "
                   + ("now())" if revoked else "NULL)"), (_hash(token), user_id))
         return UserHandle(name, token, user_id)
 
     def user_id(self, token: str) -> str | None:
-        rows = self._sql("SELECT user_id FROM api_tokens WHERE token_hash = %s", (_hash(token),))
+        tokens = self.app.table("tokens")
+        rows = self._sql(f"SELECT user_id FROM {tokens} WHERE token_hash = %s", (_hash(token),))
         return str(rows[0][0]) if rows else None
 
     # -- rows ----------------------------------------------------------------------------------
@@ -77,20 +78,20 @@ class Backends:
     def rows(self, upload_ids: list[str]) -> dict[str, dict[str, Any]]:
         if not upload_ids:
             return {}
-        found = self._sql(f"SELECT {', '.join(UPLOAD_COLUMNS)} FROM uploads WHERE id::text = ANY(%s)",
-                          (list(upload_ids),))
-        return {str(r[0]): _row(r) for r in found}
+        return self._rows_where("id", upload_ids)
 
     def rows_of_users(self, user_ids: list[str]) -> dict[str, dict[str, Any]]:
-        found = self._sql(f"SELECT {', '.join(UPLOAD_COLUMNS)} FROM uploads WHERE user_id::text = ANY(%s)",
-                          (list(user_ids),))
+        return self._rows_where("user_id", user_ids)
+
+    def _rows_where(self, column: str, values: list[str]) -> dict[str, dict[str, Any]]:
+        found = self._sql(f"SELECT {', '.join(UPLOAD_COLUMNS)} FROM {self.app.table('uploads')} "
+                          f"WHERE {column}::text = ANY(%s)", (list(values),))
         return {str(r[0]): _row(r) for r in found}
 
     def known_ids(self, upload_ids: list[str]) -> set[str]:
         if not upload_ids:
             return set()
-        found = self._sql("SELECT id::text FROM uploads WHERE id::text = ANY(%s)", (list(upload_ids),))
-        return {str(r[0]) for r in found}
+        return set(self._rows_where("id", upload_ids))
 
     # -- objects -------------------------------------------------------------------------------
 
@@ -147,9 +148,11 @@ class Backends:
 
         if not self.env.redis_url:
             raise LookupError("the environment has no redis_url")
+        if not self.app.events_channel:
+            raise LookupError(f"{self.app.source}: events_channel is not set")
         client = redis.Redis.from_url(self.env.redis_url, socket_timeout=3)
         try:
-            counts = client.pubsub_numsub(self.channel.format(id=upload_id))
+            counts = client.pubsub_numsub(self.app.events_channel.format(id=upload_id))
         finally:
             client.close()
         return int(counts[0][1]) if counts else 0

@@ -100,8 +100,8 @@ def _one_file(ctx: Context, page: Any, file_spec: dict[str, Any], tmp: Path, sho
 def _register(ctx: Context, digest: str, size: int, kind: str, filename: str) -> None:
     """Make the page's upload known to the scenario (so invariants count it)."""
     user = next(iter(ctx.users))
-    headers = {"Authorization": f"Bearer {ctx.users[user].token}"}
-    listing = ctx.api.send("GET", "/api/uploads", headers=headers, params={"limit": 100})
+    headers = ctx.app.auth(ctx.users[user].token)
+    listing = ctx.api.send("GET", ctx.app.route("uploads"), headers=headers, params={"limit": 100})
     items = (listing.json() or {}).get("items", [])
     for item in items:
         if item.get("sha256") == digest and item["id"] not in ctx.uploads:

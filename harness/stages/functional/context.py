@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.app_profile import AppProfile
 from harness.stages.functional.backends import Backends, UserHandle
 from harness.stages.functional.client import Api
 from harness.targets.base import Environment
@@ -68,6 +69,11 @@ class Context:
     deployed: dict[str, str] = field(default_factory=dict)  # app settings this scenario deployed
     lock: threading.RLock = field(default_factory=threading.RLock)
     concurrent: bool = False
+
+    @property
+    def app(self) -> AppProfile:
+        """What the scenario needs to know about the app (routes, auth): ``scenarios/app.yaml``."""
+        return self.backends.app
 
     def user(self, name: str | None) -> UserHandle:
         key = name or next(iter(self.users))

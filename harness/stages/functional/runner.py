@@ -13,10 +13,13 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from harness.app_profile import AppProfile, load_app_profile
+from harness.errors import ConfigError
 from harness.redact import Redactor
 from harness.stages.functional import (
     steps_abuse,
@@ -59,17 +62,17 @@ class Outcome:
 class RunnerOptions:
     isolated_users: bool = True
     limits: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
-    channel: str = "easy-upload:events:{id}"
+    # the stage passes the run's; tests and benchmarks get the current project's scenarios/app.yaml
+    app: AppProfile = field(default_factory=lambda: load_app_profile(Path("scenarios")))
     evidence_dir: str | None = None
     timeout_s: float = 60.0
     transport: httpx.BaseTransport | None = None  # tests: an httpx.MockTransport
 
     @classmethod
-    def from_config(cls, options: dict[str, Any]) -> RunnerOptions:
-        return cls(
+    def from_config(cls, options: dict[str, Any], app: AppProfile) -> RunnerOptions:
+        return cls(app=app,
             isolated_users=bool(options.get("isolated_users", True)),
             limits={**DEFAULT_LIMITS, **(options.get("limits") or {})},
-            channel=str(options.get("events_channel", "easy-upload:events:{id}")),
             timeout_s=float(options.get("http_timeout_s", 60.0)),
         )
 
@@ -98,7 +101,7 @@ class ScenarioRunner:
         recorder = Recorder()
         api = Api(self.env.api_url, recorder, timeout=self.options.timeout_s,
                   transport=self.options.transport)
-        backends = Backends(self.env, channel=self.options.channel)
+        backends = Backends(self.env, self.options.app)
         outcome = Outcome("passed", "")
         ctx: Context | None = None
         try:
@@ -107,6 +110,8 @@ class ScenarioRunner:
             self._steps(ctx, scenario, outcome)
         except ScenarioError as exc:
             outcome.status, outcome.message = "error", f"{scenario.source}: {exc}"
+        except ConfigError as exc:  # the app profile lacks what a step needs: it names file and key
+            outcome.status, outcome.message = "error", str(exc)
         except StepSkipped as exc:
             outcome.status, outcome.message = "skipped", str(exc)
         except Exception as exc:  # the harness broke: say where

@@ -47,7 +47,7 @@ class FunctionalStage:
             return
         out = ctx.evidence_dir / STAGE
         out.mkdir(parents=True, exist_ok=True)
-        runner_options = RunnerOptions.from_config(options)
+        runner_options = RunnerOptions.from_config(options, ctx.app_profile)
         runner_options.evidence_dir = str(ctx.evidence_dir)
         runner = ScenarioRunner(ctx.environment, runner_options, ctx.redactor)
         env = ctx.environment

@@ -79,7 +79,7 @@ def _final_row(ctx: Context, upload: Upload, deadline: float) -> dict[str, Any] 
     headers = auth_headers(ctx, upload.user)
     last: dict[str, Any] | None = None
     while time.monotonic() < deadline:
-        response = ctx.api.client.get(f"/api/uploads/{upload.id}", headers=headers)
+        response = ctx.api.client.get(ctx.app.route("upload", id=upload.id), headers=headers)
         last = response.json() if response.status_code == 200 else last
         if last is not None and last.get("state") in ("completed", "failed"):
             return last
@@ -169,7 +169,7 @@ def _hold_streams(ctx: Context, spec: dict[str, Any], per_holder: int, scope: Sc
     try:
         opening = ((target, headers) for target, headers in holders for _ in range(per_holder))
         for n, (target, headers) in enumerate(opening, start=1):
-            request = client.build_request("GET", f"/api/uploads/{target.id}/events", headers=headers)
+            request = client.build_request("GET", ctx.app.route("events", id=target.id), headers=headers)
             response = client.send(request, stream=True)
             statuses[response.status_code] += 1
             if response.status_code == 200:
@@ -190,7 +190,7 @@ def _hold_uploads(ctx: Context, spec: dict[str, Any], during: During) -> Opened:
     """Uploads whose bodies keep coming at ``rate_bps`` each (status 0: still open, as wanted), then
     ``probes`` complete small uploads of the same user: a server may read a refused body to its end
     before answering (so a refusal of a held upload never shows), but a complete one is answered."""
-    body = {"mode": "body", "path": spec.get("path", "/api/uploads"), "user": spec.get("user"),
+    body = {"mode": "body", "path": spec.get("path") or ctx.app.route("uploads"), "user": spec.get("user"),
             "length": int(spec.get("length", 8 * 1024 * 1024))}
     head, rest = request_head(ctx, body)
     with UploadHolder(address_of(ctx, {}), head, rest, float(spec.get("rate_bps", 8192))) as holder:

@@ -86,10 +86,10 @@ def auth_headers(ctx: Context, user: str | None, auth: str | None = None) -> dic
     if auth == "revoked":
         if not ctx.backends.has_database:
             raise StepSkipped("a revoked token needs database_url")
-        return {"Authorization": f"Bearer {ctx.backends.create_user('revoked', revoked=True).token}"}
+        return ctx.app.auth(ctx.backends.create_user("revoked", revoked=True).token)
     if auth and auth != "bearer":
-        return {"Authorization": auth}
-    return {"Authorization": f"Bearer {ctx.user(user).token}"}
+        return {ctx.app.auth_header: auth}
+    return ctx.app.auth(ctx.user(user).token)
 
 
 def no_row_left(ctx: Context) -> None:
@@ -134,7 +134,7 @@ def send_upload(ctx: Context, spec: dict[str, Any], payload: Payload) -> tuple[E
     headers = {**auth_headers(ctx, user.name), "Content-Type": f"multipart/form-data; boundary={boundary}"}
     stream = spec.get("stream", payload.size > STREAM_ABOVE)
     content: Any = body if stream else b"".join(body)
-    exchange = ctx.api.send("POST", "/api/uploads", headers=headers, content=content,
+    exchange = ctx.api.send("POST", ctx.app.route("uploads"), headers=headers, content=content,
                             preview=f"<multipart: {payload.kind}, {payload.size} bytes, name {filename!r}>")
     return exchange, _accepted(ctx, exchange, user.name, payload, filename)
 
@@ -175,7 +175,7 @@ def request(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: S
     exchange = ctx.api.send(spec["method"], spec["path"], headers=headers, content=content,
                             params=query or None, preview=preview)
     check_http(ctx, exchange, expect, None)
-    is_upload = spec["method"] == "POST" and spec["path"].rstrip("/") == "/api/uploads"
+    is_upload = spec["method"] == "POST" and spec["path"].rstrip("/") == ctx.app.routes.get("uploads")
     if is_upload and (exchange.status or 0) >= 400 and expect.get("no_row_left", True):
         no_row_left(ctx)
     return exchange
@@ -202,7 +202,7 @@ def events(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Sc
     if "resume_from" in spec:
         params["resume_from"] = str(spec["resume_from"])
     deadline = float(expect.get("deadline_s", 60))
-    stream = ctx.api.events(f"/api/uploads/{target.id}/events", headers=headers, params=params or None,
+    stream = ctx.api.events(ctx.app.route("events", id=target.id), headers=headers, params=params or None,
                             stop_after=spec.get("stop_after"), deadline_s=deadline)
     try:
         check_http(ctx, stream.exchange, expect, 200)
@@ -225,7 +225,8 @@ def _other(ctx: Context, target: Upload) -> Upload:
 
 
 def _stream_token(ctx: Context, target: Upload, user: str) -> str:
-    exchange = ctx.api.send("POST", f"/api/uploads/{target.id}/stream-token", headers=auth_headers(ctx, user))
+    path = ctx.app.route("stream_token", id=target.id)
+    exchange = ctx.api.send("POST", path, headers=auth_headers(ctx, user))
     check_http(ctx, exchange, {}, 200)
     token = (exchange.json() or {}).get("token")
     if not isinstance(token, str):
@@ -275,7 +276,7 @@ def wait(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scop
     deadline = time.monotonic() + timeout
     last: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        response = ctx.api.client.get(f"/api/uploads/{target.id}", headers=headers)
+        response = ctx.api.client.get(ctx.app.route("upload", id=target.id), headers=headers)
         last = response.json() if response.status_code == 200 else {"status": response.status_code}
         if last.get("state") == state:
             return last
@@ -300,7 +301,7 @@ def _check_result(target: Upload, result: Exchange, expect: dict[str, Any]) -> N
 
 def download(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scope) -> Exchange:
     target = ctx.upload(spec["of"], scope)
-    exchange = ctx.api.send("GET", f"/api/uploads/{target.id}/download",
+    exchange = ctx.api.send("GET", ctx.app.route("download", id=target.id),
                             headers=auth_headers(ctx, spec.get("user", target.user)))
     check_http(ctx, exchange, expect, 200)
     if exchange.status != 200:

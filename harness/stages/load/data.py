@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from harness.app_profile import AppProfile
 from harness.results import Result
 from harness.stages.load.checks import data_loss_result
 from harness.stages.load.runner import LocustRun, locust_version
@@ -14,9 +15,11 @@ TERMINAL = ("completed", "failed")
 
 
 def data_loss_check(
-    env: Environment, run: LocustRun, rid: str, evidence: Sequence[str], timeout_s: float = 90.0
+    env: Environment, app: AppProfile, run: LocustRun, rid: str, evidence: Sequence[str],
+    timeout_s: float = 90.0,
 ) -> Result:
-    """Wait for the accepted uploads to finish, then compare accepted, processed and stored."""
+    """Wait for the accepted uploads to finish, then compare accepted, processed and stored (routes
+    and table from ``scenarios/app.yaml``)."""
     import httpx
 
     accepted = [(str(i), int(t)) for i, t in run.summary.get("accepted", [])]
@@ -28,9 +31,7 @@ def data_loss_check(
             for upload_id, token in accepted:
                 if states.get(upload_id) in TERMINAL:
                     continue
-                response = client.get(
-                    f"/api/uploads/{upload_id}", headers={"Authorization": f"Bearer {tokens[token]}"}
-                )
+                response = client.get(app.route("upload", id=upload_id), headers=app.auth(tokens[token]))
                 states[upload_id] = (
                     response.json().get("state", "?") if response.status_code == 200 else "missing"
                 )
@@ -38,7 +39,7 @@ def data_loss_check(
                 break
             time.sleep(1.0)
     processed = sum(1 for s in states.values() if s == "completed")
-    rows, how = _rows(env, [i for i, _ in accepted], states)
+    rows, how = _rows(env, app, [i for i, _ in accepted], states)
     tally: dict[str, int] = {}
     for state in states.values():
         tally[state] = tally.get(state, 0) + 1
@@ -53,14 +54,14 @@ def data_loss_check(
     return result
 
 
-def _rows(env: Environment, ids: list[str], states: dict[str, str]) -> tuple[int, str]:
-    if env.database_url and ids:
+def _rows(env: Environment, app: AppProfile, ids: list[str], states: dict[str, str]) -> tuple[int, str]:
+    if env.database_url and ids and app.tables.get("uploads"):
         try:
             import psycopg
 
             with psycopg.connect(env.database_url, connect_timeout=5) as conn:
                 row = conn.execute(
-                    "SELECT count(*) FROM uploads WHERE id = ANY(%s::uuid[])", (ids,)
+                    f"SELECT count(*) FROM {app.table('uploads')} WHERE id::text = ANY(%s)", (ids,)
                 ).fetchone()
                 return int(row[0]) if row else 0, "rows counted in PostgreSQL"
         except Exception as exc:  # fall back to what the API says, and say so

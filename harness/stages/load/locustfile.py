@@ -2,13 +2,15 @@
 by the harness process.
 
 Configuration comes from the JSON file named by ``HARNESS_LOAD_CONFIG`` (written by
-:mod:`harness.stages.load.runner`): tokens, the shape's stages, the task mix, upload sizes.
+:mod:`harness.stages.load.runner`): tokens, the shape's stages, the task mix, upload sizes, the
+app's routes and auth (``scenarios/app.yaml``) and the scenario's own ``requests``.
 
-Flows (Locust request names, which the SLOs refer to):
-``upload`` POST /api/uploads (CSV payload, size from a log-normal distribution), then the SSE stream
-is followed to the end: ``sse-first-event`` (stream opened -> first event) and ``upload-to-completed``
-(upload sent -> ``completed`` event) are recorded as their own entries; ``list`` GET /api/uploads;
-``download`` GET /api/uploads/{id}/download of a completed upload.
+Flows (Locust request names, which the SLOs refer to), weighted by the mix:
+``upload`` POST ``routes.uploads`` (CSV payload, size from a log-normal distribution), then the SSE
+stream (``routes.events``) is followed to the end: ``sse-first-event`` (stream opened -> first event)
+and ``upload-to-completed`` (upload sent -> ``completed`` event) are recorded as their own entries;
+``list`` GET ``routes.uploads``; ``download`` GET ``routes.download`` of a completed upload; and each
+of the scenario's ``requests`` (method, path, json, status) under its own name.
 At the end each process that ran users has a summary (accepted upload ids, responses per
 ``X-App-Version``): written beside the run when it runs alone; sent to the master by a worker, which
 may run in a pod; the master writes them, and ``workers.json``, what each worker's stats reports
@@ -39,6 +41,10 @@ _spec.loader.exec_module(shapes)
 CONFIG: dict[str, Any] = json.loads(Path(os.environ["HARNESS_LOAD_CONFIG"]).read_text())
 STAGES = [shapes.ShapeStage(**s) for s in CONFIG["stages"]]
 SSE_TIMEOUT_S = float(CONFIG.get("sse_timeout_s", 120))
+APP: dict[str, Any] = CONFIG.get("app") or {}
+ROUTES: dict[str, str] = APP.get("routes") or {}
+REQUESTS: dict[str, dict[str, Any]] = CONFIG.get("requests") or {}
+MIX: dict[str, int] = {name: int(w) for name, w in (CONFIG.get("mix") or shapes.DEFAULT_MIX).items()}
 SUMMARY: dict[str, Any] = {
     "accepted": [],
     "rejected": 0,
@@ -80,10 +86,11 @@ class AppUser(FastHttpUser):
         tokens = CONFIG["tokens"]
         self.rng = random.Random()
         self.token_index = self.rng.randrange(len(tokens))
-        self.auth = {"Authorization": f"Bearer {tokens[self.token_index]}"}
+        token, scheme = tokens[self.token_index], APP.get("auth_scheme", "Bearer")
+        self.auth = {APP.get("auth_header", "Authorization"): f"{scheme} {token}" if scheme else token}
         self.completed: list[str] = []
 
-    @task(int(CONFIG.get("mix", {}).get("upload", 3)))
+    @task(MIX.get("upload", 0))
     def upload(self) -> None:
         size = shapes.upload_size(self.rng, CONFIG.get("sizes", {}))
         payload = shapes.csv_payload(size, self.rng.randrange(1 << 30))
@@ -99,7 +106,7 @@ class AppUser(FastHttpUser):
         started = time.perf_counter()
         headers = {**self.auth, "Content-Type": f"multipart/form-data; boundary={boundary}"}
         with self.client.post(
-            "/api/uploads", data=body, headers=headers, name="upload", catch_response=True
+            ROUTES["uploads"], data=body, headers=headers, name="upload", catch_response=True
         ) as response:
             _count(response)
             if response.status_code != 201:
@@ -117,7 +124,7 @@ class AppUser(FastHttpUser):
         try:
             response = self.client.request(
                 "GET",
-                f"/api/uploads/{upload_id}/events",
+                ROUTES["events"].format(id=upload_id),
                 stream=True,
                 headers={**self.auth, "Accept": "text/event-stream"},
                 name="sse-stream",
@@ -153,18 +160,31 @@ class AppUser(FastHttpUser):
                 RuntimeError(f"stream ended with {outcome or 'no final event'}"),
             )
 
-    @task(int(CONFIG.get("mix", {}).get("list", 2)))
+    @task(MIX.get("list", 0))
     def list_uploads(self) -> None:
-        with self.client.get("/api/uploads", headers=self.auth, name="list", catch_response=True) as response:
+        route = ROUTES["uploads"]
+        with self.client.get(route, headers=self.auth, name="list", catch_response=True) as response:
             _count(response)
 
-    @task(int(CONFIG.get("mix", {}).get("download", 1)))
+    @task(sum(MIX.get(name, 0) for name in REQUESTS))
+    def request(self) -> None:
+        """One of the scenario's own requests, by its weight in the mix."""
+        names = [name for name in REQUESTS if MIX.get(name, 0) > 0]
+        name = self.rng.choices(names, weights=[MIX[n] for n in names])[0]
+        spec = REQUESTS[name]
+        with self.client.request(spec["method"], spec["path"], json=spec.get("json"), headers=self.auth,
+                                 name=name, catch_response=True) as response:
+            _count(response)
+            if response.status_code != int(spec.get("status", 200)):
+                response.failure(f"{name}: HTTP {response.status_code}")
+
+    @task(MIX.get("download", 0))
     def download(self) -> None:
         if not self.completed:
             return
         upload_id = self.rng.choice(self.completed)
         with self.client.get(
-            f"/api/uploads/{upload_id}/download", headers=self.auth, name="download", catch_response=True
+            ROUTES["download"].format(id=upload_id), headers=self.auth, name="download", catch_response=True
         ) as response:
             _count(response)
 

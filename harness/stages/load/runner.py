@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.app_profile import load_app_profile
 from harness.errors import StageError
 from harness.stages.load.shapes import ShapeStage, duration
 from harness.stages.load.slo import FlowStats, parse_history_csv, parse_stats_csv
@@ -176,6 +177,8 @@ def run_locust(
         "summary_dir": str(summary_dir),
         **(extra or {}),
     }
+    if "app" not in config:  # the stage passes the run's app profile; tests get the current project's
+        config["app"] = load_app_profile(Path("scenarios")).to_dict()
     config_path = out_dir / f"{name}-config.json"
     config_path.write_text(json.dumps(config))
     config_path.chmod(0o600)  # holds bearer tokens

@@ -8,7 +8,9 @@
     profiles: [pr, nightly]         # where it runs
     shape: {type: step, start_users: 2, step_users: 4, steps: 3, step_s: 15, tail: {users: 0, duration_s: 40}}
     overrides: {nightly: {shape: {step_s: 120}}}   # deep-merged for that profile
-    mix: {upload: 3, list: 2, download: 1}
+    mix: {upload: 3, list: 2, download: 1}   # flows by weight: the upload flow's (routes from
+                                    # scenarios/app.yaml) and the names of `requests`
+    requests: {create-note: {method: POST, path: /notes, json: {text: hi}, status: 201}}
     sizes: {median_kb: 32, sigma: 1.0, max_kb: 512}
     speedup: 20                     # the platform time scale the shape is written for (manifest
                                     # seconds per wall second); stretched by speedup / time_scale
@@ -30,9 +32,11 @@ import yaml
 
 from harness.errors import ConfigError
 from harness.stages.load.alert_checks import validate_alerts
-from harness.stages.load.shapes import ShapeStage, build_stages
+from harness.stages.load.shapes import DEFAULT_MIX, ShapeStage, build_stages
 
 KINDS = ("slo", "autoscaling", "canary-rollback", "canary-promotion")
+# the upload flow's parts (locustfile) and the app routes each needs (scenarios/app.yaml)
+FLOW_ROUTES = {"upload": ("uploads", "events"), "list": ("uploads",), "download": ("download",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,7 @@ class LoadScenario:
     stages: tuple[ShapeStage, ...]
     source: str
     mix: Mapping[str, int] = field(default_factory=dict)
+    requests: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     sizes: Mapping[str, Any] = field(default_factory=dict)
     slos: tuple[Mapping[str, Any], ...] = ()
     speedup: float | None = None  # None: the shape is meant as written, on any platform
@@ -70,7 +75,8 @@ class LoadScenario:
             kind=merged["kind"],
             stages=tuple(stages),
             source=source,
-            mix=merged.get("mix") or {},
+            mix=merged.get("mix") or DEFAULT_MIX,
+            requests=_requests(merged, source),
             sizes=merged.get("sizes") or {},
             slos=tuple(merged.get("slos") or ()),
             speedup=float(merged["speedup"]) if merged.get("speedup") is not None else None,
@@ -86,6 +92,24 @@ class LoadScenario:
         """How much longer (>1) or shorter the shape runs on a platform with ``time_scale``, so
         that it spans the same manifest time as it was written for."""
         return 1.0 if self.speedup is None else self.speedup / time_scale
+
+
+def _requests(data: Mapping[str, Any], source: str) -> dict[str, Mapping[str, Any]]:
+    """The scenario's own requests, checked; and every flow of the mix is one the locustfile knows."""
+    requests = data.get("requests") or {}
+    if not isinstance(requests, dict):
+        raise ConfigError.at(source, "requests", "expected a mapping of name -> {method, path, json, status}")
+    for name, spec in requests.items():
+        if not isinstance(spec, dict) or not str(spec.get("path", "")).startswith("/"):
+            raise ConfigError.at(source, f"requests.{name}.path", "expected a path starting with /")
+        if str(spec.get("method", "")).upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"):
+            problem = f"not an HTTP method: {spec.get('method')!r}"
+            raise ConfigError.at(source, f"requests.{name}.method", problem)
+    unknown = sorted(set(data.get("mix") or {}) - set(FLOW_ROUTES) - set(requests))
+    if unknown:
+        known = ", ".join([*FLOW_ROUTES, *requests])
+        raise ConfigError.at(source, f"mix.{unknown[0]}", f"not a flow (expected one of {known})")
+    return requests
 
 
 def _pair(value: Any) -> tuple[float, float]:
@@ -122,4 +146,4 @@ def load_scenarios(directory: Path, profile: str, only: set[str] | None = None) 
     return scenarios
 
 
-__all__ = ["KINDS", "LoadScenario", "deep_merge", "load_scenarios"]
+__all__ = ["FLOW_ROUTES", "KINDS", "LoadScenario", "deep_merge", "load_scenarios"]

@@ -1,7 +1,8 @@
 """Load shapes as plain data: ramp, step, spike, soak -> a list of (until, users, spawn rate) stages.
 
 Pure and gevent-free: the harness uses it to plan and bound a run, the locustfile (in its own
-process) uses it to drive Locust's ``LoadTestShape``. Also the upload-size distribution.
+process) uses it to drive Locust's ``LoadTestShape``. Also the upload-size distribution and the
+default task mix (one home for the harness and the locustfile).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+DEFAULT_MIX = {"upload": 3, "list": 2, "download": 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,4 +108,5 @@ def csv_payload(size: int, seed: int) -> bytes:
     return head + row * max(1, (size - len(head)) // len(row))
 
 
-__all__ = ["ShapeStage", "build_stages", "csv_payload", "duration", "stage_at", "stretch", "upload_size"]
+__all__ = ["DEFAULT_MIX", "ShapeStage", "build_stages", "csv_payload", "duration", "stage_at", "stretch",
+           "upload_size"]

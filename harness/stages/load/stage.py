@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.app_profile import AppProfile
 from harness.errors import HarnessError
 from harness.results import Result, ResultKind, Severity, Status
 from harness.stages.base import StageContext
 from harness.stages.load.alert_checks import alert_results
 from harness.stages.load.runner import LocustRun, locust_version, run_locust
-from harness.stages.load.scenario import LoadScenario, load_scenarios
+from harness.stages.load.scenario import FLOW_ROUTES, LoadScenario, load_scenarios
 from harness.stages.load.session import ControlSession, reported_analysis, scenario_documents
 from harness.stages.load.shapes import stretch
 from harness.stages.load.slo import evaluate_slos
@@ -118,7 +119,8 @@ class _StageRun:
             processes=int(options.get("processes", scenario.processes)),
             workers=env.load_workers,
             on_tick=session.sample if session is not None else None,
-            extra={"wait_s": list(scenario.wait_s)},
+            extra={"wait_s": list(scenario.wait_s), "app": _app_for(ctx.app_profile, scenario),
+                   "requests": dict(scenario.requests)},
         )
         generator = _generator(run, out / scenario.id / "generator.json")
         evidence = [str(p.relative_to(ctx.run_dir)) for p in [*run.files.values(), generator]]
@@ -134,11 +136,21 @@ class _StageRun:
         if scenario.data_check:
             from harness.stages.load.data import data_loss_check
 
-            results.append(data_loss_check(env, run, f"LOAD-{scenario.id}-no-data-loss", evidence))
+            rid = f"LOAD-{scenario.id}-no-data-loss"
+            results.append(data_loss_check(env, ctx.app_profile, run, rid, evidence))
         if scenario.alerts:
             results += alert_results(scenario.id, scenario.alerts, env.prometheus_url, since, evidence)
         timeline.add(scenario.id, run, session)
         return results
+
+
+def _app_for(app: AppProfile, scenario: LoadScenario) -> dict[str, Any]:
+    """The app's routes and auth for Locust, once every route the scenario's flows use is known
+    (a missing one is a config error naming ``scenarios/app.yaml`` and the key, before any load)."""
+    for flow, weight in scenario.mix.items():
+        for route in FLOW_ROUTES.get(flow, ()) if weight else ():
+            app.route(route, id="")
+    return app.to_dict()
 
 
 def _summary(scenario: LoadScenario, run: LocustRun, figures: dict[str, Any], evidence: list[str]) -> Result:

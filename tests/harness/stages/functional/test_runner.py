@@ -254,7 +254,7 @@ def test_the_stage_writes_results_and_redacted_evidence(
     monkeypatch.setattr(
         RunnerOptions,
         "from_config",
-        classmethod(lambda cls, options: RunnerOptions(transport=api.transport())),
+        classmethod(lambda cls, options, app: RunnerOptions(transport=api.transport())),
     )
     results = FunctionalStage().run(StageContext(config, stage_env, tmp_path / "run", "pr"))
     by_id = {r.id: r for r in results}

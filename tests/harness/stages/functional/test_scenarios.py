@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.app_profile import load_app_profile
 from harness.config import HarnessConfig
 from harness.stages.functional import RunnerOptions, ScenarioRunner, load_scenario
 from harness.stages.functional.stage import write_evidence
@@ -32,7 +33,8 @@ def test_scenario(path: Path, request: pytest.FixtureRequest, tmp_path: Path) ->
     if config.profile not in scenario.profiles:
         pytest.skip(f"not in profile {config.profile!r}")
     env = request.getfixturevalue("harness_environment")
-    options = RunnerOptions.from_config(config.stage_options("functional"))
+    app = load_app_profile(config.paths.scenarios)
+    options = RunnerOptions.from_config(config.stage_options("functional"), app)
     options.evidence_dir = str(tmp_path)
     outcome = ScenarioRunner(env, options).run(scenario)
     evidence = write_evidence(scenario, outcome, tmp_path)

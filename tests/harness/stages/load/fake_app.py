@@ -6,9 +6,19 @@ import asyncio
 import random
 import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+ROUTES = {"uploads": "/api/uploads", "events": "/api/uploads/{id}/events",
+          "download": "/api/uploads/{id}/download"}
+
+
+def describe(scenarios: Path) -> None:
+    """Write the ``scenarios/app.yaml`` of this fake (its routes; Bearer auth) for a stage run."""
+    scenarios.mkdir(parents=True, exist_ok=True)
+    (scenarios / "app.yaml").write_text("routes:\n" + "".join(f"  {k}: {v}\n" for k, v in ROUTES.items()))
 
 
 async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:
@@ -54,10 +64,10 @@ class FakeApp:
     def _serve(self, ready: threading.Event) -> None:
         self._loop = loop = asyncio.new_event_loop()
         app = web.Application(middlewares=[self._version])
-        app.router.add_post("/api/uploads", self._upload)
-        app.router.add_get("/api/uploads", self._list)
-        app.router.add_get("/api/uploads/{id}/events", self._events)
-        app.router.add_get("/api/uploads/{id}/download", self._download)
+        app.router.add_post(ROUTES["uploads"], self._upload)
+        app.router.add_get(ROUTES["uploads"], self._list)
+        app.router.add_get(ROUTES["events"], self._events)
+        app.router.add_get(ROUTES["download"], self._download)
         app.router.add_get("/metrics", self._metrics)
         self._runner = web.AppRunner(app, handle_signals=False)
         loop.run_until_complete(self._runner.setup())

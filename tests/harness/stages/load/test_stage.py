@@ -15,7 +15,7 @@ from harness.stages.load import LoadStage
 from harness.stages.load.runner import locust_command, merge_summaries, run_locust
 from harness.stages.load.shapes import build_stages
 from harness.targets.base import AwsEndpoint, Environment, TestUser
-from tests.harness.stages.load.fake_app import FakeApp
+from tests.harness.stages.load.fake_app import FakeApp, describe
 
 pytestmark = pytest.mark.slow
 
@@ -64,6 +64,7 @@ def test_locust_run_records_flows_summary_and_cpu(app: FakeApp, tmp_path: Path) 
 def test_stage_runs_slo_scenarios_and_skips_control_ones(app: FakeApp, tmp_path: Path) -> None:
     scenarios = tmp_path / "scenarios" / "load"
     scenarios.mkdir(parents=True)
+    describe(scenarios.parent)
     (scenarios / "quick.yaml").write_text(
         "id: quick\nkind: slo\nshape: {type: soak, users: 2, duration_s: 3}\nwait_s: [0.05, 0.1]\n"
         "slos:\n  - {id: SLO-upload-p95, flow: upload, p95_ms: 2000}\n"
@@ -104,6 +105,7 @@ def test_stage_runs_slo_scenarios_and_skips_control_ones(app: FakeApp, tmp_path:
 def test_a_locust_run_that_sent_nothing_is_an_error(app: FakeApp, tmp_path: Path) -> None:
     scenarios = tmp_path / "scenarios" / "load"
     scenarios.mkdir(parents=True)
+    describe(scenarios.parent)
     (scenarios / "idle.yaml").write_text(
         "id: idle\nkind: slo\nshape: {type: soak, users: 0, duration_s: 2}\n"
         "slos:\n  - {id: SLO-error-ratio, error_ratio: 0.01}\n"

@@ -16,6 +16,7 @@ from harness.stages.base import StageContext
 from harness.stages.load import LoadStage
 from harness.targets.base import AwsEndpoint, Control, Environment, TestUser
 from harness.targets.local.cluster.router import Router
+from tests.harness.stages.load.fake_app import describe
 from tests.harness.stages.load.fake_control import FakeCluster, WeightBlindRouter
 
 pytestmark = pytest.mark.slow
@@ -95,6 +96,7 @@ def _run(
     (overlay / "app.yaml").write_text(manifests)
     (overlay / "kustomization.yaml").write_text("resources: [app.yaml]\n")
     (tmp_path / "scenarios" / "load").mkdir(parents=True)
+    describe(tmp_path / "scenarios")
     (tmp_path / "scenarios" / "load" / f"{scenario}.yaml").write_text(SCENARIOS[scenario])
     cluster = FakeCluster([d for d in yaml.safe_load_all(manifests) if d], router=router)
     try:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.app_profile import load_app_profile
 from harness.services.process import free_port
 from harness.stages.load.runner import LOCUSTFILE, run_locust
 from harness.stages.load.shapes import build_stages
@@ -67,6 +68,7 @@ def test_workers_reach_a_loopback_master_only_through_the_tunnel(
     stages = build_stages({"type": "soak", "users": 4, "duration_s": 4})
     config = tmp_path / "worker-config.json"
     config.write_text(json.dumps({"tokens": ["t-1"], "stages": [s.to_dict() for s in stages], "mix": {},
+                                  "app": load_app_profile(Path("scenarios")).to_dict(),
                                   "sizes": {}, "summary_dir": str(tmp_path / "worker-summary"),
                                   "wait_s": [0.05, 0.1]}))
     dialer = Dialer(back, master, idle=3).start()

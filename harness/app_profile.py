@@ -1,0 +1,77 @@
+"""What the stages need to know about the app under test, as data: ``scenarios/app.yaml``.
+
+The harness knows no app by heart (issue 18): the routes of the upload flow, the auth scheme, the
+tables and the event channel the functional and load stages use come from the project's
+``scenarios/app.yaml``, validated against ``harness/schemas/app.schema.json`` (errors name the file
+and the key). This repository's file describes the reference app; a project without one gets no
+routes, and a step that needs one says which key to add. See ``scenarios/README.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import ConfigError
+from harness.schemas import check, load_schema
+
+APP_FILE = "app.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class AppProfile:
+    """Routes (name -> path template with ``{id}``), auth, tables and channel of one app."""
+
+    source: str = f"scenarios/{APP_FILE}"
+    auth_header: str = "Authorization"
+    auth_scheme: str = "Bearer"  # empty: the header carries the bare token
+    routes: Mapping[str, str] = field(default_factory=dict)
+    tables: Mapping[str, str] = field(default_factory=dict)
+    events_channel: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str) -> AppProfile:
+        check(data, load_schema("app"), source)
+        auth = data.get("auth") or {}
+        return cls(source=source, auth_header=str(auth.get("header", "Authorization")),
+                   auth_scheme=str(auth.get("scheme", "Bearer")), routes=dict(data.get("routes") or {}),
+                   tables=dict(data.get("tables") or {}), events_channel=data.get("events_channel"))
+
+    def route(self, name: str, **values: str) -> str:
+        """The path of route ``name`` (``{id}`` filled in); a missing route names the key to add."""
+        if name not in self.routes:
+            raise ConfigError.at(self.source, f"routes.{name}", "not set, and a step or flow needs it")
+        return self.routes[name].format(**values)
+
+    def table(self, name: str) -> str:
+        if name not in self.tables:
+            raise ConfigError.at(self.source, f"tables.{name}", "not set, and a step needs it")
+        return self.tables[name]
+
+    def auth(self, token: str) -> dict[str, str]:
+        """The request header that presents ``token``."""
+        return {self.auth_header: f"{self.auth_scheme} {token}" if self.auth_scheme else token}
+
+    def to_dict(self) -> dict[str, Any]:
+        """What a child process (Locust) needs, as JSON."""
+        return {"auth_header": self.auth_header, "auth_scheme": self.auth_scheme, "routes": dict(self.routes)}
+
+
+def load_app_profile(scenarios: Path) -> AppProfile:
+    """``scenarios/app.yaml`` when the project has one, else an app with no routes."""
+    path = scenarios / APP_FILE
+    source = f"{scenarios.name}/{APP_FILE}"
+    if not path.is_file():
+        return AppProfile(source=source)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+    return AppProfile.from_dict(data if data is not None else {}, source)
+
+
+__all__ = ["APP_FILE", "AppProfile", "load_app_profile"]

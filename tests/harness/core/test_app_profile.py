@@ -1,0 +1,41 @@
+"""scenarios/app.yaml: what the stages know about the app is data, validated with file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.app_profile import AppProfile, load_app_profile
+from harness.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_the_reference_apps_profile_is_the_repositorys_scenarios_app_yaml() -> None:
+    app = load_app_profile(ROOT / "scenarios")
+    assert app.route("events", id="u1") == "/api/uploads/u1/events"
+    assert app.auth("t") == {"Authorization": "Bearer t"} and app.table("tokens") == "api_tokens"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("routes: {uploads: api/uploads}", "scenarios/app.yaml: routes.uploads: 'api/uploads' does not match"),
+    ("routes: {events: /api/events}", "scenarios/app.yaml: routes.events: '/api/events' does not match"),
+    ("tables: {rows: x}", "scenarios/app.yaml: tables: unknown key 'rows'"),
+    ("auth: {header: ''}", "scenarios/app.yaml: auth.header: must not be empty"),
+    ("route: {}", "scenarios/app.yaml: unknown key 'route'"),
+    ("routes: [a]", "scenarios/app.yaml: routes: expected a mapping, got ['a']"),
+])
+def test_a_bad_profile_names_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "app.yaml").write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_app_profile(tmp_path / "scenarios")
+    assert str(caught.value).startswith(message)
+
+
+def test_a_project_without_a_profile_knows_no_route_and_says_which_key_to_add(tmp_path: Path) -> None:
+    app = load_app_profile(tmp_path)
+    with pytest.raises(ConfigError, match=r"app.yaml: routes.uploads: not set"):
+        app.route("uploads")
+    assert AppProfile(auth_header="X-Api-Key", auth_scheme="").auth("k") == {"X-Api-Key": "k"}
