@@ -17,6 +17,7 @@ Control status, from the results that evidence it (tool summaries never do):
 from __future__ import annotations
 
 import fnmatch
+import importlib.resources
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +29,9 @@ import yaml
 from harness.errors import ConfigError
 from harness.results import ControlRecord, ControlStatus, Result, Severity, Status
 
-# The harness's own policies and catalog (this checkout's policies/); a checked repo's extend them.
-BUILTIN_POLICIES = Path(__file__).resolve().parents[1] / "policies"
+# The harness's own policies and catalog, shipped as package data (a directory on disk: checkov and
+# the rule loader read files by path); a checked repo's policies/ extend them.
+BUILTIN_POLICIES = Path(str(importlib.resources.files("harness") / "policies"))
 CATALOG_FILE = "controls.yaml"
 
 _SEVERITIES = [s.value for s in Severity]

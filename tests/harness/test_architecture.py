@@ -38,7 +38,7 @@ LAYERS = [
     ),
     ("harness.services", "harness.k8s", "harness.iac"),
     ("harness.targets",),
-    ("harness.stages",),
+    ("harness.stages", "harness.policies"),  # built-in rules use the policy stage's authoring API
     ("harness.events",),
     ("harness.output",),
     ("harness.engine",),

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.catalog import BUILTIN_POLICIES
 from harness.errors import ConfigError
 from harness.stages.policy.checkov_run import FRAMEWORKS
 
 if TYPE_CHECKING:
     from harness.config import HarnessConfig
 
-BUILTIN_POLICIES = Path(__file__).resolve().parents[3] / "policies"
 # Where repos without a harness.toml usually keep their manifests (Helm charts included).
 CONVENTIONAL_MANIFESTS = ("manifests", "k8s", "deploy", "charts")
 DEFAULT_TAGS = ("Environment", "Owner", "CostCenter", "Application")

@@ -75,7 +75,8 @@ def test_the_record_carries_the_built_in_catalog_and_a_policy_run_only_its_tools
 ) -> None:
     """Issue 16: no "No control catalog given" when results carry built-in control ids; a policy-only
     run's provenance lists no locust, moto or playwright."""
-    monkeypatch.setattr("harness.catalog.BUILTIN_POLICIES", Path(__file__).resolve().parents[3] / "policies")
+    builtin = Path(__file__).resolve().parents[3] / "harness" / "policies"
+    monkeypatch.setattr("harness.catalog.BUILTIN_POLICIES", builtin)
     use_stages(policy="PassingStage")
     code, out, _ = run_cli(capsys, "verify", "--stages", "policy", "--plain")
     assert code == 0, out  # passed, with gaps: the other stages' controls are not evidenced
@@ -109,6 +110,6 @@ def test_the_catalog_names_no_tool_summary_as_evidence() -> None:
     """controls.yaml listed LOAD-*-generator for EU-C-PERF-01 although the generator is a summary."""
     from harness.catalog import load_catalog
 
-    catalog = load_catalog(Path(__file__).resolve().parents[3] / "policies" / "controls.yaml")
+    catalog = load_catalog(Path(__file__).resolve().parents[3] / "harness" / "policies" / "controls.yaml")
     named = [(c.id, rid) for c in catalog.controls for rid in SUMMARY_IDS if c.evidenced_by(rid)]
     assert named == []
