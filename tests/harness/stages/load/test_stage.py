@@ -127,6 +127,7 @@ def test_an_interrupted_stage_has_yielded_its_finished_scenarios_and_writes_the_
     scenario is the first one's results, and the timeline of what ran is still written."""
     scenarios = tmp_path / "scenarios" / "load"
     scenarios.mkdir(parents=True)
+    describe(scenarios.parent)
     for name in ("a-first", "b-second"):
         (scenarios / f"{name}.yaml").write_text(
             f"id: {name}\nkind: slo\nshape: {{type: soak, users: 0, duration_s: 1}}\n"
