@@ -161,3 +161,22 @@ def test_a_shape_written_for_one_time_scale_is_stretched_to_another() -> None:
     assert stretch(list(scenario.stages), 20.0)[-1].until_s == 900.0  # a cluster walks the steps in real time
     plain = LoadScenario.from_dict({**data, "speedup": None}, profile="pr", source="x.yaml")
     assert plain.stretch_for(1.0) == 1.0  # no declared time scale: the shape runs as written
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"mix": {"uplod": 1}}, "x.yaml: mix.uplod: not a flow (expected one of upload, list, download)"),
+    ({"requests": {"r": {"method": "GET", "path": "notes"}}}, "x.yaml: requests.r.path: expected a path"),
+    ({"requests": {"r": {"method": "FETCH", "path": "/n"}}}, "x.yaml: requests.r.method: not an HTTP method"),
+])
+def test_load_flows_name_file_and_key(extra: dict[str, object], message: str) -> None:
+    data = {"id": "x", "kind": "slo", "shape": {"type": "soak", "users": 1, "duration_s": 1}, **extra}
+    with pytest.raises(ConfigError) as caught:
+        LoadScenario.from_dict(data, profile="pr", source="x.yaml")
+    assert str(caught.value).startswith(message)
+
+
+def test_a_scenario_of_its_own_requests_weighs_them_and_no_upload_flow() -> None:
+    data = {"id": "x", "kind": "slo", "shape": {"type": "soak", "users": 1, "duration_s": 1},
+            "mix": {"read": 2}, "requests": {"read": {"method": "GET", "path": "/v1/notes"}}}
+    scenario = LoadScenario.from_dict(data, profile="pr", source="x.yaml")
+    assert dict(scenario.mix) == {"read": 2} and scenario.requests["read"]["path"] == "/v1/notes"
