@@ -22,7 +22,7 @@ from harness.stages.load.shapes import build_stages
 from harness.stages.load.workers import WORKER_FILES, load_files
 from harness.targets.base import LoadFiles, LoadWorkers
 from harness.targets.local.workers import LocalWorkers
-from tests.harness.stages.load.fake_app import FakeApp
+from tests.harness.stages.load.fake_app import FakeApp, describe
 
 pytestmark = pytest.mark.slow
 FAST = {"wait_s": [0.05, 0.1]}
@@ -141,6 +141,7 @@ def test_the_stage_asks_the_environment_for_its_workers(app: FakeApp, tmp_path: 
 
     scenarios = tmp_path / "scenarios" / "load"
     scenarios.mkdir(parents=True)
+    describe(scenarios.parent)
     (scenarios / "quick.yaml").write_text(
         "id: quick\nkind: slo\nshape: {type: soak, users: 4, duration_s: 4}\nwait_s: [0.05, 0.1]\n"
         "slos:\n  - {id: SLO-error-ratio, error_ratio: 0.01}\n"
