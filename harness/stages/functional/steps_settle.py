@@ -123,8 +123,8 @@ def abandon(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: S
     control, component = control_of(ctx), str(spec.get("kill", "api"))
     index, address = replica_address(ctx, component)
     bound = bound_of(ctx, expect["within"])
-    head, piece = request_head(ctx, {"mode": "body", "path": "/api/uploads", "user": spec.get("user"),
-                                     "length": int(spec["length"])})
+    head, piece = request_head(ctx, {"mode": "body", "path": ctx.app.route("uploads"),
+                                     "user": spec.get("user"), "length": int(spec["length"])})
     before = set(ctx.backends.open_multipart("raw"))
     ctx.healing.setdefault("replicas", {}).setdefault(component, len(control.replicas(component)))
     with UploadHolder(address, head, piece * 16, float(spec.get("rate_bps", 2 * 1024 * 1024))) as holder:
