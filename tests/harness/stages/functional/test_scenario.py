@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.catalog import catalog_for
 from harness.errors import ConfigError
 from harness.stages.functional import load_scenario, load_scenarios, validate_scenario
 from harness.stages.functional.scenario import walk_actions
@@ -28,6 +29,20 @@ def test_every_shipped_scenario_is_valid_and_named_after_its_file() -> None:
     scenarios = load_scenarios(SHIPPED, root=ROOT)
     assert len(scenarios) >= 20
     assert all(s.result_id == f"SCN-{s.name}" for s in scenarios)
+
+
+def test_every_control_a_shipped_scenario_names_is_in_the_control_catalog() -> None:
+    """A scenario naming an id the catalog does not have evidences nothing (the report lists it as an
+    unknown control); the shipped scenarios name the catalog's ids, and the abuse scenarios evidence
+    EU-C-RES-03 (one hostile file or client cannot exhaust a component)."""
+    catalog, _ = catalog_for(ROOT / "policies")
+    known = {c.id for c in catalog.controls}
+    scenarios = load_scenarios(ROOT / "scenarios" / "functional", root=ROOT)
+    unknown = {s.name: sorted(set(s.controls) - known) for s in scenarios if set(s.controls) - known}
+    assert unknown == {}
+    assert all(s.controls for s in scenarios)
+    abuse = [s for s in scenarios if s.name.startswith("abuse-") and s.name != "abuse-settling-drills"]
+    assert abuse and all("EU-C-RES-03" in s.controls for s in abuse)
 
 
 def test_the_catalog_covers_the_issue() -> None:
