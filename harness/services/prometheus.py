@@ -12,7 +12,6 @@ is first scraped up to ~5 s plus one scrape interval later; ``first_scrape_s`` m
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -25,9 +24,8 @@ from typing import Any
 
 import yaml
 
-from harness.errors import MissingToolError, TargetError
+from harness.errors import MissingToolError
 from harness.services.process import ManagedProcess, ProcessService, free_port
-from harness.services.prometheus_api import PrometheusApi, PrometheusApiError
 
 INSTALL_HINT = "apt-get install prometheus (or ./dev setup)"
 Target = tuple[str, Mapping[str, str]]  # (host:port, labels)
@@ -126,18 +124,6 @@ class PrometheusService(ProcessService):
         partial = self.sd_file.with_suffix(".json.tmp")
         partial.write_text(json.dumps(groups, indent=1), encoding="utf-8")
         os.replace(partial, self.sd_file)
-
-    def wait_first_scrape(self, timeout: float = 30.0) -> float:
-        """Seconds until some target reports ``up == 1`` (measured from this call)."""
-        api = PrometheusApi(self.url, version=self.version)
-        started = time.monotonic()
-        while time.monotonic() < started + timeout:
-            with contextlib.suppress(PrometheusApiError):
-                if api.query("up == 1").vector:
-                    return time.monotonic() - started
-            time.sleep(0.1)
-        raise TargetError(f"prometheus: no target scraped after {timeout:.0f}s "
-                          f"(log: {self.process.log_path})")
 
     def _ready(self) -> bool:
         import httpx

@@ -211,6 +211,7 @@ def events(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Sc
     except StepFailed as exc:
         exc.detail = stream  # the transcript is the evidence of what went wrong
         raise
+    if stream.exchange.status == 200:
         ctx.measure(f"sse_events_{spec['of']}", len(stream.events))
         if stream.events:
             ctx.measure(f"sse_last_event_s_{spec['of']}", stream.events[-1].t)

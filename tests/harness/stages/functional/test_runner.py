@@ -67,6 +67,8 @@ def test_happy_path_passes_and_records_sse_and_exchanges() -> None:
     assert all(isinstance(e["t"], float) for e in sse)
     assert outcome.steps[0]["exchanges"][0]["status"] == 201
     assert outcome.measured["http_exchanges"] == 3
+    assert outcome.measured["sse_events_up"] == 3  # what the SSE figures of the report come from
+    assert outcome.measured["sse_last_event_s_up"] == pytest.approx(sse[-1]["t"], abs=0.001)
 
 
 def test_a_broken_ownership_check_fails_the_named_step() -> None:
