@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,8 @@ class FunctionalStage:
     NEEDS_ENVIRONMENT = True
 
     def run(self, ctx: StageContext) -> Iterator[Result]:
-        options = ctx.config.stage_options(STAGE)
+        section = ctx.config.stage_options(STAGE)
+        options = FunctionalOptions.from_section(section)
         if ctx.environment is None:
             yield _skipped("SCN-environment", "the functional stage needs a running environment")
             return
@@ -47,25 +49,42 @@ class FunctionalStage:
             return
         out = ctx.evidence_dir / STAGE
         out.mkdir(parents=True, exist_ok=True)
-        runner_options = RunnerOptions.from_config(options, ctx.app_profile)
+        runner_options = RunnerOptions.from_config(section, ctx.app_profile)
         runner_options.evidence_dir = str(ctx.evidence_dir)
         runner = ScenarioRunner(ctx.environment, runner_options, ctx.redactor)
         env = ctx.environment
-        yield from run_all(runner, scenarios, int(options.get("concurrency", DEFAULT_CONCURRENCY)),
+        yield from run_all(runner, scenarios, options.concurrency,
                            lambda s, o: to_result(s, o, out, ctx.run_dir, proven_on(s, env), ctx.redactor))
         yield from (alert_not_checked(s, name, why) for s in scenarios
                     for name, why in unreachable_alerts(s.steps).items())
 
     @staticmethod
-    def scenarios(ctx: StageContext, options: dict[str, Any]) -> list[Scenario]:
-        directory = Path(options.get("directory") or ctx.config.paths.scenarios / STAGE)
+    def scenarios(ctx: StageContext, options: FunctionalOptions) -> list[Scenario]:
+        directory = Path(options.directory or ctx.config.paths.scenarios / STAGE)
         if not directory.is_dir():
             raise ConfigError(f"functional: scenario directory {directory} does not exist")
-        only = set(options["scenarios"]) if options.get("scenarios") else None
-        found = load_scenarios(directory, profile=ctx.profile, only=only, root=ctx.config.root)
-        skip = set(options.get("skip") or ())
-        slow_ok = bool(options.get("include_slow", True))
-        return [s for s in found if s.name not in skip and (slow_ok or not s.slow)]
+        found = load_scenarios(directory, profile=ctx.profile, only=set(options.scenarios) or None,
+                               root=ctx.config.root)
+        return [s for s in found if s.name not in options.skip and (options.include_slow or not s.slow)]
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionalOptions:
+    """The stage's part of ``[functional]`` (the runner's: :class:`RunnerOptions`). The config schema
+    has refused unknown keys and wrong types already, naming the file and the key."""
+
+    directory: str | None = None
+    scenarios: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    include_slow: bool = True
+    concurrency: int = DEFAULT_CONCURRENCY
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> FunctionalOptions:
+        return cls(directory=section.get("directory"), scenarios=tuple(section.get("scenarios") or ()),
+                   skip=tuple(section.get("skip") or ()),
+                   include_slow=bool(section.get("include_slow", True)),
+                   concurrency=int(section.get("concurrency", DEFAULT_CONCURRENCY)))
 
 
 def run_all(runner: ScenarioRunner, scenarios: list[Scenario], concurrency: int,
@@ -161,6 +180,7 @@ def _skipped(result_id: str, why: str) -> Result:
 
 
 __all__ = [
+    "FunctionalOptions",
     "FunctionalStage",
     "alert_not_checked",
     "proven_on",

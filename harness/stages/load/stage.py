@@ -44,8 +44,8 @@ class LoadStage:
         if env is None:
             yield _skipped("LOAD-environment", "load needs a running environment")
             return
-        options = ctx.config.load or {}
-        only = set(options["scenarios"]) if options.get("scenarios") else None
+        options = LoadOptions.from_section(ctx.config.load or {})
+        only = set(options.scenarios) or None
         scenarios = load_scenarios(ctx.config.paths.scenarios / "load", ctx.profile, only)
         if not scenarios:
             yield _skipped("LOAD-scenarios", f"no load scenario runs in profile {ctx.profile!r}")
@@ -61,6 +61,23 @@ class LoadStage:
             (out / "timeline.json").write_text(timeline, encoding="utf-8")
 
 
+@dataclass(frozen=True, slots=True)
+class LoadOptions:
+    """``[load]``, typed (the config schema has refused unknown keys and wrong types, naming the file
+    and the key); ``processes`` is also ``--load-workers``."""
+
+    scenarios: tuple[str, ...] = ()
+    overlay: str = "local"
+    processes: int | None = None  # None: each scenario's own
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> LoadOptions:
+        processes = section.get("processes")
+        return cls(scenarios=tuple(section.get("scenarios") or ()),
+                   overlay=str(section.get("overlay", "local")),
+                   processes=int(processes) if processes is not None else None)
+
+
 @dataclass(slots=True)
 class _StageRun:
     """One run of the stage: what every scenario shares."""
@@ -69,7 +86,7 @@ class _StageRun:
     env: Environment
     out: Path
     timeline: Timeline
-    options: dict[str, Any]
+    options: LoadOptions
 
     def scenario(self, scenario: LoadScenario) -> list[Result]:
         started = time.monotonic()
@@ -90,7 +107,7 @@ class _StageRun:
         if env.control is None:
             why = f"target {env.target!r} has no control handle; {scenario.kind} needs one"
             return [_skipped(f"LOAD-{scenario.id}", why)]
-        overlay = str(self.options.get("overlay", "local"))
+        overlay = self.options.overlay
         documents = scenario_documents(self.ctx.config.paths.manifests, overlay)
         session = ControlSession(env, env.control, scenario, documents, self.out / scenario.id)
         if scenario.kind.startswith("canary") and not session.has_rollout:
@@ -116,7 +133,7 @@ class _StageRun:
             out_dir=out / scenario.id,
             mix=dict(scenario.mix),
             sizes=dict(scenario.sizes),
-            processes=int(options.get("processes", scenario.processes)),
+            processes=options.processes or scenario.processes,
             workers=env.load_workers,
             on_tick=session.sample if session is not None else None,
             extra={"wait_s": list(scenario.wait_s), "app": _app_for(ctx.app_profile, scenario),
@@ -258,4 +275,4 @@ def _skipped(rid: str, why: str) -> Result:
     return Result(id=rid, stage="load", title=rid, status=Status.SKIPPED, message=why, severity=Severity.INFO)
 
 
-__all__ = ["LoadStage", "Timeline"]
+__all__ = ["LoadOptions", "LoadStage", "Timeline"]

@@ -31,6 +31,18 @@ BAD_CONFIGS = [
     ),
     ("policy = 1", "harness.toml: policy: expected a table, got 1"),
     ("[redact]\npatterns = [1]", "harness.toml: redact.patterns[0]: expected a string, got 1"),
+    # the functional and load sections are typed: a typo is an error, not a silently ignored key
+    (
+        "[functional]\nconcurency = 2",
+        "harness.toml: functional: unknown key 'concurency' (expected one of concurrency, directory, "
+        "http_timeout_s, include_slow, isolated_users, limits, scenarios, skip)",
+    ),
+    ("[functional]\nconcurrency = 0", "harness.toml: functional.concurrency: 0 is out of range (minimum 1)"),
+    ("[functional]\ninclude_slow = 'no'",
+     "harness.toml: functional.include_slow: expected true or false, got 'no'"),
+    ("[load]\nusers = 50",
+     "harness.toml: load: unknown key 'users' (expected one of overlay, processes, scenarios)"),
+    ("[load]\nprocesses = 1.5", "harness.toml: load.processes: expected an integer, got 1.5"),
 ]
 
 
@@ -91,14 +103,15 @@ def test_harness_toml_wins_over_pyproject(project: Path) -> None:
     assert HarnessConfig.discover(project).profile == "pr"
 
 
-def test_per_stage_and_other_target_sections_are_free_form(project: Path) -> None:
+def test_target_sections_and_the_dast_section_are_read_by_their_owners(project: Path) -> None:
     """[targets.local] is checked by the schema (tests/harness/targets/test_local_options.py)."""
     (project / "harness.toml").write_text(
-        "[load]\nusers = 50\n[targets.kind]\nnodes = 2\n[targets.local]\nready_timeout_s = 30\n",
+        "[load]\nprocesses = 2\n[dast]\nrate_limit = 5\n[targets.kind]\nnodes = 2\n"
+        "[targets.local]\nready_timeout_s = 30\n",
         encoding="utf-8",
     )
     config = HarnessConfig.discover(project)
-    assert config.load == {"users": 50}
+    assert config.load == {"processes": 2} and config.dast == {"rate_limit": 5}
     assert config.target_options("kind") == {"nodes": 2}
     assert config.target_options("local") == {"ready_timeout_s": 30}
     assert config.target_options("aws") == {}

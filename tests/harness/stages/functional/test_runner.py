@@ -13,6 +13,7 @@ from harness.stages.base import StageContext
 from harness.stages.functional import FunctionalStage, RunnerOptions, Scenario, ScenarioRunner
 from harness.stages.functional.client import Exchange
 from harness.stages.functional.context import Context, ScenarioError, StepFailed
+from harness.stages.functional.stage import FunctionalOptions
 from harness.stages.functional.steps_http import check_http, sequence_regex
 from harness.targets.base import AwsEndpoint, Environment, ReplicaStatus, TestUser
 from tests.harness.stages.functional.fake_api import TOKENS, FakeApi
@@ -327,10 +328,11 @@ def test_options_select_scenarios(tmp_path: Path) -> None:
     (directory / "drill.yaml").write_text("name: drill\nslow: true\nsteps:\n  - action: {restart: redis}\n")
     (directory / "late.yaml").write_text("name: late\nprofiles: [nightly]\nsteps:\n  - ready: {}\n")
     ctx = StageContext(HarnessConfig.defaults(tmp_path), env(), tmp_path / "run", "pr")
-    names = [s.name for s in FunctionalStage.scenarios(ctx, {})]
+    names = [s.name for s in FunctionalStage.scenarios(ctx, FunctionalOptions())]
     assert names == ["drill", "quick"]
-    assert [s.name for s in FunctionalStage.scenarios(ctx, {"include_slow": False})] == ["quick"]
-    assert [s.name for s in FunctionalStage.scenarios(ctx, {"skip": ["quick"]})] == ["drill"]
+    fast = FunctionalOptions(include_slow=False)
+    assert [s.name for s in FunctionalStage.scenarios(ctx, fast)] == ["quick"]
+    assert [s.name for s in FunctionalStage.scenarios(ctx, FunctionalOptions(skip=("quick",)))] == ["drill"]
 
 
 class PostureControl:
