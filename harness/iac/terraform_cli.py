@@ -121,6 +121,10 @@ class TerraformError(HarnessError):
                    completed=completed)
 
 
+class TerraformTimeout(TerraformError):
+    """A terraform command gave no answer in time and was stopped (retrying it would hang again)."""
+
+
 def json_lines(text: str) -> list[dict[str, Any]]:
     """The JSON objects of a machine-readable stream (``-json``), skipping anything else."""
     found = []
@@ -188,9 +192,12 @@ class TerraformRunner:
                          *([] if refresh else ["-refresh=false"]), *_var_args(variables)], what="apply",
                         on_message=on_message)
 
-    def destroy(self, variables: Mapping[str, str] | None = None, *, refresh: bool = True) -> Completed:
+    def destroy(self, variables: Mapping[str, str] | None = None, *, refresh: bool = True,
+                timeout: float | None = None) -> Completed:
+        """``destroy -json``; ``timeout`` bounds it (default: the settings' ``timeout_s``)."""
         return self.run(["destroy", "-auto-approve", "-input=false", "-no-color", "-json",
-                         *([] if refresh else ["-refresh=false"]), *_var_args(variables)], what="destroy")
+                         *([] if refresh else ["-refresh=false"]), *_var_args(variables)], what="destroy",
+                        timeout=timeout)
 
     def output(self) -> dict[str, Any]:
         """``output -json`` as ``{name: value}`` (sensitive values included: callers redact)."""
@@ -262,8 +269,9 @@ class TerraformRunner:
             _stop(proc)
             _join(readers)
             self._write_log(Completed(argv, -1, "".join(out), "".join(err), limit))
-            raise TerraformError(f"terraform {what}: no answer after {limit:.0f}s (stopped)",
-                                 hint="raise [terraform] timeout_s in harness.toml") from None
+            raise TerraformTimeout(f"terraform {what}: no answer after {limit:.0f}s (stopped)"
+                                   + _last_words("".join(out)),
+                                   hint="raise [terraform] timeout_s in harness.toml") from None
         except BaseException:  # Ctrl-C or a signal turned into an exception: never orphan terraform
             _stop(proc)
             _join(readers)
@@ -305,6 +313,13 @@ def _read_lines(pipe: IO[str], sink: list[str], on_message: MessageHandler | Non
                 on_message(json.loads(line))
             except Exception:
                 continue
+
+
+def _last_words(stdout: str, count: int = 3) -> str:
+    """What Terraform said last (e.g. ``aws_s3_bucket.raw: Still destroying... [1m50s elapsed]``):
+    names the resource a stopped command was stuck on."""
+    said = [str(m["@message"]) for m in json_lines(stdout) if m.get("@message")]
+    return "; last said: " + " | ".join(said[-count:]) if said else ""
 
 
 def _join(readers: list[threading.Thread]) -> None:
@@ -368,6 +383,7 @@ __all__ = [
     "TerraformError",
     "TerraformRunner",
     "TerraformSettings",
+    "TerraformTimeout",
     "TerraformVersion",
     "json_lines",
     "stream_diagnostics",

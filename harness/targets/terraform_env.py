@@ -36,7 +36,7 @@ from typing import Any
 
 from harness.errors import TargetError
 from harness.iac import attr, init_cache, load_terraform, providers, variables
-from harness.iac.terraform_cli import TerraformError, TerraformRunner, TerraformSettings
+from harness.iac.terraform_cli import TerraformError, TerraformRunner, TerraformSettings, TerraformTimeout
 from harness.targets.awsapi import RUN_TAG
 
 OVERRIDE_FILE = "zz_harness_override.tf"
@@ -220,13 +220,13 @@ class TerraformEnv:
         self.outputs = self.runner.output()
         return self.outputs
 
-    def destroy(self, *, refresh: bool = True) -> None:
-        """``terraform destroy`` (when anything may have been created)."""
+    def destroy(self, *, refresh: bool = True, timeout: float | None = None) -> None:
+        """``terraform destroy`` (when anything may have been created), bounded by ``timeout``."""
         if not self.applied:
             return
         self.settle()  # a cancelled apply: it must have saved its state before destroy reads it
         self.runner.cancelled.clear()
-        self.runner.destroy(self.variables, refresh=refresh)
+        self.runner.destroy(self.variables, refresh=refresh, timeout=timeout)
         self.applied = False
 
     def cancel(self) -> None:
@@ -263,6 +263,7 @@ def emulator_override(env_dir: Path, endpoint: str) -> str:
     return "\n".join(blocks)
 
 
-__all__ = ["OVERRIDE_FILE", "RUN_TAGS_VARIABLE", "TerraformEnv", "TerraformError", "declared_outputs",
+__all__ = ["OVERRIDE_FILE", "RUN_TAGS_VARIABLE", "TerraformEnv", "TerraformError", "TerraformTimeout",
+           "declared_outputs",
            "declares",
            "emulator_override", "ephemeral_variables", "terraform_root"]

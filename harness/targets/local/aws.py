@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,10 +22,14 @@ from harness.errors import ConfigError, TargetError
 from harness.services import MotoService
 from harness.targets.awsapi import AwsAccess, tagged_resources
 from harness.targets.settings import TargetSettings
-from harness.targets.terraform_env import TerraformEnv, TerraformError
+from harness.targets.terraform_env import TerraformEnv, TerraformError, TerraformTimeout
 
 REGION = "us-east-1"
 EMULATORS = ("moto", "localstack")
+# A destroy of terraform/envs/local takes seconds; one stuck on an emulator that answers 500 (the
+# AWS provider retries each call ~25 times with backoff) would take many minutes. Bounded, it
+# stops and the leak check names what is left.
+DESTROY_TIMEOUT_S = 180.0
 
 
 def external_endpoint(environ: Mapping[str, str] | None = None) -> str | None:
@@ -98,12 +102,14 @@ def destroy_and_check(infra: TerraformEnv, access: AwsAccess, emulator: Any, *, 
     with contextlib.suppress(Exception):
         if emulator is not None:
             emulator.start(ready_timeout)  # reachable again after a `stop s3` drill
-    problems = []
+    problems = purge_versions(access, bucket_names(infra.outputs).values())
     try:
-        infra.destroy(refresh=False)
+        infra.destroy(refresh=False, timeout=DESTROY_TIMEOUT_S)
+    except TerraformTimeout as exc:
+        problems.append(f"terraform destroy stopped: {exc}")
     except TerraformError:
         try:  # the state may be stale (a drill): let Terraform look before it deletes
-            infra.destroy(refresh=True)
+            infra.destroy(refresh=True, timeout=DESTROY_TIMEOUT_S)
         except TerraformError as exc:
             problems.append(f"terraform destroy failed: {exc}")
     try:
@@ -117,5 +123,35 @@ def destroy_and_check(infra: TerraformEnv, access: AwsAccess, emulator: Any, *, 
     return leaks, problems
 
 
-__all__ = ["EMULATORS", "AwsAccess", "bucket_names", "destroy_and_check", "emulator_service",
-           "external_endpoint", "local_infra", "localstack_access", "outputs_env", "service_access"]
+def purge_versions(access: AwsAccess, buckets: Iterable[str]) -> list[str]:
+    """Delete every object version and delete marker of ``buckets`` before ``terraform destroy``;
+    returns what went wrong (the destroy still runs, bounded).
+
+    Why: moto 5.2.5 and 5.2.6 (getmoto/moto ``moto/s3/utils.py``, ``_VersionedKeyStore.pop``) call
+    ``dispose()`` on every version of a key, and a ``FakeDeleteMarker`` has none. ``destroy``
+    first suspends versioning (it deletes ``aws_s3_bucket_versioning``); then ``force_destroy``
+    deletes each version by id, which on an unversioned bucket pops the whole key: a key that
+    holds a delete marker (the app deleted an object it wrote) answers 500 and the AWS provider
+    retries for more than 12 minutes. While versioning is still enabled, moto removes one
+    version at a time and never reaches that path. Real S3 and LocalStack need none of this.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped, unused-ignore]
+
+    s3, problems = access.client("s3"), []
+    for bucket in buckets:
+        try:
+            for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+                doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                          for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
+                if doomed:  # a page holds at most 1,000 entries: one DeleteObjects call
+                    s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+        except (BotoCoreError, ClientError) as exc:
+            if "NoSuchBucket" not in str(exc):
+                problems.append(f"emptying bucket {bucket} before destroy: {exc}")
+    return problems
+
+
+__all__ = ["DESTROY_TIMEOUT_S", "EMULATORS", "AwsAccess", "bucket_names", "destroy_and_check",
+           "emulator_service", "external_endpoint", "local_infra", "localstack_access", "outputs_env",
+           "purge_versions",
+           "service_access"]
