@@ -254,6 +254,14 @@ class TerraformRunner:
         if proc is not None:
             _stop(proc)
 
+    def kill(self) -> None:
+        """Kill the running command's group now, no grace (its state is not wanted any more), and
+        refuse new ones. Never blocks: safe in a signal handler (no lock taken)."""
+        self.cancelled.set()
+        proc = self._live
+        if proc is not None:
+            _signal_group(proc, signal.SIGKILL)
+
     def _communicate(self, proc: subprocess.Popen[str], argv: list[str], limit: float, what: str,
                      on_message: MessageHandler | None) -> tuple[str, str]:
         """Read both pipes as they fill (a long apply reports progress line by line) until exit."""

@@ -7,6 +7,9 @@
 * :func:`signals_as_exceptions`: the same guard for a target driven without the engine (tests,
   scripts); it takes only signals whose handler is still the default.
 * :class:`DeferredSignals` and :func:`shielded`: hold signals during ``up()`` and ``down()``.
+* :func:`stop_signals_received`: how many stop signals this process has seen so far; a target
+  compares it with the count when its ``up()`` began to tell an interrupted run's teardown (which
+  may cut corners a normal one must not) from a normal one.
 
 ``running(target)`` stands one target up and down for tests and scripts; drivers (``harness
 verify``, ``harness up``, the pytest plugin) use the engine's lifecycle, which owns this guard.
@@ -26,6 +29,16 @@ from harness.errors import RunInterrupted
 from harness.targets.base import Environment, Target
 
 HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_received = [0]  # stop signals seen by any guard or holder of this process (only ever grows)
+
+
+def stop_signals_received() -> int:
+    """How many SIGINT/SIGTERM/SIGHUP this process's guards and holders have seen so far."""
+    return _received[0]
+
+
+def _count_signal() -> None:
+    _received[0] += 1
 
 
 def _in_main_thread() -> bool:
@@ -57,6 +70,7 @@ class SignalGuard:
         del frame
         name = signal.Signals(signum).name
         self.received.append(name)
+        _count_signal()
         if not self.deferred:
             self.deferred = True
             raise RunInterrupted(name)
@@ -87,8 +101,9 @@ class DeferredSignals:
     were in place (the run's :class:`SignalGuard`, or Python's KeyboardInterrupt) and raises there.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_signal: Callable[[int], None] | None = None) -> None:
         self.received: list[int] = []
+        self.on_signal = on_signal  # runs in the handler: must not block (e.g. kill a child now)
         self._previous: dict[signal.Signals, Any] = {}
 
     def __enter__(self) -> DeferredSignals:
@@ -108,6 +123,9 @@ class DeferredSignals:
     def _record(self, signum: int, frame: FrameType | None) -> None:
         del frame
         self.received.append(signum)
+        _count_signal()
+        if self.on_signal is not None:
+            self.on_signal(signum)
 
     def _restore(self) -> None:
         previous, self._previous = self._previous, {}
@@ -120,9 +138,10 @@ class DeferredSignals:
         self._restore()
 
 
-def shielded(action: Callable[[], None]) -> None:
-    """Run ``action`` with SIGINT/SIGTERM/SIGHUP held; re-deliver the first one afterwards."""
-    with DeferredSignals():
+def shielded(action: Callable[[], None], on_signal: Callable[[int], None] | None = None) -> None:
+    """Run ``action`` with SIGINT/SIGTERM/SIGHUP held; re-deliver the first one afterwards.
+    ``on_signal`` hears each one as it arrives (a teardown that can go faster when asked twice)."""
+    with DeferredSignals(on_signal):
         action()
 
 
@@ -136,4 +155,5 @@ def running(target: Target) -> Iterator[Environment]:
             shielded(target.down)
 
 
-__all__ = ["DeferredSignals", "SignalGuard", "running", "shielded", "signals_as_exceptions"]
+__all__ = ["DeferredSignals", "SignalGuard", "running", "shielded", "signals_as_exceptions",
+           "stop_signals_received"]

@@ -91,6 +91,7 @@ class TerraformEnv:
         self.outputs: dict[str, Any] = {}
         self.proven_on: str | None = None
         self.applied = False  # something may exist: destroy must run
+        self.abandoned = False  # the emulator goes down with everything: no destroy, no state wanted
         self.init_cached = False  # init's result came from the per-user cache
         self.timings: dict[str, float] = {}  # seconds since start_apply(): init, usable, complete
         self._background: threading.Thread | None = None
@@ -158,7 +159,7 @@ class TerraformEnv:
         try:
             self.finish()
         except TerraformError as exc:
-            return f"terraform apply did not complete: {exc}"
+            return None if self.abandoned else f"terraform apply did not complete: {exc}"
         return None
 
     def _prepare(self) -> None:
@@ -222,7 +223,7 @@ class TerraformEnv:
 
     def destroy(self, *, refresh: bool = True, timeout: float | None = None) -> None:
         """``terraform destroy`` (when anything may have been created), bounded by ``timeout``."""
-        if not self.applied:
+        if not self.applied or self.abandoned:
             return
         self.settle()  # a cancelled apply: it must have saved its state before destroy reads it
         self.runner.cancelled.clear()
@@ -234,6 +235,12 @@ class TerraformEnv:
         self.runner.cancel()
         if self._background is not None:
             self._background.join()
+
+    def abandon(self) -> None:
+        """Kill Terraform now, no grace, and never destroy: for an emulator of the run's own that is
+        about to stop with everything in it (an interrupted run). Never blocks."""
+        self.abandoned = True
+        self.runner.kill()
 
     def _stage(self) -> None:
         if self.copy_root.exists():

@@ -71,13 +71,17 @@ def service_access(service: Any) -> AwsAccess:
 
 
 def local_infra(settings: TargetSettings, run_dir: Path, run_id: str, access: AwsAccess,
-                secrets: Mapping[str, str]) -> TerraformEnv:
-    """``terraform/envs/local`` pointed at ``access``; a shared emulator gets per-run names."""
+                secrets: Mapping[str, str], temp_dir: Path) -> TerraformEnv:
+    """``terraform/envs/local`` pointed at ``access``; a shared emulator gets per-run names.
+    ``temp_dir`` (created) is Terraform's TMPDIR: a provider killed on interrupt leaves its
+    plugin socket dir there, which goes with the run's temp dir."""
     variables = {"aws_endpoint": str(access.endpoint_url), "aws_region": access.region}
     if access.external:
         variables["name_suffix"] = "-" + run_id.rsplit("-", 1)[-1]
+    temp_dir.mkdir(parents=True, exist_ok=True)
     return TerraformEnv(settings.terraform_dir, run_dir, settings.terraform, run_id=run_id,
-                        variables=variables, secrets=secrets, provider_env=access.provider_env())
+                        variables=variables, secrets=secrets,
+                        provider_env={**access.provider_env(), "TMPDIR": str(temp_dir)})
 
 
 def outputs_env(outputs: Mapping[str, Any]) -> dict[str, str]:

@@ -29,6 +29,7 @@ of ``up()``, at interpreter exit and through SIGINT/SIGTERM/SIGHUP (turned into
 :class:`~harness.errors.RunInterrupted` when nobody else handles them); it is shielded from further
 signals, runs ``terraform destroy``, checks that nothing tagged with the run id is left in the
 emulator (Resource Groups Tagging API), and leaves no process, listening port or temp dir behind.
+An interrupted run with an emulator of its own skips the wait and the destroy (see ``down()``).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from harness.k8s.specs import declared_resources
 from harness.services import PostgresService, RedisService
 from harness.targets.awsapi import AwsAccess
 from harness.targets.base import AwsEndpoint, Environment, TestUser
-from harness.targets.lifecycle import DeferredSignals, shielded, signals_as_exceptions
+from harness.targets.lifecycle import DeferredSignals, shielded, signals_as_exceptions, stop_signals_received
 from harness.targets.local.app import AppLauncher, app_pythonpath
 from harness.targets.local.aws import (
     bucket_names,
@@ -124,6 +125,8 @@ class LocalTarget:
         self._cancelled = threading.Event()  # set by down(): starts still in flight give up
         self._up_complete = False  # up() returned: down() lets a background apply finish
         self._up_started = time.monotonic()
+        self._signals_at_up = stop_signals_received()
+        self._destroying: TerraformEnv | None = None
 
     # -- Target ------------------------------------------------------------------------------
 
@@ -140,6 +143,7 @@ class LocalTarget:
         self._signals = contextlib.ExitStack()
         self._signals.enter_context(signals_as_exceptions())
         atexit.register(self.down)
+        self._signals_at_up = stop_signals_received()
         started = self._up_started = time.monotonic()
         try:
             with self._deferred:  # signals act at safe points only (see DeferredSignals)
@@ -160,9 +164,13 @@ class LocalTarget:
         the run id is raised as a :class:`TargetError` once everything else is down.
 
         A SIGINT/SIGTERM that arrives meanwhile is held and re-delivered once everything is down.
+        Interrupted (a signal arrived since ``up()`` began, or arrives now), with an emulator of
+        the run's own: Terraform is killed, not waited for, and there is no destroy: the emulator
+        stops with everything Terraform created in it (nothing outlives its process and temp dir).
+        A shared emulator is still destroyed and leak-checked.
         """
         try:
-            shielded(self._down)
+            shielded(self._down, on_signal=self._on_teardown_signal)
         finally:
             if self._signals is not None:  # after shielded() has put our handlers back
                 self._signals.close()
@@ -240,15 +248,16 @@ class LocalTarget:
 
     def _aws(self) -> tuple[AwsAccess, TerraformEnv]:
         """The emulator (ours, or an external one shared with other runs) and the env to apply."""
+        assert self._tmp is not None
         endpoint = external_endpoint()
         if endpoint:  # shared with other runs (and xdist workers): unique names, destroyed in down()
             access = localstack_access(endpoint)
         else:
-            assert self._tmp is not None
             access = service_access(self._service("s3", emulator_service(
                 self.settings.aws_emulator, self._tmp, localstack_python=self.settings.localstack_python,
                 root=self.settings.root)))
-        return access, local_infra(self.settings, self.run_dir, self.run_id, access, self._secret_values)
+        return access, local_infra(self.settings, self.run_dir, self.run_id, access, self._secret_values,
+                                   self._tmp / "terraform")
 
     def _start_aws(self) -> None:
         # Terraform first: init and the plan of resources that do not exist yet read nothing from
@@ -367,7 +376,25 @@ class LocalTarget:
 
     # -- down ------------------------------------------------------------------------------
 
+    def _interrupted(self) -> bool:
+        """A stop signal arrived since ``up()`` began: this teardown ends an interrupted run."""
+        return stop_signals_received() > self._signals_at_up
+
+    def _abandon_aws(self) -> bool:
+        """With an emulator of the run's own, stop Terraform now: nothing it made will outlive
+        the emulator. Never blocks (runs in a signal handler too). Whether it did."""
+        infra = self._infra or self._destroying
+        if "s3" not in self._services or infra is None:
+            return False
+        infra.abandon()
+        return True
+
+    def _on_teardown_signal(self, signum: int) -> None:
+        del signum  # a second Ctrl-C: stop waiting for the apply or the destroy
+        self._abandon_aws()
+
     def _down(self) -> None:
+        fast = self._interrupted() and self._abandon_aws()
         if self._pool is not None:
             self._cancel_starts(self._pool)
             self._pool = None
@@ -380,12 +407,13 @@ class LocalTarget:
             self._frontdoor.disable()
             self._frontdoor = None
         replicas = self._workloads.all_replicas() if self._workloads else []
-        others = [s.process for k, s in self._services.items() if k != "s3"]  # destroy needs the emulator
+        others = [s.process for k, s in self._services.items()
+                  if k != "s3" or fast]  # a destroy needs the emulator
         for proc in [r.process for r in replicas] + others:
             proc.signal(proc.stop_signal)  # all at once; the stops below then just wait
-        for replica in replicas:
+        for replica in replicas:  # interrupted: open streams do not get to finish
             with contextlib.suppress(Exception):
-                replica.process.stop()
+                replica.process.stop(timeout=2.0 if fast else 10.0)
         kill_strays(self.run_id)
         self._timed("terraform_destroy", self._cleanup_aws)
         self._write_timings()
@@ -417,14 +445,15 @@ class LocalTarget:
         self._cancelled.set()
         pool.shutdown(wait=False, cancel_futures=True)
         threads = [t for t in threading.enumerate() if t.name.startswith(self._pool_prefix)]
-        applying = self._infra is not None and self._infra.applied
+        # The emulator stays up for the destroy (unless Terraform was abandoned: no destroy).
+        applying = self._infra is not None and self._infra.applied and not self._infra.abandoned
         while any(t.is_alive() for t in threads):
             if self._launcher is not None:
                 self._launcher.kill_oneshots()
             if self._infra is not None and not self._up_complete:
                 self._infra.cancel()  # Terraform stops and saves its state; destroy follows
             for key, service in self._services.items():  # a server that is starting stops right away
-                if key != "s3" or not applying:  # the emulator stays up for the destroy
+                if key != "s3" or not applying:
                     service.process.signal(service.process.stop_signal)
             self._kill_initdb()
             for thread in threads:
@@ -445,13 +474,23 @@ class LocalTarget:
 
     def _cleanup_aws(self) -> None:
         infra, access, self._infra, self._access = self._infra, self._access, None, None
+        self._destroying = infra
         if infra is not None:
             self._timed("terraform_apply_rest", lambda: self._settle(infra))
-        if infra is not None and access is not None:
-            self.leaks, problems = destroy_and_check(
+        if infra is not None and access is not None and not infra.abandoned:
+            leaks, problems = destroy_and_check(
                 infra, access, self._services.get("s3"), run_id=self.run_id, logs_dir=self.logs_dir,
                 ready_timeout=self.settings.ready_timeout_s)
-            self._teardown_problems += problems
+            if not infra.abandoned:  # else: what destroy left dies with the emulator, next
+                self.leaks, self._teardown_problems = leaks, self._teardown_problems + problems
+        if infra is not None and infra.abandoned:
+            self._note("terraform.log", "destroy skipped: the run was interrupted; the run's own "
+                       "emulator stops with everything Terraform created in it")
+        self._destroying = None
+
+    def _note(self, log: str, line: str) -> None:
+        with contextlib.suppress(OSError), open(self.logs_dir / log, "a", encoding="utf-8") as handle:
+            handle.write(f"harness: {line}\n")
 
     def _write_timings(self) -> None:
         """Where up() and down() spent their time (benchmarks/bench_up.py reads it)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,21 @@ def marked_processes(value: str) -> list[int]:
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     return found
+
+
+@pytest.fixture
+def private_tmp() -> Iterator[Path]:
+    """A TMPDIR for a child, so that any temp dir it leaves shows (outside pytest's 0700 tree:
+    PostgreSQL runs as an unprivileged user when we are root and must reach its data dir)."""
+    path = Path(tempfile.mkdtemp(prefix="hold-tmp-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def temp_dirs_left(private_tmp: Path) -> list[str]:
+    """Directories a child left in its private TMPDIR (caches that are files do not count)."""
+    return sorted(p.name for p in private_tmp.iterdir() if p.is_dir())
 
 
 def run_leftovers(value: str, run_id: str, ports: set[int] | None = None) -> dict[str, Sequence[object]]:

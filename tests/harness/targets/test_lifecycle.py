@@ -7,7 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 from harness.errors import RunInterrupted
-from harness.targets.lifecycle import DeferredSignals, SignalGuard, shielded, signals_as_exceptions
+from harness.targets.lifecycle import (
+    DeferredSignals,
+    SignalGuard,
+    shielded,
+    signals_as_exceptions,
+    stop_signals_received,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -55,6 +61,21 @@ def test_shielded_finishes_then_redelivers() -> None:
     with pytest.raises(KeyboardInterrupt):
         shielded(teardown)
     assert steps == ["finished despite SIGINT"]
+
+
+def test_shielded_tells_on_signal_at_once_and_counts_it() -> None:
+    """A teardown asked twice can hurry (the local target stops waiting for Terraform)."""
+    heard: list[tuple[int, str]] = []
+    before = stop_signals_received()
+
+    def teardown() -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        heard.append((0, "teardown went on"))
+
+    with pytest.raises(KeyboardInterrupt):
+        shielded(teardown, on_signal=lambda signum: heard.append((signum, "heard")))
+    assert heard == [(signal.SIGINT, "heard"), (0, "teardown went on")]
+    assert stop_signals_received() > before
 
 
 def test_shielded_without_signals_returns_normally() -> None:

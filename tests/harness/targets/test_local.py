@@ -10,9 +10,8 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from tests.harness.targets.conftest import (
     listening_addresses,
     run_leftovers,
     small_settings,
+    temp_dirs_left,
 )
 
 pytestmark = pytest.mark.services
@@ -197,16 +197,6 @@ def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-@pytest.fixture
-def private_tmp() -> Iterator[Path]:
-    """A TMPDIR for a child, so that any temp dir it leaves shows (outside pytest's 0700 tree:
-    PostgreSQL runs as an unprivileged user when we are root and must reach its data dir)."""
-    path = Path(tempfile.mkdtemp(prefix="hold-tmp-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def _hold(fake_app: Path, tmp_path: Path, run_id: str,
           private_tmp: Path) -> AbstractContextManager[subprocess.Popen[str]]:
     """A child process holding a LocalTarget (see hold_local.py), killed with its group on failure."""
@@ -214,10 +204,6 @@ def _hold(fake_app: Path, tmp_path: Path, run_id: str,
             str(fake_app), str(tmp_path / "run"), run_id]
     env = {**os.environ, "TMPDIR": str(private_tmp)}
     return spawned(argv, cwd=ROOT, stdout=subprocess.PIPE, env=env)
-
-
-def _temp_dirs_left(private_tmp: Path) -> list[str]:
-    return sorted(p.name for p in private_tmp.iterdir() if p.is_dir())
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -234,7 +220,7 @@ def test_signal_to_a_process_holding_a_local_target(
         holder.send_signal(signum)
         assert holder.wait(timeout=240) != 0  # down() includes terraform destroy
     assert run_leftovers(marker, run_id, ports) == CLEAN
-    assert _temp_dirs_left(private_tmp) == []
+    assert temp_dirs_left(private_tmp) == []
 
 
 @pytest.mark.parametrize("delay", [0.8, 1.6])
@@ -247,7 +233,7 @@ def test_sigterm_while_coming_up(
         holder.send_signal(signal.SIGTERM)
         holder.wait(timeout=240)
     assert run_leftovers(marker, run_id) == CLEAN
-    assert _temp_dirs_left(private_tmp) == []
+    assert temp_dirs_left(private_tmp) == []
 
 
 @pytest.mark.skipif(importlib.util.find_spec("easy_upload") is None, reason="reference app not installed")
