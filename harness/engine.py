@@ -47,7 +47,7 @@ from harness.redact import Redactor
 from harness.results import Result, RunRecord, StageSummary, Status
 from harness.stages import load_stage
 from harness.stages.base import StageContext
-from harness.targets.lifecycle import SignalGuard
+from harness.targets.lifecycle import SignalGuard, note_stop_signal
 from harness.verdict import summarize
 from harness.waivers import Waiver, govern, load_waivers, waiver_records, waivers_path
 
@@ -148,6 +148,8 @@ class Engine:
                     self.environment()
                 yield self
             except KeyboardInterrupt as exc:
+                if guard is None:  # pytest's Ctrl-C: no guard of ours counted it; targets must know
+                    note_stop_signal()
                 self._interrupted(exc.signal_name if isinstance(exc, RunInterrupted) else "SIGINT")
             finally:
                 if guard is not None:

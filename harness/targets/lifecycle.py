@@ -41,6 +41,12 @@ def _count_signal() -> None:
     _received[0] += 1
 
 
+def note_stop_signal() -> None:
+    """Count a stop signal that reached this process through someone else's handler (pytest turns
+    Ctrl-C into KeyboardInterrupt): targets then tear down the fast way, as after our own guard's."""
+    _count_signal()
+
+
 def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
@@ -155,5 +161,12 @@ def running(target: Target) -> Iterator[Environment]:
             shielded(target.down)
 
 
-__all__ = ["DeferredSignals", "SignalGuard", "running", "shielded", "signals_as_exceptions",
-           "stop_signals_received"]
+__all__ = [
+    "DeferredSignals",
+    "SignalGuard",
+    "note_stop_signal",
+    "running",
+    "shielded",
+    "signals_as_exceptions",
+    "stop_signals_received",
+]

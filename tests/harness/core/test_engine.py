@@ -17,6 +17,7 @@ from harness.redact import MASK
 from harness.results import Result, Status
 from harness.schemas import results_errors
 from harness.targets.base import Target
+from harness.targets.lifecycle import stop_signals_received
 from harness.verdict import summarize
 from tests.harness.core.conftest import StageRegistrar
 from tests.harness.core.fakes import SECRET_TOKEN, FakeTarget
@@ -292,3 +293,18 @@ def test_an_interrupted_run_keeps_what_finished_and_exits_promptly(tmp_path: Pat
     stages = {s["name"]: (s["status"], s["message"]) for s in data["stages"]}
     assert stages["functional"] == ("error", "interrupted by SIGINT after 2 results (kept)")
     assert [line.split()[0] for line in log.read_text(encoding="utf-8").splitlines()] == ["up", "down"]
+
+
+def test_a_ctrl_c_handed_in_by_pytest_counts_as_a_stop_signal(
+    config: HarnessConfig, use_stages: StageRegistrar
+) -> None:
+    """Under pytest (``owner=False``) no guard of ours sees the SIGINT; the lifecycle counts the
+    KeyboardInterrupt pytest hands in, so a target's ``down()`` takes its interrupted path (the local
+    target kills Terraform and its emulator instead of waiting for the apply and a destroy)."""
+    use_stages(policy="PassingStage")
+    engine = Engine(config.update(stages="policy"))
+    before = stop_signals_received()
+    with engine.lifecycle(owner=False):
+        raise KeyboardInterrupt
+    assert stop_signals_received() == before + 1
+    assert [(s.name, s.message) for s in engine.stages] == [("policy", "interrupted by SIGINT")]
