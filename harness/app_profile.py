@@ -54,7 +54,11 @@ class AppProfile:
 
     def auth(self, token: str) -> dict[str, str]:
         """The request header that presents ``token``."""
-        return {self.auth_header: f"{self.auth_scheme} {token}" if self.auth_scheme else token}
+        return {self.auth_header: self.auth_value(token)}
+
+    def auth_value(self, token: str) -> str:
+        """The auth header's value for ``token`` (``Bearer <token>``, or the bare token)."""
+        return f"{self.auth_scheme} {token}" if self.auth_scheme else token
 
     def to_dict(self) -> dict[str, Any]:
         """What a child process (Locust) needs, as JSON."""

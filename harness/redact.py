@@ -27,10 +27,11 @@ DEFAULT_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}\b", MASK),
     # user:password@ in URLs (postgresql://app:pw@host/db, redis://:pw@host)
     (r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):([^/\s@]+)@", rf"\1:{MASK}@"),
-    # key=value / "key": "value" pairs whose key names a secret
+    # key=value / "key": "value" pairs whose key names a secret (a DAST finding's ``<token of bob>``
+    # label names the token's owner, not the token: left alone)
     (
         r"(?i)([\"']?\b[\w-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)"
-        r"[\"']?\s*[:=]\s*[\"']?)(?!\[REDACTED\])([^\s\"',;&}]{3,})",
+        r"[\"']?\s*[:=]\s*[\"']?)(?!\[REDACTED\]|<token of )([^\s\"',;&}]{3,})",
         rf"\1{MASK}",
     ),
     # PEM private keys

@@ -1,6 +1,7 @@
 """The harness is generic (issue 18): a second, tiny app (``tests/fixtures/notes_app``: other routes,
 another auth header, no database, no SSE) passes the functional and load stages with only its own
-``scenarios/`` and an ``existing``-target environment file, through the real ``harness`` command.
+``scenarios/`` and an ``existing``-target environment file, through the real ``harness`` command; the
+DAST stage authenticates to it with its own ``X-Api-Key`` header.
 
 Real processes and real HTTP on 127.0.0.1; the app runs in its own process group, killed after.
 """
@@ -48,7 +49,7 @@ def project(tmp_path: Path) -> Path:
     """A project with only the notes app's scenarios and an ``existing`` environment file."""
     (tmp_path / "harness.toml").write_text(
         f'stages = ["functional", "load"]\n[paths]\nscenarios = "{APP / "scenarios"}"\n'
-        '[functional]\nconcurrency = 2\n')
+        '[functional]\nconcurrency = 2\n[dast]\nseed = 7\nmax_examples = 5\n')
     return tmp_path
 
 
@@ -71,6 +72,14 @@ def notes() -> Iterator[str]:
     stop(proc)
 
 
+@pytest.fixture
+def leaky() -> Iterator[str]:
+    """The notes app with the planted leak: anyone reads any note."""
+    proc, url = start_notes(flaw="leak")
+    yield url
+    stop(proc)
+
+
 def test_the_notes_app_profile_is_its_own() -> None:
     app = load_app_profile(APP / "scenarios")
     assert app.auth("k") == {"X-Api-Key": "k"} and not app.routes and not app.tables
@@ -84,12 +93,26 @@ def test_a_second_app_passes_functional_and_load_with_its_own_scenarios(project:
     assert statuses["SLO-notes-create-p95"] == statuses["SLO-notes-error-ratio"] == "passed", statuses
 
 
-def test_the_second_apps_scenarios_catch_a_leak(project: Path) -> None:
+def test_the_second_apps_scenarios_catch_a_leak(project: Path, leaky: str) -> None:
     """The same scenarios fail the run when the app shows one user's note to another."""
-    proc, url = start_notes(flaw="leak")
-    try:
-        code, statuses, output = verify(project, url, "functional")
-    finally:
-        stop(proc)
+    code, statuses, output = verify(project, leaky, "functional")
     assert code == 1, output[-3000:]
     assert statuses["SCN-notes-isolation"] == "failed" and statuses["SCN-notes-roundtrip"] == "passed"
+
+
+@pytest.mark.slow
+def test_dast_authenticates_with_the_apps_own_header_and_catches_the_leak(project: Path, leaky: str) -> None:
+    """Observation independent of the harness: the notes app answers 401 to anything but its
+    ``X-Api-Key`` header, so the two-user access checks can only see the planted leak (bob reads
+    alice's note: Schemathesis' and the harness' own BOLA check) when every tool sends that header.
+    Tokens stay out of the report."""
+    code, statuses, output = verify(project, leaky, "dast")
+    assert code == 1, output[-3000:]
+    assert statuses["DAST-API1-bola-read"] == statuses["ST-object_level_authorization"] == "failed", statuses
+    assert statuses["DAST-API2-malformed-token"] == "passed", statuses  # a GET its user got 2xx, tampered
+    findings = json.loads(next(project.glob("reports/*/evidence/dast/findings/DAST-API1-bola-read.json"))
+                          .read_text())
+    assert "X-Api-Key: <token of bob>" in findings[0]["request"], findings[0]
+    for path in (project / "reports").rglob("*"):
+        if path.is_file():
+            assert not any(k in path.read_text(errors="replace") for k in KEYS.values()), path

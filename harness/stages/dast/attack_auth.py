@@ -37,11 +37,6 @@ def tamper(state: ScanState, operation: Operation, req: Req, resp: Resp) -> None
         _weak_secret(state, req, jwt)
 
 
-def _with_token(req: Req, token: str) -> Req:
-    headers = {k: v for k, v in req.headers.items() if k.lower() != "authorization"}
-    return req.copy(headers={**headers, "Authorization": f"Bearer {token}"})
-
-
 def _malformed(state: ScanState, req: Req, token: str) -> None:
     described = {v: f"a garbled token of {req.user}'s ({len(v)} of {len(token)} characters)" for v in
                  tokens.garbled(token)}
@@ -60,7 +55,7 @@ def _first_accepted(state: ScanState, check: str, req: Req, variants: dict[str, 
         return
     state.attempt(check)
     for variant, what in variants.items():
-        probe = _with_token(req, variant)
+        probe = state.with_token(req, variant)
         resp = state.send(probe)
         if resp.ok:
             state.record(check, probe, resp, f"{what} was accepted: {resp.status}", users=[req.user])
@@ -78,7 +73,7 @@ def _weak_secret(state: ScanState, req: Req, jwt: tokens.Jwt) -> None:
         return
     secret = tokens.WEAK_SECRETS[index]
     hint = f"entry #{index + 1} of the harness' list of common secrets, {len(secret)} characters"
-    fresh = _with_token(req, tokens.forged(jwt, secret))
+    fresh = state.with_token(req, tokens.forged(jwt, secret))
     resp = state.send(fresh)
     if resp.ok and state.enabled("jwt_weak_secret"):
         state.record(
@@ -91,7 +86,7 @@ def _weak_secret(state: ScanState, req: Req, jwt: tokens.Jwt) -> None:
         )
     if state.enabled("expired_token"):
         state.attempt("expired_token")
-        stale = _with_token(req, tokens.forged(jwt, secret, expired=True))
+        stale = state.with_token(req, tokens.forged(jwt, secret, expired=True))
         stale_resp = state.send(stale)
         if stale_resp.ok:
             state.record(

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from harness.app_profile import AppProfile
 from harness.errors import ConfigError, StageError
 
 WHERE = "[dast.login]"
@@ -78,8 +79,9 @@ class LoginConfig:
             users,
         )
 
-    def wfc_entry(self, api_url: str, user: LoginUser) -> dict[str, Any]:
-        """The Web Fuzzing Commons auth entry Schemathesis logs in with (schemathesis/wfc/loader.py)."""
+    def wfc_entry(self, api_url: str, user: LoginUser, app: AppProfile) -> dict[str, Any]:
+        """The Web Fuzzing Commons auth entry Schemathesis logs in with (schemathesis/wfc/loader.py);
+        the token is sent in ``app``'s auth header."""
         return {
             "name": user.name,
             "loginEndpointAuth": {
@@ -96,8 +98,8 @@ class LoginConfig:
                     "extractFrom": "body",
                     "extractSelector": self.token_path,
                     "sendIn": "header",
-                    "sendName": "Authorization",
-                    "sendTemplate": "Bearer {token}",
+                    "sendName": app.auth_header,
+                    "sendTemplate": app.auth_value("{token}"),
                 },
             },
         }

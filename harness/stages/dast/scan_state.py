@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from harness.app_profile import AppProfile
 from harness.redact import Redactor
 from harness.stages.dast.login import LoginConfig, LoginUser, login
 from harness.stages.dast.spec import ApiSpec, Exclusions
@@ -51,6 +52,8 @@ class ScanConfig:
     known_secrets: dict[str, str] = field(default_factory=dict)  # label -> value (passwords)
     login: dict[str, Any] | None = None
     seed: int = 0
+    auth_header: str = "Authorization"  # from the app profile (scenarios/app.yaml `auth`)
+    auth_scheme: str = "Bearer"
 
     def write(self, path: Path) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -67,6 +70,7 @@ class ScanState:
 
     def __init__(self, config: ScanConfig) -> None:
         self.config = config
+        self.app = AppProfile(auth_header=config.auth_header, auth_scheme=config.auth_scheme)
         self.tokens = {u["name"]: u["token"] for u in config.users}
         self.names = [u["name"] for u in config.users]
         self.spec = ApiSpec(
@@ -102,15 +106,17 @@ class ScanState:
     # -- who is who ------------------------------------------------------------------------------
     def identity(self, headers: dict[str, str]) -> str | None:
         """The test user whose token a request carried, or None."""
-        value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        value = next((v for k, v in headers.items() if k.lower() == self.app.auth_header.lower()), "")
         return next((name for name, token in self.tokens.items() if token and token in value), None)
 
     def as_user(self, req: Req, name: str | None) -> Req:
         """``req`` sent as ``name`` (None: without credentials)."""
-        headers = {k: v for k, v in req.headers.items() if k.lower() != "authorization"}
-        if name is not None:
-            headers["Authorization"] = f"Bearer {self.token(name)}"
-        return req.copy(headers=headers, user=name)
+        return self.with_token(req, None if name is None else self.token(name)).copy(user=name)
+
+    def with_token(self, req: Req, token: str | None) -> Req:
+        """``req`` with ``token`` in the app's auth header (None: without one)."""
+        headers = {k: v for k, v in req.headers.items() if k.lower() != self.app.auth_header.lower()}
+        return req.copy(headers={**headers, **(self.app.auth(token) if token is not None else {})})
 
     def token(self, name: str) -> str:
         if self._login and time.monotonic() - self._logged_in_at > self._login.refresh_s:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.app_profile import AppProfile
 from harness.errors import StageError
 from harness.results import Severity
 from harness.stages.dast.findings import Check, Finding
@@ -163,14 +164,16 @@ def build_command(location: str, base_url: str | None, options: SchemathesisOpti
 
 
 def write_auth(directory: Path, users: Sequence[TestUser], login: LoginConfig | None = None,
-               api_url: str = "") -> Path | None:
-    """A WFC auth file (one entry per user, peers = all) and a schemathesis.toml pointing at it."""
+               api_url: str = "", app: AppProfile | None = None) -> Path | None:
+    """A WFC auth file (one entry per user, peers = all; tokens in ``app``'s auth header, by default
+    ``Authorization: Bearer``) and a schemathesis.toml pointing at it."""
     if not users:
         return None
     wfc = directory / "wfc-auth.json"
+    app = app or AppProfile()
     by_login = {u.name: u for u in login.users} if login else {}
-    entries = [login.wfc_entry(api_url, by_login[u.name]) if login and u.name in by_login else
-               {"name": u.name, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {u.token}"}]}
+    entries = [login.wfc_entry(api_url, by_login[u.name], app) if login and u.name in by_login else
+               {"name": u.name, "fixedHeaders": [{"name": app.auth_header, "value": app.auth_value(u.token)}]}
                for u in users]
     _write_private(wfc, json.dumps({"auth": entries}))
     config = directory / "schemathesis.toml"

@@ -201,6 +201,8 @@ class DastRun:
             known_secrets=passwords,
             login=asdict(login_config) if login_config else None,
             seed=self.options.seed,
+            auth_header=self.ctx.app_profile.auth_header,
+            auth_scheme=self.ctx.app_profile.auth_scheme,
         )
 
     def _scan(self, spec: ApiSpec, spec_file: Path, listener: Listener) -> list[Result]:

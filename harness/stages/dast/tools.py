@@ -81,7 +81,8 @@ class SchemathesisStep:
             self.run_.scan_config(self.spec, self.spec_file, findings_file, budget, self.listener.url).write(
                 scan
             )
-            auth = write_auth(Path(private), self.run_.users, options.login, self.run_.api_url)
+            auth = write_auth(Path(private), self.run_.users, options.login, self.run_.api_url,
+                              self.run_.ctx.app_profile)
             root = self.run_.api_url + self.spec.base_path
             command = build_command(str(self.spec_file), root, st, self.report_dir.resolve(), auth)
             try:
@@ -244,9 +245,10 @@ class ZapStep:
             *options.exclude,
             *(zap_mod.path_regex(p) for _, p in run.options.exclusions.entries),
         ]
-        token = run.users[0].token if run.users else None
+        app = run.ctx.app_profile
+        auth = (app.auth_header, app.auth_value(run.users[0].token)) if run.users else None
         outcome = zap_mod.ZapScan(zap_mod.client(endpoint), options).run(
-            run.api_url, f"{self.listener.url}/openapi.json", token, run.dir / "zap"
+            run.api_url, f"{self.listener.url}/openapi.json", auth, run.dir / "zap"
         )
         version = f"ZAP {outcome.measured.get('zap_version', 'unknown')}"
         evidence = [run.rel(p) for p in outcome.reports]

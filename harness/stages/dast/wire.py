@@ -183,10 +183,12 @@ def exchange(req: Req, resp: Resp, tokens: Mapping[str, str]) -> tuple[str, str]
     """(request, response) as short text, tokens named by owner: the evidence of a finding."""
     query = "&".join(f"{k}={v}" for k, v in req.params.items())
     lines = [f"{req.method} {req.url}{'?' + query if query else ''}"]
+    # The credential header is whichever carries a test user's token (the app's auth header).
     lines += [
         f"{k}: {v}"
         for k, v in req.headers.items()
         if k.lower() in ("authorization", "origin", "content-type", "cookie")
+        or any(token and token in v for token in tokens.values())
     ]
     if req.has_json:
         lines.append("\n" + json.dumps(req.json, default=str)[:BODY_CHARS])

@@ -4,7 +4,7 @@ Where ZAP comes from: ``ZAP_API_URL``/``ZAP_API_KEY`` (or ``[dast] zap_api_url``
 otherwise ``zap.sh -daemon`` on 127.0.0.1 with a random API key when ``zap.sh`` is on PATH;
 otherwise :func:`locate_zap` returns the reason it is skipped.
 
-One scan: new session -> context (app included, SSE excluded) -> Authorization header via a replacer
+One scan: new session -> context (app included, SSE excluded) -> the app's auth header via a replacer
 rule -> OpenAPI import -> spider -> passive scan drained -> (full profile) active scan with an
 API-tuned policy and a time cap -> passive drained again -> alerts paged -> HTML/JSON/SARIF reports.
 The passive profile (default on environments we do not own) neither imports the OpenAPI document
@@ -120,16 +120,18 @@ class ZapScan:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.zap, self.options, self.sleep, self.clock = zap, options, sleep, clock
 
-    def run(self, api_url: str, openapi_url: str, token: str | None, report_dir: Path) -> ZapOutcome:
+    def run(self, api_url: str, openapi_url: str, auth: tuple[str, str] | None,
+            report_dir: Path) -> ZapOutcome:
+        """Scan ``api_url``; ``auth`` (header, value) is set on every request ZAP sends."""
         started = self.clock()
         base, openapi_url = self._as_seen_by_zap(api_url), self._as_seen_by_zap(openapi_url)
         try:
             self.zap.core.new_session(name=f"harness-{int(time.time())}", overwrite="true")
             context_id = self._context(base)
-            if token:
+            if auth:
                 self.zap.replacer.add_rule(description="harness-auth", enabled="true", matchtype="REQ_HEADER",
-                                           matchregex="false", matchstring="Authorization",
-                                           replacement=f"Bearer {token}", initiators="")
+                                           matchregex="false", matchstring=auth[0], replacement=auth[1],
+                                           initiators="")
             if self.options.active:  # importing sends every operation, POSTs included: not passive
                 self.zap.openapi.import_url(openapi_url, contextid=context_id)
             self._spider(base)

@@ -22,6 +22,7 @@ from harness.redact import MASK, Redactor
         ('{"password": "hunter2", "user": "x"}', f'{{"password": "{MASK}", "user": "x"}}'),
         ("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG", f"AWS_SECRET_ACCESS_KEY={MASK}"),
         ("X-Api-Key: abcdef12345", f"X-Api-Key: {MASK}"),
+        ("X-Api-Key: <token of bob>", "X-Api-Key: <token of bob>"),  # a DAST finding names the owner
         ("the token expired; 3 tokens: left", "the token expired; 3 tokens: left"),
         ("https://example.com/path?q=1", "https://example.com/path?q=1"),
     ],

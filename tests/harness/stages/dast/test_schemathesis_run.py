@@ -140,6 +140,22 @@ def test_a_login_hook_becomes_wfc_login_entries_that_schemathesis_refreshes(tmp_
     assert bob["fixedHeaders"][0]["value"] == "Bearer t-bob-00000"
 
 
+def test_tokens_go_in_the_app_profiles_header(tmp_path: Path) -> None:
+    """An app with ``auth: {header: X-Api-Key, scheme: ""}`` gets its bare token in that header."""
+    from harness.app_profile import AppProfile
+    from harness.stages.dast.login import LoginConfig
+
+    login = LoginConfig.parse({"operation": "POST /login", "users": [{"name": "alice", "password_env": "P"}]},
+                              environ={"P": "pw"})
+    app = AppProfile(auth_header="X-Api-Key", auth_scheme="")
+    users = [TestUser("alice", "t-a-123456"), TestUser("bob", "t-b-123456")]
+    write_auth(tmp_path, users, login, "http://a", app)
+    alice, bob = json.loads((tmp_path / "wfc-auth.json").read_text())["auth"]
+    assert alice["loginEndpointAuth"]["token"]["sendName"] == "X-Api-Key"
+    assert alice["loginEndpointAuth"]["token"]["sendTemplate"] == "{token}"
+    assert bob["fixedHeaders"] == [{"name": "X-Api-Key", "value": "t-b-123456"}]
+
+
 def test_single_user_has_no_peers_and_no_user_no_auth(tmp_path: Path) -> None:
     config = write_auth(tmp_path, [TestUser("alice", "t-a-123456")])
     assert config is not None and "peers =" not in config.read_text()

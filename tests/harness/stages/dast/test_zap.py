@@ -22,6 +22,7 @@ from tests.harness.stages.dast.zap_standin import ZapStandIn, serve_standin
 
 APP = "http://127.0.0.1:8000"
 TOKEN = "tok-alice-0123456789"
+AUTH = ("X-Api-Key", TOKEN)  # the app profile's header and value: ZAP sets it as given
 
 
 def _alert(i: int, plugin: str = "10038", risk: str = "2") -> dict[str, Any]:
@@ -41,7 +42,7 @@ def _alert(i: int, plugin: str = "10038", risk: str = "2") -> dict[str, Any]:
 def _scan(standin: ZapStandIn, tmp_path: Path, *, active: bool = True, page_size: int = 200) -> Any:
     zap = client(ZapEndpoint(standin.url, standin.api_key, "test"))
     options = ZapOptions(active=active, page_size=page_size, poll_interval_s=0)
-    return ZapScan(zap, options, sleep=lambda _: None).run(APP, f"{APP}/openapi.json", TOKEN, tmp_path)
+    return ZapScan(zap, options, sleep=lambda _: None).run(APP, f"{APP}/openapi.json", AUTH, tmp_path)
 
 
 def test_full_scan_calls_zap_in_order(tmp_path: Path) -> None:
@@ -92,8 +93,8 @@ def test_auth_header_sse_exclusion_and_api_policy(tmp_path: Path) -> None:
     with serve_standin(ZapStandIn()) as standin:
         _scan(standin, tmp_path)
     rule = standin.params("replacer/action/addRule")[0]
-    assert rule["matchType"] == "REQ_HEADER" and rule["matchString"] == "Authorization"
-    assert rule["replacement"] == f"Bearer {TOKEN}"
+    assert rule["matchType"] == "REQ_HEADER" and rule["matchString"] == "X-Api-Key"
+    assert rule["replacement"] == TOKEN
     for name in (
         "context/action/excludeFromContext",
         "spider/action/excludeFromScan",
@@ -146,7 +147,7 @@ def test_a_stuck_spider_is_a_tool_error(tmp_path: Path) -> None:
             zap, ZapOptions(poll_interval_s=0), sleep=lambda _: None, clock=lambda: float(next(clock))
         )
         with pytest.raises(StageError, match="spider did not finish"):
-            scan.run(APP, f"{APP}/openapi.json", TOKEN, tmp_path)
+            scan.run(APP, f"{APP}/openapi.json", AUTH, tmp_path)
 
 
 def test_wrong_api_key_is_a_tool_error(tmp_path: Path) -> None:
