@@ -7,15 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from harness.stages.policy.catalog import load_catalog
+from harness.catalog import catalog_for, load_catalog
 from harness.stages.policy.inputs import discover
 from harness.stages.policy.model import Finding
 from harness.stages.policy.options import BUILTIN_POLICIES
 from harness.stages.policy.rules import Rule, load_rules
 from tests.harness.stages.policy.conftest import CASES, CHECKOV_POLICIES, case_roots
 
-RULES = {r.id: r for r in load_rules([BUILTIN_POLICIES / "rules"])}
-CATALOG = load_catalog(BUILTIN_POLICIES / "controls.yaml")
+# The built-in policies and this project's own (policies/: EU-K8S-080 knows the reference app's worker).
+PROJECT_POLICIES = Path(__file__).resolve().parents[4] / "policies"
+RULES = {r.id: r for r in load_rules([BUILTIN_POLICIES / "rules", PROJECT_POLICIES / "rules"])}
+CATALOG = catalog_for(PROJECT_POLICIES)[0]
 POLICY_IDS = sorted(CATALOG.policies)
 CASE_PARAMS = [pytest.param(pid, verdict, root, id=f"{pid}-{root.relative_to(CASES / pid).as_posix()}")
                for pid in POLICY_IDS for verdict in ("pass", "fail") for root in case_roots(pid, verdict)]
@@ -73,3 +75,13 @@ def test_catalog_covers_required_frameworks() -> None:
     assert required <= set(CATALOG.frameworks)
     used = {key for control in CATALOG.controls for key in control.frameworks}
     assert used <= set(CATALOG.frameworks)
+
+
+def test_the_app_specific_rule_is_the_projects_own() -> None:
+    """EU-K8S-080 reads the reference app's WORKER_CONCURRENCY / JOB_MEMORY_BUDGET_MIB: a rule of this
+    project's policies/, loaded like any repo's own, still evidencing the built-in EU-C-RES-03."""
+    builtin = {r.id for r in load_rules([BUILTIN_POLICIES / "rules"])}
+    assert "EU-K8S-080" not in builtin
+    assert "EU-K8S-080" not in load_catalog(BUILTIN_POLICIES / "controls.yaml").policies
+    assert RULES["EU-K8S-080"].source == str(PROJECT_POLICIES / "rules" / "k8s_budgets.py")
+    assert CATALOG.controls_for("EU-K8S-080") == ["EU-C-RES-03"]

@@ -1,5 +1,8 @@
 """Memory budgets: a worker that runs N jobs at once has room for N budgets in its container.
 
+This project's own policy (not a built-in: it knows the reference app's variables), loaded from
+``policies/rules`` like any checked repo's; its metadata is in ``policies/controls.yaml``.
+
 The reference app's worker runs ``WORKER_CONCURRENCY`` jobs in one process and holds each to
 ``JOB_MEMORY_BUDGET_MIB`` (reference_app/easy_upload/budget.py refuses files that would not fit).
 That promise holds only if the container's memory limit covers every job at its budget plus the
