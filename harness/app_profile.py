@@ -1,10 +1,11 @@
 """What the stages need to know about the app under test, as data: ``scenarios/app.yaml``.
 
 The harness knows no app by heart (issue 18): the routes of the upload flow, the auth scheme, the
-tables and the event channel the functional and load stages use come from the project's
-``scenarios/app.yaml``, validated against ``harness/schemas/app.schema.json`` (errors name the file
-and the key). This repository's file describes the reference app; a project without one gets no
-routes, and a step that needs one says which key to add. See ``scenarios/README.md``.
+tables, the event channel and the module the app's replicas run, which the functional, load and
+DAST stages use, come from the project's ``scenarios/app.yaml``, validated against
+``harness/schemas/app.schema.json`` (errors name the file and the key). This repository's file
+describes the reference app; a project without one gets no routes, and a step that needs one says
+which key to add. See ``scenarios/README.md``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class AppProfile:
     routes: Mapping[str, str] = field(default_factory=dict)
     tables: Mapping[str, str] = field(default_factory=dict)
     events_channel: str | None = None
+    process_module: str | None = None  # replicas run `python -m <module> api|worker`
 
     @classmethod
     def from_dict(cls, data: Any, source: str) -> AppProfile:
@@ -39,7 +41,8 @@ class AppProfile:
         auth = data.get("auth") or {}
         return cls(source=source, auth_header=str(auth.get("header", "Authorization")),
                    auth_scheme=str(auth.get("scheme", "Bearer")), routes=dict(data.get("routes") or {}),
-                   tables=dict(data.get("tables") or {}), events_channel=data.get("events_channel"))
+                   tables=dict(data.get("tables") or {}), events_channel=data.get("events_channel"),
+                   process_module=(data.get("processes") or {}).get("module"))
 
     def route(self, name: str, **values: str) -> str:
         """The path of route ``name`` (``{id}`` filled in); a missing route names the key to add."""
@@ -51,6 +54,14 @@ class AppProfile:
         if name not in self.tables:
             raise ConfigError.at(self.source, f"tables.{name}", "not set, and a step needs it")
         return self.tables[name]
+
+    def replica_module(self) -> str:
+        """The module the app's replicas run (``python -m <module> api|worker``): how the load stage
+        finds them in the process table."""
+        if self.process_module is None:
+            raise ConfigError.at(self.source, "processes.module", "not set, and the load stage needs it to "
+                                 "find the app's replicas in the process table")
+        return self.process_module
 
     def auth(self, token: str) -> dict[str, str]:
         """The request header that presents ``token``."""

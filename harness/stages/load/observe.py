@@ -4,7 +4,8 @@ The autoscaler and the rollout controller decide; the stage does not ask them wh
 looks at the effect:
 
 * **replicas**: the process table (psutil over this process' descendants) -- every process that
-  runs ``python -m easy_upload api|worker`` (the app's process contract) of this environment (its
+  runs ``python -m <module> api|worker`` (the app's process contract; the module is
+  ``processes.module`` of ``scenarios/app.yaml``) of this environment (its
   ``DATABASE_URL`` is the Environment's), its version from its own ``APP_VERSION``, its port from its
   arguments; on a platform whose replicas are not processes of this host (no ``pid``), the replicas
   the platform lists (a cluster's API server, not its HPA controller);
@@ -27,7 +28,6 @@ from dataclasses import dataclass, field
 
 from harness.targets.base import Control
 
-APP_MODULE = "easy_upload"
 COMPONENTS = ("api", "worker")
 PROBE_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
 
@@ -43,27 +43,28 @@ class SeenReplica:
     cpu_seconds: float | None
 
 
-def app_processes(database_url: str | None) -> list[SeenReplica]:
-    """Descendants of this process running the app's replicas of the environment at ``database_url``."""
+def app_processes(database_url: str | None, module: str) -> list[SeenReplica]:
+    """Descendants of this process running ``python -m <module>`` replicas of the environment at
+    ``database_url``."""
     import psutil
 
     found: dict[int, SeenReplica] = {}
     parents: dict[int, int] = {}
     for proc in psutil.Process().children(recursive=True):
         with contextlib.suppress(psutil.Error):
-            seen = _as_replica(proc, database_url)
+            seen = _as_replica(proc, database_url, module)
             if seen is not None:
                 found[proc.pid], parents[proc.pid] = seen, proc.ppid()
     # a forked child has its parent's command line: the replica is the topmost one
     return [seen for pid, seen in found.items() if parents[pid] not in found]
 
 
-def _as_replica(proc: object, database_url: str | None) -> SeenReplica | None:
+def _as_replica(proc: object, database_url: str | None, module: str) -> SeenReplica | None:
     import psutil
 
     assert isinstance(proc, psutil.Process)
     argv = proc.cmdline()
-    if "-m" not in argv or argv.index("-m") + 2 >= len(argv) or argv[argv.index("-m") + 1] != APP_MODULE:
+    if "-m" not in argv or argv.index("-m") + 2 >= len(argv) or argv[argv.index("-m") + 1] != module:
         return None
     component = argv[argv.index("-m") + 2]
     environ = proc.environ()

@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from harness.app_profile import AppProfile
 from harness.k8s.specs import declared_resources, hpa_policies
 from harness.results import Result, Severity, Status
 from harness.stages.load.canary_checks import (
@@ -46,15 +47,16 @@ class ControlSession:
         scenario: LoadScenario,
         documents: list[dict[str, Any]],
         out_dir: Path,
+        app: AppProfile,
     ) -> None:
         self.control, self.scenario, self.out_dir = control, scenario, out_dir
         local = any(r.pid is not None for c in COMPONENTS for r in control.replicas(c))
         self.source = "process table (psutil)" if local else f"replica list of {control.platform}"
         resources = declared_resources(documents)
         cpu = {c: resources.get(c, {}).get("requests", {}).get("cpu", 1.0) for c in COMPONENTS}
-        database = env.database_url
+        database, module = env.database_url, app.replica_module() if local else ""
         self.observer = Observer(
-            (lambda: app_processes(database)) if local else (lambda: platform_replicas(control)), cpu
+            (lambda: app_processes(database, module)) if local else (lambda: platform_replicas(control)), cpu
         )
         self.policies = hpa_policies(documents)
         rollout, templates = rollout_documents(documents)

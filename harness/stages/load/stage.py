@@ -109,7 +109,8 @@ class _StageRun:
             return [_skipped(f"LOAD-{scenario.id}", why)]
         overlay = self.options.overlay
         documents = scenario_documents(self.ctx.config.paths.manifests, overlay)
-        session = ControlSession(env, env.control, scenario, documents, self.out / scenario.id)
+        session = ControlSession(env, env.control, scenario, documents, self.out / scenario.id,
+                                 self.ctx.app_profile)
         if scenario.kind.startswith("canary") and not session.has_rollout:
             why = f"manifests/overlays/{overlay} declares no canary Rollout"
             return [_error(scenario, why, Status.FAILED)]

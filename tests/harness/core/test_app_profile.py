@@ -16,6 +16,7 @@ def test_the_reference_apps_profile_is_the_repositorys_scenarios_app_yaml() -> N
     app = load_app_profile(ROOT / "scenarios")
     assert app.route("events", id="u1") == "/api/uploads/u1/events"
     assert app.auth("t") == {"Authorization": "Bearer t"} and app.table("tokens") == "api_tokens"
+    assert app.replica_module() == "easy_upload"  # the load stage's process-table contract
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -25,6 +26,7 @@ def test_the_reference_apps_profile_is_the_repositorys_scenarios_app_yaml() -> N
     ("auth: {header: ''}", "scenarios/app.yaml: auth.header: must not be empty"),
     ("route: {}", "scenarios/app.yaml: unknown key 'route'"),
     ("routes: [a]", "scenarios/app.yaml: routes: expected a mapping, got ['a']"),
+    ("processes: {module: 'py -m x'}", "scenarios/app.yaml: processes.module: 'py -m x' does not match"),
 ])
 def test_a_bad_profile_names_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "scenarios").mkdir()
@@ -38,4 +40,6 @@ def test_a_project_without_a_profile_knows_no_route_and_says_which_key_to_add(tm
     app = load_app_profile(tmp_path)
     with pytest.raises(ConfigError, match=r"app.yaml: routes.uploads: not set"):
         app.route("uploads")
+    with pytest.raises(ConfigError, match=r"app.yaml: processes.module: not set"):
+        app.replica_module()
     assert AppProfile(auth_header="X-Api-Key", auth_scheme="").auth("k") == {"X-Api-Key": "k"}

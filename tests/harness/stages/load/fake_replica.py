@@ -1,6 +1,6 @@
-"""A stand-in for ``python -m easy_upload api|worker`` as the load stage's observer sees it (stdlib only).
+"""A stand-in for ``python -m <module> api|worker`` as the load stage's observer sees it (stdlib only).
 
-Copied to ``<tmp>/easy_upload/__main__.py``. It counts its requests in ``http_requests_total`` like
+Copied to ``<tmp>/<module>/__main__.py``. It counts its requests in ``http_requests_total`` like
 the app (route, status, version labels; probes counted too, as the app does), answers ``/fail``
 with a 500, burns ~0.3 s of CPU on ``/burn``, and with ``FAKE_FORK=1`` forks a child that keeps its
 command line (as a pre-fork server would).

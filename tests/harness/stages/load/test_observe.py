@@ -19,20 +19,21 @@ from harness.services import free_port
 from harness.stages.load.observe import Observer, app_processes, served
 
 HERE = Path(__file__).parent
+MODULE = "shop_app"  # not the reference app's: the module comes from the app profile (processes.module)
 
 
 class Replicas:
     """Starts fake replicas (each in its own process group) and kills them all at the end."""
 
     def __init__(self, root: Path) -> None:
-        package = root / "easy_upload"
+        package = root / MODULE
         package.mkdir()
         shutil.copy(HERE / "fake_replica.py", package / "__main__.py")
         self.root, self.procs = root, list[subprocess.Popen[bytes]]()
 
     def start(self, component: str, version: str, database: str, **env: str) -> int:
         port = free_port()
-        argv = [sys.executable, "-m", "easy_upload", component]
+        argv = [sys.executable, "-m", MODULE, component]
         argv += ["--host", "127.0.0.1", "--port", str(port)] if component == "api" else []
         environ = {
             **os.environ,
@@ -73,7 +74,7 @@ def test_replicas_of_this_environment_are_found_in_the_process_table(replicas: R
     replicas.start("api", "v2", "db-a", FAKE_FORK="1")  # its forked child is not a second replica
     replicas.start("worker", "v1", "db-a")
     replicas.start("api", "v1", "db-b")  # another environment's
-    seen = app_processes("db-a")
+    seen = app_processes("db-a", MODULE)
     assert sorted((r.component, r.version) for r in seen) == [
         ("api", "v1"),
         ("api", "v1"),
@@ -87,7 +88,7 @@ def test_replicas_of_this_environment_are_found_in_the_process_table(replicas: R
 def test_observer_counts_traffic_by_version_from_the_replicas_own_counters(replicas: Replicas) -> None:
     old = replicas.start("api", "v1", "db-a")
     httpx.get(f"http://127.0.0.1:{old}/x", timeout=5)  # before the scenario: not counted
-    observer = Observer(lambda: app_processes("db-a"), {"api": 0.25}, period_s=0.1)
+    observer = Observer(lambda: app_processes("db-a", MODULE), {"api": 0.25}, period_s=0.1)
     observer.start()
     new = replicas.start("api", "v2", "db-a")  # a replica that starts during the scenario
     for _ in range(5):
