@@ -39,6 +39,16 @@ from harness.stages.dast.schemathesis_run import SchemathesisOptions
 from harness.stages.dast.spec import Exclusions
 from harness.stages.dast.zap import ZapOptions
 
+# Every key of [dast] (and of a [dast.profiles.<name>] table): anything else is a typo, refused with
+# the file and key instead of being silently ignored. [dast.login] is checked by login.py.
+KNOWN_KEYS = frozenset({
+    "api_prefix", "burst", "default_action", "exclude_operations", "exclude_path_regex",
+    "expensive_operations", "fill_time", "login", "max_examples", "max_page_items", "max_requests",
+    "max_seconds", "phases", "profiles", "rate_limit", "request_timeout_s", "rules", "scan_profile",
+    "schemathesis_args", "seed", "slow_response_s", "spec", "sqlmap_timeout_s", "st_max_time_s",
+    "st_workers", "zap_active_minutes", "zap_api_key", "zap_api_url", "zap_path", "zap_poll_interval_s",
+    "zap_shared_dir", "zap_shared_dir_local", "zap_spider_minutes", "zap_target_host",
+})
 ACTIVE_TARGETS = ("local", "kind", "existing")  # environments the harness may attack, unless production
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     "pr": {
@@ -110,7 +120,9 @@ def read_options(
     profile: str,
     target: str,
     production: bool = False,
+    source: str = "config",
 ) -> DastOptions:
+    _check_keys(section, source)
     merged = {
         **PROFILE_DEFAULTS.get(profile, PROFILE_DEFAULTS["pr"]),
         **section,
@@ -169,6 +181,19 @@ def read_options(
     )
 
 
+def _check_keys(section: dict[str, Any], source: str) -> None:
+    """A key of ``[dast]`` or of a profile's table that the stage does not read is a mistake."""
+    profiles = section.get("profiles") or {}
+    tables = [("dast", section)] + [(f"dast.profiles.{name}", table) for name, table in profiles.items()
+                                    if isinstance(table, dict)]
+    for where, table in tables:
+        allowed = KNOWN_KEYS if where == "dast" else KNOWN_KEYS - {"profiles", "login"}
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            known = ", ".join(sorted(allowed))
+            raise ConfigError.at(source, f"{where}.{unknown[0]}", f"unknown option; known: {known}")
+
+
 def _mode(merged: dict[str, Any], target: str, production: bool) -> tuple[str, str]:
     """(full | passive, why): the user's choice, else active where the harness may attack."""
     asked = merged.get("scan_profile")
@@ -222,4 +247,5 @@ def _float(data: dict[str, Any], key: str, default: float) -> float:
     return float(value)
 
 
-__all__ = ["ACTIVE_TARGETS", "PASSIVE_EXCLUDED_CHECKS", "PROFILE_DEFAULTS", "DastOptions", "read_options"]
+__all__ = ["ACTIVE_TARGETS", "KNOWN_KEYS", "PASSIVE_EXCLUDED_CHECKS", "PROFILE_DEFAULTS", "DastOptions",
+           "read_options"]

@@ -63,6 +63,7 @@ class DastStage:
             profile=ctx.profile,
             target=env.target,
             production=env.production,
+            source=ctx.config.source,
         )
         rules = load_rules(
             options.rules_path,

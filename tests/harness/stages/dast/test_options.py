@@ -103,6 +103,10 @@ def test_the_built_in_rules_are_used_when_the_repository_has_none(tmp_path: Path
             "environment variable NOPE_PW_X",
         ),
         ({"login": {"operation": "login"}}, "operation: expected 'METHOD /path'"),
+        # a typo is refused, not silently ignored (the budget would have been the default)
+        ({"max_request": 100}, "dast.max_request: unknown option; known: api_prefix, burst,"),
+        ({"profiles": {"nightly": {"max_exampels": 5}}},
+         "dast.profiles.nightly.max_exampels: unknown option"),
     ],
 )
 def test_bad_options_are_one_clear_line(section: dict[str, Any], problem: str) -> None:
