@@ -92,6 +92,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for name in ("HTTPValidationError", "ValidationError"):
             doc.get("components", {}).get("schemas", {}).pop(name, None)
         doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        for path in doc.get("paths", {}).values():
+            for operation in path.values():
+                if "401" in operation.get("responses", {}):  # it needs a token: say so in the document
+                    operation["security"] = [{"bearer": []}]
         app.openapi_schema = doc
     return app.openapi_schema
 
