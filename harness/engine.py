@@ -105,6 +105,7 @@ class Engine:
         self.handler_errors: list[str] = []
         self.record: RunRecord | None = None
         self._provenance = provenance.collect(root=config.root, target=config.target, profile=config.profile)
+        self._today = provenance.run_date(self._provenance.started_at)  # waivers expire against it
         self._target: Target | None = None
         self._environment: Environment | None = None
         self._target_failure: Exception | None = None
@@ -230,7 +231,7 @@ class Engine:
     def _record_result(self, result: Result) -> None:
         # Governed as it arrives, so the stage's summary, the live events and the record agree (an
         # ungoverned waiver counts as failed everywhere, not only in the final record).
-        govern([result], provenance.run_date(self._provenance.started_at))
+        govern([result], self._today)
         self._stage_results.append(result)
         self.results.append(result)
         self.emit(ResultRecorded(Result.from_dict(self.redactor.redact_data(result.to_dict()))))
@@ -258,14 +259,14 @@ class Engine:
         return self.record
 
     def _record(self) -> RunRecord:
-        """The run's record: governed waivers enforced, controls assessed, the verdict decided."""
-        today = provenance.run_date(self._provenance.started_at)
-        results = govern(self.results, today)
+        """The run's record (each result was governed as it arrived), controls assessed, the verdict
+        decided."""
+        results = list(self.results)
         catalog, sources = self._catalog or (Catalog(), [])
         return RunRecord(self.run_id, self._provenance, list(self.stages), results,
                          controls=assess(catalog, results), frameworks=dict(catalog.frameworks),
                          catalog=", ".join(_shown(p, self.config.root) for p in sources) or None,
-                         waivers=waiver_records(self._waivers, results, today))
+                         waivers=waiver_records(self._waivers, results, self._today))
 
     def _used_tools(self) -> list[str]:
         """The stages that ran (not those skipped before starting) and the target, if it stood up."""

@@ -37,14 +37,11 @@ def stop_signals_received() -> int:
     return _received[0]
 
 
-def _count_signal() -> None:
-    _received[0] += 1
-
-
 def note_stop_signal() -> None:
-    """Count a stop signal that reached this process through someone else's handler (pytest turns
-    Ctrl-C into KeyboardInterrupt): targets then tear down the fast way, as after our own guard's."""
-    _count_signal()
+    """Count a stop signal: our guards and holders do on each one, and the engine does for one that
+    reached this process through someone else's handler (pytest turns Ctrl-C into KeyboardInterrupt),
+    so targets tear down the fast way either way."""
+    _received[0] += 1
 
 
 def _in_main_thread() -> bool:
@@ -76,7 +73,7 @@ class SignalGuard:
         del frame
         name = signal.Signals(signum).name
         self.received.append(name)
-        _count_signal()
+        note_stop_signal()
         if not self.deferred:
             self.deferred = True
             raise RunInterrupted(name)
@@ -129,7 +126,7 @@ class DeferredSignals:
     def _record(self, signum: int, frame: FrameType | None) -> None:
         del frame
         self.received.append(signum)
-        _count_signal()
+        note_stop_signal()
         if self.on_signal is not None:
             self.on_signal(signum)
 
