@@ -60,7 +60,8 @@ SCHEMA: dict[str, Any] = {
                 "severity": {"enum": _SEVERITIES}, "rationale": {"type": "string", "minLength": 10},
                 "remediation": {"type": "string", "minLength": 10},
                 "engine": {"enum": ["harness", "checkov-python", "checkov-yaml"]},
-                "references": _REFS}}},
+                "references": _REFS,
+                "controls": {"type": "array", "items": {"type": "string"}}}}},
     },
 }
 
@@ -93,6 +94,9 @@ class PolicyMeta:
     remediation: str
     engine: str
     references: dict[str, list[str]]
+    # Controls the policy evidences besides those listing it: a repo's own policy can evidence a
+    # built-in control without the built-in catalog naming an id only that repo defines.
+    controls: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -106,6 +110,8 @@ class Catalog:
         """Controls that list the id literally; only when none does, those matching a wildcard
         (``CKV_AWS_*`` catch-alls must not pile onto specifically mapped checks)."""
         exact = [c.id for c in self.controls if c.names(result_id)]
+        declared = self.policies[result_id].controls if result_id in self.policies else ()
+        exact += [c for c in declared if c not in exact]
         return exact or [c.id for c in self.controls if c.evidenced_by(result_id)]
 
     def severity_for(self, result_id: str) -> Severity:
@@ -141,8 +147,14 @@ def catalog_for(policies: Path, builtin: Path | None = None) -> tuple[Catalog, l
     catalog, sources = Catalog(), []
     for directory in policy_dirs(policies, builtin):
         if (directory / CATALOG_FILE).is_file():
-            catalog = catalog.merge(load_catalog(directory / CATALOG_FILE))
+            own = load_catalog(directory / CATALOG_FILE)
+            catalog = catalog.merge(own)
             sources.append(directory / CATALOG_FILE)
+            known = {c.id for c in catalog.controls}
+            for policy in own.policies.values():
+                for control in sorted(set(policy.controls) - known):
+                    raise ConfigError.at(str(sources[-1]), f"policies/{policy.id}/controls",
+                                         f"{control} is not a control of the catalog")
     return catalog, sources
 
 
@@ -176,7 +188,8 @@ def _control(raw: dict[str, Any]) -> CatalogControl:
 
 def _policy(raw: dict[str, Any]) -> PolicyMeta:
     return PolicyMeta(raw["id"], raw["title"], Severity(raw["severity"]), raw["rationale"],
-                      raw["remediation"], raw["engine"], dict(raw["references"]))
+                      raw["remediation"], raw["engine"], dict(raw["references"]),
+                      tuple(raw.get("controls", ())))
 
 
 def evidencing(catalog: Catalog, result: Result) -> set[str]:

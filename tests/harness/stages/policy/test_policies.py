@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.catalog import catalog_for, load_catalog
+from harness.errors import ConfigError
 from harness.stages.policy.inputs import discover
 from harness.stages.policy.model import Finding
 from harness.stages.policy.options import BUILTIN_POLICIES
@@ -79,9 +80,29 @@ def test_catalog_covers_required_frameworks() -> None:
 
 def test_the_app_specific_rule_is_the_projects_own() -> None:
     """EU-K8S-080 reads the reference app's WORKER_CONCURRENCY / JOB_MEMORY_BUDGET_MIB: a rule of this
-    project's policies/, loaded like any repo's own, still evidencing the built-in EU-C-RES-03."""
+    project's policies/, loaded like any repo's own, evidencing the built-in EU-C-RES-03 (`controls:`)."""
     builtin = {r.id for r in load_rules([BUILTIN_POLICIES / "rules"])}
     assert "EU-K8S-080" not in builtin
     assert "EU-K8S-080" not in load_catalog(BUILTIN_POLICIES / "controls.yaml").policies
     assert RULES["EU-K8S-080"].source == str(PROJECT_POLICIES / "rules" / "k8s_budgets.py")
     assert CATALOG.controls_for("EU-K8S-080") == ["EU-C-RES-03"]
+
+
+def test_the_builtin_catalog_names_only_its_own_policies() -> None:
+    """Every EU-* id a built-in control lists literally is a built-in policy: another project's catalog
+    has none of this project's ids (EU-K8S-080 was listed there after it moved to policies/)."""
+    builtin = load_catalog(BUILTIN_POLICIES / "controls.yaml")
+    named = {e for c in builtin.controls for e in c.evidence if e.startswith("EU-") and "*" not in e}
+    assert named - set(builtin.policies) == set()
+
+
+def test_a_policy_naming_an_unknown_control_names_file_and_key(tmp_path: Path) -> None:
+    """A repo's policy may evidence a catalog control through `controls:`; a typo there would evidence
+    nothing silently, so it is refused naming the file and the policy."""
+    text = (PROJECT_POLICIES / "controls.yaml").read_text(encoding="utf-8")
+    typo = text.replace("controls: [EU-C-RES-03]", "controls: [EU-C-RES-30]")
+    (tmp_path / "controls.yaml").write_text(typo, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        catalog_for(tmp_path)
+    assert str(caught.value) == (f"{tmp_path / 'controls.yaml'}: policies/EU-K8S-080/controls: "
+                                 "EU-C-RES-30 is not a control of the catalog")
