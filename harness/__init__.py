@@ -29,6 +29,7 @@ from harness.results import (
     GAP_KINDS,
     MODEL_PREFIX,
     SCHEMA_VERSION,
+    SEVERITIES,
     ControlRecord,
     ControlStatus,
     Gap,
@@ -45,6 +46,7 @@ from harness.results import (
     find_results,
     is_model,
     load_record,
+    problem_rank,
 )
 
 if TYPE_CHECKING:
@@ -69,6 +71,7 @@ __all__ = [
     "GAP_KINDS",
     "MODEL_PREFIX",
     "SCHEMA_VERSION",
+    "SEVERITIES",
     "ConfigError",
     "ControlRecord",
     "ControlStatus",
@@ -99,4 +102,5 @@ __all__ = [
     "find_results",
     "is_model",
     "load_record",
+    "problem_rank",
 ]

@@ -27,14 +27,14 @@ import jsonschema
 import yaml
 
 from harness.errors import ConfigError
-from harness.results import ControlRecord, ControlStatus, Result, Severity, Status
+from harness.results import SEVERITIES, ControlRecord, ControlStatus, Result, Severity, Status
 
 # The harness's own policies and catalog, shipped as package data (a directory on disk: checkov and
 # the rule loader read files by path); a checked repo's policies/ extend them.
 BUILTIN_POLICIES = Path(str(importlib.resources.files("harness") / "policies"))
 CATALOG_FILE = "controls.yaml"
 
-_SEVERITIES = [s.value for s in Severity]
+_SEVERITIES = list(SEVERITIES)
 _REFS = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
 SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -105,11 +105,11 @@ class Engine:
         self.handler_errors: list[str] = []
         self.record: RunRecord | None = None
         self._provenance = provenance.collect(root=config.root, target=config.target, profile=config.profile)
-        self._today = provenance.run_date(self._provenance.started_at)  # waivers expire against it
+        self._today = self._provenance.run_date()  # waivers expire against it
         self._target: Target | None = None
         self._environment: Environment | None = None
         self._target_failure: Exception | None = None
-        self._started = self._finished = False
+        self._started = False
         self._preflown = False
         self._catalog: tuple[Catalog, list[Path]] | None = None
         self._waivers: list[Waiver] = []
@@ -364,8 +364,6 @@ class Engine:
 def _kept(results: list[Result]) -> str:
     """How many results a stage had yielded when it stopped early (kept in the record)."""
     return f" after {len(results)} result{'' if len(results) == 1 else 's'} (kept)" if results else ""
-
-
 
 
 def _shown(path: Path, root: Path) -> str:

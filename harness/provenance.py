@@ -9,7 +9,7 @@ import secrets
 import socket
 import subprocess
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -62,14 +62,6 @@ def tool_versions(used: Iterable[str] | None = None) -> dict[str, str]:
     return versions
 
 
-def run_date(started_at: str) -> date:
-    """The day a run started (UTC): waivers are judged as of the run, whenever it is re-rendered."""
-    try:
-        return datetime.fromisoformat(started_at.replace("Z", "+00:00")).date()
-    except ValueError:
-        return datetime.now(UTC).date()
-
-
 def git_sha(root: Path) -> str | None:
     """The checked-out commit of ``root`` (``GITHUB_SHA`` wins in CI), or None outside git."""
     if os.environ.get("GITHUB_SHA"):
@@ -105,5 +97,5 @@ def collect(*, root: Path, target: str, profile: str) -> Provenance:
     )
 
 
-__all__ = ["TOOLS", "TOOLS_BY_USER", "collect", "git_sha", "harness_version", "new_run_id", "run_date",
+__all__ = ["TOOLS", "TOOLS_BY_USER", "collect", "git_sha", "harness_version", "new_run_id",
            "tool_versions", "utc_now"]

@@ -17,9 +17,11 @@ evidences no control. Its ``error``/``failed`` still gate, so a broken tool is n
 
 from __future__ import annotations
 
+import copy
 import enum
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,9 @@ class Severity(enum.StrEnum):
     MEDIUM = "medium"
     LOW = "low"
     INFO = "info"
+
+
+SEVERITIES = tuple(s.value for s in Severity)  # most severe first
 
 
 @dataclass(slots=True)
@@ -102,43 +107,27 @@ class Result:
         return is_model(self.proven_on)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "stage": self.stage,
-            "title": self.title,
-            "status": self.status.value,
-            "severity": self.severity.value,
-            "controls": list(self.controls),
-            "location": self.location,
-            "message": self.message,
-            "evidence": list(self.evidence),
-            "duration_s": round(self.duration_s, 6),
-            "measured": dict(self.measured),
-            "remediation": self.remediation,
-            "waiver": self.waiver,
-            "proven_on": self.proven_on,
-            "kind": self.kind.value,
-        }
+        return {**asdict(self), "status": self.status.value, "severity": self.severity.value,
+                "duration_s": round(self.duration_s, 6), "kind": self.kind.value}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Result:
-        return cls(
-            id=data["id"],
-            stage=data["stage"],
-            title=data["title"],
-            status=Status(data["status"]),
-            severity=Severity(data.get("severity", "medium")),
-            controls=list(data.get("controls", [])),
-            location=data.get("location"),
-            message=data.get("message", ""),
-            evidence=list(data.get("evidence", [])),
-            duration_s=float(data.get("duration_s", 0.0)),
-            measured=dict(data.get("measured", {})),
-            remediation=data.get("remediation"),
-            waiver=data.get("waiver"),
-            proven_on=data.get("proven_on"),
-            kind=ResultKind(data.get("kind", "check")),
-        )
+        return cls(**{**_known_fields(cls, data), "status": Status(data["status"]),
+                      "severity": Severity(data.get("severity", "medium")),
+                      "duration_s": float(data.get("duration_s", 0.0)),
+                      "kind": ResultKind(data.get("kind", "check"))})
+
+
+def problem_rank(result: Result) -> tuple[bool, int]:
+    """Sort key of problems: errors first (the run is incomplete), then failures by severity; a
+    stable sort keeps run order within each."""
+    return result.status is not Status.ERROR, SEVERITIES.index(result.severity.value)
+
+
+def _known_fields(cls: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``data`` that are fields of ``cls``, each copied (a record never shares a list
+    or a mapping with the JSON it was read from); absent ones keep the field's default."""
+    return {f.name: copy.copy(data[f.name]) for f in fields(cls) if f.name in data}
 
 
 def is_model(proven_on: str | None) -> bool:
@@ -156,21 +145,12 @@ class StageSummary:
     duration_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status.value,
-            "message": self.message,
-            "duration_s": round(self.duration_s, 6),
-        }
+        return {**asdict(self), "status": self.status.value, "duration_s": round(self.duration_s, 6)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StageSummary:
-        return cls(
-            name=data["name"],
-            status=Status(data["status"]),
-            message=data.get("message", ""),
-            duration_s=float(data.get("duration_s", 0.0)),
-        )
+        return cls(**{**_known_fields(cls, data), "status": Status(data["status"]),
+                      "duration_s": float(data.get("duration_s", 0.0))})
 
 
 @dataclass(slots=True)
@@ -188,34 +168,19 @@ class Provenance:
     user: str | None = None
     root: str | None = None
 
+    def run_date(self) -> date:
+        """The day the run started (UTC): waivers are judged as of the run, whenever it is re-rendered."""
+        try:
+            return datetime.fromisoformat(self.started_at.replace("Z", "+00:00")).date()
+        except ValueError:
+            return datetime.now(UTC).date()
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "git_sha": self.git_sha,
-            "target": self.target,
-            "profile": self.profile,
-            "harness_version": self.harness_version,
-            "tool_versions": dict(self.tool_versions),
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "host": self.host,
-            "user": self.user,
-            "root": self.root,
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Provenance:
-        return cls(
-            git_sha=data.get("git_sha"),
-            target=data["target"],
-            profile=data["profile"],
-            harness_version=data["harness_version"],
-            tool_versions=dict(data.get("tool_versions", {})),
-            started_at=data["started_at"],
-            finished_at=data.get("finished_at"),
-            host=data["host"],
-            user=data.get("user"),
-            root=data.get("root"),
-        )
+        return cls(**{"git_sha": None, "finished_at": None, **_known_fields(cls, data)})
 
 
 class ControlStatus(enum.StrEnum):
@@ -244,17 +209,13 @@ class ControlRecord:
     model_only: bool = False  # every piece of evidence came from a model, none from the real thing
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "severity": self.severity, "status": self.status.value,
-                "frameworks": {k: list(v) for k, v in self.frameworks.items()}, "rationale": self.rationale,
-                "evidence": list(self.evidence), "proven_on": list(self.proven_on),
-                "model_only": self.model_only}
+        return {**asdict(self), "status": self.status.value}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ControlRecord:
-        return cls(data["id"], data.get("title", data["id"]), data.get("severity", "medium"),
-                   ControlStatus(data["status"]), {k: list(v) for k, v in data.get("frameworks", {}).items()},
-                   data.get("rationale", ""), list(data.get("evidence", [])), list(data.get("proven_on", [])),
-                   bool(data.get("model_only", False)))
+        return cls(**{"title": data["id"], "severity": "medium", **_known_fields(cls, data),
+                      "status": ControlStatus(data["status"]),
+                      "model_only": bool(data.get("model_only", False))})
 
 
 @dataclass(slots=True)
@@ -273,9 +234,7 @@ class WaiverRecord:
     days_left: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "resource": self.resource, "reason": self.reason, "owner": self.owner,
-                "approved_by": self.approved_by, "expires": self.expires, "entry": self.entry,
-                "state": self.state, "used": self.used, "days_left": self.days_left}
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WaiverRecord:
@@ -308,11 +267,11 @@ class Gap:
     ids: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "message": self.message, "ids": list(self.ids)}
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Gap:
-        return cls(data["kind"], data["message"], list(data.get("ids", [])))
+        return cls(**_known_fields(cls, data))
 
 
 GAP_KINDS = ("stage skipped", "skipped", "not evidenced", "warned", "model only")
@@ -469,6 +428,7 @@ __all__ = [
     "GAP_KINDS",
     "MODEL_PREFIX",
     "SCHEMA_VERSION",
+    "SEVERITIES",
     "ControlRecord",
     "ControlStatus",
     "Gap",
@@ -485,4 +445,5 @@ __all__ = [
     "find_results",
     "is_model",
     "load_record",
+    "problem_rank",
 ]

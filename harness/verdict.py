@@ -18,9 +18,17 @@ from __future__ import annotations
 
 from collections import Counter
 
-from harness.results import ControlStatus, Gap, Outcome, Result, RunRecord, StageSummary, Status, Verdict
-
-SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+from harness.results import (
+    SEVERITIES,
+    ControlStatus,
+    Gap,
+    Outcome,
+    Result,
+    RunRecord,
+    StageSummary,
+    Status,
+    Verdict,
+)
 
 
 def decide(record: RunRecord) -> Verdict:
@@ -65,7 +73,7 @@ def _problems(record: RunRecord) -> list[str]:
 def severity_breakdown(results: list[Result]) -> str:
     """``"2 critical, 1 high"``: counts by severity, most severe first."""
     by_severity = Counter(r.severity.value for r in results)
-    return ", ".join(f"{by_severity[s]} {s}" for s in SEVERITY_ORDER if by_severity[s])
+    return ", ".join(f"{by_severity[s]} {s}" for s in SEVERITIES if by_severity[s])
 
 
 def gaps_of(record: RunRecord) -> list[Gap]:
@@ -130,4 +138,4 @@ def _unique(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-__all__ = ["SEVERITY_ORDER", "decide", "gaps_of", "severity_breakdown", "stage_summaries", "summarize"]
+__all__ = ["decide", "gaps_of", "severity_breakdown", "stage_summaries", "summarize"]

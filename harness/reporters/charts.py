@@ -20,7 +20,8 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
+from harness.results import SEVERITIES
+
 _PALETTE = ("#1f5f99", "#d9822b", "#3a8f5c", "#8e44ad", "#7f8c8d", "#b03a2e")
 _STATUS_COLOURS = {"failed": "#b03a2e", "error": "#6c3483", "waived": "#b7950b", "passed": "#3a8f5c"}
 _RC: Any = {  # typed loosely: matplotlib types rcParams keys as a Literal union
@@ -295,7 +296,6 @@ def _chart(fig: Figure, title: str, alt: str, *, compact: bool = False) -> Chart
 
 
 __all__ = [
-    "SEVERITIES",
     "Chart",
     "canary_chart",
     "latency_chart",

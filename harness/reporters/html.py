@@ -1,8 +1,9 @@
 """The reviewer's report: ``reports/<run-id>/index.html``, one self-contained file.
 
-Reads only the results model (``results.json`` / :class:`RunRecord`: results, the verdict, the
-controls with their evidence, the waivers in force) and the evidence files the stages wrote. Rules
-the page keeps, which the tests check: the verdict is the record's (never decided here); counts
+A thin view over the results model (``results.json`` / :class:`RunRecord`: results, the verdict, the
+controls with their status and evidence, the waivers in force) and the evidence files the stages
+wrote: the template shows the record; this module only groups results for it and draws the charts.
+Rules the page keeps, which the tests check: the verdict is the record's (never decided here); counts
 equal ``RunRecord.counts()``; every result, stage and control carries its own status
 (``data-status``) and what proved it (``proven_on``), and nothing skipped or errored is rendered as
 passed; a control without evidence says "not evidenced"; a section without data says "no data in
@@ -18,23 +19,25 @@ import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from markupsafe import Markup
 
 from harness.reporters import charts, write_atomic
+from harness.reporters.compare import format_figure
 from harness.reporters.templates import environment
 from harness.results import (
+    SEVERITIES,
     ControlRecord,
     ControlStatus,
     Outcome,
     Result,
     RunRecord,
+    StageSummary,
     Status,
-    WaiverRecord,
     load_record,
+    problem_rank,
 )
 
 TIMELINE_PATH = "evidence/load/timeline.json"
@@ -44,32 +47,7 @@ INLINE_LIMIT = 12  # more passed results than this fold away (still in the page,
 STATUS_ORDER = ("failed", "error", "warned", "waived", "skipped", "passed")
 VERDICT_CSS = {Outcome.PASSED: "passed", Outcome.PASSED_WITH_GAPS: "gaps", Outcome.FAILED: "failed",
                Outcome.ERROR: "error", Outcome.NOTHING_VERIFIED: "gaps"}
-
-
-@dataclass(slots=True)
-class CatalogView:
-    """The controls part of the record, as the page shows it."""
-
-    available: bool
-    source: str
-    frameworks: dict[str, str]
-    problem: str = ""
-
-
-@dataclass(slots=True)
-class ControlView:
-    control: ControlRecord
-    status: ControlStatus
-    evidence: list[int]
-    counts: dict[str, int]
-
-
-@dataclass(slots=True)
-class WaiversView:
-    available: bool
-    waivers: list[WaiverRecord]
-    source: str = "the run record"
-    problem: str = ""
+_PROBLEMS = (Status.FAILED, Status.ERROR)
 
 
 @dataclass(slots=True)
@@ -85,16 +63,25 @@ class ResultView:
 
 @dataclass(slots=True)
 class StageView:
+    """A recorded stage summary with its results, charts and the notes that say why a chart is missing."""
+
     name: str
     status: str
     message: str
     duration_s: float
-    counts: dict[str, int]
     results: list[ResultView]
     charts: list[charts.Chart] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    figures: list[tuple[ResultView, list[tuple[str, str]]]] = field(default_factory=list)
     findings: dict[str, dict[str, int]] | None = None  # DAST: severity -> status -> count
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(v.result.status.value for v in self.results if v.result.is_evidence)
+
+    @property
+    def figures(self) -> list[tuple[ResultView, list[tuple[str, str]]]]:
+        return [(v, [(k, _figure(val)) for k, val in v.result.measured.items()])
+                for v in self.results if v.result.measured]
 
     @property
     def attention(self) -> list[ResultView]:
@@ -137,68 +124,60 @@ def render_html(record: RunRecord, run_dir: Path, *, baseline: RunRecord | None 
 
 def build_context(record: RunRecord, run_dir: Path, *, baseline: RunRecord | None = None) -> dict[str, Any]:
     views = [ResultView(i, r, _evidence_links(r, run_dir)) for i, r in enumerate(record.results)]
-    as_of = _run_date(record)
-    controls = CatalogView(bool(record.controls), record.catalog or "the built-in catalog", record.frameworks,
-                           "" if record.controls else "this run's record carries no controls")
-    waivers = WaiversView(True, record.waivers)
-    assessments = [_control_view(c, record.results) for c in record.controls]
-    stages = _stage_views(record, views, run_dir)
-    comparison, verdict = None, _verdict(record)
+    stages = [_stage_view(summary, views, run_dir) for summary in record.stage_summaries()]
+    by_status = {s: [v for v in views if v.result.status is s and v.result.is_evidence] for s in Status}
+    bad = [v for v in views if v.result.status in _PROBLEMS]
+    problems = sorted(bad, key=lambda v: problem_rank(v.result))
+    mapped = {i for c in record.controls for i in c.evidence}
+    verdict = record.verdict
+    reasons = list(verdict.reasons) + [f"gap: {g.message}" for g in verdict.gaps]
+    comparison = None
     if baseline is not None:
         from harness.reporters import compare
 
         diff = compare.compare_runs(baseline, record)
         comparison = Markup(compare.render_html(diff))
-        verdict["reasons"].append(
-            f"compared with run {baseline.run_id}: {len(diff.new_failures)} new failure(s), "
-            f"{len(diff.fixed)} fixed, {len(diff.figures)} changed figure(s)"
-        )
+        reasons.append(f"compared with run {baseline.run_id}: {len(diff.new_failures)} new failure(s), "
+                       f"{len(diff.fixed)} fixed, {len(diff.figures)} changed figure(s)")
+    results_json = run_dir / "results.json"
     return {
         "record": record,
         "prov": record.provenance,
         "counts": record.counts(),
         "total": len(record.results),
         "status_order": STATUS_ORDER,
-        "severities": charts.SEVERITIES,
-        "verdict": verdict,
-        "integrity": _integrity(record, run_dir / "results.json"),
+        "severities": SEVERITIES,
+        "verdict": {"label": verdict.status.value, "css": VERDICT_CSS[verdict.status],
+                    "exit_code": verdict.exit_code, "reasons": reasons},
+        "integrity": _integrity(record, results_json),
         "results": views,
         "stages": stages,
-        "controls": controls,
-        "assessments": assessments,
-        "control_views": [
-            (
-                a,
-                [views[i] for i in a.evidence if views[i].result.status is not Status.PASSED],
-                [views[i] for i in a.evidence if views[i].result.status is Status.PASSED],
-            )
-            for a in assessments
-        ],
+        "control_views": [_control_view(c, views) for c in record.controls],
+        "evidence_counts": {c.id: Counter(views[i].result.status.value for i in c.evidence)
+                            for c in record.controls},
         "inline_limit": INLINE_LIMIT,
         "message_limit": MESSAGE_LIMIT,
         "appendix_limit": APPENDIX_LIMIT,
-        "control_counts": _control_counts(assessments),
-        "frameworks": _frameworks(assessments, controls.frameworks),
-        "unknown_controls": _unknown_controls(record.results, record.controls),
-        "known_controls": {c.id for c in record.controls},
-        "unmapped_problems": _unmapped_problems(views, assessments) if controls.available else [],
-        "waivers": waivers,
-        "as_of": as_of,
-        "waiver_rows": [{"waiver": w, "state": w.state, "left": w.days_left, "used": w.used}
-                        for w in record.waivers],
-        "waived_results": [v for v in views if v.result.status is Status.WAIVED],
-        "warned_results": [v for v in views if v.result.status is Status.WARNED and v.result.is_evidence],
+        "control_counts": _control_counts(record.controls),
+        "frameworks": _frameworks(record.controls, record.frameworks),
+        "unknown_controls": sorted({c for r in record.results for c in r.controls} - set(_known(record))),
+        "known_controls": _known(record),
+        "unmapped_problems": [v for v in bad if v.index not in mapped],
+        "waived_results": by_status[Status.WAIVED],
+        "warned_results": by_status[Status.WARNED],
+        "skipped": by_status[Status.SKIPPED],
         "summaries": [v for v in views if not v.result.is_evidence],
-        "problems": sorted(
-            (v for v in views if v.result.status in (Status.FAILED, Status.ERROR)), key=_problem_order
-        ),
-        "problem_groups": _problem_groups(views),
-        "skipped": [v for v in views if v.result.status is Status.SKIPPED and v.result.is_evidence],
+        "problems": problems,
+        "problem_groups": _problem_groups(problems),
         "skipped_stages": [s for s in stages if s.status == "skipped"],
         "comparison": comparison,
-        "results_sha256": _sha256(run_dir / "results.json"),
+        "results_sha256": _sha256(results_json),
         "stylesheet": Markup(environment().get_template("report.css").render()),
     }
+
+
+def _known(record: RunRecord) -> set[str]:
+    return {c.id for c in record.controls}
 
 
 def _integrity(record: RunRecord, path: Path) -> list[str]:
@@ -226,89 +205,52 @@ def _integrity(record: RunRecord, path: Path) -> list[str]:
     ]
 
 
-def _problem_groups(views: list[ResultView]) -> list[dict[str, Any]]:
+def _problem_groups(problems: list[ResultView]) -> list[dict[str, Any]]:
     """Failed/errored results grouped by check (status, id, remediation), in problem order."""
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
-    problems = [v for v in views if v.result.status in (Status.FAILED, Status.ERROR)]
-    for view in sorted(problems, key=_problem_order):
+    for view in problems:
         result = view.result
         key = (result.status.value, result.id, result.remediation or "")
-        group = groups.setdefault(
-            key,
-            {
-                "status": result.status.value,
-                "id": result.id,
-                "title": result.title,
-                "stage": result.stage,
-                "severity": result.severity.value,
-                "remediation": result.remediation,
-                "controls": [],
-                "occurrences": [],
-            },
-        )
+        group = groups.setdefault(key, {"result": result, "controls": [], "occurrences": []})
         group["occurrences"].append(view)
         group["controls"] += [c for c in result.controls if c not in group["controls"]]
     return list(groups.values())
 
 
-def _problem_order(view: ResultView) -> tuple[int, int, int]:
-    """Errors first (the run is incomplete), then failures by severity, then as recorded."""
-    severity = charts.SEVERITIES.index(view.result.severity.value)
-    return (0 if view.result.status is Status.ERROR else 1, severity, view.index)
+def _control_view(control: ControlRecord, views: list[ResultView]) -> dict[str, Any]:
+    """A control with the results that evidence it: those needing attention, and those that passed."""
+    evidence = [views[i] for i in control.evidence]
+    return {"control": control,
+            "attention": [v for v in evidence if v.result.status is not Status.PASSED],
+            "passed": [v for v in evidence if v.result.status is Status.PASSED]}
 
 
-def _control_view(control: ControlRecord, results: list[Result]) -> ControlView:
-    counts = {s.value: 0 for s in Status}
-    for index in control.evidence:
-        counts[results[index].status.value] += 1
-    return ControlView(control, control.status, list(control.evidence), counts)
-
-
-def _stage_views(record: RunRecord, views: list[ResultView], run_dir: Path) -> list[StageView]:
-    stages = []
-    for summary in record.stage_summaries():
-        own = [v for v in views if v.result.stage == summary.name]
-        counts = {s.value: 0 for s in Status}
-        for view in own:
-            if view.result.is_evidence:
-                counts[view.result.status.value] += 1
-        stage = StageView(
-            name=summary.name,
-            status=summary.status.value,
-            message=summary.message,
-            duration_s=summary.duration_s,
-            counts=counts,
-            results=own,
-            figures=[
-                (v, [(k, _figure(val)) for k, val in v.result.measured.items()])
-                for v in own
-                if v.result.measured
-            ],
-        )
-        _add_pictures(stage, run_dir)
-        stages.append(stage)
-    return stages
-
-
-def _add_pictures(stage: StageView, run_dir: Path) -> None:
+def _stage_view(summary: StageSummary, views: list[ResultView], run_dir: Path) -> StageView:
+    stage = StageView(summary.name, summary.status.value, summary.message, summary.duration_s,
+                      [v for v in views if v.result.stage == summary.name])
     if stage.name == "load":
-        timeline = _read_timeline(run_dir / TIMELINE_PATH)
-        if isinstance(timeline, str):
-            stage.notes.append(timeline)
-            return
-        samples, analysis = _records(timeline.get("samples")), _records(timeline.get("analysis"))
-        thresholds = timeline.get("thresholds")
-        thresholds = thresholds if isinstance(thresholds, dict) else {}
-        _draw(stage, "Latency percentiles over time", lambda: charts.latency_chart(samples, thresholds))
-        _draw(stage, "Replicas against load", lambda: charts.replicas_chart(samples))
-        _draw(stage, "Canary weight and analysis", lambda: charts.canary_chart(samples, analysis))
-        undrawn = _undrawn_measurements(analysis)
-        if undrawn:
-            stage.notes.append(undrawn)
+        _load_charts(stage, run_dir)
     elif stage.name == "dast":
         findings = stage.findings = _findings_by_severity(stage.results)
         empty = "no findings (failed, errored or waived) in this run" if stage.results else None
         _draw(stage, "DAST findings by severity", lambda: charts.severity_chart(findings), empty=empty)
+    return stage
+
+
+def _load_charts(stage: StageView, run_dir: Path) -> None:
+    timeline = _read_timeline(run_dir / TIMELINE_PATH)
+    if isinstance(timeline, str):
+        stage.notes.append(timeline)
+        return
+    samples, analysis = _records(timeline.get("samples")), _records(timeline.get("analysis"))
+    thresholds = timeline.get("thresholds")
+    thresholds = thresholds if isinstance(thresholds, dict) else {}
+    _draw(stage, "Latency percentiles over time", lambda: charts.latency_chart(samples, thresholds))
+    _draw(stage, "Replicas against load", lambda: charts.replicas_chart(samples))
+    _draw(stage, "Canary weight and analysis", lambda: charts.canary_chart(samples, analysis))
+    undrawn = _undrawn_measurements(analysis)
+    if undrawn:
+        stage.notes.append(undrawn)
 
 
 def _draw(
@@ -370,26 +312,19 @@ def _findings_by_severity(views: list[ResultView]) -> dict[str, dict[str, int]]:
     return counts
 
 
-def _verdict(record: RunRecord) -> dict[str, Any]:
-    """The record's verdict, laid out for the page (never decided here)."""
-    v = record.verdict
-    return {"label": v.status.value, "css": VERDICT_CSS[v.status], "exit_code": v.exit_code,
-            "reasons": list(v.reasons) + [f"gap: {g.message}" for g in v.gaps], "gaps": v.gaps}
-
-
-def _frameworks(assessments: list[ControlView], names: dict[str, str]) -> list[dict[str, Any]]:
+def _frameworks(controls: list[ControlRecord], names: dict[str, str]) -> list[dict[str, Any]]:
     """One table per framework (catalog order), one row per control with its references."""
-    by_key: dict[str, list[tuple[list[str], ControlView]]] = {}
-    for assessment in assessments:
-        for key, refs in assessment.control.frameworks.items():
-            by_key.setdefault(key, []).append((sorted(refs, key=_natural), assessment))
+    by_key: dict[str, list[tuple[list[str], ControlRecord]]] = {}
+    for control in controls:
+        for key, refs in control.frameworks.items():
+            by_key.setdefault(key, []).append((sorted(refs, key=_natural), control))
     order = [k for k in names if k in by_key] + sorted(k for k in by_key if k not in names)
     return [
         {
             "key": key,
             "name": names.get(key, key),
-            "rows": sorted(by_key[key], key=lambda r: (_natural(r[0][0]) if r[0] else [], r[1].control.id)),
-            "counts": _control_counts([a for _, a in by_key[key]]),
+            "rows": sorted(by_key[key], key=lambda r: (_natural(r[0][0]) if r[0] else [], r[1].id)),
+            "counts": _control_counts([c for _, c in by_key[key]]),
         }
         for key in order
     ]
@@ -400,22 +335,12 @@ def _natural(text: str) -> list[tuple[int, str]]:
     return [(int(part), "") if part.isdigit() else (0, part) for part in re.split(r"(\d+)", text)]
 
 
-def _control_counts(assessments: list[ControlView]) -> dict[str, int]:
+def _control_counts(controls: list[ControlRecord]) -> dict[str, int]:
+    """Controls by status, every status listed (a control counts once, however many references)."""
     counts = {s.value: 0 for s in ControlStatus}
-    for assessment in {id(a): a for a in assessments}.values():
-        counts[assessment.status.value] += 1
+    for control in {id(c): c for c in controls}.values():
+        counts[control.status.value] += 1
     return counts
-
-
-def _unmapped_problems(views: list[ResultView], assessments: list[ControlView]) -> list[ResultView]:
-    """Failed or errored results that evidence no catalogued control (invisible in the control view)."""
-    mapped = {i for a in assessments for i in a.evidence}
-    return [v for v in views if v.result.status in (Status.FAILED, Status.ERROR) and v.index not in mapped]
-
-
-def _unknown_controls(results: list[Result], controls: list[ControlRecord]) -> list[str]:
-    known = {c.id for c in controls}
-    return sorted({c for r in results for c in r.controls} - known) if controls else []
 
 
 def _evidence_links(result: Result, run_dir: Path) -> list[tuple[str, str | None]]:
@@ -428,17 +353,8 @@ def _evidence_links(result: Result, run_dir: Path) -> list[tuple[str, str | None
 
 
 def _figure(value: float | int | str) -> str:
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}".rstrip("0").rstrip(".")
-    return str(value)  # ints verbatim: ids, seeds and byte counts must read exactly
-
-
-def _run_date(record: RunRecord) -> date:
-    """Waiver expiry is judged as of the run, so a report reads the same whenever it is rendered."""
-    try:
-        return datetime.fromisoformat(record.provenance.started_at.replace("Z", "+00:00")).date()
-    except ValueError:
-        return date.today()
+    # ints verbatim: ids, seeds and byte counts must read exactly
+    return format_figure(value) if isinstance(value, float) else str(value)
 
 
 def _sha256(path: Path) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.reporters import write_atomic
-from harness.results import Outcome, Result, RunRecord, StageSummary, Status
+from harness.results import Outcome, Result, RunRecord, StageSummary, Status, problem_rank
 
 FILENAME = "summary.md"
 MAX_ROWS = 50  # a PR comment has a size limit; the full list is in the other reports
@@ -24,7 +24,6 @@ MEANINGS = {
 STATUS_ICONS = {Status.PASSED: "✅ passed", Status.FAILED: "❌ failed", Status.ERROR: "⚠️ error",
                 Status.SKIPPED: "⏭️ skipped", Status.WAIVED: "🟡 waived", Status.WARNED: "🟠 warned"}
 _SEVERE = ("critical", "high")
-_SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
 
 def _cell(text: str | None) -> str:
@@ -64,13 +63,8 @@ def _stages(stages: list[StageSummary]) -> list[str]:
     return _table(["stage", "status", "duration", "message"], rows)
 
 
-def problem_order(results: list[Result]) -> list[Result]:
-    """Errors first, then failures by severity (critical, high, ...), each in run order."""
-    return sorted(results, key=lambda r: (r.status is not Status.ERROR, _SEVERITY_RANK[r.severity.value]))
-
-
 def _problems(results: list[Result]) -> list[str]:
-    problems = problem_order([r for r in results if r.status in (Status.ERROR, Status.FAILED)])
+    problems = sorted((r for r in results if r.status in (Status.ERROR, Status.FAILED)), key=problem_rank)
     if not problems:
         return []
     keep = sum(r.status is Status.ERROR or r.severity.value in _SEVERE for r in problems)
@@ -153,4 +147,4 @@ class MarkdownReporter:
         return [write_atomic(run_dir / FILENAME, render(record))]
 
 
-__all__ = ["FILENAME", "MarkdownReporter", "problem_order", "render", "verdict"]
+__all__ = ["FILENAME", "MarkdownReporter", "render", "verdict"]

@@ -15,7 +15,6 @@ from typing import Any
 import yaml
 
 from harness.catalog import Catalog, assess, parse_catalog
-from harness.provenance import run_date
 from harness.results import Provenance, Result, RunRecord, Severity, StageSummary, Status
 from harness.waivers import parse_waivers, waiver_records
 
@@ -341,7 +340,7 @@ def assembled(record: RunRecord, *, catalog: bool = True) -> RunRecord:
     if catalog:
         controls = parse_catalog(yaml.safe_load(CONTROLS_YAML), "controls.yaml")
         waivers = parse_waivers(yaml.safe_load(WAIVERS_YAML), Path("waivers.yaml"))
-    today = run_date(record.provenance.started_at)
+    today = record.provenance.run_date()
     return record.revised(controls=assess(controls, record.results), frameworks=dict(controls.frameworks),
                           catalog="policies/controls.yaml" if catalog else None,
                           waivers=waiver_records(waivers, record.results, today))
