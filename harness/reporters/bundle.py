@@ -42,15 +42,8 @@ class BundleCheck:
     def describe(self) -> str:
         if self.ok:
             return f"{self.path}: {self.checked} file(s) match {MANIFEST}"
-        parts = [
-            f"{name} ({', '.join(files)})"
-            for name, files in (
-                ("altered", self.mismatched),
-                ("missing", self.missing),
-                ("not in manifest", self.unlisted),
-            )
-            if files
-        ]
+        problems = {"altered": self.mismatched, "missing": self.missing, "not in manifest": self.unlisted}
+        parts = [f"{name} ({', '.join(files)})" for name, files in problems.items() if files]
         return f"{self.path}: does NOT match {MANIFEST}: " + "; ".join(parts or ["no files"])
 
 
@@ -79,9 +72,8 @@ def write_bundle(run_dir: Path, *, output: Path | None = None) -> Path:
         for rel in files:
             with (run_dir / rel).open("rb") as handle:
                 _add(tar, f"{run_dir.name}/{rel}", handle, (run_dir / rel).stat().st_size)
-    target.with_name(target.name + ".sha256").write_text(
-        f"{hashlib.sha256(target.read_bytes()).hexdigest()}  {target.name}\n", encoding="utf-8"
-    )
+    pin = f"{hashlib.sha256(target.read_bytes()).hexdigest()}  {target.name}\n"
+    target.with_name(target.name + ".sha256").write_text(pin, encoding="utf-8")
     return target
 
 
@@ -92,21 +84,15 @@ def verify_bundle(path: Path) -> BundleCheck:
         contents = _read_members(path)
     except (OSError, tarfile.TarError, EOFError) as exc:
         raise ReportError(f"{path} is not a readable bundle: {exc}") from exc
-    manifests = [
-        name
-        for name in contents
-        if PurePosixPath(name).name == MANIFEST and len(PurePosixPath(name).parts) == 2
-    ]
+    manifests = [name for name in contents
+                 if PurePosixPath(name).name == MANIFEST and len(PurePosixPath(name).parts) == 2]
     if len(manifests) != 1:
         raise ReportError(f"{path} has no single <run-id>/{MANIFEST}; cannot verify it")
     root = PurePosixPath(manifests[0]).parent
     expected = _parse_manifest(contents.pop(manifests[0]).decode("utf-8", "replace"), path)
     outside = [name for name in contents if not PurePosixPath(name).is_relative_to(root)]
-    actual = {
-        PurePosixPath(name).relative_to(root).as_posix(): data
-        for name, data in contents.items()
-        if name not in outside
-    }
+    actual = {PurePosixPath(name).relative_to(root).as_posix(): data
+              for name, data in contents.items() if name not in outside}
     check.unlisted = sorted(outside + [rel for rel in actual if rel not in expected])
     for rel, digest in sorted(expected.items()):
         if rel not in actual:
@@ -119,11 +105,8 @@ def verify_bundle(path: Path) -> BundleCheck:
 
 def _run_files(run_dir: Path) -> list[str]:
     """Regular files under the run directory (symlinks skipped: they could point anywhere)."""
-    files = []
-    for path in sorted(run_dir.rglob("*")):
-        if path.is_file() and not path.is_symlink() and path.name != MANIFEST:
-            files.append(path.relative_to(run_dir).as_posix())
-    return files
+    return [path.relative_to(run_dir).as_posix() for path in sorted(run_dir.rglob("*"))
+            if path.is_file() and not path.is_symlink() and path.name != MANIFEST]
 
 
 def _add(tar: tarfile.TarFile, name: str, data: BinaryIO, size: int) -> None:

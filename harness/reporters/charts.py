@@ -70,24 +70,15 @@ def latency_chart(samples: Sequence[Sample], thresholds: Mapping[str, Any]) -> C
             limit = number(thresholds.get(key))
             if limit is not None:
                 lat_ax.axhline(limit, color=colour, linestyle="--", linewidth=1)
-                lat_ax.annotate(
-                    f"SLO {key.removesuffix('_ms')} {limit:g} ms",
-                    (0.995, limit),
-                    xycoords=("axes fraction", "data"),
-                    ha="right",
-                    va="bottom",
-                    fontsize=8,
-                    color=colour,
-                )
+                lat_ax.annotate(f"SLO {key.removesuffix('_ms')} {limit:g} ms", (0.995, limit),
+                                xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=8,
+                                color=colour)
         lat_ax.set_ylabel("latency (ms)")
         lat_ax.set_xlabel("time since load start (s)")
         lat_ax.set_ylim(bottom=0)
         lat_ax.legend(loc="upper left", frameon=False, ncols=len(keys))
-        return _chart(
-            fig,
-            "Latency percentiles over time",
-            f"Line chart of {', '.join(keys)} over {len(samples)} samples",
-        )
+        return _chart(fig, "Latency percentiles over time",
+                      f"Line chart of {', '.join(keys)} over {len(samples)} samples")
 
 
 def replicas_chart(samples: Sequence[Sample]) -> Chart | None:
@@ -117,18 +108,10 @@ def replicas_chart(samples: Sequence[Sample]) -> Chart | None:
             load.set_ylim(0, _peak(users) * 1.25 + 1)
         handles = ax.get_legend_handles_labels()
         extra = load.get_legend_handles_labels()
-        ax.legend(
-            handles[0] + extra[0],
-            handles[1] + extra[1],
-            loc="upper left",
-            frameon=False,
-            ncols=len(components) + 1,
-        )
-        return _chart(
-            fig,
-            "Replicas against load",
-            f"Step chart of replicas for {', '.join(components)} with concurrent users",
-        )
+        ax.legend(handles[0] + extra[0], handles[1] + extra[1], loc="upper left", frameon=False,
+                  ncols=len(components) + 1)
+        return _chart(fig, "Replicas against load",
+                      f"Step chart of replicas for {', '.join(components)} with concurrent users")
 
 
 def canary_chart(samples: Sequence[Sample], analysis: Sequence[Sample]) -> Chart | None:
@@ -151,11 +134,8 @@ def canary_chart(samples: Sequence[Sample], analysis: Sequence[Sample]) -> Chart
         for (ax,), metric in zip(axes[1:], metrics, strict=True):
             _plot_analysis(ax, [a for a in analysis if str(a.get("metric")) == metric], metric)
         axes[-1][0].set_xlabel("time since load start (s)")
-        return _chart(
-            fig,
-            "Canary weight and analysis",
-            f"Canary weight steps and {len(metrics)} analysis metric(s) over time",
-        )
+        return _chart(fig, "Canary weight and analysis",
+                      f"Canary weight steps and {len(metrics)} analysis metric(s) over time")
 
 
 def severity_chart(counts: Mapping[str, Mapping[str, int]]) -> Chart | None:
@@ -175,17 +155,15 @@ def severity_chart(counts: Mapping[str, Mapping[str, int]]) -> Chart | None:
                 left = [a + b for a, b in zip(left, widths, strict=True)]
         for y, value in enumerate(left):
             if value:
-                ax.annotate(
-                    str(value), (value, y), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8
-                )
+                ax.annotate(str(value), (value, y), xytext=(4, 0), textcoords="offset points", va="center",
+                            fontsize=8)
         ax.set_xlabel("findings")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(axis="y", visible=False)
         ax.set_xlim(0, max(left) * 1.12 + 0.5)
         ax.legend(loc="lower right", frameon=True, framealpha=0.9, edgecolor="#e5e7eb")
-        return _chart(
-            fig, "DAST findings by severity", f"Bar chart of {total} DAST findings by severity", compact=True
-        )
+        return _chart(fig, "DAST findings by severity", f"Bar chart of {total} DAST findings by severity",
+                      compact=True)
 
 
 def _plot_load(ax: Any, samples: Sequence[Sample]) -> None:
@@ -224,9 +202,8 @@ def _plot_analysis(ax: Any, points: Sequence[Sample], metric: str) -> None:
     ax.legend(loc="upper left", frameon=False, ncols=max(1, len(groups)), fontsize=8)
 
 
-def _series(
-    samples: Sequence[Sample], key: str, *, within: str | None = None
-) -> tuple[list[float], list[float]]:
+def _series(samples: Sequence[Sample], key: str, *,
+            within: str | None = None) -> tuple[list[float], list[float]]:
     """The (t, value) pairs of samples that carry a numeric ``key`` (optionally in a sub-mapping)."""
     ts: list[float] = []
     vs: list[float] = []
@@ -268,16 +245,8 @@ def _mark_scenarios(ax: Any, spans: Sequence[tuple[str, float, float]], *, label
         if i % 2:
             ax.axvspan(start, end, color="#f3f4f6", zorder=0, linewidth=0)
         if label:
-            ax.text(
-                (start + end) / 2,
-                1.01,
-                name,
-                transform=ax.get_xaxis_transform(),
-                ha="center",
-                va="bottom",
-                fontsize=7.5,
-                color="#6b7280",
-            )
+            ax.text((start + end) / 2, 1.01, name, transform=ax.get_xaxis_transform(), ha="center",
+                    va="bottom", fontsize=7.5, color="#6b7280")
 
 
 def number(value: Any) -> float | None:
@@ -295,11 +264,4 @@ def _chart(fig: Figure, title: str, alt: str, *, compact: bool = False) -> Chart
     return Chart(title, f"data:image/svg+xml;base64,{encoded}", alt, compact)
 
 
-__all__ = [
-    "Chart",
-    "canary_chart",
-    "latency_chart",
-    "number",
-    "replicas_chart",
-    "severity_chart",
-]
+__all__ = ["Chart", "canary_chart", "latency_chart", "number", "replicas_chart", "severity_chart"]

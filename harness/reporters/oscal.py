@@ -25,13 +25,8 @@ OSCAL_VERSION = "1.1.2"
 NIST_FRAMEWORK = re.compile(r"nist.*800-53", re.IGNORECASE)
 _NS = uuid.UUID("6d1a3c52-0b1e-4f0e-9a57-4c1f3a8e2b10")
 # OSCAL's allowed status reasons; our own status (waived, not evidenced) is in the finding's props.
-_REASONS = {
-    ControlStatus.PASSED: "pass",
-    ControlStatus.FAILED: "fail",
-    ControlStatus.WAIVED: "other",
-    ControlStatus.WARNED: "other",
-    ControlStatus.NOT_EVIDENCED: "other",
-}
+_REASONS = {ControlStatus.PASSED: "pass", ControlStatus.FAILED: "fail", ControlStatus.WAIVED: "other",
+            ControlStatus.WARNED: "other", ControlStatus.NOT_EVIDENCED: "other"}
 _HARNESS_NS = "https://github.com/cloud-verify-harness/ns/oscal"
 
 
@@ -66,10 +61,8 @@ def assessment_results(record: RunRecord) -> dict[str, Any]:
                 "last-modified": _timestamp(record.provenance.finished_at or record.provenance.started_at),
                 "version": record.run_id,
                 "oscal-version": OSCAL_VERSION,
-                "props": [
-                    _prop("git-sha", record.provenance.git_sha or "unknown"),
-                    _prop("harness-version", record.provenance.harness_version),
-                ],
+                "props": [_prop("git-sha", record.provenance.git_sha or "unknown"),
+                          _prop("harness-version", record.provenance.harness_version)],
             },
             "import-ap": {
                 "href": "#assessment-plan-not-provided",
@@ -133,13 +126,14 @@ def _observation(ids: _Ids, index: int, result: Result, record: RunRecord) -> di
     return observation
 
 
+def _nist_ids(control: ControlRecord) -> list[str]:
+    """The control's NIST SP 800-53 references, as OSCAL control ids."""
+    return [nist_control_id(ref) for name, refs in control.frameworks.items() if NIST_FRAMEWORK.search(name)
+            for ref in refs]
+
+
 def _finding(ids: _Ids, control: ControlRecord) -> dict[str, Any]:
-    nist = [
-        nist_control_id(ref)
-        for name, refs in control.frameworks.items()
-        if NIST_FRAMEWORK.search(name)
-        for ref in refs
-    ]
+    nist = _nist_ids(control)
     state = "satisfied" if control.status is ControlStatus.PASSED else "not-satisfied"
     on = "; ".join(control.proven_on) or "nothing"
     finding: dict[str, Any] = {
@@ -147,11 +141,9 @@ def _finding(ids: _Ids, control: ControlRecord) -> dict[str, Any]:
         "title": f"{control.id}: {control.title}",
         "description": f"Control {control.id} is {control.status.value} in this run (proven on: {on}"
         + (", a model only" if control.model_only else "") + ").",
-        "props": [
-            _prop("control-id", control.id),
-            _prop("control-status", control.status.value.replace(" ", "-")),
-            _prop("model-only", str(control.model_only).lower()),
-        ],
+        "props": [_prop("control-id", control.id),
+                  _prop("control-status", control.status.value.replace(" ", "-")),
+                  _prop("model-only", str(control.model_only).lower())],
         "target": {
             "type": "objective-id",
             "target-id": f"{nist[0]}_obj" if nist else control.id,
@@ -159,22 +151,13 @@ def _finding(ids: _Ids, control: ControlRecord) -> dict[str, Any]:
         },
     }
     if control.evidence:
-        finding["related-observations"] = [
-            {"observation-uuid": ids("observation", i)} for i in control.evidence
-        ]
+        finding["related-observations"] = [{"observation-uuid": ids("observation", i)}
+                                           for i in control.evidence]
     return finding
 
 
 def _selection(controls: Sequence[ControlRecord]) -> dict[str, Any]:
-    nist = sorted(
-        {
-            nist_control_id(ref)
-            for c in controls
-            for name, refs in c.frameworks.items()
-            if NIST_FRAMEWORK.search(name)
-            for ref in refs
-        }
-    )
+    nist = sorted({control_id for control in controls for control_id in _nist_ids(control)})
     if not nist:
         return {"description": "No NIST SP 800-53 mapping in the control catalog.", "include-all": {}}
     return {"include-controls": [{"control-id": control_id} for control_id in nist]}

@@ -48,12 +48,6 @@ def localstack_python(configured: str | None = None, root: Path | None = None) -
                            f"(looked for {', '.join(c for c in candidates if c)})", hint=INSTALL_HINT)
 
 
-def localstack_version(python: str) -> str:
-    code = "import importlib.metadata as m; print(m.version('localstack-core'))"
-    done = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60, check=False)
-    return done.stdout.strip() or "?"
-
-
 def _has_localstack(python: str) -> bool:
     try:
         done = subprocess.run([python, "-c", "import localstack.runtime.main"], capture_output=True,
@@ -118,4 +112,4 @@ def _free_port_v6() -> int:
         return int(sock.getsockname()[1])
 
 
-__all__ = ["LocalStackService", "localstack_python", "localstack_version"]
+__all__ = ["LocalStackService", "localstack_python"]

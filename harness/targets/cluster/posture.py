@@ -8,8 +8,6 @@ the nightly workflow only; here it is tested with fake testinfra hosts.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -58,17 +56,4 @@ def posture_probe(kubeconfig: Path) -> Callable[[str, str], ContainerSecurity]:
     return lambda pod, namespace: observe_container(pod_host(pod, namespace, kubeconfig=str(kubeconfig)))
 
 
-def running_pods(namespace: str) -> list[str]:
-    """Names of the Running pods of ``namespace`` (``kubectl get pods -o json``)."""
-    out = subprocess.run(
-        ["kubectl", "get", "pods", "-n", namespace, "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    ).stdout
-    items = json.loads(out).get("items", [])
-    return [i["metadata"]["name"] for i in items if i.get("status", {}).get("phase") == "Running"]
-
-
-__all__ = ["Host", "observe_container", "pod_host", "posture_probe", "running_pods"]
+__all__ = ["Host", "observe_container", "pod_host", "posture_probe"]

@@ -39,7 +39,6 @@ from harness.targets.cluster.loadjob import MASTER_SERVICE, worker_job
 NAMESPACE = "harness-load"
 RELAY = Path(__file__).with_name("assets") / "locust-relay.yaml"
 RELAY_POD, FRONT, BACK = "locust-relay", 5557, 5600
-WORKER_PODS = "app.kubernetes.io/name=locust-worker"
 STUCK = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CrashLoopBackOff",
          "CreateContainerConfigError", "CreateContainerError")
 INGRESS_URL = "http://ingress-nginx-controller.ingress-nginx.svc.cluster.local"
