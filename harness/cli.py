@@ -22,6 +22,7 @@ from harness.config import PROFILES, STAGE_NAMES, HarnessConfig
 from harness.errors import ConfigError, HarnessError, ReportError
 
 if TYPE_CHECKING:
+    from harness.output import ReportWriter
     from harness.results import RunRecord
     from harness.targets.base import Environment
 
@@ -134,14 +135,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for error in engine.handler_errors:
         print(f"harness: error: {error}", file=sys.stderr)
     _github_step_summary(engine.run_dir / "summary.md")
-    code = engine.exit_code
-    if writer.comparison is not None:
-        from harness.reporters.compare import render_markdown
+    return max(engine.exit_code, _show_comparison(writer))
 
-        print(render_markdown(writer.comparison), end="", flush=True)
-        if writer.comparison.has_regression:
-            code = max(code, 1)
-    return code
+
+def _show_comparison(writer: ReportWriter) -> int:
+    """Print the comparison with the baseline run, if any, as Markdown; 1 when it shows a regression."""
+    if writer.comparison is None:
+        return 0
+    from harness.reporters.compare import render_markdown
+
+    print(render_markdown(writer.comparison), end="", flush=True)
+    return 1 if writer.comparison.has_regression else 0
 
 
 def _github_step_summary(summary: Path) -> None:
@@ -173,15 +177,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     written = writer.write(record, run_dir)
     for path in dict.fromkeys(written):  # with --compare, stdout is the diff alone (e.g. for a PR comment)
         print(path, file=sys.stderr if baseline is not None else sys.stdout)
-    if writer.comparison is not None:
-        from harness.reporters.compare import render_markdown
-
-        print(render_markdown(writer.comparison), end="", flush=True)
+    regression = _show_comparison(writer)
     for error in writer.errors:
         print(f"harness: error: report {error}", file=sys.stderr)
-    if writer.errors:
-        return 2
-    return 1 if writer.comparison is not None and writer.comparison.has_regression else 0
+    return 2 if writer.errors else regression
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -283,28 +282,21 @@ def _signal_and_wait(pid: int, timeout_s: float = 120.0) -> bool:
         return False
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not _is_harness_up(pid):
             return True
         time.sleep(0.2)
     raise HarnessError(f"`harness up` (pid {pid}) did not stop within {timeout_s:.0f}s")
 
 
 def _is_harness_up(pid: int) -> bool:
+    """Whether ``pid`` still runs a ``harness`` command (an exited child that was not reaped yet
+    counts as gone)."""
     import psutil
 
     try:
-        return _alive(pid) and "harness" in " ".join(psutil.Process(pid).cmdline())
+        process = psutil.Process(pid)
+        return process.status() != psutil.STATUS_ZOMBIE and "harness" in " ".join(process.cmdline())
     except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return False
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` still runs (an exited child that was not reaped yet counts as gone)."""
-    import psutil
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
         return False
 
 

@@ -127,17 +127,13 @@ def is_ci(stream: TextIO) -> bool:
     return ci or not (hasattr(stream, "isatty") and stream.isatty())
 
 
-def verdict(record: RunRecord) -> str:
-    """The record's verdict (decided by the engine; shown, never re-decided here)."""
-    return record.verdict.status.value
-
-
-def _counts(record: RunRecord) -> str:
+def _outcome(record: RunRecord) -> str:
+    """The record's verdict (decided by the engine; shown, never re-decided here) and its counts."""
     counts = record.counts()
     shown = ", ".join(f"{n} {status}" for status, n in counts.items() if n and status != "summaries")
     if counts["summaries"]:
         shown += f"{', ' if shown else ''}{counts['summaries']} tool summaries (not evidence)"
-    return shown or "no results"
+    return f"{record.verdict.status.value} (exit {record.exit_code}): {shown or 'no results'}"
 
 
 def result_line(result: Result) -> str:
@@ -188,8 +184,7 @@ class PlainProgress(BaseHandler):
             self.line(f"harness: target {event.spec} down" + (f" ({event.error})" if event.error else ""))
         elif isinstance(event, RunFinished):
             record = event.record
-            self.line(f"harness: {record.verdict.status.value} (exit {record.exit_code}): {_counts(record)}; "
-                      f"report: {_report_hint(event.run_dir)}")
+            self.line(f"harness: {_outcome(record)}; report: {_report_hint(event.run_dir)}")
             for gap in record.verdict.gaps:
                 self.line(f"  gap: {gap.message}")
 
@@ -222,8 +217,7 @@ class RichProgress(PlainProgress):
         elif isinstance(event, RunFinished):
             self._stop_spinner()
             record = event.record
-            self.line(f"{record.verdict.status.value} (exit {record.exit_code}): {_counts(record)}",
-                      VERDICT_STYLES[record.verdict.status])
+            self.line(_outcome(record), VERDICT_STYLES[record.verdict.status])
             for gap in record.verdict.gaps:
                 self.line(f"  gap: {gap.message}", "yellow")
             self.line(f"report: {_report_hint(event.run_dir)}")
@@ -289,4 +283,4 @@ def progress_handler(stream: TextIO | None = None, **kwargs: Any) -> PlainProgre
 
 
 __all__ = ["PlainProgress", "ReportWriter", "RichProgress", "is_ci", "progress_handler", "result_line",
-           "tool_logs", "verdict"]
+           "tool_logs"]

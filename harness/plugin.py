@@ -196,9 +196,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     engine = config.stash[_SESSION].engine if _SESSION in config.stash else None
     if engine is not None and engine.record is not None and engine.stages:
-        from harness.output import verdict
-
-        terminalreporter.write_line(f"harness: {verdict(engine.record)} (exit {engine.exit_code}); "
+        verdict = engine.record.verdict.status.value
+        terminalreporter.write_line(f"harness: {verdict} (exit {engine.exit_code}); "
                                     f"report: {engine.run_dir / 'summary.md'}")
 
 

@@ -141,10 +141,7 @@ def _waiver(path: Path, index: int, raw: dict[str, Any]) -> Waiver:
 
 
 def _date(path: Path, entry: str, value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
+    # always text here: parse_waivers turned YAML's dates into text for the schema
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:

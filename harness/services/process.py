@@ -141,10 +141,8 @@ def port_is_open(port: int, host: str = "127.0.0.1", timeout: float = 0.2) -> bo
         return False
 
 
-def wait_until(
-    probe: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.05,
-    alive: Callable[[], bool] | None = None,
-) -> None:
+def wait_until(probe: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.05,
+               alive: Callable[[], bool] | None = None) -> None:
     """Poll ``probe`` until it is true; raise a TargetError naming ``what`` on timeout or death."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -159,20 +157,11 @@ def wait_until(
 class ManagedProcess:
     """One child process in its own process group, with a log file and a readiness probe."""
 
-    def __init__(
-        self,
-        name: str,
-        argv: Sequence[str],
-        *,
-        log_path: Path,
-        env: Mapping[str, str] | None = None,
-        cwd: Path | None = None,
-        ready: Callable[[], bool] | None = None,
-        stop_signal: int = signal.SIGTERM,
-        user: int | None = None,
-        group: int | None = None,
-        die_with_parent: bool = True,
-    ) -> None:
+    def __init__(self, name: str, argv: Sequence[str], *, log_path: Path,
+                 env: Mapping[str, str] | None = None, cwd: Path | None = None,
+                 ready: Callable[[], bool] | None = None,
+                 stop_signal: int = signal.SIGTERM, user: int | None = None, group: int | None = None,
+                 die_with_parent: bool = True) -> None:
         self.name = name
         self.die_with_parent = die_with_parent
         self.argv = list(argv)
@@ -201,11 +190,9 @@ class ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap()
         try:
-            self._popen = spawn(
-                self.argv, die_with_parent=self.die_with_parent, stdout=self._log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, env=self.env, cwd=self.cwd, start_new_session=True, user=self.user,
-                group=self.group,
-            )
+            self._popen = spawn(self.argv, die_with_parent=self.die_with_parent, stdout=self._log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env,
+                                cwd=self.cwd, start_new_session=True, user=self.user, group=self.group)
         except OSError as exc:
             self._close_log()
             raise TargetError(f"{self.name}: cannot start {self.argv[0]!r}: {exc}") from exc

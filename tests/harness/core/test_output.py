@@ -7,7 +7,7 @@ import pytest
 from rich.console import Console
 
 from harness.events import RunFinished, StageFinished, StageStarted
-from harness.output import PlainProgress, RichProgress, is_ci, progress_handler, verdict
+from harness.output import PlainProgress, RichProgress, is_ci, progress_handler
 from harness.results import Result, StageSummary, Status
 from tests.harness.core.conftest import make_record
 
@@ -55,7 +55,7 @@ def test_plain_progress_lines(tmp_path: Path) -> None:
 
 def test_verdict_never_claims_a_pass_without_a_passed_check() -> None:
     skipped = make_record(results=[Result("A", "policy", "a", Status.SKIPPED, message="why")], stages_=[])
-    assert verdict(skipped) == "NOTHING VERIFIED"
+    assert skipped.verdict.status.value == "NOTHING VERIFIED"
     passed = make_record(results=[Result("A", "policy", "a", Status.PASSED)], stages_=[])
-    assert verdict(passed) == "PASSED"
-    assert verdict(make_record()) == "ERROR"
+    assert passed.verdict.status.value == "PASSED"
+    assert make_record().verdict.status.value == "ERROR"
