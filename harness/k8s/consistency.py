@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from harness.k8s.documents import Document
+from harness.k8s.documents import Document, name_of
 from harness.k8s.specs import WORKLOAD_KINDS, pod_spec, pod_template
 from harness.k8s.validate import ValidationIssue, describe
 
@@ -35,7 +35,7 @@ class _Index:
             self._add(doc)
 
     def _add(self, doc: Document) -> None:
-        kind, name, spec = str(doc.get("kind")), _name(doc), doc.get("spec") or {}
+        kind, name, spec = str(doc.get("kind")), name_of(doc), doc.get("spec") or {}
         self.names.setdefault(kind, set()).add(name)
         if kind == "ExternalSecret":
             target = (spec.get("target") or {}).get("name", name)
@@ -58,10 +58,6 @@ class _Index:
 
     def selects_pods(self, match_labels: dict[str, str]) -> bool:
         return any(match_labels.items() <= labels.items() for labels in self.pod_labels)
-
-
-def _name(doc: Document) -> str:
-    return str((doc.get("metadata") or {}).get("name", ""))
 
 
 def _doc_problems(doc: Document, index: _Index) -> Iterator[tuple[str, str]]:

@@ -38,6 +38,11 @@ def _load_file(path: Path) -> list[Document]:
     return docs
 
 
+def name_of(doc: Document) -> str:
+    """``metadata.name`` ("" when absent)."""
+    return str((doc.get("metadata") or {}).get("name", ""))
+
+
 def resource_id(doc: Document) -> tuple[str, str, str, str]:
     """(group, kind, namespace, name): kustomize's identity of a resource (version excluded)."""
     api_version = str(doc.get("apiVersion", ""))

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from harness.k8s.documents import name_of
 from harness.k8s.sourcemap import (
     FieldPath,
     Layer,
@@ -110,7 +111,7 @@ def transformer_layer(file: str, kustomization: yaml.Node, doc: dict[str, Any]) 
             _images(layer, doc, value)
         elif key == "replicas":
             for entry in value.value if isinstance(value, yaml.SequenceNode) else []:
-                if scalar_name(entry) == _name(doc):
+                if scalar_name(entry) == name_of(doc):
                     _claim(layer, doc, ("spec", "replicas"), line(entry))
     return layer
 
@@ -151,10 +152,6 @@ def _image_fields(data: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]
     elif isinstance(data, list):
         for index, value in enumerate(data):
             yield from _image_fields(value, (*path, index))
-
-
-def _name(doc: dict[str, Any]) -> str:
-    return str((doc.get("metadata") or {}).get("name", ""))
 
 
 __all__ = ["patch_layer", "transformer_layer"]

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from harness.k8s.documents import name_of
 from harness.k8s.kustomize import KUSTOMIZATION_FILES, Rendered
 from harness.k8s.layers import patch_layer, transformer_layer
 from harness.k8s.sourcemap import (
@@ -109,7 +110,7 @@ class OriginMapper:
         node = _declaring_node(rendered.origin, doc)
         start = line(node) if node is not None else 1
         source = SourceMap(self.display(rendered.origin), start, node, doc)
-        name = str(scalar_name(_metadata(node)) or "") if node is not None else _name(doc)
+        name = str(scalar_name(_metadata(node)) or "") if node is not None else name_of(doc)
         for level in reversed(chain):  # innermost first, as kustomize applies them
             source.layers += [patch_layer(p.file, p.offset, n, doc) for p in level.patches for n in p.nodes
                               if _selects(p, n, doc, name)]
@@ -201,7 +202,7 @@ def _selector_holds(selector: str, labels: dict[str, Any]) -> bool:
 def _declaring_node(origin: Path, doc: dict[str, Any]) -> yaml.Node | None:
     """The document of ``origin`` that declared the object: same kind, and the longest name the
     rendered name contains (prefixes and suffixes added by kustomize)."""
-    kind, name = str(doc.get("kind", "")), _name(doc)
+    kind, name = str(doc.get("kind", "")), name_of(doc)
     candidates = []
     for node in compose_file(origin):
         found = child(node, "kind")
@@ -219,10 +220,6 @@ def _metadata(node: yaml.Node) -> yaml.Node:
 def _renamed(level: Kustomization, name: str) -> str:
     prefix, suffix = level.value("namePrefix"), level.value("nameSuffix")
     return f"{getattr(prefix, 'value', '') or ''}{name}{getattr(suffix, 'value', '') or ''}"
-
-
-def _name(doc: dict[str, Any]) -> str:
-    return str((doc.get("metadata") or {}).get("name", ""))
 
 
 def _generator_inputs(node: yaml.Node | None) -> list[str]:
