@@ -15,7 +15,7 @@ was loaded from) next to the parser's ``__start_line__``/``__end_line__``.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,7 @@ def load_terraform(directory: str | Path) -> dict[str, list[dict[str, Any]]]:
 
 def iter_tf_dirs(root: str | Path) -> Iterator[Path]:
     """Every folder under ``root`` that holds at least one .tf file (skipping .terraform)."""
-    seen = sorted({p.parent for p in Path(root).rglob("*.tf") if ".terraform" not in p.parts})
-    yield from seen
+    yield from sorted({p.parent for p in Path(root).rglob("*.tf") if ".terraform" not in p.parts})
 
 
 def attr(body: dict[str, Any], key: str, default: Any = None) -> Any:
@@ -85,22 +84,22 @@ def blocks(body: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 def resources(tf: dict[str, list[dict[str, Any]]], resource_type: str) -> dict[str, dict[str, Any]]:
     """All ``resource "<resource_type>" "<name>"`` bodies keyed by name."""
-    return _two_label(tf.get("resource", []), resource_type)
+    return _merged(entry.get(resource_type, {}) for entry in tf.get("resource", []))
 
 
 def data_sources(tf: dict[str, list[dict[str, Any]]], data_type: str) -> dict[str, dict[str, Any]]:
     """All ``data "<data_type>" "<name>"`` bodies keyed by name."""
-    return _two_label(tf.get("data", []), data_type)
+    return _merged(entry.get(data_type, {}) for entry in tf.get("data", []))
 
 
 def variables(tf: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """All ``variable "<name>"`` bodies keyed by name."""
-    return _one_label(tf.get("variable", []))
+    return _merged(tf.get("variable", []))
 
 
 def modules(tf: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """All ``module "<name>"`` bodies keyed by name."""
-    return _one_label(tf.get("module", []))
+    return _merged(tf.get("module", []))
 
 
 def providers(tf: dict[str, list[dict[str, Any]]], name: str) -> list[dict[str, Any]]:
@@ -121,14 +120,8 @@ def location(body: dict[str, Any]) -> str:
     return f"{body.get(FILE_KEY, '?')}:{body.get(START_LINE, '?')}"
 
 
-def _two_label(entries: list[dict[str, Any]], first: str) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        found.update(entry.get(first, {}))
-    return found
-
-
-def _one_label(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _merged(entries: Iterable[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Blocks by name, from every file's entries (a later name wins, as in one merged config)."""
     found: dict[str, dict[str, Any]] = {}
     for entry in entries:
         found.update(entry)

@@ -188,16 +188,12 @@ class TerraformRunner:
     def apply(self, variables: Mapping[str, str] | None = None, *, refresh: bool = True,
               on_message: MessageHandler | None = None) -> Completed:
         """``apply -json``; ``on_message`` sees each JSON message as Terraform prints it (progress)."""
-        return self.run(["apply", "-auto-approve", "-input=false", "-no-color", "-json",
-                         *([] if refresh else ["-refresh=false"]), *_var_args(variables)], what="apply",
-                        on_message=on_message)
+        return self.run(["apply", *_change_args(variables, refresh)], what="apply", on_message=on_message)
 
     def destroy(self, variables: Mapping[str, str] | None = None, *, refresh: bool = True,
                 timeout: float | None = None) -> Completed:
         """``destroy -json``; ``timeout`` bounds it (default: the settings' ``timeout_s``)."""
-        return self.run(["destroy", "-auto-approve", "-input=false", "-no-color", "-json",
-                         *([] if refresh else ["-refresh=false"]), *_var_args(variables)], what="destroy",
-                        timeout=timeout)
+        return self.run(["destroy", *_change_args(variables, refresh)], what="destroy", timeout=timeout)
 
     def output(self) -> dict[str, Any]:
         """``output -json`` as ``{name: value}`` (sensitive values included: callers redact)."""
@@ -310,17 +306,11 @@ def _pump(pipe: IO[str] | None, sink: list[str], on_message: MessageHandler | No
     if pipe is None:
         return
     with pipe:
-        _read_lines(pipe, sink, on_message)
-
-
-def _read_lines(pipe: IO[str], sink: list[str], on_message: MessageHandler | None) -> None:
-    for line in pipe:
-        sink.append(line)
-        if on_message is not None and line.startswith("{"):
-            try:
-                on_message(json.loads(line))
-            except Exception:
-                continue
+        for line in pipe:
+            sink.append(line)
+            if on_message is not None and line.startswith("{"):
+                with contextlib.suppress(Exception):  # a progress handler never stops the reading
+                    on_message(json.loads(line))
 
 
 def _last_words(stdout: str, count: int = 3) -> str:
@@ -363,8 +353,10 @@ def _short_provider(address: str) -> str:
     return address.removeprefix("registry.terraform.io/")
 
 
-def _var_args(variables: Mapping[str, str] | None) -> list[str]:
-    return [f"-var={key}={value}" for key, value in (variables or {}).items()]
+def _change_args(variables: Mapping[str, str] | None, refresh: bool) -> list[str]:
+    """What apply and destroy share: no prompts, JSON messages, optionally no refresh, the variables."""
+    return ["-auto-approve", "-input=false", "-no-color", "-json", *([] if refresh else ["-refresh=false"]),
+            *(f"-var={key}={value}" for key, value in (variables or {}).items())]
 
 
 def _signal_group(proc: subprocess.Popen[str], signum: int) -> None:
