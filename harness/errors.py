@@ -75,14 +75,5 @@ class RunInterrupted(KeyboardInterrupt):
         return f"interrupted by {self.signal_name}"
 
 
-__all__ = [
-    "ConfigError",
-    "HarnessError",
-    "MissingToolError",
-    "NotBuiltError",
-    "ReportError",
-    "RunInterrupted",
-    "StageError",
-    "TargetError",
-    "TargetUnavailable",
-]
+__all__ = ["ConfigError", "HarnessError", "MissingToolError", "NotBuiltError", "ReportError",
+           "RunInterrupted", "StageError", "TargetError", "TargetUnavailable"]

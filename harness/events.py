@@ -92,16 +92,5 @@ class BaseHandler:
         return None
 
 
-__all__ = [
-    "BaseHandler",
-    "Event",
-    "EventHandler",
-    "ResultRecorded",
-    "RunFinished",
-    "RunStarted",
-    "StageFinished",
-    "StageStarted",
-    "TargetReady",
-    "TargetStarting",
-    "TargetStopped",
-]
+__all__ = ["BaseHandler", "Event", "EventHandler", "ResultRecorded", "RunFinished", "RunStarted",
+           "StageFinished", "StageStarted", "TargetReady", "TargetStarting", "TargetStopped"]

@@ -424,26 +424,6 @@ def load_record(path: Path) -> RunRecord:
     return RunRecord.from_dict(data)
 
 
-__all__ = [
-    "GAP_KINDS",
-    "MODEL_PREFIX",
-    "SCHEMA_VERSION",
-    "SEVERITIES",
-    "ControlRecord",
-    "ControlStatus",
-    "Gap",
-    "Outcome",
-    "Provenance",
-    "Result",
-    "ResultKind",
-    "RunRecord",
-    "Severity",
-    "StageSummary",
-    "Status",
-    "Verdict",
-    "WaiverRecord",
-    "find_results",
-    "is_model",
-    "load_record",
-    "problem_rank",
-]
+__all__ = ["GAP_KINDS", "MODEL_PREFIX", "SCHEMA_VERSION", "SEVERITIES", "ControlRecord", "ControlStatus",
+           "Gap", "Outcome", "Provenance", "Result", "ResultKind", "RunRecord", "Severity", "StageSummary",
+           "Status", "Verdict", "WaiverRecord", "find_results", "is_model", "load_record", "problem_rank"]

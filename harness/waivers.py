@@ -229,19 +229,6 @@ def waiver_records(waivers: Sequence[Waiver], results: Sequence[Result],
     return records
 
 
-__all__ = [
-    "EXPIRY_WARNING_DAYS",
-    "GOVERNED_FIELDS",
-    "SCHEMA",
-    "Waivable",
-    "Waiver",
-    "WaiverOutcome",
-    "apply_waivers",
-    "govern",
-    "governance_problems",
-    "load_waivers",
-    "parse_waivers",
-    "state",
-    "waiver_records",
-    "waivers_path",
-]
+__all__ = ["EXPIRY_WARNING_DAYS", "GOVERNED_FIELDS", "SCHEMA", "Waivable", "Waiver", "WaiverOutcome",
+           "apply_waivers", "govern", "governance_problems", "load_waivers", "parse_waivers", "state",
+           "waiver_records", "waivers_path"]

@@ -164,17 +164,5 @@ def _wrap_body(body: dict[str, Any]) -> dict[str, Any]:
     return wrapped
 
 
-__all__ = [
-    "attr",
-    "blocks",
-    "data_sources",
-    "iter_tf_dirs",
-    "load_terraform",
-    "location",
-    "modules",
-    "parse_file",
-    "providers",
-    "resources",
-    "variable_default",
-    "variables",
-]
+__all__ = ["attr", "blocks", "data_sources", "iter_tf_dirs", "load_terraform", "location", "modules",
+           "parse_file", "providers", "resources", "variable_default", "variables"]

@@ -375,16 +375,5 @@ def _stop(proc: subprocess.Popen[str]) -> None:
     _signal_group(proc, signal.SIGKILL)  # providers that outlived terraform itself
 
 
-__all__ = [
-    "INSTALL_HINT",
-    "Completed",
-    "Diagnostic",
-    "MessageHandler",
-    "TerraformError",
-    "TerraformRunner",
-    "TerraformSettings",
-    "TerraformTimeout",
-    "TerraformVersion",
-    "json_lines",
-    "stream_diagnostics",
-]
+__all__ = ["INSTALL_HINT", "Completed", "Diagnostic", "MessageHandler", "TerraformError", "TerraformRunner",
+           "TerraformSettings", "TerraformTimeout", "TerraformVersion", "json_lines", "stream_diagnostics"]

@@ -14,29 +14,8 @@ from harness.k8s.kustomize import (
     render_overlay,
     render_with_origins,
 )
-from harness.k8s.validate import (
-    ValidationIssue,
-    crd_kinds,
-    crd_schema,
-    validate_document,
-    validate_documents,
-)
+from harness.k8s.validate import ValidationIssue, crd_kinds, crd_schema, validate_document, validate_documents
 
-__all__ = [
-    "Document",
-    "KustomizeEngine",
-    "Rendered",
-    "ValidationIssue",
-    "check_references",
-    "crd_kinds",
-    "crd_schema",
-    "dump_documents",
-    "find_kustomization",
-    "kustomize_engine",
-    "load_documents",
-    "render_overlay",
-    "render_with_origins",
-    "resource_id",
-    "validate_document",
-    "validate_documents",
-]
+__all__ = ["Document", "KustomizeEngine", "Rendered", "ValidationIssue", "check_references", "crd_kinds",
+           "crd_schema", "dump_documents", "find_kustomization", "kustomize_engine", "load_documents",
+           "render_overlay", "render_with_origins", "resource_id", "validate_document", "validate_documents"]

@@ -26,14 +26,7 @@ import yaml
 from harness.k8s.documents import name_of
 from harness.k8s.kustomize import KUSTOMIZATION_FILES, Rendered
 from harness.k8s.layers import patch_layer, transformer_layer
-from harness.k8s.sourcemap import (
-    SourceMap,
-    child,
-    compose_file,
-    compose_text,
-    line,
-    scalar_name,
-)
+from harness.k8s.sourcemap import SourceMap, child, compose_file, compose_text, line, scalar_name
 
 Display = Callable[[Path], str]
 

@@ -174,20 +174,6 @@ def parse_duration(text: str | int | float | None) -> float | None:
     return sum(float(n) * scale[u] for n, u in parts)
 
 
-__all__ = [
-    "DEFAULT_SCALE_DOWN",
-    "DEFAULT_SCALE_UP",
-    "DEFAULT_TOLERANCE",
-    "SCALED_KINDS",
-    "WORKLOAD_KINDS",
-    "HpaPolicy",
-    "MetricTarget",
-    "ScalingPolicy",
-    "ScalingRules",
-    "declared_resources",
-    "hpa_policies",
-    "parse_duration",
-    "pod_spec",
-    "pod_template",
-    "quantity",
-]
+__all__ = ["DEFAULT_SCALE_DOWN", "DEFAULT_SCALE_UP", "DEFAULT_TOLERANCE", "SCALED_KINDS", "WORKLOAD_KINDS",
+           "HpaPolicy", "MetricTarget", "ScalingPolicy", "ScalingRules", "declared_resources", "hpa_policies",
+           "parse_duration", "pod_spec", "pod_template", "quantity"]

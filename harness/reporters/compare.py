@@ -164,14 +164,5 @@ def format_figure(value: float) -> str:
     return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-__all__ = [
-    "COMPARISON_FILE",
-    "Comparison",
-    "FigureChange",
-    "StatusChange",
-    "compare_runs",
-    "format_figure",
-    "render_html",
-    "render_markdown",
-    "write_comparison",
-]
+__all__ = ["COMPARISON_FILE", "Comparison", "FigureChange", "StatusChange", "compare_runs", "format_figure",
+           "render_html", "render_markdown", "write_comparison"]

@@ -11,16 +11,5 @@ from harness.services.process import ManagedProcess, free_port, port_is_open, st
 from harness.services.proxy import TcpProxy
 from harness.services.redis import RedisService, find_redis
 
-__all__ = [
-    "ManagedProcess",
-    "MotoService",
-    "PostgresService",
-    "RedisService",
-    "TcpProxy",
-    "find_postgres",
-    "find_redis",
-    "free_port",
-    "port_is_open",
-    "stop_all",
-    "wait_until",
-]
+__all__ = ["ManagedProcess", "MotoService", "PostgresService", "RedisService", "TcpProxy", "find_postgres",
+           "find_redis", "free_port", "port_is_open", "stop_all", "wait_until"]
