@@ -27,21 +27,10 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness import provenance
+from harness import events, provenance
 from harness.catalog import Catalog, assess, catalog_for
 from harness.errors import ConfigError, NotBuiltError, RunInterrupted, TargetUnavailable
-from harness.events import (
-    Event,
-    EventHandler,
-    ResultRecorded,
-    RunFinished,
-    RunStarted,
-    StageFinished,
-    StageStarted,
-    TargetReady,
-    TargetStarting,
-    TargetStopped,
-)
+from harness.events import Event, EventHandler
 from harness.output import ReportWriter, tool_logs
 from harness.redact import Redactor
 from harness.results import Result, RunRecord, StageSummary, Status
@@ -212,7 +201,7 @@ class Engine:
             self._guard(handler.start)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "evidence").mkdir(exist_ok=True)
-        self.emit(RunStarted(self.run_id, self.run_dir, tuple(self.config.stages), self._provenance))
+        self.emit(events.RunStarted(self.run_id, self.run_dir, tuple(self.config.stages), self._provenance))
 
     def run_stage(self, name: str) -> StageSummary:
         """Run one stage; whatever happens inside it ends up as results and one stage summary.
@@ -220,7 +209,7 @@ class Engine:
         Each result is recorded as the stage yields it: an interrupt keeps those already yielded."""
         self.begin()
         index = len(self.stages) + 1
-        self.emit(StageStarted(name, index, max(index, len(self.config.stages))))
+        self.emit(events.StageStarted(name, index, max(index, len(self.config.stages))))
         started = time.monotonic()
         self._stage_results = []
         summary = self._execute(name)
@@ -234,11 +223,11 @@ class Engine:
         govern([result], self._today)
         self._stage_results.append(result)
         self.results.append(result)
-        self.emit(ResultRecorded(Result.from_dict(self.redactor.redact_data(result.to_dict()))))
+        self.emit(events.ResultRecorded(Result.from_dict(self.redactor.redact_data(result.to_dict()))))
 
     def _end_stage(self, summary: StageSummary) -> None:
         self.stages.append(summary)
-        self.emit(StageFinished(StageSummary.from_dict(self.redactor.redact_data(summary.to_dict()))))
+        self.emit(events.StageFinished(StageSummary.from_dict(self.redactor.redact_data(summary.to_dict()))))
 
     def finish(self) -> RunRecord:
         """Tear the target down, redact, emit RunFinished (reports), shut handlers down. Idempotent."""
@@ -252,7 +241,7 @@ class Engine:
         self._provenance.tool_versions = provenance.tool_versions(self._used_tools())
         raw = self._record()
         self.record = RunRecord.from_dict(self.redactor.redact_data(raw.to_dict()))
-        self.emit(RunFinished(self.record, self.run_dir))
+        self.emit(events.RunFinished(self.record, self.run_dir))
         for handler in self.handlers:
             self._guard(handler.shutdown)
         self.handler_errors += [f"report {e}" for e in self.writer.errors]
@@ -281,7 +270,7 @@ class Engine:
             return self._environment
         if self._target_failure is not None:
             raise self._target_failure
-        self.emit(TargetStarting(self.config.target))
+        self.emit(events.TargetStarting(self.config.target))
         try:
             self._environment = self._make_target().up()
         except NotBuiltError as exc:
@@ -293,7 +282,7 @@ class Engine:
             self._target_failure = TargetUnavailable(message)
             raise self._target_failure from exc
         self._register_environment_secrets()
-        self.emit(TargetReady(self._environment))
+        self.emit(events.TargetReady(self._environment))
         return self._environment
 
     def emit(self, event: Event) -> None:
@@ -338,7 +327,7 @@ class Engine:
         except Exception as exc:
             error = f"target {self.config.target!r} teardown failed: {_describe(exc)}"
             self.stages.append(StageSummary("teardown", Status.ERROR, error))
-        self.emit(TargetStopped(self.config.target, error))
+        self.emit(events.TargetStopped(self.config.target, error))
 
     def _register_environment_secrets(self) -> None:
         env = self._environment

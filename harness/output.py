@@ -12,18 +12,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from harness.events import (
-    BaseHandler,
-    Event,
-    ResultRecorded,
-    RunFinished,
-    RunStarted,
-    StageFinished,
-    StageStarted,
-    TargetReady,
-    TargetStarting,
-    TargetStopped,
-)
+from harness import events
+from harness.events import BaseHandler, Event
 from harness.reporters import (
     FINAL_REPORTERS,
     REPORTERS,
@@ -44,6 +34,7 @@ if TYPE_CHECKING:
 
 STYLES = {Status.PASSED: "green", Status.FAILED: "red", Status.ERROR: "magenta", Status.SKIPPED: "yellow",
           Status.WAIVED: "cyan", Status.WARNED: "yellow"}
+PROBLEMS = (Status.FAILED, Status.ERROR)  # the results a CI log shows one by one
 VERDICT_STYLES = {Outcome.PASSED: "bold green", Outcome.PASSED_WITH_GAPS: "bold yellow",
                   Outcome.FAILED: "bold red", Outcome.ERROR: "bold magenta",
                   Outcome.NOTHING_VERIFIED: "bold magenta"}
@@ -86,7 +77,7 @@ class ReportWriter(BaseHandler):
         return cls(reporters, errors=errors, baseline=baseline)
 
     def handle_event(self, event: Event) -> None:
-        if isinstance(event, RunFinished):
+        if isinstance(event, events.RunFinished):
             self.write(event.record, event.run_dir)
 
     def write(self, record: RunRecord, run_dir: Path) -> list[Path]:
@@ -164,25 +155,25 @@ class PlainProgress(BaseHandler):
         print(text, file=self.stream, flush=True)
 
     def handle_event(self, event: Event) -> None:
-        if isinstance(event, RunStarted):
+        if isinstance(event, events.RunStarted):
             p = event.provenance
             self.line(f"harness: run {event.run_id} target={p.target} profile={p.profile} "
                       f"stages={','.join(event.stages)}")
-        elif isinstance(event, TargetStarting):
+        elif isinstance(event, events.TargetStarting):
             self.line(f"harness: standing up target {event.spec} ...")
-        elif isinstance(event, TargetReady):
+        elif isinstance(event, events.TargetReady):
             self.line(f"harness: target ready: api {event.environment.api_url}")
-        elif isinstance(event, StageStarted):
+        elif isinstance(event, events.StageStarted):
             self.line(f"harness: [{event.index}/{event.total}] {event.name} ...")
-        elif isinstance(event, ResultRecorded) and event.result.status in (Status.FAILED, Status.ERROR):
+        elif isinstance(event, events.ResultRecorded) and event.result.status in PROBLEMS:
             self.line(f"  {result_line(event.result)}")
-        elif isinstance(event, StageFinished):
+        elif isinstance(event, events.StageFinished):
             s = event.summary
             self.line(f"harness: {s.name} {s.status.value} in {s.duration_s:.1f}s"
                       + (f" ({s.message})" if s.message else ""))
-        elif isinstance(event, TargetStopped):
+        elif isinstance(event, events.TargetStopped):
             self.line(f"harness: target {event.spec} down" + (f" ({event.error})" if event.error else ""))
-        elif isinstance(event, RunFinished):
+        elif isinstance(event, events.RunFinished):
             record = event.record
             self.line(f"harness: {_outcome(record)}; report: {_report_hint(event.run_dir)}")
             for gap in record.verdict.gaps:
@@ -203,18 +194,18 @@ class RichProgress(PlainProgress):
         self.console.print(text, style=style, highlight=False, markup=False)
 
     def handle_event(self, event: Event) -> None:
-        if isinstance(event, StageStarted | TargetStarting):
+        if isinstance(event, events.StageStarted | events.TargetStarting):
             self._stop_spinner()
-            label = (f"[{event.index}/{event.total}] {event.name}" if isinstance(event, StageStarted)
+            label = (f"[{event.index}/{event.total}] {event.name}" if isinstance(event, events.StageStarted)
                      else f"standing up target {event.spec}")
             self.spinner = self.console.status(label)
             self.spinner.start()
-        elif isinstance(event, StageFinished):
+        elif isinstance(event, events.StageFinished):
             self._stop_spinner()
             s = event.summary
             self.line(f"{s.status.value:>8}  {s.name} ({s.duration_s:.1f}s)" + (f"  {s.message}" if s.message
                       else ""), STYLES[s.status])
-        elif isinstance(event, RunFinished):
+        elif isinstance(event, events.RunFinished):
             self._stop_spinner()
             record = event.record
             self.line(_outcome(record), VERDICT_STYLES[record.verdict.status])
@@ -222,7 +213,7 @@ class RichProgress(PlainProgress):
                 self.line(f"  gap: {gap.message}", "yellow")
             self.line(f"report: {_report_hint(event.run_dir)}")
         else:
-            if isinstance(event, TargetReady):
+            if isinstance(event, events.TargetReady):
                 self._stop_spinner()
             super().handle_event(event)
 
