@@ -6,7 +6,6 @@ from __future__ import annotations
 from harness.iac.terraform import (
     attr,
     blocks,
-    data_sources,
     iter_tf_dirs,
     load_terraform,
     location,
@@ -19,6 +18,6 @@ from harness.iac.terraform import (
 )
 from harness.iac.workflows import WorkflowIssue, check_workflow, is_pinned, iter_uses, load_workflow
 
-__all__ = ["WorkflowIssue", "attr", "blocks", "check_workflow", "data_sources", "is_pinned", "iter_tf_dirs",
+__all__ = ["WorkflowIssue", "attr", "blocks", "check_workflow", "is_pinned", "iter_tf_dirs",
            "iter_uses", "load_terraform", "load_workflow", "location", "modules", "parse_file", "providers",
            "resources", "variable_default", "variables"]

@@ -87,11 +87,6 @@ def resources(tf: dict[str, list[dict[str, Any]]], resource_type: str) -> dict[s
     return _merged(entry.get(resource_type, {}) for entry in tf.get("resource", []))
 
 
-def data_sources(tf: dict[str, list[dict[str, Any]]], data_type: str) -> dict[str, dict[str, Any]]:
-    """All ``data "<data_type>" "<name>"`` bodies keyed by name."""
-    return _merged(entry.get(data_type, {}) for entry in tf.get("data", []))
-
-
 def variables(tf: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """All ``variable "<name>"`` bodies keyed by name."""
     return _merged(tf.get("variable", []))
@@ -164,5 +159,5 @@ def _wrap_body(body: dict[str, Any]) -> dict[str, Any]:
     return wrapped
 
 
-__all__ = ["attr", "blocks", "data_sources", "iter_tf_dirs", "load_terraform", "location", "modules",
+__all__ = ["attr", "blocks", "iter_tf_dirs", "load_terraform", "location", "modules",
            "parse_file", "providers", "resources", "variable_default", "variables"]

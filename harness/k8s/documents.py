@@ -49,8 +49,3 @@ def resource_id(doc: Document) -> tuple[str, str, str, str]:
     group = api_version.rpartition("/")[0]
     meta = doc.get("metadata") or {}
     return group, str(doc.get("kind", "")), str(meta.get("namespace", "")), str(meta.get("name", ""))
-
-
-def dump_documents(docs: list[Document]) -> str:
-    """Multi-document YAML, as `kubectl kustomize` prints it (sorted keys)."""
-    return yaml.safe_dump_all(docs, sort_keys=True, default_flow_style=False)

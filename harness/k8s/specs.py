@@ -111,16 +111,11 @@ def _parse_rules(rules: Mapping[str, Any] | None, default: ScalingRules) -> Scal
     # The API server defaults each field separately (SetDefaults_HorizontalPodAutoscalerBehavior).
     if not rules:
         return default
-    policies = rules.get("policies")
-    return ScalingRules(
-        stabilization_window_seconds=int(
-            rules.get("stabilizationWindowSeconds", default.stabilization_window_seconds)
-        ),
-        policies=default.policies
-        if policies is None
-        else tuple(ScalingPolicy(p["type"], int(p["value"]), int(p["periodSeconds"])) for p in policies),
-        select_policy=rules.get("selectPolicy", default.select_policy),
-    )
+    given = rules.get("policies")
+    policies = default.policies if given is None else tuple(
+        ScalingPolicy(p["type"], int(p["value"]), int(p["periodSeconds"])) for p in given)
+    return ScalingRules(int(rules.get("stabilizationWindowSeconds", default.stabilization_window_seconds)),
+                        policies, rules.get("selectPolicy", default.select_policy))
 
 
 def hpa_policies(documents: list[dict[str, Any]]) -> dict[str, HpaPolicy]:
@@ -163,9 +158,7 @@ def parse_duration(text: str | int | float | None) -> float | None:
     """Go durations as Argo Rollouts writes them (``30s``, ``5m``, ``1h30m``, or bare seconds) in seconds."""
     if text is None or text == "":
         return None
-    if isinstance(text, int | float):
-        return float(text)
-    if text.isdigit():
+    if isinstance(text, int | float) or text.isdigit():
         return float(text)
     parts = _DURATION.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
