@@ -15,6 +15,7 @@ the local target's model (analysis runs) and the policy stage (can every metric 
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -166,18 +167,12 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "max": lambda *v: max(_as_number(x) for x in v),
 }
 
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-}
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {"<": operator.lt, "<=": operator.le, ">": operator.gt,
+                                                    ">=": operator.ge}
 _ARITH: dict[str, Callable[[float, float], float]] = {
-    "+": lambda a, b: a + b,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "%": math.fmod,
+    # Go's float division: x/0 is ±Inf, 0/0 is NaN (Python raises instead)
     "/": lambda a, b: a / b if b != 0 else (math.nan if a == 0 else math.copysign(math.inf, a)),
-    "%": lambda a, b: math.fmod(a, b),
 }
 
 
@@ -200,13 +195,9 @@ def _evaluate(node: Node, env: Mapping[str, Any]) -> Any:
             raise ExprError(f"{node[1]}(): {exc}") from exc
     if kind == "un":
         value = _evaluate(node[2], env)
-        return (
-            -_as_number(value)
-            if node[1] == "-"
-            else _as_number(value)
-            if node[1] == "+"
-            else not _truth(value)
-        )
+        if node[1] in ("-", "+"):
+            return -_as_number(value) if node[1] == "-" else _as_number(value)
+        return not _truth(value)
     return _binary(node[1], node[2], node[3], env)
 
 
