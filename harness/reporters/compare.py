@@ -89,13 +89,8 @@ def _classify(comparison: Comparison, key: Key, before: Result | None, after: Re
     if old_status is new_status:
         return
     title = after.title if after else before.title if before else ""
-    change = StatusChange(
-        key[0],
-        key[1],
-        title,
-        old_status.value if old_status else None,
-        new_status.value if new_status else None,
-    )
+    change = StatusChange(*key, title, old_status.value if old_status else None,
+                          new_status.value if new_status else None)
     if new_status in _BAD:
         comparison.new_failures.append(change)
     elif old_status in _BAD and new_status is Status.PASSED:

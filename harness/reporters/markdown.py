@@ -63,36 +63,35 @@ def _stages(stages: list[StageSummary]) -> list[str]:
     return _table(["stage", "status", "duration", "message"], rows)
 
 
+def _section(title: str, header: list[str], rows: list[list[str]], *, keep: int = 0) -> list[str]:
+    """A titled table, or nothing at all when it has no rows."""
+    return ["", f"### {title}", "", *_table(header, rows, keep=keep)] if rows else []
+
+
 def _problems(results: list[Result]) -> list[str]:
     problems = sorted((r for r in results if r.status in (Status.ERROR, Status.FAILED)), key=problem_rank)
-    if not problems:
-        return []
     keep = sum(r.status is Status.ERROR or r.severity.value in _SEVERE for r in problems)
     rows = [[STATUS_ICONS[r.status], f"`{r.id}`", r.severity.value, r.title, r.location or "", r.message,
              r.proven_on or ""] for r in problems]
     errors = sum(r.status is Status.ERROR for r in problems)
-    return ["", f"### Problems ({errors} error(s), {len(problems) - errors} failed)", "",
-            *_table(["status", "id", "severity", "title", "location", "message", "proven on"], rows,
-                    keep=keep)]
+    return _section(f"Problems ({errors} error(s), {len(problems) - errors} failed)",
+                    ["status", "id", "severity", "title", "location", "message", "proven on"], rows,
+                    keep=keep)
 
 
 def _results(title: str, results: list[Result], *, reason: str = "message") -> list[str]:
-    if not results:
-        return []
     rows = [[f"`{r.id}`", r.stage, r.severity.value, r.title, r.location or "", r.message, r.proven_on or ""]
             for r in results]
-    return ["", f"### {title} ({len(results)})", "",
-            *_table(["id", "stage", "severity", "title", "location", reason, "proven on"], rows)]
+    return _section(f"{title} ({len(results)})",
+                    ["id", "stage", "severity", "title", "location", reason, "proven on"], rows)
 
 
 def _waived(results: list[Result]) -> list[str]:
-    if not results:
-        return []
     rows = [[f"`{r.id}`", r.location or "", (r.waiver or {}).get("reason", r.message),
              (r.waiver or {}).get("owner", ""), (r.waiver or {}).get("approved_by", ""),
              (r.waiver or {}).get("expires", "")] for r in results]
-    return ["", f"### Waived ({len(results)})", "",
-            *_table(["id", "location", "reason", "owner", "approved by", "expires"], rows)]
+    return _section(f"Waived ({len(results)})",
+                    ["id", "location", "reason", "owner", "approved by", "expires"], rows)
 
 
 def _controls(record: RunRecord) -> list[str]:
@@ -100,17 +99,15 @@ def _controls(record: RunRecord) -> list[str]:
         return ["", "### Controls", "", "No control catalog in this run's record."]
     rows = [[f"`{c.id}`", c.title, c.status.value + (" (model only)" if c.model_only else ""),
              str(len(c.evidence)), ", ".join(c.proven_on)] for c in record.controls]
-    return ["", f"### Controls ({len(record.controls)}, from {record.catalog or 'the built-in catalog'})", "",
-            *_table(["control", "title", "status", "results", "proven on"], rows)]
+    return _section(f"Controls ({len(record.controls)}, from {record.catalog or 'the built-in catalog'})",
+                    ["control", "title", "status", "results", "proven on"], rows)
 
 
 def _summaries(results: list[Result]) -> list[str]:
     tools = [r for r in results if not r.is_evidence]
-    if not tools:
-        return []
     rows = [[f"`{r.id}`", r.stage, r.status.value, r.message, r.proven_on or ""] for r in tools]
-    return ["", f"### Tool summaries ({len(tools)}, not evidence)", "",
-            *_table(["id", "stage", "status", "message", "proven on"], rows)]
+    return _section(f"Tool summaries ({len(tools)}, not evidence)",
+                    ["id", "stage", "status", "message", "proven on"], rows)
 
 
 def _provenance(record: RunRecord) -> list[str]:
