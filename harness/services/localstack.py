@@ -18,15 +18,12 @@ the state, ``kill()`` loses it.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from pathlib import Path
 
-import httpx
-
 from harness.errors import MissingToolError
 from harness.services.emulator import ProxiedEmulator
-from harness.services.process import ManagedProcess, free_port
+from harness.services.process import ManagedProcess, answers_http, free_port
 from harness.services.proxy import TcpProxy
 
 REGION = "us-east-1"
@@ -67,14 +64,15 @@ class LocalStackService(ProxiedEmulator):
         self.workdir = workdir
         self.python = localstack_python(python, root)
         self.port = port or free_port()
-        self.backend_port = _free_port_v6()
+        self.backend_port = free_port("::1")
         self.region = REGION
         self.access_key_id = ACCESS_KEY_ID
         self.secret_access_key = SECRET_ACCESS_KEY
         self.proxy = TcpProxy(("::1", self.backend_port), port=self.port)
         self.process = ManagedProcess(
             "localstack", [self.python, "-m", "localstack.runtime.main"],
-            log_path=workdir / "logs" / "localstack.log", env=self._env(), cwd=workdir, ready=self._answers,
+            log_path=workdir / "logs" / "localstack.log", env=self._env(), cwd=workdir,
+            ready=lambda: answers_http(f"{self.backend_url}/_localstack/health"),
         )
 
     def _env(self) -> dict[str, str]:
@@ -98,18 +96,6 @@ class LocalStackService(ProxiedEmulator):
 
     def _prepare(self) -> None:
         (self.workdir / "tmp").mkdir(parents=True, exist_ok=True)
-
-    def _answers(self) -> bool:
-        try:
-            return httpx.get(f"{self.backend_url}/_localstack/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-
-def _free_port_v6() -> int:
-    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-        sock.bind(("::1", 0))
-        return int(sock.getsockname()[1])
 
 
 __all__ = ["LocalStackService", "localstack_python"]

@@ -9,10 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import httpx
-
 from harness.services.emulator import ProxiedEmulator
-from harness.services.process import ManagedProcess, free_port
+from harness.services.process import ManagedProcess, answers_http, free_port
 from harness.services.proxy import TcpProxy
 
 REGION = "us-east-1"
@@ -38,7 +36,7 @@ class MotoService(ProxiedEmulator):
             "moto",
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.backend_port)],
             log_path=workdir / "logs" / "moto.log",
-            ready=self._answers,
+            ready=lambda: answers_http(f"{self.backend_url}/moto-api/"),
         )
 
     @property
@@ -54,12 +52,6 @@ class MotoService(ProxiedEmulator):
             "AWS_DEFAULT_REGION": self.region,
             "S3_ENDPOINT_URL": self.endpoint_url,
         }
-
-    def _answers(self) -> bool:
-        try:
-            return httpx.get(f"{self.backend_url}/moto-api/", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
 
 
 __all__ = ["MotoService"]

@@ -126,8 +126,8 @@ def spawn(argv: Sequence[str], *, die_with_parent: bool = True, **kwargs: Any) -
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A TCP port that is free on ``host`` (IPv4, or IPv6 such as ``::1``) right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
@@ -138,6 +138,16 @@ def port_is_open(port: int, host: str = "127.0.0.1", timeout: float = 0.2) -> bo
         with socket.create_connection((host, port), timeout=timeout):
             return True
     except OSError:
+        return False
+
+
+def answers_http(url: str, timeout: float = 1.0) -> bool:
+    """Whether ``url`` answers 200 now (refused, timed out or any other status: not ready yet)."""
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=timeout).status_code == 200
+    except httpx.HTTPError:
         return False
 
 
@@ -294,5 +304,5 @@ def stop_all() -> None:
 
 atexit.register(stop_all)
 
-__all__ = ["DEATH_SIGNAL_SUPPORTED", "ManagedProcess", "ProcessService", "free_port", "port_is_open", "spawn",
-           "stop_all", "wait_until"]
+__all__ = ["DEATH_SIGNAL_SUPPORTED", "ManagedProcess", "ProcessService", "answers_http", "free_port",
+           "port_is_open", "spawn", "stop_all", "wait_until"]

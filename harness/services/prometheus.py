@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from harness.errors import MissingToolError
-from harness.services.process import ManagedProcess, ProcessService, free_port
+from harness.services.process import ManagedProcess, ProcessService, answers_http, free_port
 
 INSTALL_HINT = "apt-get install prometheus (or ./dev setup)"
 Target = tuple[str, Mapping[str, str]]  # (host:port, labels)
@@ -81,7 +81,7 @@ class PrometheusService(ProcessService):
             "--web.enable-lifecycle", "--storage.tsdb.retention.time=1d", "--log.level=warn",
         ]
         self.process = ManagedProcess("prometheus", argv, log_path=workdir / "logs" / "prometheus.log",
-                                      ready=self._ready)
+                                      ready=lambda: answers_http(f"{self.url}/-/ready", timeout=0.5))
         self._targets: list[Target] = []
 
     @property
@@ -124,14 +124,6 @@ class PrometheusService(ProcessService):
         partial = self.sd_file.with_suffix(".json.tmp")
         partial.write_text(json.dumps(groups, indent=1), encoding="utf-8")
         os.replace(partial, self.sd_file)
-
-    def _ready(self) -> bool:
-        import httpx
-
-        try:
-            return httpx.get(f"{self.url}/-/ready", timeout=0.5).status_code == 200
-        except httpx.HTTPError:
-            return False
 
 
 def _duration(seconds: float) -> str:
