@@ -11,8 +11,8 @@ A cluster driver answers :meth:`~harness.targets.base.Control.autoscaler` and
 * ``CustomObjectsApi.list_namespaced_custom_object`` for ``analysisruns`` (``status.phase`` and
   ``metricResults[].measurements[]``),
 
-and returns the protocol's frozen snapshots. The APIs are injected, so tests pass fakes built from
-the client's own models; :meth:`ClusterObserver.from_kubeconfig` builds real ones.
+and returns the protocol's frozen snapshots. The APIs are injected (the driver's :class:`KubeApis`),
+so tests pass fakes built from the client's own models.
 """
 
 from __future__ import annotations
@@ -43,13 +43,6 @@ class ClusterObserver:
         self.autoscaling = autoscaling
         self.custom = custom
 
-    @classmethod
-    def from_kubeconfig(cls, namespace: str, context: str | None = None) -> ClusterObserver:
-        from kubernetes import client, config
-
-        config.load_kube_config(context=context)  # type: ignore[no-untyped-call]
-        return cls(namespace, client.AutoscalingV2Api(), client.CustomObjectsApi())
-
     def autoscaler(self, name: str) -> AutoscalerStatus:
         """The HPA ``name`` as its controller last reported it."""
         hpa = self.autoscaling.read_namespaced_horizontal_pod_autoscaler_status(name, self.namespace)
@@ -76,9 +69,8 @@ class ClusterObserver:
 
     def rollout(self, name: str) -> RolloutStatus:
         """The Rollout ``name`` with the AnalysisRuns it owns."""
-        rollout = self.custom.get_namespaced_custom_object_status(
-            ARGO_GROUP, ARGO_VERSION, self.namespace, "rollouts", name
-        )
+        rollout = self.custom.get_namespaced_custom_object_status(ARGO_GROUP, ARGO_VERSION, self.namespace,
+                                                                  "rollouts", name)
         status = rollout.get("status") or {}
         weights = (status.get("canary") or {}).get("weights") or {}
         step = status.get("currentStepIndex")
@@ -98,9 +90,8 @@ class ClusterObserver:
 
     def analysis_runs(self, rollout: str) -> list[AnalysisRunStatus]:
         """AnalysisRuns owned by ``rollout`` (its ReplicaSets are named after it), in listing order."""
-        listing = self.custom.list_namespaced_custom_object(
-            ARGO_GROUP, ARGO_VERSION, self.namespace, "analysisruns"
-        )
+        listing = self.custom.list_namespaced_custom_object(ARGO_GROUP, ARGO_VERSION, self.namespace,
+                                                            "analysisruns")
         runs = []
         for item in listing.get("items", []):
             owners = [o.get("name") for o in item.get("metadata", {}).get("ownerReferences", [])]
@@ -113,21 +104,11 @@ class ClusterObserver:
 def _analysis_run(item: dict[str, Any]) -> AnalysisRunStatus:
     status = item.get("status") or {}
     measurements = tuple(
-        AnalysisMeasurement(
-            metric=str(result.get("name")),
-            phase=str(m.get("phase")),
-            value=str(m.get("value", "")),
-            at=_epoch(m.get("finishedAt")),
-        )
-        for result in status.get("metricResults", [])
-        for m in result.get("measurements", [])
-    )
-    return AnalysisRunStatus(
-        item["metadata"]["name"],
-        str(status.get("phase", "Pending")),
-        measurements,
-        str(status.get("message", "")),
-    )
+        AnalysisMeasurement(metric=str(result.get("name")), phase=str(m.get("phase")),
+                            value=str(m.get("value", "")), at=_epoch(m.get("finishedAt")))
+        for result in status.get("metricResults", []) for m in result.get("measurements", []))
+    return AnalysisRunStatus(item["metadata"]["name"], str(status.get("phase", "Pending")), measurements,
+                             str(status.get("message", "")))
 
 
 __all__ = ["ClusterObserver"]
