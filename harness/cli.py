@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from harness.config import PROFILES, STAGE_NAMES, HarnessConfig
-from harness.errors import ConfigError, HarnessError, ReportError
+from harness.errors import HarnessError, ReportError
+from harness.registry import unknown_name
 
 if TYPE_CHECKING:
     from harness.output import ReportWriter
@@ -165,7 +166,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     choices = [name for name in REPORTERS if name != "json"]  # results.json is the source
     unknown = [f for f in formats if f not in choices] or ([] if formats else [""])
     if unknown:
-        raise ConfigError(f"--format: unknown format {unknown[0]!r} (expected one of {', '.join(choices)})")
+        raise unknown_name("--format", "format", unknown[0], choices)
     config = load_config(args)
     source = find_results(args.run, config.paths.reports)
     record = load_record(source)

@@ -186,23 +186,13 @@ def _integrity(record: RunRecord, path: Path) -> list[str]:
         stored = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return [f"{path.name} is missing or unreadable next to this report; it cannot be cross-checked"]
-    expected = {
-        "run_id": record.run_id,
-        "counts": record.counts(),
-        "exit_code": record.exit_code,
-        "verdict": record.verdict.status.value,
-        "results": len(record.results),
-    }
-    found = {
-        **{k: stored.get(k) for k in ("run_id", "counts", "exit_code")},
-        "verdict": (stored.get("verdict") or {}).get("status", record.verdict.status.value),
-        "results": len(stored.get("results") or []),
-    }
-    return [
-        f"{path.name} says {key} = {found[key]!r} but this report shows {value!r}"
-        for key, value in expected.items()
-        if found[key] != value
-    ]
+    expected = {"run_id": record.run_id, "counts": record.counts(), "exit_code": record.exit_code,
+                "verdict": record.verdict.status.value, "results": len(record.results)}
+    found = {**{k: stored.get(k) for k in ("run_id", "counts", "exit_code")},
+             "verdict": (stored.get("verdict") or {}).get("status", record.verdict.status.value),
+             "results": len(stored.get("results") or [])}
+    return [f"{path.name} says {key} = {found[key]!r} but this report shows {value!r}"
+            for key, value in expected.items() if found[key] != value]
 
 
 def _problem_groups(problems: list[ResultView]) -> list[dict[str, Any]]:
@@ -253,9 +243,8 @@ def _load_charts(stage: StageView, run_dir: Path) -> None:
         stage.notes.append(undrawn)
 
 
-def _draw(
-    stage: StageView, title: str, draw: Callable[[], charts.Chart | None], *, empty: str | None = None
-) -> None:
+def _draw(stage: StageView, title: str, draw: Callable[[], charts.Chart | None], *,
+          empty: str | None = None) -> None:
     """Add a chart, or say why there is none; a chart that cannot be drawn never sinks the report."""
     try:
         with warnings.catch_warnings():
@@ -281,13 +270,10 @@ def _undrawn_measurements(analysis: list[dict[str, Any]]) -> str | None:
         return None
     phases = Counter(str(a.get("phase") or "unknown") for a in missing)
     reasons = sorted({str(a["message"]) for a in missing if a.get("message")})[:3]
-    return (
-        f"Canary analysis: {len(missing)} measurement(s) had no numeric value and are not drawn ("
-        + ", ".join(f"{n} {phase}" for phase, n in sorted(phases.items()))
-        + ")"
-        + (f"; reported: {'; '.join(reasons)}" if reasons else "")
-        + "."
-    )
+    by_phase = ", ".join(f"{n} {phase}" for phase, n in sorted(phases.items()))
+    reported = f"; reported: {'; '.join(reasons)}" if reasons else ""
+    return (f"Canary analysis: {len(missing)} measurement(s) had no numeric value and are not drawn "
+            f"({by_phase}){reported}.")
 
 
 def _read_timeline(path: Path) -> dict[str, Any] | str:
