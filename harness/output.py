@@ -16,10 +16,8 @@ from harness import events
 from harness.events import BaseHandler, Event
 from harness.reporters import (
     FINAL_REPORTERS,
-    REPORTERS,
     Reporter,
-    load_reporter,
-    report_order,
+    load_reporters,
     update_latest,
     written_paths,
 )
@@ -62,19 +60,9 @@ class ReportWriter(BaseHandler):
                    baseline: RunRecord | None = None) -> ReportWriter:
         """The registered reporters (or those named; bundle always last) and, when given, the
         baseline run for the comparison section. Reporters read only the run record."""
-        options: dict[str, Any] = {}
-        if baseline is not None:
-            options["baseline"] = baseline
-        reporters, errors = [], []
-        for name in report_order(REPORTERS if names is None else names):
-            try:
-                reporter = load_reporter(name, **options)
-            except Exception as exc:
-                errors.append(f"{name}: cannot load: {type(exc).__name__}: {exc}")
-                continue
-            if reporter is not None:
-                reporters.append(reporter)
-        return cls(reporters, errors=errors, baseline=baseline)
+        errors: list[str] = []
+        options = {} if baseline is None else {"baseline": baseline}
+        return cls(load_reporters(names, errors, **options), errors=errors, baseline=baseline)
 
     def handle_event(self, event: Event) -> None:
         if isinstance(event, events.RunFinished):

@@ -171,7 +171,7 @@ class Provenance:
     def run_date(self) -> date:
         """The day the run started (UTC): waivers are judged as of the run, whenever it is re-rendered."""
         try:
-            return datetime.fromisoformat(self.started_at.replace("Z", "+00:00")).date()
+            return datetime.fromisoformat(self.started_at).date()
         except ValueError:
             return datetime.now(UTC).date()
 

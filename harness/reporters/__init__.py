@@ -78,14 +78,29 @@ def _accepted(factory: type, options: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in options.items() if key in parameters}
 
 
-def default_reporters(names: Iterable[str] | None = None, **options: Any) -> list[Reporter]:
-    """Every registered reporter that exists (or those named), in registry order."""
+def load_reporters(names: Iterable[str] | None = None, errors: list[str] | None = None,
+                   **options: Any) -> list[Reporter]:
+    """Every registered reporter that exists (or those named), in registry order, bundle last.
+
+    An unknown name is a ConfigError. A reporter whose module fails to import is added to ``errors``
+    (the run then exits 2 and the others still write), or raised when no list is given.
+    """
     wanted = report_order(REPORTERS if names is None else names)
     unknown = [n for n in wanted if n not in REPORTERS]
     if unknown:
         raise unknown_name("--format", "report format", unknown[0], REPORTERS)
-    loaded = (load_reporter(name, **options) for name in wanted)
-    return [reporter for reporter in loaded if reporter is not None]
+    reporters = []
+    for name in wanted:
+        try:
+            reporter = load_reporter(name, **options)
+        except Exception as exc:
+            if errors is None:
+                raise
+            errors.append(f"{name}: cannot load: {type(exc).__name__}: {exc}")
+            continue
+        if reporter is not None:
+            reporters.append(reporter)
+    return reporters
 
 
 def write_atomic(path: Path, text: str) -> Path:
@@ -126,6 +141,15 @@ def report_order(names: Iterable[str]) -> list[str]:
     return [n for n in ordered if n not in FINAL_REPORTERS] + [n for n in ordered if n in FINAL_REPORTERS]
 
 
-__all__ = ["FINAL_REPORTERS", "REPORTERS", "FunctionReporter", "Reporter", "default_reporters",
-           "load_reporter", "report_order", "update_latest", "write_atomic",
-           "written_paths"]
+__all__ = [
+    "FINAL_REPORTERS",
+    "REPORTERS",
+    "FunctionReporter",
+    "Reporter",
+    "load_reporter",
+    "load_reporters",
+    "report_order",
+    "update_latest",
+    "write_atomic",
+    "written_paths",
+]

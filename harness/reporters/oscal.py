@@ -170,7 +170,7 @@ def _prop(name: str, value: str) -> dict[str, str]:
 def _timestamp(value: str) -> str:
     """OSCAL wants date-times with a timezone; the harness writes ISO 8601 (UTC when naive)."""
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         parsed = datetime.now(UTC)
     if parsed.tzinfo is None:

@@ -171,7 +171,7 @@ def parse_alert(item: Mapping[str, Any]) -> Alert:
 
     labels = {str(k): str(v) for k, v in (item.get("labels") or {}).items()}
     active = str(item.get("activeAt") or "")
-    at = datetime.fromisoformat(active.replace("Z", "+00:00")).timestamp() if active else math.nan
+    at = datetime.fromisoformat(active).timestamp() if active else math.nan
     state, value = str(item.get("state", "")), str(item.get("value", ""))
     return Alert(labels.get("alertname", "?"), state, at, labels, value)
 

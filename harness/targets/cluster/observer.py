@@ -32,7 +32,7 @@ def _epoch(stamp: Any) -> float:
         return stamp.timestamp()
     if not stamp:
         return 0.0
-    return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(str(stamp)).timestamp()
 
 
 class ClusterObserver:

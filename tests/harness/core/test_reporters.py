@@ -13,10 +13,10 @@ from harness import reporters
 from harness.errors import ConfigError
 from harness.output import ReportWriter
 from harness.reporters import (
-    default_reporters,
     json_report,
     junit,
     load_reporter,
+    load_reporters,
     markdown,
     sarif,
     update_latest,
@@ -204,10 +204,25 @@ def test_summary_shows_warned_apart_and_proven_on() -> None:
 def test_registry_skips_modules_that_are_not_built(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(reporters.REPORTERS, "html", "harness.reporters.not_built_yet:HtmlReporter")
     assert load_reporter("html") is None
-    names = [r.NAME for r in default_reporters()]
+    names = [r.NAME for r in load_reporters()]
     assert names == ["json", "junit", "sarif", "markdown", "oscal", "bundle"]
     with pytest.raises(ConfigError, match="unknown report format 'pdf'"):
-        default_reporters(["pdf"])
+        load_reporters(["pdf"])
+
+
+def test_a_reporter_that_fails_to_import_is_an_error_and_the_others_still_load(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A reporter module that raises on import: the writer lists it as an error (the run exits 2)
+    and keeps the other reporters; without a list to collect into, the import error is raised."""
+    (tmp_path / "broken_reporter_mod.py").write_text("raise RuntimeError('boom')\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(reporters.REPORTERS, "markdown", "broken_reporter_mod:Reporter")
+    errors: list[str] = []
+    names = [r.NAME for r in load_reporters(["json", "markdown"], errors)]
+    assert names == ["json"]
+    assert errors == ["markdown: cannot load: RuntimeError: boom"]
+    with pytest.raises(RuntimeError, match="boom"):
+        load_reporters(["markdown"])
 
 
 def test_writer_records_a_broken_reporter_and_writes_the_others(record: RunRecord, tmp_path: Path) -> None:
