@@ -69,6 +69,8 @@ def problem(error: Any, mapping: str = "a mapping") -> str:
         known = sorted(error.schema.get("properties", {}))
         extra = sorted(set(instance) - set(known))
         return f"unknown key {extra[0]!r} (expected one of {', '.join(known)})"
+    if kind == "not" and expected == {}:  # a key the schema names only to refuse it
+        return "not allowed here"
     if kind == "required":
         return str(error.message).replace("is a required property", "is required")
     if kind == "type":

@@ -63,7 +63,6 @@ class DastStage:
             profile=ctx.profile,
             target=env.target,
             production=env.production,
-            source=ctx.config.source,
         )
         rules = load_rules(
             options.rules_path,

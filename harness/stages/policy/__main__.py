@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from harness.config import HarnessConfig
@@ -47,9 +48,7 @@ def _options(args: argparse.Namespace) -> PolicyOptions:
     config = (HarnessConfig.from_path(args.config, root=args.root) if args.config
               else HarnessConfig.discover(args.root))
     options = PolicyOptions.from_config(config)
-    if args.baseline is not None:
-        options.baseline = args.baseline
-    return options
+    return options if args.baseline is None else replace(options, baseline=args.baseline)
 
 
 def _record(options: PolicyOptions, out: Path) -> int:

@@ -1,4 +1,5 @@
-"""The policy stage's options, from ``[policy]`` in the harness config or plain arguments."""
+"""The policy stage's options, from ``[policy]`` in the harness config (the config schema has refused
+unknown keys and wrong types at load, naming the file and the key) or plain arguments."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.catalog import BUILTIN_POLICIES
-from harness.errors import ConfigError
 from harness.stages.policy.checkov_run import FRAMEWORKS
 
 if TYPE_CHECKING:
@@ -17,12 +17,12 @@ if TYPE_CHECKING:
 # Where repos without a harness.toml usually keep their manifests (Helm charts included).
 CONVENTIONAL_MANIFESTS = ("manifests", "k8s", "deploy", "charts")
 DEFAULT_TAGS = ("Environment", "Owner", "CostCenter", "Application")
-_KNOWN = {"baseline", "frameworks", "skip_checks", "exclude", "k8s_version", "manual_environments",
-          "required_tags", "raw_bucket_patterns", "allow_checkov_drift", "waivers",
-          "ecr_exempt_environments", "edge_ingress_classes", "edge_namespaces"}
+# [policy] keys that are lists of strings, held as tuples
+_LISTS = ("frameworks", "skip_checks", "exclude", "manual_environments", "required_tags",
+          "raw_bucket_patterns", "ecr_exempt_environments", "edge_ingress_classes", "edge_namespaces")
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class PolicyOptions:
     """Everything the stage needs, as plain paths and values (testable without a config file)."""
 
@@ -61,27 +61,16 @@ class PolicyOptions:
 
     @classmethod
     def from_config(cls, config: HarnessConfig) -> PolicyOptions:
-        section = dict(getattr(config, "policy", {}) or {})
-        unknown = sorted(set(section) - _KNOWN)
-        if unknown:
-            raise ConfigError.at(str(getattr(config, "source", "config")), f"policy.{unknown[0]}",
-                                 f"unknown option; known: {sorted(_KNOWN)}")
+        section = config.policy
         root = Path(config.root)
         values: dict[str, Any] = {"terraform": config.paths.terraform, "manifests": config.paths.manifests,
                                   "policies": config.paths.policies}
         if config.source == "defaults":  # no harness.toml: find the conventional folders
             values["manifests"] = conventional_manifests(root)
-        for key in ("baseline", "waivers"):
-            if section.get(key):
-                values[key] = root / str(section[key])
-        for key in ("frameworks", "skip_checks", "exclude", "manual_environments", "required_tags",
-                    "raw_bucket_patterns", "ecr_exempt_environments", "edge_ingress_classes",
-                    "edge_namespaces"):
-            if key in section:
-                values[key] = tuple(str(v) for v in section[key])
-        if "k8s_version" in section:
-            values["k8s_version"] = str(section["k8s_version"])
-        values["allow_checkov_drift"] = bool(section.get("allow_checkov_drift", False))
+        values.update({key: root / section[key] for key in ("baseline", "waivers") if key in section})
+        values.update({key: tuple(section[key]) for key in _LISTS if key in section})
+        values["k8s_version"] = section.get("k8s_version")
+        values["allow_checkov_drift"] = section.get("allow_checkov_drift", False)
         return cls(root=root.resolve(), **values)
 
     @property

@@ -8,6 +8,44 @@ from harness.config import STAGE_NAMES, HarnessConfig
 from harness.errors import ConfigError
 from harness.stages import STAGES
 
+DAST_KEYS = (
+    "api_prefix, burst, default_action, exclude_operations, exclude_path_regex, expensive_operations, "
+    "fill_time, login, max_examples, max_page_items, max_requests, max_seconds, phases, profiles, "
+    "rate_limit, request_timeout_s, rules, scan_profile, schemathesis_args, seed, slow_response_s, "
+    "spec, sqlmap_timeout_s, st_max_time_s, st_workers, zap_active_minutes, zap_api_key, zap_api_url, "
+    "zap_path, zap_poll_interval_s, zap_shared_dir, zap_shared_dir_local, zap_spider_minutes, "
+    "zap_target_host"
+)
+BAD_STAGE_OPTIONS = [
+    ("[policy]\nbaselin = 'x'",
+     "harness.toml: policy: unknown key 'baselin' (expected one of allow_checkov_drift, baseline, "
+     "ecr_exempt_environments, edge_ingress_classes, edge_namespaces, exclude, frameworks, k8s_version, "
+     "manual_environments, raw_bucket_patterns, required_tags, skip_checks, waivers)"),
+    ("[policy]\nskip_checks = 'CKV_K8S_43'",
+     "harness.toml: policy.skip_checks: expected a list, got 'CKV_K8S_43'"),
+    ("[policy]\nallow_checkov_drift = 1",
+     "harness.toml: policy.allow_checkov_drift: expected true or false, got 1"),
+    ("[policy]\nframeworks = ['terraform', 'helm']",
+     "harness.toml: policy.frameworks[1]: 'helm' is not one of terraform, kubernetes, dockerfile, "
+     "github_actions, secrets"),
+    ("[dast]\nmax_request = 100",
+     f"harness.toml: dast: unknown key 'max_request' (expected one of {DAST_KEYS})"),
+    ("[dast]\nrate_limit = 'fast'", "harness.toml: dast.rate_limit: expected a number, got 'fast'"),
+    ("[dast]\nmax_requests = 0", "harness.toml: dast.max_requests: 0 is out of range (minimum 1)"),
+    ("[dast]\nscan_profile = 'loud'", "harness.toml: dast.scan_profile: 'loud' is not one of full, passive"),
+    ("[dast.profiles.nightly]\nmax_exampels = 5",
+     f"harness.toml: dast.profiles.nightly: unknown key 'max_exampels' (expected one of {DAST_KEYS})"),
+    ("[dast.profiles.nightly]\nmax_seconds = '2400'",
+     "harness.toml: dast.profiles.nightly.max_seconds: expected an integer, got '2400'"),
+    ("[dast.profiles.pr.login]\noperation = 'POST /login'",
+     "harness.toml: dast.profiles.pr.login: not allowed here"),
+    ("[dast.login]\noperation = 'POST /login'\nusers = []",
+     "harness.toml: dast.login.users: must not be empty"),
+    ("[dast.login]\noperation = 'POST /login'\n[[dast.login.users]]\nname = 'alice'\npasswd_env = 'PW'",
+     "harness.toml: dast.login.users[0]: unknown key 'passwd_env' (expected one of name, password_env, "
+     "username)"),
+]
+
 # Snapshots of the one-line messages a user sees: file, key, problem.
 BAD_CONFIGS = [
     (
@@ -43,6 +81,8 @@ BAD_CONFIGS = [
     ("[load]\nusers = 50",
      "harness.toml: load: unknown key 'users' (expected one of overlay, processes, scenarios)"),
     ("[load]\nprocesses = 1.5", "harness.toml: load.processes: expected an integer, got 1.5"),
+    # so are [policy] and [dast], its profile tables and its login: refused at load, before any target
+    *BAD_STAGE_OPTIONS,
 ]
 
 
