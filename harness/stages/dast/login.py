@@ -52,11 +52,10 @@ class LoginConfig:
 
     @classmethod
     def parse(cls, section: Any, environ: dict[str, str] | None = None) -> LoginConfig | None:
-        """The ``[dast.login]`` table, or None when absent; errors name the key."""
+        """The ``[dast.login]`` table (its keys and types checked by the config schema), or None when
+        absent; errors name the key."""
         if section is None:
             return None
-        if not isinstance(section, dict):
-            raise ConfigError(f"{WHERE}: expected a table")
         method, _, path = str(section.get("operation", "")).partition(" ")
         if not method.isalpha() or not path.startswith("/"):
             raise ConfigError(f"{WHERE} operation: expected 'METHOD /path', got {section.get('operation')!r}")
@@ -67,8 +66,6 @@ class LoginConfig:
             _user(u, i, environ if environ is not None else dict(os.environ))
             for i, u in enumerate(section.get("users", []))
         )
-        if not users:
-            raise ConfigError(f"{WHERE} users: list at least one user (name, username, password_env)")
         return cls(
             method.upper(),
             path,
@@ -107,8 +104,6 @@ class LoginConfig:
 
 def _user(data: Any, index: int, environ: dict[str, str]) -> LoginUser:
     where = f"{WHERE} users[{index}]"
-    if not isinstance(data, dict) or not data.get("name") or not data.get("password_env"):
-        raise ConfigError(f"{where}: expected name, username and password_env")
     variable = str(data["password_env"])
     if not environ.get(variable):
         raise ConfigError(f"{where}: environment variable {variable} (the password) is not set")

@@ -39,6 +39,7 @@ BAD_STAGE_OPTIONS = [
      "harness.toml: dast.profiles.nightly.max_seconds: expected an integer, got '2400'"),
     ("[dast.profiles.pr.login]\noperation = 'POST /login'",
      "harness.toml: dast.profiles.pr.login: not allowed here"),
+    ("[dast.login]\noperation = 'POST /login'", "harness.toml: dast.login: 'users' is required"),
     ("[dast.login]\noperation = 'POST /login'\nusers = []",
      "harness.toml: dast.login.users: must not be empty"),
     ("[dast.login]\noperation = 'POST /login'\n[[dast.login.users]]\nname = 'alice'\npasswd_env = 'PW'",
