@@ -1,16 +1,30 @@
-"""The harness' exception tree.
+"""The harness' exception tree: every exception class under ``harness/`` is drawn here (a test walks
+the package and fails on one that is not, or that hangs elsewhere).
 
 Every error the harness raises on purpose derives from :class:`HarnessError`; the CLI and the
-pytest plugin print such errors as one readable line (exit code 2) instead of a traceback::
+pytest plugin print such errors as one readable line (exit code 2) instead of a traceback. Classes
+defined elsewhere name their module::
 
     HarnessError
     ├── ConfigError      a config file or CLI option is wrong (names the file/option)
-    ├── NotBuiltError    a registered target or stage whose implementation does not exist yet
+    │   └── ScenarioError      stages.functional.context: a scenario is wrong (an unknown variable...)
+    ├── NotBuiltError    a registered target, stage or reporter whose implementation does not exist yet
     ├── TargetError      an environment could not be stood up, reached or torn down
-    │   └── TargetUnavailable  the run's target failed to come up (stages that need it say so)
+    │   ├── TargetUnavailable  the run's target failed to come up (stages that need it say so)
+    │   └── PrometheusApiError services.prometheus_api: the environment's Prometheus is unreachable
+    │                          or refused a query
     ├── StageError       a stage could not run (a tool is missing or broke)
     ├── MissingToolError an engine the run needs is not installed (names it and how to install)
-    └── ReportError      a report could not be written or read
+    ├── ReportError      a report could not be written or read
+    ├── TerraformError   iac.terraform_cli: a terraform command failed (diagnostics, output tail)
+    │   └── TerraformTimeout   it gave no answer in time and was stopped
+    ├── ExprError        k8s.expr: an Argo analysis condition could not be parsed or evaluated
+    │                    (an Error measurement, as Argo makes it)
+    │   Outcomes, not faults: raised to end a step and caught by the code that records its result
+    ├── StepFailed       stages.functional.context: an expectation was not met (the step failed)
+    ├── StepSkipped      stages.functional.context: the environment lacks what the step needs
+    ├── OutOfBudget      stages.dast.wire: the request budget is spent; probing stops
+    └── HarnessStageFailed plugin: a stage item failed; pytest shows its failed and errored results
 
     KeyboardInterrupt (not an error: the user or the system asked the run to stop)
     └── RunInterrupted   SIGINT/SIGTERM/SIGHUP in the main thread (see harness.targets.lifecycle)

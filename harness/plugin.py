@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from harness.errors import HarnessError
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from contextlib import ExitStack
@@ -171,8 +173,6 @@ def pytest_harness_reporters(harness_config: HarnessConfig) -> list[Reporter]:
 def pytest_configure(config: pytest.Config) -> None:
     if not _used(config):
         return
-    from harness.errors import HarnessError
-
     try:
         _session(config).config  # noqa: B018 - validate the options now: a usage error, not N test errors
     except HarnessError as exc:
@@ -201,7 +201,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
                                     f"report: {engine.run_dir / 'summary.md'}")
 
 
-class HarnessStageFailed(Exception):
+class HarnessStageFailed(HarnessError):
     """A stage item failed: the system broke a rule (failed) or the harness broke (error)."""
 
     def __init__(self, summary: StageSummary, results: list[Result]) -> None:
@@ -231,10 +231,6 @@ class HarnessStageItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str | Any:
-        from harness.errors import HarnessError
-
-        if isinstance(excinfo.value, HarnessError):  # preflight: one line, no traceback
-            return f"harness: {excinfo.value}"
         if isinstance(excinfo.value, HarnessStageFailed):
             failure = excinfo.value
             lines = [f"stage {self.stage} {failure.summary.status.value}: {failure.summary.message}"]
@@ -242,6 +238,8 @@ class HarnessStageItem(pytest.Item):
 
             lines += [f"  {result_line(r)}" for r in failure.results]
             return "\n".join(lines)
+        if isinstance(excinfo.value, HarnessError):  # preflight: one line, no traceback
+            return f"harness: {excinfo.value}"
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

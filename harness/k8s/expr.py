@@ -21,8 +21,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.errors import HarnessError
 
-class ExprError(ValueError):
+
+class ExprError(HarnessError):
     """The expression could not be parsed or evaluated."""
 
 

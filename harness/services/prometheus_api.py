@@ -15,11 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.errors import TargetError
+
 Labels = frozenset[tuple[str, str]]
 
 
-class PrometheusApiError(Exception):
-    """Prometheus could not be reached, or refused the query (its ``errorType: error``)."""
+class PrometheusApiError(TargetError):
+    """The environment's Prometheus could not be reached, or refused the query (its ``errorType: error``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,13 +18,14 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from harness.errors import HarnessError
 from harness.stages.dast.spec import Exclusions
 
 BODY_CHARS = 600
 MAX_TEXT = 256 * 1024
 
 
-class OutOfBudget(Exception):
+class OutOfBudget(HarnessError):
     """The request budget is spent: the caller stops probing."""
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.app_profile import AppProfile
+from harness.errors import ConfigError, HarnessError
 from harness.stages.functional.backends import Backends, UserHandle
 from harness.stages.functional.client import Api
 from harness.targets.base import Environment
@@ -18,17 +19,17 @@ _WHOLE = re.compile(r"^\$\{([^}]+)\}([+-][0-9]+)?$")
 _PART = re.compile(r"\$\{([^}]+)\}")
 
 
-class StepFailed(Exception):
+class StepFailed(HarnessError):
     """An expectation was not met: the system under test broke a rule."""
 
     detail: Any = None  # what the step saw (e.g. the SSE transcript), kept as evidence
 
 
-class StepSkipped(Exception):
+class StepSkipped(HarnessError):
     """The step needs something this environment does not offer (control handle, database, ...)."""
 
 
-class ScenarioError(Exception):
+class ScenarioError(ConfigError):
     """The scenario itself is wrong (an unknown variable, ...): an error, not a failure."""
 
 
