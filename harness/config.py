@@ -46,7 +46,8 @@ class Paths:
 
 @dataclass(slots=True, frozen=True)
 class HarnessConfig:
-    """The whole configuration of one run. Per-stage sections are free-form dicts for stage authors."""
+    """The whole configuration of one run. Per-stage sections are the schema-checked tables; each stage
+    reads its own into a frozen options dataclass (e.g. ``DastOptions``)."""
 
     root: Path
     paths: Paths
@@ -131,24 +132,23 @@ class HarnessConfig:
             raise ConfigError(f"update(): unknown override {unknown[0]!r}")
         if isinstance(given.get("stages"), str):
             given["stages"] = [s.strip() for s in given["stages"].split(",") if s.strip()]
-        for key, value in given.items():
-            if key not in ("reports", "dast_seed", "load_workers"):
-                _validate_option(key, value)
+        for key in [k for k in given if k in ("target", "stages", "profile")]:
+            _validate_option(f"--{key}", given[key], config_schema()["properties"][key])
         changes: dict[str, Any] = {k: v for k, v in given.items() if k in ("target", "profile")}
         if "stages" in given:
             changes["stages"] = _ordered(given["stages"])
         if "reports" in given:
             changes["paths"] = replace(self.paths, reports=Path(given["reports"]).resolve())
         if "dast_seed" in given:
-            if isinstance(given["dast_seed"], bool) or not isinstance(given["dast_seed"], int):
-                raise ConfigError(f"--dast-seed: expected an integer, got {given['dast_seed']!r}")
+            seed_schema = config_schema()["$defs"]["dast"]["properties"]["seed"]
+            _validate_option("--dast-seed", given["dast_seed"], seed_schema)
             changes["dast"] = {**self.dast, "seed": given["dast_seed"]}
         if "load_workers" in given:
             changes["load"] = {**self.load, "processes": load_workers(given["load_workers"])}
         return replace(self, **changes)
 
     def stage_options(self, stage: str) -> dict[str, Any]:
-        """The free-form ``[<stage>]`` section, e.g. ``config.stage_options("dast")``."""
+        """The ``[<stage>]`` section as the schema checked it, e.g. ``config.stage_options("dast")``."""
         section: dict[str, Any] = getattr(self, stage) if stage in STAGE_NAMES else {}
         return section
 
@@ -170,8 +170,8 @@ def validate(data: dict[str, Any], source: str) -> None:
     check(data, config_schema(), source, mapping="a table")
 
 
-def _validate_option(key: str, value: Any) -> None:
-    check(value, config_schema()["properties"][key], f"--{key}", mapping="a table", keyed=False)
+def _validate_option(option: str, value: Any, schema: dict[str, Any]) -> None:
+    check(value, schema, option, mapping="a table", keyed=False)
 
 
 def _ordered(stages: Any) -> tuple[str, ...]:
