@@ -21,6 +21,7 @@ from typing import Any
 from harness.errors import ConfigError
 from harness.results import Result, Severity, Status
 from harness.services.prometheus_api import PrometheusApi, PrometheusApiError
+from harness.stages.load.checks import load_result
 
 CONTROLS = ["EU-C-OBS-02"]
 DEFAULT_WITHIN_S = 60.0
@@ -97,9 +98,8 @@ def _none(rid: str, api: PrometheusApi, since: float, evidence: Sequence[str]) -
 
 def _result(rid: str, title: str, status: Status, message: str, proven_on: str, evidence: Sequence[str],
             measured: dict[str, Any] | None = None) -> Result:
-    return Result(id=rid, stage="load", title=title, status=status, severity=Severity.MEDIUM,
-                  controls=CONTROLS, message=message, evidence=list(evidence), measured=measured or {},
-                  proven_on=proven_on)
+    return load_result(rid, title, status, message, evidence, measured=measured, severity=Severity.MEDIUM,
+                       proven_on=proven_on, controls=CONTROLS)
 
 
 __all__ = ["alert_results", "validate_alerts"]

@@ -45,14 +45,7 @@ APP: dict[str, Any] = CONFIG.get("app") or {}
 ROUTES: dict[str, str] = APP.get("routes") or {}
 REQUESTS: dict[str, dict[str, Any]] = CONFIG.get("requests") or {}
 MIX: dict[str, int] = {name: int(w) for name, w in (CONFIG.get("mix") or shapes.DEFAULT_MIX).items()}
-SUMMARY: dict[str, Any] = {
-    "accepted": [],
-    "rejected": 0,
-    "completed": 0,
-    "failed": 0,
-    "versions": {},
-    "tracks": {},
-}
+SUMMARY: dict[str, Any] = shapes.empty_summary()
 
 
 def _count(response: Any) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 
 from harness.app_profile import load_app_profile
 from harness.errors import StageError
-from harness.stages.load.shapes import ShapeStage, duration
+from harness.stages.load.shapes import ShapeStage, duration, empty_summary
 from harness.stages.load.slo import FlowStats, parse_history_csv, parse_stats_csv
 from harness.stages.load.workers import FAILURE_POLL_S, end_run, load_files, raise_failures
 from harness.targets.base import LoadWorkers
@@ -83,14 +83,7 @@ def locust_version() -> str:
 
 def merge_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """One summary from every Locust process' own (distributed mode writes one per worker)."""
-    merged: dict[str, Any] = {
-        "accepted": [],
-        "rejected": 0,
-        "completed": 0,
-        "failed": 0,
-        "versions": {},
-        "tracks": {},
-    }
+    merged = empty_summary()
     for part in parts:
         merged["accepted"] += part.get("accepted", [])
         for key in ("rejected", "completed", "failed"):

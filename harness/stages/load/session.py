@@ -19,14 +19,14 @@ from typing import Any
 
 from harness.app_profile import AppProfile
 from harness.k8s.specs import declared_resources, hpa_policies
-from harness.results import Result, Severity, Status
+from harness.results import Result, Status
 from harness.stages.load.canary_checks import (
     CanaryObserved,
     exposure_result,
     promotion_result,
     rollback_result,
 )
-from harness.stages.load.checks import error_result
+from harness.stages.load.checks import error_result, load_result
 from harness.stages.load.hpa_checks import Observed, hpa_results
 from harness.stages.load.observe import COMPONENTS, Observer, app_processes, platform_replicas
 from harness.stages.load.runner import LocustRun
@@ -97,14 +97,8 @@ class ControlSession:
     def finish(self, run: LocustRun, evidence: list[str]) -> list[Result]:
         self.observer.stop()
         if not self.deployed:
-            return [
-                error_result(
-                    f"LOAD-{self.scenario.id}",
-                    self.scenario.title,
-                    "the canary was never deployed: the load ended first",
-                    evidence,
-                )
-            ]
+            why = "the canary was never deployed: the load ended first"
+            return [error_result(f"LOAD-{self.scenario.id}", self.scenario.title, why, evidence)]
         reported = self.control.rollout() if self.has_rollout else None
         self._write_evidence(reported)
         evidence = [*evidence, f"evidence/load/{self.scenario.id}/observed.json"]
@@ -172,18 +166,8 @@ class ControlSession:
     def _errors(self, evidence: list[str]) -> list[Result]:
         if not self.observer.errors:
             return []
-        return [
-            Result(
-                id=f"LOAD-{self.scenario.id}-observer",
-                stage="load",
-                title="the stage's observations",
-                status=Status.ERROR,
-                severity=Severity.HIGH,
-                evidence=list(evidence),
-                message="; ".join(self.observer.errors[:5]),
-                proven_on="psutil, httpx",
-            )
-        ]
+        return [load_result(f"LOAD-{self.scenario.id}-observer", "the stage's observations", Status.ERROR,
+                            "; ".join(self.observer.errors[:5]), evidence, proven_on="psutil, httpx")]
 
     def _write_evidence(self, reported: RolloutStatus | None) -> None:
         series = self.observer.series

@@ -2,7 +2,7 @@
 
 Pure and gevent-free: the harness uses it to plan and bound a run, the locustfile (in its own
 process) uses it to drive Locust's ``LoadTestShape``. Also the upload-size distribution and the
-default task mix (one home for the harness and the locustfile).
+default task mix and the empty run summary (one home for the harness and the locustfile).
 """
 
 from __future__ import annotations
@@ -14,6 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_MIX = {"upload": 3, "list": 2, "download": 1}
+
+
+def empty_summary() -> dict[str, Any]:
+    """What a Locust process counts of the app's answers (accepted uploads, versions, tracks...)."""
+    return {"accepted": [], "rejected": 0, "completed": 0, "failed": 0, "versions": {}, "tracks": {}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,5 +113,5 @@ def csv_payload(size: int, seed: int) -> bytes:
     return head + row * max(1, (size - len(head)) // len(row))
 
 
-__all__ = ["DEFAULT_MIX", "ShapeStage", "build_stages", "csv_payload", "duration", "stage_at", "stretch",
-           "upload_size"]
+__all__ = ["DEFAULT_MIX", "ShapeStage", "build_stages", "csv_payload", "duration", "empty_summary", "stage_at",
+           "stretch", "upload_size"]

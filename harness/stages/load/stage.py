@@ -24,6 +24,7 @@ from harness.errors import HarnessError
 from harness.results import Result, ResultKind, Severity, Status
 from harness.stages.base import StageContext
 from harness.stages.load.alert_checks import alert_results
+from harness.stages.load.checks import load_result
 from harness.stages.load.runner import LocustRun, locust_version, run_locust
 from harness.stages.load.scenario import FLOW_ROUTES, LoadScenario, load_scenarios
 from harness.stages.load.session import ControlSession, reported_analysis, scenario_documents
@@ -184,18 +185,11 @@ def _summary(scenario: LoadScenario, run: LocustRun, figures: dict[str, Any], ev
         if sent
         else f"Locust sent no request (exit {run.returncode}; see {evidence[-2]}): nothing was measured"
     )
-    return Result(
-        id=f"LOAD-{scenario.id}-generator",
-        stage="load",
-        title=f"{scenario.id}: load generator",
-        status=Status.PASSED if sent else Status.ERROR,
-        severity=Severity.INFO if sent else Severity.HIGH,
-        kind=ResultKind.SUMMARY,
-        message=message,
-        evidence=list(evidence),
-        measured={k: v for k, v in figures.items() if isinstance(v, int | float | str)},
-        proven_on=locust_version(),
-    )
+    return load_result(f"LOAD-{scenario.id}-generator", f"{scenario.id}: load generator",
+                       Status.PASSED if sent else Status.ERROR, message, evidence,
+                       measured={k: v for k, v in figures.items() if isinstance(v, int | float | str)},
+                       severity=Severity.INFO if sent else Severity.HIGH, proven_on=locust_version(),
+                       kind=ResultKind.SUMMARY)
 
 
 def _generator(run: LocustRun, path: Path) -> Path:
@@ -261,19 +255,11 @@ class Timeline:
 
 
 def _error(scenario: LoadScenario, message: str, status: Status = Status.ERROR) -> Result:
-    return Result(
-        id=f"LOAD-{scenario.id}",
-        stage="load",
-        title=scenario.title,
-        status=status,
-        message=message,
-        location=scenario.source,
-        severity=Severity.HIGH,
-    )
+    return load_result(f"LOAD-{scenario.id}", scenario.title, status, message, location=scenario.source)
 
 
 def _skipped(rid: str, why: str) -> Result:
-    return Result(id=rid, stage="load", title=rid, status=Status.SKIPPED, message=why, severity=Severity.INFO)
+    return load_result(rid, rid, Status.SKIPPED, why, severity=Severity.INFO)
 
 
 __all__ = ["LoadOptions", "LoadStage", "Timeline"]
