@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from harness.results import Result, Severity, Status
 from harness.stages.dast.rules import Action, Decision, RuleSet
@@ -62,6 +63,12 @@ class Check:
     evidence: list[str] = field(default_factory=list)
     proven_on: str | None = None
     remediation: str | None = None
+
+    def finding(self, url: str | None, *, proven_on: str | None = None, **details: Any) -> Finding:
+        """An instance of this check's problem at ``url`` (``details``: the rest of :class:`Finding`)."""
+        return Finding(self.rule_id, self.result_id, self.title, self.severity, url,
+                       controls=list(self.controls), remediation=self.remediation,
+                       proven_on=proven_on or self.proven_on, **details)
 
 
 def judge(

@@ -47,6 +47,10 @@ class HeaderRule:
     remediation: str
     problem: Callable[[SeenResponse, str], str | None]  # (response, api prefix) -> evidence or None
 
+    def check(self, measured: dict[str, float | int | str] | None = None) -> Check:
+        return Check(self.plugin_id, header_result_id(self.plugin_id), self.title, self.severity,
+                     list(self.controls), measured=dict(measured or {}), remediation=self.remediation)
+
 
 def _csp(r: SeenResponse, _: str) -> str | None:
     if not r.has_body or r.header("content-security-policy"):
@@ -124,16 +128,9 @@ def check_response(response: SeenResponse, *, api_prefix: str = "/api/",
                    location: Callable[[str], str] | None = None) -> list[Finding]:
     """Every header rule that ``response`` breaks, as findings (``location`` maps URL -> shown URL)."""
     url = (location or _without_query)(response.url)
-    findings = []
-    for rule in HEADER_RULES:
-        problem = rule.problem(response, api_prefix)
-        if problem is not None:
-            findings.append(Finding(
-                rule_id=rule.plugin_id, result_id=header_result_id(rule.plugin_id), title=rule.title,
-                severity=rule.severity, url=url, controls=list(rule.controls),
-                evidence=f"{response.method} {_without_query(response.url)} -> {response.status}\n{problem}",
-                remediation=rule.remediation))
-    return findings
+    seen = f"{response.method} {_without_query(response.url)} -> {response.status}"
+    return [rule.check().finding(url, evidence=f"{seen}\n{problem}") for rule in HEADER_RULES
+            if (problem := rule.problem(response, api_prefix)) is not None]
 
 
 def check_responses(responses: Iterable[SeenResponse], *, api_prefix: str = "/api/",
@@ -141,8 +138,7 @@ def check_responses(responses: Iterable[SeenResponse], *, api_prefix: str = "/ap
     """Header checks over many responses: the checks that ran (with counts) and what they found."""
     seen = list(responses)
     findings = [f for r in seen for f in check_response(r, api_prefix=api_prefix, location=location)]
-    checks = [Check(rule.plugin_id, header_result_id(rule.plugin_id), rule.title, rule.severity,
-                    list(rule.controls), measured={"responses_checked": len(seen)}) for rule in HEADER_RULES]
+    checks = [rule.check(measured={"responses_checked": len(seen)}) for rule in HEADER_RULES]
     return checks, findings
 
 

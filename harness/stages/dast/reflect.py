@@ -8,6 +8,8 @@ Active mode only (it sends crafted input).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from harness.results import Severity
 from harness.stages.dast.findings import Check, Finding
 from harness.stages.dast.scan_state import ScanState
@@ -49,35 +51,12 @@ def probe_reflection(state: ScanState, spec: ApiSpec, proven_on: str) -> tuple[C
             if "html" in resp.headers.get("content-type", "") and MARKER in resp.text:
                 request, response = exchange(req, resp, state.tokens)
                 start = max(resp.text.find(MARKER) - 60, 0)
-                findings.append(
-                    Finding(
-                        RULE.rule_id,
-                        RULE.result_id,
-                        RULE.title,
-                        RULE.severity,
-                        state.root + path,
-                        evidence=f"GET {path}?{name}=<marker> -> {resp.status} "
-                        f"{resp.headers.get('content-type')}\n"
-                        f"reflected unescaped: ...{resp.text[start : start + len(MARKER) + 120]}...",
-                        controls=list(RULE.controls),
-                        remediation=RULE.remediation,
-                        request=request,
-                        response=response,
-                        users=[u for u in (user,) if u],
-                        proven_on=proven_on,
-                    )
-                )
-    check = Check(
-        RULE.rule_id,
-        RULE.result_id,
-        RULE.title,
-        RULE.severity,
-        list(RULE.controls),
-        measured={"requests": sent},
-        proven_on=proven_on,
-        remediation=RULE.remediation,
-    )
-    return check, findings
+                evidence = (f"GET {path}?{name}=<marker> -> {resp.status} {resp.headers.get('content-type')}"
+                            f"\nreflected unescaped: ...{resp.text[start : start + len(MARKER) + 120]}...")
+                findings.append(RULE.finding(state.root + path, evidence=evidence, request=request,
+                                             response=response, users=[u for u in (user,) if u],
+                                             proven_on=proven_on))
+    return replace(RULE, measured={"requests": sent}, proven_on=proven_on), findings
 
 
 def _is_string(schema: object) -> bool:

@@ -11,7 +11,6 @@ with the rules file, as it judges everything else.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections import Counter
@@ -26,7 +25,7 @@ from harness.app_profile import AppProfile
 from harness.redact import Redactor
 from harness.stages.dast.login import LoginConfig, LoginUser, login
 from harness.stages.dast.spec import ApiSpec, Exclusions
-from harness.stages.dast.wire import Prober, Req, Resp, exchange
+from harness.stages.dast.wire import Prober, Req, Resp, exchange, write_private
 
 ENV_VAR = "HARNESS_DAST_SCAN"
 
@@ -56,9 +55,7 @@ class ScanConfig:
     auth_scheme: str = "Bearer"
 
     def write(self, path: Path) -> None:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(asdict(self), handle)
+        write_private(path, json.dumps(asdict(self)))
 
     @classmethod
     def read(cls, path: Path) -> ScanConfig:

@@ -33,6 +33,7 @@ from harness.stages.dast.headers import SeenResponse
 from harness.stages.dast.login import LoginConfig
 from harness.stages.dast.rules import SCHEMATHESIS_PREFIX
 from harness.stages.dast.scan_state import ENV_VAR as SCAN_ENV_VAR
+from harness.stages.dast.wire import write_private
 from harness.targets.base import TestUser
 
 HOOKS_MODULE = "harness.stages.dast.loop_hooks"
@@ -175,12 +176,12 @@ def write_auth(directory: Path, users: Sequence[TestUser], login: LoginConfig | 
     entries = [login.wfc_entry(api_url, by_login[u.name], app) if login and u.name in by_login else
                {"name": u.name, "fixedHeaders": [{"name": app.auth_header, "value": app.auth_value(u.token)}]}
                for u in users]
-    _write_private(wfc, json.dumps({"auth": entries}))
+    write_private(wfc, json.dumps({"auth": entries}))
     config = directory / "schemathesis.toml"
     peers = ", ".join(json.dumps(u.name) for u in users) if len(users) > 1 else ""
     refresh = f"refresh_interval = {login.refresh_s}\n" if login else ""
     text = f"[auth.wfc]\npath = {json.dumps(str(wfc))}\n{refresh}" + (f"peers = [{peers}]\n" if peers else "")
-    _write_private(config, text)
+    write_private(config, text)
     return config
 
 
@@ -243,8 +244,12 @@ def junit_findings(junit: Path, base_url: str) -> tuple[list[Finding], list[str]
 
 def check_inventory() -> list[Check]:
     """Every Schemathesis check we run, so a clean run records each as passed."""
-    return [Check(SCHEMATHESIS_PREFIX + name, f"ST-{name}", _title(name), sev, list(controls))
-            for name, (sev, controls) in CHECKS.items()]
+    return [_check(name) for name in CHECKS]
+
+
+def _check(name: str) -> Check:
+    severity, controls = CHECKS.get(name, (Severity.MEDIUM, ("OWASP-API9",)))
+    return Check(SCHEMATHESIS_PREFIX + name, f"ST-{name}", _title(name), severity, list(controls))
 
 
 def har_responses(har: Path) -> list[SeenResponse]:
@@ -277,11 +282,8 @@ def _reproduced_url(block: str) -> str | None:
 
 
 def _finding(code: str, title: str, label: str, url: str | None, block: str) -> Finding:
-    check = FAILURE_CHECKS.get(code, "custom")
-    severity, controls = CHECKS.get(check, (Severity.MEDIUM, ("OWASP-API9",)))
-    return Finding(rule_id=SCHEMATHESIS_PREFIX + check, result_id=f"ST-{check}", title=_title(check),
-                   severity=severity, url=url, controls=list(controls),
-                   evidence=f"{label}: {code} {title}\n{_excerpt(block)}")
+    check = _check(FAILURE_CHECKS.get(code, "custom"))
+    return check.finding(url, evidence=f"{label}: {code} {title}\n{_excerpt(block)}")
 
 
 def _excerpt(block: str) -> str:
@@ -297,12 +299,6 @@ def _excerpt(block: str) -> str:
 
 def _title(check: str) -> str:
     return f"Schemathesis: {check.replace('_', ' ')}"
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
 
 
 __all__ = ["CHECKS", "FAILURE_CHECKS", "HOOKS_MODULE", "SchemathesisOptions",

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.stages.dast.wire import label_tokens, token_label
+from harness.stages.dast.wire import label_tokens, token_label, write_private
 
 ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-z]|\(B|[>=])")
 MAX_RUNS = 3  # suspected injection points confirmed per scan (each run is bounded in time)
@@ -70,9 +70,7 @@ def confirm(
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="harness-sqlmap-") as private:
         request = Path(private) / "request.txt"
-        fd = os.open(request, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(raw_request(replay, tokens))
+        write_private(request, raw_request(replay, tokens))
         # A made-up identifier answers 404 before any injection: that must not end the test.
         command = [
             executable,

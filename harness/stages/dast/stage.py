@@ -117,7 +117,8 @@ class DastRun:
         self.facts[tool] = facts
 
     @property
-    def _mode(self) -> str:
+    def mode(self) -> str:
+        """``active (why)`` or ``passive (why)``: how this run scans."""
         return f"{'active' if self.options.active else 'passive'} ({self.options.mode_reason})"
 
     def _write_run_file(self) -> None:
@@ -126,7 +127,7 @@ class DastRun:
         (self.dir / "run.json").write_text(
             json.dumps(
                 {
-                    "scan_mode": self._mode,
+                    "scan_mode": self.mode,
                     "seed": options.seed,
                     "seed_given": options.seed_given,
                     "replay": f"harness verify ... --dast-seed {options.seed}",
@@ -147,7 +148,7 @@ class DastRun:
     def _stamped(self, results: list[Result]) -> list[Result]:
         """Each result that ran carries the seed, the mode and run.json; a failed Schemathesis
         result says how to replay it."""
-        seed, mode = self.options.seed, self._mode
+        seed, mode = self.options.seed, self.mode
         for result in results:
             if result.status is Status.SKIPPED:
                 continue

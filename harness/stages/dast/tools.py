@@ -32,6 +32,9 @@ from harness.stages.dast.spec import ApiSpec
 if TYPE_CHECKING:
     from harness.stages.dast.stage import DastRun
 
+SCHEMATHESIS_RUN = ("DAST-schemathesis", "Schemathesis run")  # id and title of each tool's summary
+ZAP_SCAN = ("DAST-zap", "ZAP scan")
+
 
 def summary(
     result_id: str,
@@ -90,16 +93,8 @@ class SchemathesisStep:
                     command, st, self.report_dir, cwd=Path(private), env={ENV_VAR: str(scan)}
                 )
             except Exception as exc:  # StageError, or the process could not start: a tool error
-                return [
-                    summary(
-                        "DAST-schemathesis",
-                        "Schemathesis run",
-                        Status.ERROR,
-                        str(exc),
-                        started=started,
-                        proven_on=f"Schemathesis {installed_version()}",
-                    )
-                ]
+                return [summary(*SCHEMATHESIS_RUN, Status.ERROR, str(exc), started=started,
+                                proven_on=f"Schemathesis {installed_version()}")]
         self.run_.records.read(findings_file)
         return self._results(done, started, budget)
 
@@ -116,7 +111,7 @@ class SchemathesisStep:
             "wall_s": round(done.duration_s, 1),
             "seed": self.run_.options.seed,
             "max_examples": self.run_.options.schemathesis.max_examples,
-            "scan_mode": self._mode(),
+            "scan_mode": self.run_.mode,
             "request_budget": budget,
             "stopped": stopped,
         }
@@ -127,22 +122,13 @@ class SchemathesisStep:
         if not har:
             errors.append("Schemathesis sent no request")
         self.run_.ran.add("schemathesis")
-        self.run_.tool_facts(
-            "schemathesis",
-            {**measured, "version": done.version, "evidence": evidence, "replay": self._message(stopped)},
-        )
-        tool = [
-            summary(
-                "DAST-schemathesis",
-                "Schemathesis run",
-                Status.ERROR if errors else Status.PASSED,
-                "\n".join(errors) or f"{len(har)} requests ({self._mode()} mode, seed {measured['seed']})",
-                started=started,
-                proven_on=version,
-                measured=measured,
-                evidence=evidence,
-            )
-        ]
+        replay = self._message(stopped)
+        self.run_.tool_facts("schemathesis", {**measured, "version": done.version, "evidence": evidence,
+                                              "replay": replay})
+        done_as = f"{len(har)} requests ({self.run_.mode} mode, seed {measured['seed']})"
+        status = Status.ERROR if errors else Status.PASSED
+        tool = summary(*SCHEMATHESIS_RUN, status, "\n".join(errors) or done_as, started=started,
+                       proven_on=version, measured=measured, evidence=evidence)
         unrun = self._unrun()
         inventory = check_inventory()
         for check in inventory:
@@ -150,17 +136,13 @@ class SchemathesisStep:
         judged = judge(
             [c for c in inventory if c.result_id not in unrun], findings, self.run_.rules, evidence=evidence
         )
-        return [*tool, *judged, *(skipped(c, unrun[c.result_id]) for c in inventory if c.result_id in unrun)]
-
-    def _mode(self) -> str:
-        options = self.run_.options
-        return f"{'active' if options.active else 'passive'} ({options.mode_reason})"
+        return [tool, *judged, *(skipped(c, unrun[c.result_id]) for c in inventory if c.result_id in unrun)]
 
     def _message(self, stopped: str) -> str:
         options = self.run_.options
         replay = "" if options.seed_given else " (fresh this run)"
         return (
-            f"{self._mode()} mode; seed {options.seed}{replay}: replay with --dast-seed {options.seed}; "
+            f"{self.run_.mode} mode; seed {options.seed}{replay}: replay with --dast-seed {options.seed}; "
             f"{stopped}"
         )
 
@@ -211,32 +193,16 @@ class ZapStep:
         started = time.monotonic()
         where = zap_mod.locate_zap(self.run_.options.raw)
         if isinstance(where, str):
-            return [
-                summary(
-                    "DAST-zap",
-                    "ZAP scan",
-                    Status.SKIPPED,
-                    where,
-                    started=started,
-                    proven_on=f"harness DAST stage {__version__}",
-                )
-            ]
+            return [summary(*ZAP_SCAN, Status.SKIPPED, where, started=started,
+                            proven_on=f"harness DAST stage {__version__}")]
         try:
             if where.api_url:
                 return self._scan(where, started)
             with zap_mod.zap_daemon(where.origin, self.run_.dir / "zap") as endpoint:
                 return self._scan(endpoint, started)
         except Exception as exc:  # a ZAP that cannot start or answer is a tool error, never a pass
-            return [
-                summary(
-                    "DAST-zap",
-                    "ZAP scan",
-                    Status.ERROR,
-                    f"{type(exc).__name__}: {exc}",
-                    started=started,
-                    proven_on="ZAP",
-                )
-            ]
+            return [summary(*ZAP_SCAN, Status.ERROR, f"{type(exc).__name__}: {exc}", started=started,
+                            proven_on="ZAP")]
 
     def _scan(self, endpoint: zap_mod.ZapEndpoint, started: float) -> list[Result]:
         run = self.run_
@@ -260,19 +226,10 @@ class ZapStep:
         run.tool_facts(
             "zap", {**outcome.measured, "via": endpoint.origin, "scan": mode, "evidence": evidence}
         )
-        tool = [
-            summary(
-                "DAST-zap",
-                "ZAP scan",
-                Status.ERROR if sent == 0 else Status.PASSED,
-                "ZAP sent no request" if sent == 0 else f"{mode} scan, {sent} messages",
-                started=started,
-                proven_on=version,
-                measured=dict(outcome.measured),
-                evidence=evidence,
-            )
-        ]
-        return [*tool, *judge([], findings, run.rules, evidence=evidence)]
+        tool = summary(*ZAP_SCAN, Status.ERROR if sent == 0 else Status.PASSED,
+                       "ZAP sent no request" if sent == 0 else f"{mode} scan, {sent} messages",
+                       started=started, proven_on=version, measured=dict(outcome.measured), evidence=evidence)
+        return [tool, *judge([], findings, run.rules, evidence=evidence)]
 
 
 __all__ = ["SchemathesisStep", "ZapStep", "summary"]

@@ -98,35 +98,15 @@ class Records:
 
 
 def to_finding(record: dict[str, Any], location: str, proven_on: str) -> Finding:
-    spec = check(str(record["check"]))
-    return Finding(
-        spec.rule_id,
-        spec.result_id,
-        spec.title,
-        spec.severity,
-        location,
-        evidence=str(record.get("detail", "")),
-        controls=spec.controls,
-        remediation=spec.remediation,
-        request=str(record.get("request", "")),
-        response=str(record.get("response", "")),
-        users=[str(u) for u in record.get("users", []) if u],
-        proven_on=proven_on,
-        attachments=[str(a) for a in record.get("attachments", [])],
-    )
+    return as_check(check(str(record["check"])), 0, proven_on).finding(
+        location, evidence=str(record.get("detail", "")), request=str(record.get("request", "")),
+        response=str(record.get("response", "")), users=[str(u) for u in record.get("users", []) if u],
+        attachments=[str(a) for a in record.get("attachments", [])])
 
 
 def as_check(spec: ApiCheck, tried: int, proven_on: str) -> Check:
-    return Check(
-        spec.rule_id,
-        spec.result_id,
-        spec.title,
-        spec.severity,
-        spec.controls,
-        measured={"targets_tried": tried},
-        proven_on=proven_on,
-        remediation=spec.remediation,
-    )
+    return Check(spec.rule_id, spec.result_id, spec.title, spec.severity, spec.controls,
+                 measured={"targets_tried": tried}, proven_on=proven_on, remediation=spec.remediation)
 
 
 def why_not(spec: ApiCheck, *, active: bool, mode_reason: str, users: int, ran: set[str]) -> str | None:

@@ -9,10 +9,12 @@ user's token by its owner (``Bearer <token of alice>``) so that a finding shows 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -214,4 +216,12 @@ def exchange(req: Req, resp: Resp, tokens: Mapping[str, str]) -> tuple[str, str]
     return label_tokens("\n".join(lines), tokens), label_tokens("\n".join(answer), tokens)
 
 
-__all__ = ["OutOfBudget", "Prober", "Req", "Resp", "exchange", "fill_path", "label_tokens", "token_label"]
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` readable by this user only (mode 0600 from the start: it holds tokens or passwords)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+__all__ = ["OutOfBudget", "Prober", "Req", "Resp", "exchange", "fill_path", "label_tokens", "token_label",
+           "write_private"]
