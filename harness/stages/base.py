@@ -41,6 +41,14 @@ class StageContext:
         return path
 
 
+def shown_path(path: Path, root: Path) -> str:
+    """``path`` as results and messages show it: relative to ``root`` when inside it."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 class Stage(Protocol):
     """A stage yields its results as they finish (a list will do): the engine records each one as
     it comes, so a run interrupted mid-stage keeps the results yielded before the signal."""
@@ -51,4 +59,4 @@ class Stage(Protocol):
     def run(self, ctx: StageContext) -> Iterable[Result]: ...
 
 
-__all__ = ["Stage", "StageContext"]
+__all__ = ["Stage", "StageContext", "shown_path"]

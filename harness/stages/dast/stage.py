@@ -23,7 +23,7 @@ import httpx
 from harness import __version__
 from harness.errors import StageError
 from harness.results import Result, Status
-from harness.stages.base import StageContext
+from harness.stages.base import StageContext, shown_path
 from harness.stages.dast import attack_properties, probes, sqlmap
 from harness.stages.dast.attack_ssrf import Listener, listening
 from harness.stages.dast.catalog import CHECKS
@@ -67,7 +67,7 @@ class DastStage:
         rules = load_rules(
             options.rules_path,
             default=options.default_action,
-            shown_as=_shown(options.rules_path, ctx.config.root),
+            shown_as=shown_path(options.rules_path, ctx.config.root),
         )
         yield from DastRun(ctx, env, options, rules).execute()
 
@@ -313,13 +313,6 @@ def _nonces_after_grace(listener: Listener) -> set[str]:
     """The SSRF nonces the listener received (a server may fetch asynchronously: a second's grace)."""
     time.sleep(1.0)
     return listener.nonces()
-
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
 
 
 __all__ = ["DastRun", "DastStage"]

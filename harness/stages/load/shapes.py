@@ -113,5 +113,5 @@ def csv_payload(size: int, seed: int) -> bytes:
     return head + row * max(1, (size - len(head)) // len(row))
 
 
-__all__ = ["DEFAULT_MIX", "ShapeStage", "build_stages", "csv_payload", "duration", "empty_summary", "stage_at",
-           "stretch", "upload_size"]
+__all__ = ["DEFAULT_MIX", "ShapeStage", "build_stages", "csv_payload", "duration", "empty_summary",
+           "stage_at", "stretch", "upload_size"]

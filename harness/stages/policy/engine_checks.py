@@ -11,6 +11,7 @@ from typing import Any
 
 from harness.iac.terraform_cli import TerraformSettings
 from harness.results import Result
+from harness.stages.base import shown_path
 from harness.stages.policy.options import PolicyOptions
 from harness.stages.policy.promtool_checks import PromtoolChecks, rule_test_files
 from harness.stages.policy.terraform_checks import TerraformChecks
@@ -23,7 +24,7 @@ class EngineChecks:
 
     def __init__(self, config: Any, options: PolicyOptions, evidence_dir: Path) -> None:
         self.evidence_dir = evidence_dir
-        self.terraform = TerraformChecks(options.terraform, _shown(options.terraform, options.root),
+        self.terraform = TerraformChecks(options.terraform, shown_path(options.terraform, options.root),
                                          TerraformSettings.from_config(config), evidence_dir / LOG_NAME)
         tests = rule_test_files(options.policy_dirs())
         self.promtool = PromtoolChecks(options.manifest_dirs, tests, options.root)
@@ -65,13 +66,6 @@ class EngineChecks:
     def _log_evidence(self) -> str:
         """The terraform log, relative to the run dir (``<run>/evidence/policy/terraform.log``)."""
         return (self.evidence_dir / LOG_NAME).relative_to(self.evidence_dir.parents[1]).as_posix()
-
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 __all__ = ["EngineChecks"]

@@ -22,6 +22,7 @@ import yaml
 from harness.errors import MissingToolError
 from harness.results import Result, Severity, Status
 from harness.services.prometheus import tool_version
+from harness.stages.base import shown_path
 
 STAGE = "policy"
 CONTROLS = ["EU-C-OBS-02"]
@@ -51,7 +52,7 @@ def find_rule_sets(manifests: Path, root: Path) -> list[RuleSet]:
             if isinstance(doc, dict) and doc.get("kind") == "PrometheusRule":
                 name = str((doc.get("metadata") or {}).get("name", path.stem))
                 groups = list((doc.get("spec") or {}).get("groups") or [])
-                found.setdefault(name, RuleSet(name, _shown(path, root), groups))
+                found.setdefault(name, RuleSet(name, shown_path(path, root), groups))
     return list(found.values())
 
 
@@ -105,7 +106,7 @@ class PromtoolChecks:
         shutil.copyfile(test, copy)
         done = _run([binary, "test", "rules", copy.name], work)
         title = f"alerts fire when they should, and only then ({test.name}, promtool test rules)"
-        shown = _shown(test, self.root)
+        shown = shown_path(test, self.root)
         if done.returncode == 0:
             return _result("PROM-RULES-TEST", title, Status.PASSED, Severity.HIGH, shown,
                            "promtool test rules: SUCCESS", version)
@@ -126,13 +127,6 @@ def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 def _problems(done: subprocess.CompletedProcess[str]) -> str:
     text = "\n".join(line.rstrip() for line in (done.stdout + done.stderr).splitlines() if line.strip())
     return text[:3000] or f"promtool exited {done.returncode}"
-
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def _result(result_id: str, title: str, status: Status, severity: Severity, location: str, message: str,

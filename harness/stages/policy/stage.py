@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from harness.results import Result, Severity, Status
-from harness.stages.base import StageContext
+from harness.stages.base import StageContext, shown_path
 from harness.stages.policy.engine import Collected, Prepared, collect, prepare, write_evidence
 from harness.stages.policy.engine_checks import EngineChecks
 from harness.stages.policy.model import Finding
@@ -133,16 +133,9 @@ def _result(finding: Finding, metadata: _Metadata) -> Result:
 
 def _waiver_failure(result_id: str, entry: str, message: str, options: PolicyOptions) -> Result:
     return Result(result_id, STAGE, "waivers are current and used", Status.FAILED, Severity.HIGH,
-                  controls=["EU-C-GOV-01"], location=_shown(options.waivers_file, options),
+                  controls=["EU-C-GOV-01"], location=shown_path(options.waivers_file, options.root),
                   message=f"{entry}: {message}",
                   remediation="renew the waiver with a new approval, or remove it")
-
-
-def _shown(path: object, options: PolicyOptions) -> str:
-    try:
-        return str(options.waivers_file.resolve().relative_to(options.root))
-    except ValueError:
-        return str(path)
 
 
 __all__ = ["PolicyStage", "build_results", "run_policy"]
