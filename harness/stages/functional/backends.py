@@ -17,6 +17,7 @@ from typing import Any
 from harness.app_profile import AppProfile
 from harness.targets.base import Environment
 
+TERMINAL = ("completed", "failed")  # the states an upload's row ends in
 UPLOAD_COLUMNS = ("id", "user_id", "filename", "content_type", "size_bytes", "sha256", "raw_key", "state",
                   "progress", "event_seq", "attempts", "completions", "failure_reason", "result_key",
                   "manifest")
@@ -172,4 +173,4 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-__all__ = ["Backends", "UserHandle", "sha256"]
+__all__ = ["TERMINAL", "Backends", "UserHandle", "sha256"]

@@ -6,8 +6,9 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from harness.app_profile import AppProfile
 from harness.errors import ConfigError, HarnessError
@@ -17,6 +18,7 @@ from harness.targets.base import Environment
 
 _WHOLE = re.compile(r"^\$\{([^}]+)\}([+-][0-9]+)?$")
 _PART = re.compile(r"\$\{([^}]+)\}")
+T = TypeVar("T")
 
 
 class StepFailed(HarnessError):
@@ -75,6 +77,11 @@ class Context:
     def app(self) -> AppProfile:
         """What the scenario needs to know about the app (routes, auth): ``scenarios/app.yaml``."""
         return self.backends.app
+
+    def need_database(self) -> None:
+        """Skip the step on a target that does not expose its database."""
+        if not self.backends.has_database:
+            raise StepSkipped(f"needs database_url (target {self.env.target!r} does not expose it)")
 
     def user(self, name: str | None) -> UserHandle:
         key = name or next(iter(self.users))
@@ -151,6 +158,18 @@ class Context:
         return value.id if isinstance(value, Upload) else value
 
 
+def poll(read: Callable[[], T], done: Callable[[T], bool], within_s: float,
+         every_s: float) -> tuple[T, float]:
+    """``read()`` until ``done`` says so or ``within_s`` has passed: the last value, and the seconds taken
+    (the steps that wait for the system to settle share it)."""
+    began = time.monotonic()
+    value = read()
+    while not done(value) and time.monotonic() - began < within_s:
+        time.sleep(every_s)
+        value = read()
+    return value, time.monotonic() - began
+
+
 def subset_mismatch(expected: Any, actual: Any, where: str = "") -> str | None:
     """None when ``actual`` contains ``expected`` (dicts by key, lists elementwise); else the first gap."""
     if isinstance(expected, dict):
@@ -184,4 +203,5 @@ def dig(data: Any, dotted: str) -> tuple[bool, Any]:
     return True, data
 
 
-__all__ = ["Context", "ScenarioError", "StepFailed", "StepSkipped", "Upload", "dig", "subset_mismatch"]
+__all__ = ["Context", "ScenarioError", "StepFailed", "StepSkipped", "Upload", "dig", "poll",
+           "subset_mismatch"]

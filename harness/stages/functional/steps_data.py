@@ -6,16 +6,10 @@ import json
 import time
 from typing import Any
 
-from harness.stages.functional.backends import sha256
-from harness.stages.functional.context import Context, StepFailed, StepSkipped, Upload, subset_mismatch
+from harness.stages.functional.backends import TERMINAL, sha256
+from harness.stages.functional.context import Context, StepFailed, StepSkipped, Upload, poll, subset_mismatch
 
 Scope = dict[str, Any] | None
-TERMINAL = ("completed", "failed")
-
-
-def _need_database(ctx: Context) -> None:
-    if not ctx.backends.has_database:
-        raise StepSkipped(f"needs database_url (target {ctx.env.target!r} does not expose it)")
 
 
 def processed(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scope) -> dict[str, Any]:
@@ -49,7 +43,7 @@ def _check_artifact(ctx: Context, target: Upload, item: dict[str, Any]) -> None:
 
 def db(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scope) -> Any:
     """The row of an upload (or of each upload of a list) matches ``expect.row`` / is ``absent``."""
-    _need_database(ctx)
+    ctx.need_database()
     local = (scope or {}).get(spec["of"], ctx.vars.get(spec["of"]))
     if isinstance(local, list):
         return [_db_row(ctx, target, expect) for target in ctx.upload_list(spec["of"])]
@@ -76,41 +70,37 @@ def subscribers(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scop
     """Server-side SSE subscriptions of an upload's channel reach ``count`` (default 0) in time."""
     target = ctx.upload(spec["of"], scope)
     wanted, within = int(expect.get("count", 0)), float(expect.get("within_s", 10))
-    began = time.monotonic()
     try:
-        count = ctx.backends.subscribers(target.id)
-        while count != wanted and time.monotonic() - began < within:
-            time.sleep(0.1)
-            count = ctx.backends.subscribers(target.id)
+        count, took = poll(lambda: ctx.backends.subscribers(target.id), lambda n: n == wanted, within, 0.1)
     except LookupError as exc:
         raise StepSkipped(str(exc)) from None
     if count != wanted:
         raise StepFailed(f"{count} server-side subscriber(s) of {target.id} after {within:.0f}s, "
                          f"expected {wanted} (the server kept a stream the client left)")
-    ctx.measure("subscribers_released_s", time.monotonic() - began)
+    ctx.measure("subscribers_released_s", took)
     return count
 
 
 def until(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scope) -> list[Upload]:
     """Wait until ``count`` uploads of a list are in ``state`` (e.g. processing, to crash a worker)."""
-    _need_database(ctx)
+    ctx.need_database()
     uploads = ctx.upload_list(spec["of"])
     wanted, state = int(spec.get("count", 1)), spec["state"]
-    deadline = time.monotonic() + float(spec.get("timeout_s", 60))
-    hits: list[Upload] = []
-    while time.monotonic() < deadline:
+
+    def in_state() -> list[Upload]:
         rows = ctx.backends.rows([u.id for u in uploads])
-        hits = [u for u in uploads if rows.get(u.id, {}).get("state") == state]
-        if len(hits) >= wanted:
-            ctx.measure(f"{state}_when_acted", len(hits))
-            return hits
-        time.sleep(0.05)
-    raise StepFailed(f"until: only {len(hits)} of {len(uploads)} uploads were {state} in time")
+        return [u for u in uploads if rows.get(u.id, {}).get("state") == state]
+
+    hits, _ = poll(in_state, lambda found: len(found) >= wanted, float(spec.get("timeout_s", 60)), 0.05)
+    if len(hits) < wanted:
+        raise StepFailed(f"until: only {len(hits)} of {len(uploads)} uploads were {state} in time")
+    ctx.measure(f"{state}_when_acted", len(hits))
+    return hits
 
 
 def invariants(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scope) -> dict[str, int]:
     """accepted == rows == processed objects; each processed exactly once; nothing orphaned."""
-    _need_database(ctx)
+    ctx.need_database()
     uploads = ctx.upload_list(spec.get("of"))
     state = spec.get("state", "completed")
     rows = _settled(ctx, uploads, float(spec.get("timeout_s", 120)))
@@ -140,13 +130,10 @@ def invariants(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope
 
 
 def _settled(ctx: Context, uploads: list[Upload], timeout: float) -> dict[str, dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = ctx.backends.rows([u.id for u in uploads])
-        if all(r["state"] in TERMINAL for r in rows.values()) or time.monotonic() > deadline:
-            ctx.measure("settled_s", time.monotonic() - ctx.started)
-            return rows
-        time.sleep(0.25)
+    rows, _ = poll(lambda: ctx.backends.rows([u.id for u in uploads]),
+                   lambda found: all(r["state"] in TERMINAL for r in found.values()), timeout, 0.25)
+    ctx.measure("settled_s", time.monotonic() - ctx.started)
+    return rows
 
 
 def _has_objects(ctx: Context, row: dict[str, Any]) -> bool:
@@ -164,12 +151,7 @@ def _extra_rows(ctx: Context) -> list[str]:
 def _orphans(ctx: Context, grace_s: float = 10.0) -> list[str]:
     """Raw objects (of this scenario's users; of anyone when exclusive) with no row, and multipart
     uploads left open; an in-flight upload of a concurrent scenario gets ``grace_s`` to settle."""
-    deadline = time.monotonic() + grace_s
-    while True:
-        found = _orphan_candidates(ctx)
-        if not found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.5)
+    return poll(lambda: _orphan_candidates(ctx), lambda found: not found, grace_s, 0.5)[0]
 
 
 def _orphan_candidates(ctx: Context) -> list[str]:

@@ -6,7 +6,7 @@ import contextlib
 import time
 from typing import Any
 
-from harness.stages.functional.context import Context, StepFailed, StepSkipped
+from harness.stages.functional.context import Context, StepFailed, StepSkipped, poll
 from harness.targets.base import Control
 
 Scope = dict[str, Any] | None
@@ -103,20 +103,18 @@ def heal(ctx: Context) -> list[str]:
 def ready(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scope) -> float:
     """Poll /readyz until it answers 200; the time it took is the recovery time."""
     timeout = float(spec.get("timeout_s", 60))
-    began = time.monotonic()
-    last: Any = None
-    while time.monotonic() - began < timeout:
+
+    def answer() -> int | str:
         try:
-            response = ctx.api.client.get("/readyz", timeout=5)
-            last = response.status_code
-            if last == 200:
-                took = time.monotonic() - began
-                ctx.measure("recovered_s", took)
-                return took
+            return ctx.api.client.get("/readyz", timeout=5).status_code
         except Exception as exc:
-            last = type(exc).__name__
-        time.sleep(0.2)
-    raise StepFailed(f"/readyz not 200 after {timeout:.0f}s (last: {last})")
+            return type(exc).__name__
+
+    last, took = poll(answer, lambda status: status == 200, timeout, 0.2)
+    if last != 200:
+        raise StepFailed(f"/readyz not 200 after {timeout:.0f}s (last: {last})")
+    ctx.measure("recovered_s", took)
+    return took
 
 
 __all__ = ["action", "control_of", "heal", "ready"]

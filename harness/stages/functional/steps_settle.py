@@ -22,32 +22,27 @@ import re
 import time
 from typing import Any
 
+from harness.stages.functional.backends import TERMINAL
 from harness.stages.functional.bounds import Bound, bound_of
-from harness.stages.functional.context import Context, ScenarioError, StepSkipped
+from harness.stages.functional.context import Context, ScenarioError, poll
 from harness.stages.functional.holders import UploadHolder
 from harness.stages.functional.steps_env import control_of
 from harness.stages.functional.steps_slow import failed, replica_address, request_head
 
 Scope = dict[str, Any] | None
-TERMINAL = ("completed", "failed")
 SETTLING, CLEANUP = "settling", "cleanup"  # the class names of tests/fixtures/planted/EXPECTED.yaml
-
-
-def _need_database(ctx: Context) -> None:
-    if not ctx.backends.has_database:
-        raise StepSkipped(f"needs database_url (target {ctx.env.target!r} does not expose it)")
 
 
 def crash(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scope) -> dict[str, Any]:
     """Kill ``component`` at each (re)start of the job of ``of``; stop early once the row is final."""
-    _need_database(ctx)
+    ctx.need_database()
     control, target = control_of(ctx), ctx.upload(str(spec["of"]), scope)
     component, wait = str(spec.get("component", "worker")), float(spec.get("timeout_s", 60))
     ctx.healing.setdefault("replicas", {}).setdefault(component, len(control.replicas(component)))
     kills: list[int] = []
     row: dict[str, Any] = {}
     for _ in range(int(spec.get("times", 3))):
-        row = _next_start(ctx, target.id, kills[-1] if kills else 0, time.monotonic() + wait)
+        row = _next_start(ctx, target.id, kills[-1] if kills else 0, wait)
         if row.get("state") != "processing":
             break
         for index in range(len(control.replicas(component))):
@@ -63,28 +58,23 @@ def crash(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Sco
     return facts
 
 
-def _next_start(ctx: Context, upload_id: str, after: int, deadline: float) -> dict[str, Any]:
-    """The row once a start later than attempt ``after`` runs (or it is final, or the deadline)."""
-    row: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        row = ctx.backends.row(upload_id) or {}
-        if row.get("state") in TERMINAL or (row.get("state") == "processing" and row["attempts"] > after):
-            return row
-        time.sleep(0.05)
-    return {**row, "state": f"{row.get('state')} (not started again)"}
+def _next_start(ctx: Context, upload_id: str, after: int, wait_s: float) -> dict[str, Any]:
+    """The row once a start later than attempt ``after`` runs (or it is final, or ``wait_s`` passed)."""
+
+    def started(row: dict[str, Any]) -> bool:
+        return row.get("state") in TERMINAL or (row.get("state") == "processing" and row["attempts"] > after)
+
+    row, _ = poll(lambda: ctx.backends.row(upload_id) or {}, started, wait_s, 0.05)
+    return row if started(row) else {**row, "state": f"{row.get('state')} (not started again)"}
 
 
 def settled(ctx: Context, spec: dict[str, Any], expect: dict[str, Any], scope: Scope) -> list[dict[str, Any]]:
     """Every upload of ``of`` is final within the bound; optionally in ``state`` with a clean reason."""
-    _need_database(ctx)
+    ctx.need_database()
     uploads = ctx.upload_list(str(spec["of"]))
     bound = bound_of(ctx, expect["within"])
-    began = time.monotonic()
-    rows = ctx.backends.rows([u.id for u in uploads])
-    while not _all_final(rows, uploads) and time.monotonic() - began < bound.seconds:
-        time.sleep(0.2)
-        rows = ctx.backends.rows([u.id for u in uploads])
-    took = time.monotonic() - began
+    rows, took = poll(lambda: ctx.backends.rows([u.id for u in uploads]),
+                      lambda found: _all_final(found, uploads), bound.seconds, 0.2)
     facts = [{"upload": u.id, "state": rows.get(u.id, {}).get("state"), "attempts": rows.get(u.id, {})
               .get("attempts"), "reason": rows.get(u.id, {}).get("failure_reason")} for u in uploads]
     name = str(spec["of"])
@@ -153,12 +143,8 @@ def _new_multipart(ctx: Context, before: set[str], timeout: float, holder: Uploa
 
 
 def _cleaned(ctx: Context, left: set[str], bound: Bound) -> dict[str, Any]:
-    began = time.monotonic()
-    remaining = left & set(ctx.backends.open_multipart("raw"))
-    while remaining and time.monotonic() - began < bound.seconds:
-        time.sleep(0.25)
-        remaining = left & set(ctx.backends.open_multipart("raw"))
-    took = time.monotonic() - began
+    remaining, took = poll(lambda: left & set(ctx.backends.open_multipart("raw")), lambda found: not found,
+                           bound.seconds, 0.25)
     facts = {"abandoned": sorted(left), "remaining": sorted(remaining), "after_s": round(took, 2),
              "bound": str(bound)}
     ctx.measure("abandoned_multipart_cleaned_s", took)
