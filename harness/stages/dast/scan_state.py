@@ -168,59 +168,25 @@ class ScanState:
             self.observe(req, resp)
         return resp
 
-    def record(
-        self,
-        check: str,
-        req: Req,
-        resp: Resp,
-        detail: str,
-        *,
-        users: Iterable[str | None] = (),
-        extra: dict[str, Any] | None = None,
-    ) -> None:
+    def record(self, check: str, req: Req, resp: Resp, detail: str, *, users: Iterable[str | None] = (),
+               extra: dict[str, Any] | None = None) -> None:
         """One finding, with its exchange as evidence (tokens named by owner)."""
         request, response = exchange(req, resp, self.tokens)
-        line = {
-            "kind": "finding",
-            "check": check,
-            "label": req.label,
-            "url": req.url,
-            "detail": detail,
-            "users": [u for u in users if u],
-            "request": request,
-            "response": response,
-            **(extra or {}),
-        }
-        self._write(line)
+        self.note("finding", **{"check": check, "label": req.label, "url": req.url, "detail": detail,
+                                "users": [u for u in users if u], "request": request, "response": response,
+                                **(extra or {})})
 
     def record_static(self, check: str, label: str, url: str, detail: str) -> None:
         """A finding read from the document rather than from an exchange."""
-        self._write(
-            {
-                "kind": "finding",
-                "check": check,
-                "label": label,
-                "url": url,
-                "detail": detail,
-                "users": [],
-                "request": "",
-                "response": "",
-            }
-        )
+        self.note("finding", check=check, label=label, url=url, detail=detail, users=[], request="",
+                  response="")
 
     def note(self, kind: str, **data: Any) -> None:
         self._write({"kind": kind, **data})
 
     def close(self) -> None:
-        self._write(
-            {
-                "kind": "stats",
-                "tried": dict(self.tried),
-                "probe_requests": self.prober.sent,
-                "seen_requests": self.seen_requests,
-                "spent_s": {k: round(v, 2) for k, v in self.spent.items()},
-            }
-        )
+        self.note("stats", tried=dict(self.tried), probe_requests=self.prober.sent,
+                  seen_requests=self.seen_requests, spent_s={k: round(v, 2) for k, v in self.spent.items()})
         self._out.close()
         self.prober.close()
 
