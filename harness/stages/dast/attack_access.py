@@ -64,7 +64,7 @@ def probe_objects(state: ScanState, operation: Operation, base: Req, resp: Resp)
     for values in _targets(state.owned_only_by(owner), names, base, resp):
         value = str(values[names[-1]])
         fresh = state.claim(check, operation.label, repr(sorted(values.items())))
-        if fresh and _room(state, check, operation):
+        if fresh and state.room(check, operation.label, "probe", instances=PROBES_PER_OPERATION):
             state.attempt(check)
             target = base.copy(path_values=values)
             (_read if check == "bola_read" else _write)(state, target, owner, peer, value)
@@ -79,10 +79,6 @@ def _targets(owned: list[str], names: list[str], base: Req, resp: Resp) -> list[
     for value in reversed(owned[-VALUES_PER_OPERATION:]):
         found += [{**base.path_values, name: value} for name in names]
     return found
-
-
-def _room(state: ScanState, check: str, operation: Operation) -> bool:
-    return any(state.claim(check, operation.label, "probe", str(i)) for i in range(PROBES_PER_OPERATION))
 
 
 def _refused_anonymously(state: ScanState, target: Req) -> bool:

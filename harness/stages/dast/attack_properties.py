@@ -121,9 +121,7 @@ def scan(state: ScanState, req: Req, resp: Resp) -> None:
     """The passive scanners over one response (at most a couple of instances per operation)."""
     if not resp.text:
         return
-    for check in PASSIVE_CHECKS:
-        if state.enabled(check):
-            state.attempt(check)
+    state.attempt(*PASSIVE_CHECKS)
     body = resp.json()
     problems = []
     if body is not None and state.enabled("data_exposure"):
@@ -141,7 +139,8 @@ def scan(state: ScanState, req: Req, resp: Resp) -> None:
         if found:
             problems.append((check, found))
     for check, detail in problems:
-        if state.claim(check, req.label, detail[:60]) and _room(state, check, req.label):
+        if state.claim(check, req.label, detail[:60]) and state.room(check, req.label, "instance",
+                                                                     instances=INSTANCES_PER_OPERATION):
             state.record(check, req, resp, detail, users=[req.user])
 
 
@@ -150,10 +149,6 @@ def _foreign_secrets(state: ScanState, viewer: str | None) -> dict[str, str]:
     found = {f"{name}'s token": token for name, token in state.tokens.items() if name != viewer}
     found.update(state.config.known_secrets)
     return found
-
-
-def _room(state: ScanState, check: str, label: str) -> bool:
-    return any(state.claim(check, label, "instance", str(i)) for i in range(INSTANCES_PER_OPERATION))
 
 
 __all__ = ["mass_assign", "privileged", "scan"]

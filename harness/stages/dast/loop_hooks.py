@@ -137,9 +137,7 @@ def _inject(state: ScanState, operation: Operation, req: Req, resp: Resp) -> Non
         return
     for slot in slots(operation, req):
         if state.claim("injection", operation.label, slot.location, slot.name):
-            for name in INJECTIONS:
-                if state.enabled(name):
-                    state.attempt(name)
+            state.attempt(*INJECTIONS)
             attack_injection.inject(state, req, resp, slot)
 
 

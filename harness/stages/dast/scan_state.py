@@ -136,6 +136,10 @@ class ScanState:
             self._claims.add(key)
             return True
 
+    def room(self, *key: str, instances: int) -> bool:
+        """True for the first ``instances`` times ``key`` is asked about (a cap per operation)."""
+        return any(self.claim(*key, str(i)) for i in range(instances))
+
     def claims_of(self, first: str) -> list[tuple[str, ...]]:
         with self._lock:
             return [key for key in self._claims if key[0] == first]
@@ -157,9 +161,10 @@ class ScanState:
         with self._lock:
             self.spent[name] = self.spent.get(name, 0.0) + seconds
 
-    def attempt(self, check: str) -> None:
+    def attempt(self, *checks: str) -> None:
+        """Count one attempt of each of ``checks`` that this run enables."""
         with self._lock:
-            self.tried[check] += 1
+            self.tried.update(c for c in checks if self.enabled(c))
 
     def send(self, req: Req, *, timeout_s: float | None = None) -> Resp:
         """Send through the prober; the passive scanners see our own answers too."""
