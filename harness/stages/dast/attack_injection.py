@@ -28,23 +28,13 @@ from harness.stages.dast.wire import Req, Resp, label_tokens
 SLEEP_S = 3.0
 ERROR_PAYLOADS = ("'", '"', "')--", "`")
 BOOLEAN_PAIRS = (("' OR '1'='1", "' AND '1'='2"), (" OR 1=1", " AND 1=2"), ('" OR "1"="1', '" AND "1"="2'))
-SQL_SLEEPS = (
-    "' AND SLEEP({s})-- -",
-    "' OR SLEEP({s})-- -",
-    "'; SELECT pg_sleep({s})--",
-    "' || pg_sleep({s})--",
-    "1 AND SLEEP({s})",
-    "'; WAITFOR DELAY '0:0:{s}'--",
-)
+SQL_SLEEPS = ("' AND SLEEP({s})-- -", "' OR SLEEP({s})-- -", "'; SELECT pg_sleep({s})--",
+              "' || pg_sleep({s})--", "1 AND SLEEP({s})", "'; WAITFOR DELAY '0:0:{s}'--")
 SHELL_SLEEPS = (";sleep {s}", "|sleep {s}", "$(sleep {s})", "`sleep {s}`", "&& sleep {s}")
 TEMPLATES = ("{{1337*1337}}", "${1337*1337}", "<%= 1337*1337 %>", "#{1337*1337}", "{1337*1337}")
 TEMPLATE_RESULT = "1787569"
-SHELL_ECHO = (
-    ";echo h4rn3ss$((6*7))h4rn3ss",
-    "|echo h4rn3ss$((6*7))h4rn3ss",
-    "$(echo h4rn3ss$((6*7))h4rn3ss)",
-    "`echo h4rn3ss$((6*7))h4rn3ss`",
-)
+SHELL_ECHO = (";echo h4rn3ss$((6*7))h4rn3ss", "|echo h4rn3ss$((6*7))h4rn3ss",
+              "$(echo h4rn3ss$((6*7))h4rn3ss)", "`echo h4rn3ss$((6*7))h4rn3ss`")
 SHELL_RESULT = "h4rn3ss42h4rn3ss"
 MARK = "HARNESSINJECTIONMARK"  # becomes sqlmap's custom injection marker '*'
 

@@ -29,16 +29,8 @@ PASSIVE_CHECKS = ("data_exposure", "error_disclosure", "version_disclosure")
 def privileged(peer: str | None) -> dict[str, Any]:
     """Properties a client must never set, with the values we would recognise when read back."""
     return {
-        "is_admin": True,
-        "isAdmin": True,
-        "admin": True,
-        "role": "admin",
-        "roles": ["admin"],
-        "is_superuser": True,
-        "is_staff": True,
-        "verified": True,
-        "is_verified": True,
-        "email_verified": True,
+        "is_admin": True, "isAdmin": True, "admin": True, "role": "admin", "roles": ["admin"],
+        "is_superuser": True, "is_staff": True, "verified": True, "is_verified": True, "email_verified": True,
         **({"owner": peer} if peer else {}),
     }
 

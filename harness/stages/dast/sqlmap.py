@@ -73,22 +73,9 @@ def confirm(
         write_private(request, raw_request(replay, tokens))
         # A made-up identifier answers 404 before any injection: that must not end the test.
         command = [
-            executable,
-            "-r",
-            str(request),
-            "--batch",
-            "--technique=BEU",
-            "--level=1",
-            "--risk=1",
-            "--flush-session",
-            f"--output-dir={private}/out",
-            "--disable-coloring",
-            "--timeout=10",
-            "--retries=0",
-            "--threads=1",
-            "-v",
-            "1",
-            "--ignore-code=401,403,404",
+            executable, "-r", str(request), "--batch", "--technique=BEU", "--level=1", "--risk=1",
+            "--flush-session", f"--output-dir={private}/out", "--disable-coloring", "--timeout=10",
+            "--retries=0", "--threads=1", "-v", "1", "--ignore-code=401,403,404",
         ]
         if urlsplit(str(replay["url"])).scheme == "https":
             command.append("--force-ssl")
