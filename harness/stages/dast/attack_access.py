@@ -93,15 +93,8 @@ def _read(state: ScanState, target: Req, owner: str, peer: str, value: str) -> N
         return
     owner_resp = state.send(state.as_user(target, owner))
     if owner_resp.ok and _refused_anonymously(state, target):
-        state.record(
-            "bola_read",
-            as_peer,
-            peer_resp,
-            f"{peer} read {owner}'s object ({value!r} in the path; {owner} gets {owner_resp.status}, "
-            f"anonymous is refused)",
-            users=[owner, peer],
-            extra={"owner": owner, "peer": peer},
-        )
+        _breach(state, "bola_read", as_peer, peer_resp, owner, f"{peer} read {owner}'s object ({value!r} in "
+                f"the path; {owner} gets {owner_resp.status}, anonymous is refused)")
 
 
 def _write(state: ScanState, target: Req, owner: str, peer: str, value: str) -> None:
@@ -110,15 +103,14 @@ def _write(state: ScanState, target: Req, owner: str, peer: str, value: str) -> 
     as_peer = state.as_user(target, peer)
     resp = state.send(as_peer)
     if resp.ok:
-        state.record(
-            "bola_write",
-            as_peer,
-            resp,
-            f"{peer}'s {target.method} on {owner}'s object ({value!r} in the path) was answered "
-            f"{resp.status}",
-            users=[owner, peer],
-            extra={"owner": owner, "peer": peer},
-        )
+        _breach(state, "bola_write", as_peer, resp, owner, f"{peer}'s {target.method} on {owner}'s object "
+                f"({value!r} in the path) was answered {resp.status}")
+
+
+def _breach(state: ScanState, check: str, as_peer: Req, resp: Resp, owner: str, detail: str) -> None:
+    """The peer reached the owner's object: a finding naming both (owner first)."""
+    state.record(check, as_peer, resp, detail, users=[owner, as_peer.user],
+                 extra={"owner": owner, "peer": as_peer.user})
 
 
 def is_admin_operation(operation: Operation) -> bool:
