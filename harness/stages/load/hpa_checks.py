@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from harness.k8s.specs import HpaPolicy
 from harness.results import Result, Severity, Status
 from harness.stages.load.checks import error_result as _error
-from harness.stages.load.checks import result
+from harness.stages.load.checks import load_result, result
 from harness.stages.load.hpa_rules import (
     SATURATED_HOST_PCT,
     Observed,
@@ -245,25 +245,12 @@ def scale_down(prefix: str, policy: HpaPolicy, seen: Observed, up: Result, evide
         if after
         else -1,
     }
-    if up.status is not Status.PASSED:
-        return (
-            _error(
-                f"{prefix}-scale-down",
-                title,
-                f"no scale-up was shown, so scale-down cannot be: see {up.id}",
-                evidence,
-                measured,
-            )
-            if up.status is Status.ERROR
-            else result(
-                f"{prefix}-scale-down",
-                title,
-                False,
-                f"never scaled up (see {up.id}): scale-down not shown",
-                measured,
-                evidence,
-            )
-        )
+    if up.status is not Status.PASSED:  # nothing to come back down from: as shown (error) or failed
+        unshown = up.status is Status.ERROR
+        why = (f"no scale-up was shown, so scale-down cannot be: see {up.id}" if unshown
+               else f"never scaled up (see {up.id}): scale-down not shown")
+        return load_result(f"{prefix}-scale-down", title, Status.ERROR if unshown else Status.FAILED, why,
+                           evidence, measured=measured)
     ok = not early and bool(after) and final == policy.min_replicas
     why = "; ".join(early) or (f"back to {final} replicas" if after else f"still {final} replicas at the end")
     return result(
