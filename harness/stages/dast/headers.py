@@ -48,6 +48,7 @@ class HeaderRule:
     problem: Callable[[SeenResponse, str], str | None]  # (response, api prefix) -> evidence or None
 
     def check(self, measured: dict[str, float | int | str] | None = None) -> Check:
+        """This rule as a check (``DAST-HDR-<plugin id>``): it makes the findings and, clean, a pass."""
         return Check(self.plugin_id, header_result_id(self.plugin_id), self.title, self.severity,
                      list(self.controls), measured=dict(measured or {}), remediation=self.remediation)
 
