@@ -24,27 +24,19 @@ discovery labelled as the manifests' monitors say (:mod:`.monitoring`); the cont
 file as replicas come and go, and the canary analysis queries it (``Environment.prometheus_url``).
 
 Every process is a :class:`~harness.services.ManagedProcess` in its own process group with its
-log under ``<run_dir>/logs`` (kept as evidence, with ``terraform.log``). ``down()`` runs on failure
-of ``up()``, at interpreter exit and through SIGINT/SIGTERM/SIGHUP (turned into
-:class:`~harness.errors.RunInterrupted` when nobody else handles them); it is shielded from further
-signals, runs ``terraform destroy``, checks that nothing tagged with the run id is left in the
-emulator (Resource Groups Tagging API), and leaves no process, listening port or temp dir behind.
-An interrupted run with an emulator of its own skips the wait and the destroy (see ``down()``).
+log under ``<run_dir>/logs`` (kept as evidence, with ``terraform.log``). ``up()``'s signal handling
+and ``down()`` (destroy, leak check, the interrupted fast path) are :mod:`.teardown`'s.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import json
 import os
 import secrets as token_source
-import shutil
 import tempfile
-import threading
 import time
 import uuid
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +45,9 @@ from harness.k8s.specs import declared_resources
 from harness.services import PostgresService, RedisService
 from harness.targets.awsapi import AwsAccess
 from harness.targets.base import AwsEndpoint, Environment, TestUser
-from harness.targets.lifecycle import DeferredSignals, shielded, signals_as_exceptions, stop_signals_received
 from harness.targets.local.app import AppLauncher, app_pythonpath
 from harness.targets.local.aws import (
     bucket_names,
-    destroy_and_check,
     emulator_service,
     external_endpoint,
     local_infra,
@@ -67,10 +57,11 @@ from harness.targets.local.aws import (
 )
 from harness.targets.local.cluster.plane import ControlPlaneSpec, LocalControlPlane
 from harness.targets.local.control import LocalControl
-from harness.targets.local.frontdoor import Door, make_door
+from harness.targets.local.frontdoor import make_door
 from harness.targets.local.manifests import AppManifests, load_app_manifests
 from harness.targets.local.prometheus import LocalPrometheus
-from harness.targets.local.reaper import RUN_ID_VAR, kill_by_argument, kill_strays
+from harness.targets.local.reaper import RUN_ID_VAR
+from harness.targets.local.teardown import LocalLifecycle
 from harness.targets.local.workers import LocalWorkers
 from harness.targets.local.workloads import Workloads
 from harness.targets.settings import TargetSettings
@@ -82,7 +73,7 @@ DEFAULT_USERS = ("alice", "bob")
 DEFAULT_TIME_SCALE = 20.0
 
 
-class LocalTarget:
+class LocalTarget(LocalLifecycle):
     """PostgreSQL, Redis (AOF), an AWS emulator with terraform/envs/local applied, migrations,
     users, api + worker replicas."""
 
@@ -93,93 +84,19 @@ class LocalTarget:
         users: tuple[str, ...] = DEFAULT_USERS, version: str = "stable", run_id: str | None = None,
         router: str = "http", time_scale: float = DEFAULT_TIME_SCALE,
     ) -> None:
-        self.settings = settings
+        super().__init__(settings, run_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}")
         self.time_scale = time_scale
         self.with_app = with_app
         self.user_names = users
         self.version = version
         self.router = router  # "http": the control plane's per-request Router; "tcp": FrontDoor
-        self.run_id = run_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        self.run_dir = settings.run_dir or settings.root / ".harness" / "runs" / self.run_id
-        self.logs_dir = self.run_dir / "logs"
-        self.timings: dict[str, float] = {}
-        self.environment: Environment | None = None
-        self.control: LocalControl | None = None
-        self._workloads: Workloads | None = None
-        self._plane: LocalControlPlane | None = None
-        self._tmp: Path | None = None
-        self.temp_dirs: list[Path] = []  # every temp dir this run made (all gone after down())
-        self._services: dict[str, Any] = {}
-        self._access: AwsAccess | None = None
-        self._infra: TerraformEnv | None = None
         self._secret_values: dict[str, str] = {}  # ephemeral variable -> generated value
-        self.leaks: list[str] = []  # what the leak check found after destroy (must stay empty)
-        self._teardown_problems: list[str] = []
-        self._launcher: AppLauncher | None = None
-        self._frontdoor: Door | None = None
-        self._prometheus: LocalPrometheus | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_prefix = f"local-target-{self.run_id}"
-        self._signals: contextlib.ExitStack | None = None
-        self._deferred = DeferredSignals()
-        self._cancelled = threading.Event()  # set by down(): starts still in flight give up
-        self._up_complete = False  # up() returned: down() lets a background apply finish
-        self._up_started = time.monotonic()
-        self._signals_at_up = stop_signals_received()
-        self._destroying: TerraformEnv | None = None
-
-    # -- Target ------------------------------------------------------------------------------
 
     def preflight(self) -> None:
         """What ``up()`` needs is on this machine (see :mod:`harness.targets.local.preflight`)."""
         from harness.targets.local.preflight import preflight
 
         preflight(self.settings, with_app=self.with_app)
-
-    def up(self) -> Environment:
-        """Stand everything up and wait until it is ready; on any failure, tear down and re-raise."""
-        self._deferred, self._cancelled = DeferredSignals(), threading.Event()
-        self._up_complete = False
-        self._signals = contextlib.ExitStack()
-        self._signals.enter_context(signals_as_exceptions())
-        atexit.register(self.down)
-        self._signals_at_up = stop_signals_received()
-        started = self._up_started = time.monotonic()
-        try:
-            with self._deferred:  # signals act at safe points only (see DeferredSignals)
-                env = self._up()
-        except BaseException as exc:
-            try:
-                self.down()
-            except TargetError as problem:  # the teardown's own finding must not hide why up failed
-                exc.add_note(str(problem))
-            raise
-        self.timings["total"] = time.monotonic() - started
-        self._up_complete = True
-        return env
-
-    def down(self) -> None:
-        """Destroy what Terraform applied, check for leaks, stop every process, close every port,
-        delete the temp dir. Idempotent. A destroy that failed or a resource still tagged with
-        the run id is raised as a :class:`TargetError` once everything else is down.
-
-        A SIGINT/SIGTERM that arrives meanwhile is held and re-delivered once everything is down.
-        Interrupted (a signal arrived since ``up()`` began, or arrives now), with an emulator of
-        the run's own: Terraform is killed, not waited for, and there is no destroy: the emulator
-        stops with everything Terraform created in it (nothing outlives its process and temp dir).
-        A shared emulator is still destroyed and leak-checked.
-        """
-        try:
-            shielded(self._down, on_signal=self._on_teardown_signal)
-        finally:
-            if self._signals is not None:  # after shielded() has put our handlers back
-                self._signals.close()
-                self._signals = None
-        problems, self._teardown_problems = self._teardown_problems, []
-        if problems:
-            raise TargetError("local target teardown: " + "; ".join(problems))
-
-    # -- up --------------------------------------------------------------------------------
 
     def _up(self) -> Environment:
         pythonpath = None
@@ -263,24 +180,17 @@ class LocalTarget:
         # Terraform first: init and the plan of resources that do not exist yet read nothing from
         # the emulator (the provider skips every account and credential check), so they run while
         # it starts; the apply's first request comes seconds later.
-        self._terraform("terraform_start", self._start_terraform)
+        assert self._infra is not None
+        infra = self._infra
+        self.timings["terraform_started_at"] = round(time.monotonic() - self._up_started, 3)
+        self._terraform("terraform_start", infra.start_apply)
         if "s3" in self._services:
             self._timed("aws_emulator", lambda: self._services["s3"].start(self.settings.ready_timeout_s))
-        if not self._cancelled.is_set():
-            self._terraform("terraform_apply", self._wait_outputs)
+        if not self._cancelled.is_set():  # until the outputs are usable; the rest runs on (TerraformEnv)
+            self._terraform("terraform_apply", infra.wait_usable)
+            self.timings.update({f"terraform_{k}": v for k, v in infra.timings.items()})
 
-    def _start_terraform(self) -> None:
-        assert self._infra is not None
-        self.timings["terraform_started_at"] = round(time.monotonic() - self._up_started, 3)
-        self._infra.start_apply()
-
-    def _wait_outputs(self) -> None:
-        """Until the outputs are usable; the rest of the apply runs on (see TerraformEnv)."""
-        assert self._infra is not None
-        self._infra.wait_usable()
-        self.timings.update({f"terraform_{k}": v for k, v in self._infra.timings.items()})
-
-    def _terraform(self, what: str, action: Any) -> None:
+    def _terraform(self, what: str, action: Callable[[], object]) -> None:
         try:
             self._timed(what, action)
         except TerraformError as exc:
@@ -329,10 +239,11 @@ class LocalTarget:
         self._frontdoor.enable()
 
     def _before_service_fault(self, service: str) -> None:
-        if service == "s3" and self._infra is not None and self._infra.running:
+        infra = self._infra
+        if service == "s3" and infra is not None and infra.running:
             # A fault drill on the emulator while Terraform still creates resources in it would
             # fail the apply, not the app: provisioning finishes first, as on a real platform.
-            self._timed("terraform_apply_before_drill", lambda: self._settle(self._infra))
+            self._timed("terraform_apply_before_drill", lambda: self._settle(infra))
 
     def _after_service_start(self, service: str, lost_state: bool) -> None:
         if service == "s3" and lost_state and self._infra is not None:
@@ -373,142 +284,6 @@ class LocalTarget:
                 self._plane.start()
         self.environment = env
         return env
-
-    # -- down ------------------------------------------------------------------------------
-
-    def _interrupted(self) -> bool:
-        """A stop signal arrived since ``up()`` began: this teardown ends an interrupted run."""
-        return stop_signals_received() > self._signals_at_up
-
-    def _abandon_aws(self) -> bool:
-        """With an emulator of the run's own, stop Terraform now: nothing it made will outlive
-        the emulator. Never blocks (runs in a signal handler too). Whether it did."""
-        infra = self._infra or self._destroying
-        if "s3" not in self._services or infra is None:
-            return False
-        infra.abandon()
-        return True
-
-    def _on_teardown_signal(self, signum: int) -> None:
-        del signum  # a second Ctrl-C: stop waiting for the apply or the destroy
-        self._abandon_aws()
-
-    def _down(self) -> None:
-        fast = self._interrupted() and self._abandon_aws()
-        if self._pool is not None:
-            self._cancel_starts(self._pool)
-            self._pool = None
-        if self._plane is not None:  # first: no controller may scale or promote during teardown
-            self._plane.stop()
-            self._write_model_evidence(self._plane)
-        if self._workloads is not None:
-            self._workloads.unwatch()
-        if self._frontdoor is not None:
-            self._frontdoor.disable()
-            self._frontdoor = None
-        replicas = self._workloads.all_replicas() if self._workloads else []
-        others = [s.process for k, s in self._services.items()
-                  if k != "s3" or fast]  # a destroy needs the emulator
-        for proc in [r.process for r in replicas] + others:
-            proc.signal(proc.stop_signal)  # all at once; the stops below then just wait
-        for replica in replicas:  # interrupted: open streams do not get to finish
-            with contextlib.suppress(Exception):
-                replica.process.stop(timeout=2.0 if fast else 10.0)
-        kill_strays(self.run_id)
-        self._timed("terraform_destroy", self._cleanup_aws)
-        self._write_timings()
-        for service in self._services.values():
-            with contextlib.suppress(Exception):
-                service.cleanup()
-        self._services.clear()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
-        self.control = self.environment = None
-        self._workloads = self._plane = None
-        self._prometheus = None
-        atexit.unregister(self.down)
-
-    def _wait(self, futures: list[Future[Any]]) -> None:
-        """Wait for ``futures`` (raising the first failure), acting on held signals meanwhile."""
-        while not all(f.done() for f in futures):
-            self._deferred.check()
-            wait(futures, timeout=0.05, return_when=FIRST_EXCEPTION)
-            for future in futures:
-                if future.done() and future.exception() is not None:
-                    future.result()
-        for future in futures:
-            future.result()
-
-    def _cancel_starts(self, pool: ThreadPoolExecutor) -> None:
-        """Cut short the starts still in flight, and wait for them: no start may land after down."""
-        self._cancelled.set()
-        pool.shutdown(wait=False, cancel_futures=True)
-        threads = [t for t in threading.enumerate() if t.name.startswith(self._pool_prefix)]
-        # The emulator stays up for the destroy (unless Terraform was abandoned: no destroy).
-        applying = self._infra is not None and self._infra.applied and not self._infra.abandoned
-        while any(t.is_alive() for t in threads):
-            if self._launcher is not None:
-                self._launcher.kill_oneshots()
-            if self._infra is not None and not self._up_complete:
-                self._infra.cancel()  # Terraform stops and saves its state; destroy follows
-            for key, service in self._services.items():  # a server that is starting stops right away
-                if key != "s3" or not applying:
-                    service.process.signal(service.process.stop_signal)
-            self._kill_initdb()
-            for thread in threads:
-                thread.join(timeout=0.1)
-
-    def _kill_initdb(self) -> None:
-        """initdb runs inside PostgresService.start() with no handle of ours: find it by data dir."""
-        pg = self._services.get("postgres")
-        if pg is not None:
-            kill_by_argument(str(pg.data_dir), spare=pg.process.pid)
-
-    def _settle(self, infra: TerraformEnv) -> None:
-        """The background apply must end well: anything else fails the run (teardown error)."""
-        problem = infra.settle()
-        self.timings.update({f"terraform_{k}": v for k, v in infra.timings.items()})
-        if problem is not None and self._up_complete:  # after a failed up(), we cancelled it
-            self._teardown_problems.append(problem)
-
-    def _cleanup_aws(self) -> None:
-        infra, access, self._infra, self._access = self._infra, self._access, None, None
-        self._destroying = infra
-        if infra is not None:
-            self._timed("terraform_apply_rest", lambda: self._settle(infra))
-        if infra is not None and access is not None and not infra.abandoned:
-            leaks, problems = destroy_and_check(
-                infra, access, self._services.get("s3"), run_id=self.run_id, logs_dir=self.logs_dir,
-                ready_timeout=self.settings.ready_timeout_s)
-            if not infra.abandoned:  # else: what destroy left dies with the emulator, next
-                self.leaks, self._teardown_problems = leaks, self._teardown_problems + problems
-        if infra is not None and infra.abandoned:
-            self._note("terraform.log", "destroy skipped: the run was interrupted; the run's own "
-                       "emulator stops with everything Terraform created in it")
-        self._destroying = None
-
-    def _note(self, log: str, line: str) -> None:
-        with contextlib.suppress(OSError), open(self.logs_dir / log, "a", encoding="utf-8") as handle:
-            handle.write(f"harness: {line}\n")
-
-    def _write_timings(self) -> None:
-        """Where up() and down() spent their time (benchmarks/bench_up.py reads it)."""
-        with contextlib.suppress(OSError):
-            (self.logs_dir / "timings.json").write_text(json.dumps(self.timings, indent=1) + "\n")
-
-    def _write_model_evidence(self, plane: LocalControlPlane) -> None:
-        """What the model's controllers decided (HPA timeline, analysis, errors), for reviewers."""
-        body = {"time_scale": plane.speedup, "timeline": plane.timeline, "analysis": plane.analysis,
-                "errors": plane.errors}
-        with contextlib.suppress(OSError):
-            (self.run_dir / "controlplane.json").write_text(json.dumps(body, indent=1, default=str))
-
-    def _timed(self, what: str, action: Any) -> Any:
-        started = time.monotonic()
-        result = action()
-        self.timings[what] = round(time.monotonic() - started, 3)
-        return result
 
 
 __all__ = ["DEFAULT_TIME_SCALE", "DEFAULT_USERS", "LocalTarget"]
