@@ -1,8 +1,9 @@
 """What the stages need to know about the app under test, as data: ``scenarios/app.yaml``.
 
 The harness knows no app by heart (issue 18): the routes of the upload flow, the auth scheme, the
-tables, the event channel and the module the app's replicas run, which the functional, load and
-DAST stages use, come from the project's ``scenarios/app.yaml``, validated against
+tables and the event channel the functional, load and DAST stages use, and what the targets deploy
+(the module the replicas run, its source, the database, the images and their Dockerfiles) come
+from the project's ``scenarios/app.yaml``, validated against
 ``harness/schemas/app.schema.json`` (errors name the file and the key). This repository's file
 describes the reference app; a project without one gets no routes, and a step that needs one says
 which key to add. See ``scenarios/README.md``.
@@ -34,15 +35,19 @@ class AppProfile:
     tables: Mapping[str, str] = field(default_factory=dict)
     events_channel: str | None = None
     process_module: str | None = None  # replicas run `python -m <module> api|worker`
+    process_source: str | None = None  # the module's source folder under the root (when not installed)
+    database: str = "app"  # the PostgreSQL database (and role) the local target creates
+    images: Mapping[str, str] = field(default_factory=dict)  # image as the manifests name it -> Dockerfile
 
     @classmethod
     def from_dict(cls, data: Any, source: str) -> AppProfile:
         check(data, load_schema("app"), source)
-        auth = data.get("auth") or {}
+        auth, processes = data.get("auth") or {}, data.get("processes") or {}
         return cls(source=source, auth_header=str(auth.get("header", "Authorization")),
                    auth_scheme=str(auth.get("scheme", "Bearer")), routes=dict(data.get("routes") or {}),
                    tables=dict(data.get("tables") or {}), events_channel=data.get("events_channel"),
-                   process_module=(data.get("processes") or {}).get("module"))
+                   process_module=processes.get("module"), process_source=processes.get("source"),
+                   database=str(processes.get("database", "app")), images=dict(data.get("images") or {}))
 
     def route(self, name: str, **values: str) -> str:
         """The path of route ``name`` (``{id}`` filled in); a missing route names the key to add."""
@@ -56,12 +61,20 @@ class AppProfile:
         return self.tables[name]
 
     def replica_module(self) -> str:
-        """The module the app's replicas run (``python -m <module> api|worker``): how the load stage
-        finds them in the process table."""
+        """The module the app's processes run (``python -m <module> api|worker|migrate|create-user``):
+        what the targets start, and how the load stage finds the replicas in the process table."""
         if self.process_module is None:
-            raise ConfigError.at(self.source, "processes.module", "not set, and the load stage needs it to "
-                                 "find the app's replicas in the process table")
+            raise ConfigError.at(self.source, "processes.module", "not set, and the targets need it to run "
+                                 "the app, the load stage to find its replicas in the process table")
         return self.process_module
+
+    def image_builds(self) -> Mapping[str, str]:
+        """The images a cluster target builds: name as the manifests use it -> Dockerfile (under the
+        root; the build context is its folder)."""
+        if not self.images:
+            raise ConfigError.at(self.source, "images", "not set, and the kind/aws targets build the app's "
+                                 "images from it")
+        return self.images
 
     def auth(self, token: str) -> dict[str, str]:
         """The request header that presents ``token``."""

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 Probe = Callable[[], tuple[bool, str]]
 MAIN_JOB = ("stage:policy", "stage:functional", "stage:dast", "stage:load", "target:local")
@@ -103,8 +104,18 @@ def _chromium() -> tuple[bool, str]:
     return _first((find_chromium(), "{}"))
 
 
-def _reference_app() -> tuple[bool, str]:
-    return _first(("easy_upload" if _module("easy_upload") else None, "{} (Python package)"))
+def _app_under_test() -> tuple[bool, str]:
+    """The module ``scenarios/app.yaml`` names (``processes.module``), installed or as its source."""
+    from harness.app_profile import load_app_profile
+    from harness.errors import HarnessError
+    from harness.targets.local.app import app_pythonpath
+
+    try:
+        app = load_app_profile(Path("scenarios"))
+        source = app_pythonpath(Path.cwd(), app)
+    except HarnessError as exc:
+        return False, str(exc)
+    return True, f"{app.process_module} ({source or 'Python package'})"
 
 
 def _container_engine() -> tuple[bool, str]:
@@ -179,7 +190,7 @@ for _name, _probe, _install in [
     ("AWS emulator", lambda: _first((_env("LOCALSTACK_ENDPOINT", "AWS_ENDPOINT_URL"), "LocalStack {}"),
                                     ("moto" if _module("moto") else None, "{} server")),
      "pip install 'moto[server]' (or set LOCALSTACK_ENDPOINT)"),
-    ("reference app", _reference_app, "pip install -e reference_app"),
+    ("app under test", _app_under_test, "pip install -e <processes.source of scenarios/app.yaml>"),
     ("Docker", _container_engine, "a running Docker (or Podman) engine"),
     ("kustomize", lambda: _first((_which("kustomize"), "{}"), (_which("kubectl"), "kubectl kustomize ({})")),
      "install kubectl (it includes kustomize) or a kustomize binary"),
@@ -208,7 +219,7 @@ for _user, _tool, _required, _why in [
     ("target:local", "PostgreSQL", True, "the app's database"),
     ("target:local", "Redis", True, "the app's queue (AOF on)"),
     ("target:local", "AWS emulator", True, "S3 and Secrets Manager on 127.0.0.1"),
-    ("target:local", "reference app", True, "API and worker replicas"),
+    ("target:local", "app under test", True, "API and worker replicas"),
     ("stage:policy", "Terraform", True, "terraform fmt -check, validate of every env, terraform test"),
     ("stage:policy", "promtool", True, "promtool check rules / test rules on the PrometheusRules"),
     ("target:local", "Terraform", True, "applies and destroys terraform/envs/local against the emulator"),

@@ -71,9 +71,9 @@ def _traversable_by_others(path: Path) -> bool:
 
 
 class PostgresService(ProcessService):
-    """PostgreSQL on 127.0.0.1 with a database and an application role, both ``easy_upload``."""
+    """PostgreSQL on 127.0.0.1 with a database and an application role, both named ``database``."""
 
-    def __init__(self, workdir: Path, *, port: int | None = None, database: str = "easy_upload") -> None:
+    def __init__(self, workdir: Path, *, port: int | None = None, database: str = "app") -> None:
         self.workdir = workdir
         self.port = port or free_port()
         self.database = database

@@ -132,8 +132,7 @@ class AwsTarget:
         self.lifecycle = AwsLifecycle(settings, self.env, run_id=self.run_id,
                                       access=AwsAccess(None, region), regions=(region, "us-east-1"))
         run_dir = settings.run_dir or settings.root / ".harness" / "runs" / self.run_id
-        self.cluster = EksCluster(self.env, run_dir, settings.root, settings.manifests_dir, region=region,
-                                  run_id=self.run_id, secret=settings.secret)
+        self.cluster = EksCluster(self.env, run_dir, settings, region=region, run_id=self.run_id)
 
     def preflight(self) -> None:
         """Every tool the run needs, before a real account is touched (Terraform's own check runs in

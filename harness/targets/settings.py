@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.app_profile import AppProfile, load_app_profile
 from harness.iac.terraform_cli import TerraformSettings
 from harness.redact import Redactor
 
@@ -21,7 +22,8 @@ class TargetSettings:
     run_dir: Path | None = None  # per-run evidence dir (process logs); None = a fresh one under root
     ready_timeout_s: float = 60.0
     env: dict[str, str] = field(default_factory=dict)  # extra settings passed to the app processes
-    app_path: Path | None = None  # a folder holding the easy_upload package, put on PYTHONPATH
+    app: AppProfile = field(default_factory=AppProfile)  # the app to deploy: scenarios/app.yaml
+    app_path: Path | None = None  # a folder holding the app's package, put on PYTHONPATH
     aws_emulator: str = "moto"  # [targets.local] aws_emulator: moto | localstack
     localstack_python: str | None = None  # the LocalStack venv's python (default: .venv-localstack)
     time_scale: float | None = None  # [targets.local] time_scale; None = the target's default
@@ -35,7 +37,8 @@ class TargetSettings:
 
     @classmethod
     def for_root(cls, root: Path, **overrides: Any) -> TargetSettings:
-        """Defaults for a checkout: ``terraform/envs/local`` and ``manifests/overlays/local``."""
+        """Defaults for a checkout: ``terraform/envs/local``, ``manifests/overlays/local`` and the app
+        of ``scenarios/app.yaml``."""
         root = root.resolve()
         values: dict[str, Any] = {
             "root": root,
@@ -43,11 +46,14 @@ class TargetSettings:
             "manifests_dir": root / "manifests" / "overlays" / "local",
         }
         values.update(overrides)
+        if "app" not in values:
+            values["app"] = load_app_profile(root / "scenarios")
         return cls(**values)
 
     @classmethod
     def from_config(cls, config: Any) -> TargetSettings:
-        """Adapt a ``HarnessConfig``: ``root``, ``paths.terraform``/``paths.manifests`` and the
+        """Adapt a ``HarnessConfig``: ``root``, ``paths.terraform``/``paths.manifests``, the app of
+        ``paths.scenarios`` (its ``app.yaml``) and the
         ``[targets.local]`` options ``ready_timeout_s``, ``env`` (extra app settings),
         ``aws_emulator``, ``localstack_python`` and ``time_scale`` (checked by the config schema);
         ``[terraform]`` for the terraform runner."""
@@ -58,10 +64,13 @@ class TargetSettings:
         overrides: dict[str, Any] = {}
         terraform = getattr(paths, "terraform", None)
         manifests = getattr(paths, "manifests", None)
+        scenarios = getattr(paths, "scenarios", None)
         if terraform is not None:
             overrides["terraform_dir"] = _local_env(root, Path(terraform), "envs")
         if manifests is not None:
             overrides["manifests_dir"] = _local_env(root, Path(manifests), "overlays")
+        if scenarios is not None:
+            overrides["app"] = load_app_profile(Path(scenarios))
         run_dir = getattr(config, "run_dir", None)
         if run_dir is not None:
             overrides["run_dir"] = Path(run_dir)

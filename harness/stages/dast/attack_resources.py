@@ -30,7 +30,7 @@ def slow_input(state: ScanState, operation: Operation, base: Req, base_resp: Res
     if not state.enabled("slow_input") or base_resp.elapsed_s >= state.config.slow_response_s:
         return
     budget = state.config.slow_response_s
-    candidates = [s for s in slots(operation, base) if s.is_string and not s.is_url]
+    candidates = [s for s in slots(operation, base, state.app.auth_header) if s.is_string and not s.is_url]
     for slot in candidates[:SLOTS_PER_OPERATION]:
         if not state.claim("slow_input", operation.label, slot.location, slot.name):
             continue

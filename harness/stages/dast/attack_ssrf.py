@@ -30,7 +30,7 @@ def plant(state: ScanState, operation: Operation, base: Req, base_resp: Resp) ->
     """Put a listener URL with a fresh nonce in each URL-typed slot, once per slot."""
     if not state.enabled("ssrf") or not state.config.ssrf_base or base.method != operation.method:
         return
-    for slot in [s for s in slots(operation, base) if s.is_url][:SLOTS_PER_OPERATION]:
+    for slot in [s for s in slots(operation, base, state.app.auth_header) if s.is_url][:SLOTS_PER_OPERATION]:
         if not state.claim("ssrf", operation.label, slot.location, slot.name):
             continue
         state.attempt("ssrf")

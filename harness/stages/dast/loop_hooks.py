@@ -135,7 +135,7 @@ def _passive(state: ScanState, operation: Operation, req: Req, resp: Resp) -> No
 def _inject(state: ScanState, operation: Operation, req: Req, resp: Resp) -> None:
     if resp.status == 0:
         return
-    for slot in slots(operation, req):
+    for slot in slots(operation, req, state.app.auth_header):
         if state.claim("injection", operation.label, slot.location, slot.name):
             state.attempt(*INJECTIONS)
             attack_injection.inject(state, req, resp, slot)

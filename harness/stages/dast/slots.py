@@ -19,6 +19,7 @@ URL_NAME = re.compile(
     r"target|dest|destination|src|source|host)(?:$|_|-)|(?:Url|Uri)$",
     re.IGNORECASE,
 )
+# Never attacked: the credentials themselves (with the app's own auth header, see slots()).
 CREDENTIAL_HEADERS = {"authorization", "cookie", "x-api-key", "api-key"}
 
 
@@ -68,13 +69,14 @@ class Slot:
         return req.copy(json={**body, self.name: value}, has_json=True, content=None)
 
 
-def slots(operation: Operation, req: Req) -> list[Slot]:
-    """Every parameter of ``operation`` that ``req`` can carry a payload in."""
+def slots(operation: Operation, req: Req, auth_header: str) -> list[Slot]:
+    """Every parameter of ``operation`` that ``req`` can carry a payload in; neither a credential
+    header nor the app's ``auth_header`` (its profile's ``auth.header``) is one."""
+    credentials = CREDENTIAL_HEADERS | {auth_header.lower()}
     found = [
         Slot(p["in"], str(p["name"]), p.get("schema", {}) if isinstance(p.get("schema"), dict) else {})
         for p in operation.parameters
-        if p.get("in") in ("path", "query", "header")
-        and str(p.get("name", "")).lower() not in CREDENTIAL_HEADERS
+        if p.get("in") in ("path", "query", "header") and str(p.get("name", "")).lower() not in credentials
     ]
     body = operation.body_schema or {}
     if req.has_json and isinstance(req.json, dict) and body.get("type", "object") == "object":

@@ -1,35 +1,39 @@
 """Deploying the app's overlay on a cluster and reaching it from here, shared by kind and aws.
 
 * :class:`Kubectl`: ``kubectl`` against one kubeconfig (never the user's default context).
-* :func:`apply_overlay`: ``kubectl apply -k`` of a kustomization written into the run dir that
+* :func:`prepare_overlay` / :func:`apply_overlay`: a kustomization written into the run dir that
   takes ``manifests/overlays/<name>`` as its base and adds the target's own patches (e.g. where the
-  in-cluster emulator is): the checkout is never written to.
+  in-cluster emulator is) and images (kustomize's ``images:``, by the name the manifests use),
+  rendered by the real kustomize, then ``kubectl apply -k``: the checkout is never written to.
+  What a target needs to know of the app (its namespace, its secrets' keys) is read from that
+  rendering (:func:`app_namespace`, :func:`seeded_secrets`), not declared a second time.
 * :func:`await_ready`: every Deployment ``Available`` and the Rollout ``Healthy`` (bounded), as
   ``kubectl wait`` and ``kubectl argo rollouts status`` judge them.
 * :func:`forward`: ``kubectl port-forward --address 127.0.0.1``: the only way in, loopback only.
-* :func:`create_users`: the app's ``migrate`` and ``create-user NAME`` run with ``kubectl exec`` in
-  a worker pod (the reference app's process contract); the token is the last line of stdout.
+* :func:`create_users`: the app's ``migrate`` and ``create-user NAME`` (``python -m <module>``, the
+  app profile's ``processes.module``) run with ``kubectl exec`` in a worker pod; the token is the
+  last line of stdout.
 
-Verified in the nightly workflow only.
+Verified in the nightly workflow only; the rendering and what is read from it are tested here.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from harness.errors import TargetError
+from harness.k8s import render_overlay
+from harness.k8s.documents import Document
 from harness.services.process import ManagedProcess, free_port, port_is_open
 from harness.targets.base import TestUser
 from harness.targets.cluster.commands import run
 from harness.targets.cluster.kube import KubeApis
-
-APP_NAMESPACE = "easy-upload"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,21 +49,56 @@ class Kubectl:
                    timeout_s=timeout_s, stdin=stdin, log_stdout=log_stdout)
 
 
-def overlay_kustomization(overlay: Path, work: Path, patches: Sequence[dict[str, object]]) -> str:
-    """A kustomization in ``work`` whose base is ``overlay`` plus ``patches`` (inline, per target).
-    The base is a relative path: kustomize refuses an absolute one."""
+def overlay_kustomization(overlay: Path, work: Path, patches: Sequence[dict[str, object]],
+                          images: Mapping[str, str] | None = None) -> str:
+    """A kustomization in ``work`` whose base is ``overlay`` plus ``patches`` (inline, per target) and
+    ``images`` (name in the manifests -> ``repository:tag`` to run). The base is a relative path:
+    kustomize refuses an absolute one."""
     base = os.path.relpath(overlay.resolve(), work.resolve())
     doc: dict[str, object] = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
                               "resources": [base]}
     if patches:
         doc["patches"] = list(patches)
+    if images:
+        doc["images"] = [{"name": name, "newName": ref.rpartition(":")[0], "newTag": ref.rpartition(":")[2]}
+                         for name, ref in images.items()]
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def apply_overlay(kubectl: Kubectl, overlay: Path, work: Path, patches: Sequence[dict[str, object]]) -> None:
+def prepare_overlay(overlay: Path, work: Path, patches: Sequence[dict[str, object]],
+                    images: Mapping[str, str] | None = None) -> list[Document]:
+    """Write the run's kustomization into ``work`` and render it (a broken overlay fails here,
+    before anything is created)."""
     work.mkdir(parents=True, exist_ok=True)
-    (work / "kustomization.yaml").write_text(overlay_kustomization(overlay, work, patches), encoding="utf-8")
+    text = overlay_kustomization(overlay, work, patches, images)
+    (work / "kustomization.yaml").write_text(text, encoding="utf-8")
+    return render_overlay(work)
+
+
+def apply_overlay(kubectl: Kubectl, work: Path) -> None:
     kubectl("apply", "--server-side", "--force-conflicts", "-k", str(work), timeout_s=300)
+
+
+def app_namespace(documents: Sequence[Document]) -> str:
+    """The one namespace the rendered overlay puts the app's workloads (Rollout, Deployment) in."""
+    found = {str(d.get("metadata", {}).get("namespace")) for d in documents
+             if d.get("kind") in ("Rollout", "Deployment")}
+    if len(found) != 1 or "None" in found:
+        raise TargetError(f"the overlay must put the app's workloads in one namespace; found {sorted(found)}")
+    return found.pop()
+
+
+def seeded_secrets(documents: Sequence[Document], settings: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """What to write to Secrets Manager so that the overlay's ExternalSecrets give the app
+    ``settings`` (e.g. ``DATABASE_URL``): each extracted key -> the settings its template sets."""
+    seeded: dict[str, dict[str, str]] = {}
+    for doc in (d for d in documents if d.get("kind") == "ExternalSecret"):
+        spec = doc.get("spec") or {}
+        wanted = {k: settings[k] for k in (spec.get("target", {}).get("template") or {}).get("data") or {}
+                  if k in settings}
+        keys = [(source.get("extract") or {}).get("key") for source in spec.get("dataFrom") or []]
+        seeded.update({str(key): wanted for key in keys if key and wanted})
+    return seeded
 
 
 def await_ready(kubectl: Kubectl, apis: KubeApis, *, timeout_s: float = 600.0) -> None:
@@ -91,12 +130,11 @@ def forward(kubectl: Kubectl, namespace: str, resource: str, remote: int, log: P
     return process, local
 
 
-def create_users(
-    kubectl: Kubectl, names: Sequence[str], secret: Callable[[str], None], namespace: str = APP_NAMESPACE
-) -> list[TestUser]:
+def create_users(kubectl: Kubectl, names: Sequence[str], secret: Callable[[str], None], *,
+                 namespace: str, module: str) -> list[TestUser]:
     """``migrate`` once, then ``create-user NAME`` per user, inside a worker pod; each token goes to
     ``secret`` (the run's redactor)."""
-    app = ("-n", namespace, "exec", "deploy/worker", "-c", "worker", "--", "python", "-m", "easy_upload")
+    app = ("-n", namespace, "exec", "deploy/worker", "-c", "worker", "--", "python", "-m", module)
     kubectl(*app, "migrate", timeout_s=120)
     users = []
     for name in names:
@@ -108,5 +146,5 @@ def create_users(
     return users
 
 
-__all__ = ["APP_NAMESPACE", "Kubectl", "apply_overlay", "await_ready", "create_users", "forward",
-           "overlay_kustomization"]
+__all__ = ["Kubectl", "app_namespace", "apply_overlay", "await_ready", "create_users", "forward",
+           "overlay_kustomization", "prepare_overlay", "seeded_secrets"]

@@ -3,11 +3,14 @@ running on its EKS cluster, through the same cluster driver as kind.
 
 1. kubeconfig: ``aws eks update-kubeconfig --name <cluster_name output>`` into the run dir (its
    user runs ``aws eks get-token``; the user's own kubeconfig is never touched);
-2. images: ``docker build`` of the reference app, pushed to the env's ECR repositories (output
-   ``ecr_repositories``) tagged with the run id, after ``aws ecr get-login-password | docker login``;
+2. images: ``docker build`` of each image the app profile names (``images`` of
+   ``scenarios/app.yaml``: the name the manifests use -> its Dockerfile), pushed to the env's ECR
+   repository of that name (output ``ecr_repositories``) tagged with the run id, after
+   ``aws ecr get-login-password | docker login``;
 3. the shared controllers (:func:`~harness.targets.cluster.platform.controllers`, External Secrets
    against the account's own Secrets Manager), then ``manifests/overlays/ENV`` with the pushed
-   images patched in; readiness awaited; users created with ``kubectl exec``;
+   images set (kustomize's ``images:``); readiness awaited in the namespace the rendered overlay
+   sets; users created with ``kubectl exec``;
 4. the API through a port-forward of ingress-nginx bound to 127.0.0.1.
 
 The environment's dependencies are managed services (RDS, ElastiCache, S3): the Control refuses to
@@ -18,7 +21,6 @@ account, which no CI of this project has: they are unit-tested here with a recor
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,23 +31,23 @@ from harness.services.process import ManagedProcess
 from harness.targets.base import Environment, TestUser
 from harness.targets.cluster.commands import run
 from harness.targets.cluster.deploy import (
-    APP_NAMESPACE,
     Kubectl,
+    app_namespace,
     apply_overlay,
     await_ready,
     create_users,
     forward,
+    prepare_overlay,
 )
 from harness.targets.cluster.driver import ClusterControl
 from harness.targets.cluster.kube import KubeApis
 from harness.targets.cluster.platform import controllers
 from harness.targets.cluster.workers import ClusterWorkers
+from harness.targets.settings import TargetSettings
 
 Runner = Callable[..., str]
 TOOLS = {"aws": "the AWS CLI v2 (docs.aws.amazon.com/cli)", "kubectl": "kubernetes.io/docs/tasks/tools",
          "helm": "helm.sh/docs/intro/install", "docker": "a Docker engine, to build and push the images"}
-IMAGES = {"easy-upload-api": ("Dockerfile.api", "Rollout", "api"),
-          "easy-upload-worker": ("Dockerfile.worker", "Deployment", "worker")}
 USERS = ("alice", "bob")
 
 
@@ -53,26 +55,13 @@ def missing_tools(which: Callable[[str], str | None] = shutil.which) -> list[str
     return [f"{tool} not found ({hint})" for tool, hint in TOOLS.items() if which(tool) is None]
 
 
-def image_patches(pushed: dict[str, str]) -> list[dict[str, Any]]:
-    """JSON patches that put the pushed images (``repo -> url:tag``) into the workloads."""
-    patches = []
-    for repo, ref in pushed.items():
-        _, kind, name = IMAGES[repo]
-        group = "argoproj.io" if kind == "Rollout" else "apps"
-        patches.append({"target": {"group": group, "kind": kind, "name": name},
-                        "patch": json.dumps([{"op": "replace", "value": ref,
-                                              "path": "/spec/template/spec/containers/0/image"}])})
-    return patches
-
-
 class EksCluster:
     """Deploys onto the EKS cluster a Terraform apply produced; ``close()`` stops the port-forwards."""
 
-    def __init__(self, env: str, run_dir: Path, root: Path, manifests: Path, *, region: str, run_id: str,
-                 secret: Callable[[str], None], runner: Runner = run) -> None:
-        self.env, self.run_dir, self.root, self.manifests = env, run_dir, root, manifests
+    def __init__(self, env: str, run_dir: Path, settings: TargetSettings, *, region: str, run_id: str,
+                 runner: Runner = run) -> None:
+        self.env, self.run_dir, self.settings = env, run_dir, settings
         self.region, self.run_id, self.run = region, run_id, runner
-        self.secret = secret  # the run's redactor
         self.kubeconfig = run_dir / "kubeconfig"
         self.log = run_dir / "logs" / "eks.log"
         self._forwards: list[ManagedProcess] = []
@@ -90,15 +79,19 @@ class EksCluster:
             for command in install.commands:
                 self.run(list(command), log=self.log, env={"KUBECONFIG": str(self.kubeconfig)},
                          timeout_s=600)
-        overlay = self.manifests.parent / self.env
-        apply_overlay(kubectl, overlay, self.run_dir / "overlay", image_patches(pushed))
-        apis = KubeApis.from_kubeconfig(APP_NAMESPACE, path=str(self.kubeconfig))
+        overlay, env_overlay = self.run_dir / "overlay", self.settings.manifests_dir.parent / self.env
+        namespace = app_namespace(prepare_overlay(env_overlay, overlay, [], pushed))
+        apply_overlay(kubectl, overlay)
+        apis = KubeApis.from_kubeconfig(namespace, path=str(self.kubeconfig))
         await_ready(kubectl, apis, timeout_s=900)
-        return self._environment(kubectl, apis, create_users(kubectl, USERS, self.secret), outputs)
+        users = create_users(kubectl, USERS, self.settings.secret, namespace=namespace,
+                             module=self.settings.app.replica_module())
+        return self._environment(kubectl, apis, users, outputs)
 
     def push_images(self, repositories: dict[str, str]) -> dict[str, str]:
-        """Build each image, push it as ``<repository url>:<run id>``; returns repo -> pushed ref."""
-        missing = sorted(set(IMAGES) - set(repositories))
+        """Build each image, push it as ``<repository url>:<run id>``; returns name -> pushed ref."""
+        images = self.settings.app.image_builds()
+        missing = sorted(set(images) - set(repositories))
         if missing:
             raise TargetError(f"aws:{self.env}: output ecr_repositories lacks {', '.join(missing)}")
         registry = next(iter(repositories.values())).split("/", 1)[0]
@@ -107,10 +100,9 @@ class EksCluster:
         self.run(["docker", "login", "--username", "AWS", "--password-stdin", registry], log=self.log,
                  stdin=password.strip(), timeout_s=60)
         pushed = {}
-        for repo, (dockerfile, _, _) in IMAGES.items():
-            ref = f"{repositories[repo]}:{self.run_id}"
-            app = self.root / "reference_app"
-            self.run(["docker", "build", "-t", ref, "-f", str(app / dockerfile), str(app)], log=self.log,
+        for repo, dockerfile in images.items():
+            ref, path = f"{repositories[repo]}:{self.run_id}", self.settings.root / dockerfile
+            self.run(["docker", "build", "-t", ref, "-f", str(path), str(path.parent)], log=self.log,
                      timeout_s=900)
             self.run(["docker", "push", ref], log=self.log, timeout_s=900)
             pushed[repo] = ref
@@ -139,4 +131,4 @@ class EksCluster:
                            evidence_dir=str(self.run_dir), load_workers=workers)
 
 
-__all__ = ["EksCluster", "image_patches", "missing_tools"]
+__all__ = ["EksCluster", "missing_tools"]

@@ -4,13 +4,16 @@
 
 1. ``kind create cluster`` from ``assets/cluster.yaml`` (node image pinned by digest) with the
    run's own kubeconfig (the user's is never touched);
-2. the reference app's images built with ``docker build`` from its Dockerfiles, ``kind load``-ed;
+2. the app's images (``images`` of ``scenarios/app.yaml``) built with ``docker build``, tagged for
+   the run and ``kind load``-ed (the overlay runs them through kustomize's ``images:``);
 3. the pinned platform of :mod:`.platform`: metrics-server, Argo Rollouts, prometheus-operator,
    ingress-nginx, External Secrets; then PostgreSQL, Redis, LocalStack and a Prometheus in-cluster;
 4. ``terraform/envs/local`` applied with real Terraform against the in-cluster LocalStack (through
    a port-forward), the database/redis secrets seeded there for External Secrets;
 5. ``manifests/overlays/local`` applied (plus this target's patches: where LocalStack is; the
-   Ingress matching any host), Deployments Available and the Rollout Healthy awaited (bounded);
+   Ingress matching any host; rendered first, so a broken overlay creates no cluster, and the app's
+   namespace and secret keys are read from it), Deployments Available and the Rollout Healthy
+   awaited (bounded);
 6. ``migrate`` and ``create-user`` via ``kubectl exec``; port-forwards on 127.0.0.1 to the ingress
    (the API, with nginx's canary weights), Prometheus, PostgreSQL, Redis and LocalStack.
 
@@ -27,21 +30,25 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.k8s.documents import Document
 from harness.services.process import ManagedProcess
 from harness.targets.awsapi import AwsAccess
 from harness.targets.base import AwsEndpoint, Environment
 from harness.targets.cluster.commands import down_after_failed_up, run
 from harness.targets.cluster.deploy import (
-    APP_NAMESPACE,
     Kubectl,
+    app_namespace,
     apply_overlay,
     await_ready,
     create_users,
     forward,
+    prepare_overlay,
+    seeded_secrets,
 )
 from harness.targets.cluster.driver import ClusterControl, Workload
 from harness.targets.cluster.kube import KubeApis
@@ -66,7 +73,6 @@ PLATFORM: tuple[Install, ...] = (
 DEPENDENCIES = {"postgres": Workload("StatefulSet", "postgres", DEPS_NAMESPACE),
                 "redis": Workload("Deployment", "redis", DEPS_NAMESPACE),
                 "s3": Workload("Deployment", "localstack", DEPS_NAMESPACE)}
-IMAGES = {"easy-upload-api:local": "Dockerfile.api", "easy-upload-worker:local": "Dockerfile.worker"}
 USERS = ("alice", "bob")
 REGION = "us-east-1"
 
@@ -123,26 +129,33 @@ class KindTarget:
     # -- up, step by step ------------------------------------------------------------------------
     def _up(self) -> Environment:
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        app, overlay = self.settings.app, self.run_dir / "overlay"
+        images = {name: f"{name}:harness-{self.run_id[-6:]}" for name in app.image_builds()}
+        documents = prepare_overlay(self.settings.manifests_dir, overlay, overlay_patches(), images)
+        namespace = app_namespace(documents)
         self._created = True  # a half-created cluster is deleted too
         run(["kind", "create", "cluster", "--name", self.cluster, "--config", str(ASSETS / "cluster.yaml"),
              "--kubeconfig", str(self.kubeconfig), "--wait", "180s"], log=self.log, timeout_s=600)
         kubectl = Kubectl(self.kubeconfig, self.log)
-        self._images()
+        self._images(images)
         self._platform(kubectl)
-        apis = KubeApis.from_kubeconfig(APP_NAMESPACE, path=str(self.kubeconfig))
+        apis = KubeApis.from_kubeconfig(namespace, path=str(self.kubeconfig))
         password = self._dependencies(kubectl, apis)
-        buckets = self._provision(kubectl, password)
-        apply_overlay(kubectl, self.settings.manifests_dir, self.run_dir / "overlay", overlay_patches())
+        buckets = self._provision(kubectl, password, documents)
+        apply_overlay(kubectl, overlay)
         await_ready(kubectl, apis, timeout_s=self.settings.ready_timeout_s * 10)
-        users = create_users(kubectl, USERS, self.settings.secret)
+        users = create_users(kubectl, USERS, self.settings.secret, namespace=namespace,
+                             module=app.replica_module())
         return self._environment(kubectl, apis, users, buckets, password)
 
-    def _images(self) -> None:
-        app = self.settings.root / "reference_app"
-        for tag, dockerfile in IMAGES.items():
-            run(["docker", "build", "-t", tag, "-f", str(app / dockerfile), str(app)], log=self.log,
+    def _images(self, images: Mapping[str, str]) -> None:
+        """Each image of the app profile from its Dockerfile (context: its folder), into the nodes."""
+        for name, dockerfile in self.settings.app.image_builds().items():
+            path = self.settings.root / dockerfile
+            run(["docker", "build", "-t", images[name], "-f", str(path), str(path.parent)], log=self.log,
                 timeout_s=900)
-        run(["kind", "load", "docker-image", *IMAGES, "--name", self.cluster], log=self.log, timeout_s=600)
+        run(["kind", "load", "docker-image", *images.values(), "--name", self.cluster], log=self.log,
+            timeout_s=600)
 
     def _platform(self, kubectl: Kubectl) -> None:
         env = {"KUBECONFIG": str(self.kubeconfig)}
@@ -169,8 +182,9 @@ class KindTarget:
                 "--timeout=300s", timeout_s=330)
         return password
 
-    def _provision(self, kubectl: Kubectl, password: str) -> dict[str, str]:
-        """``terraform/envs/local`` against the in-cluster LocalStack; database/redis secrets seeded."""
+    def _provision(self, kubectl: Kubectl, password: str, documents: list[Document]) -> dict[str, str]:
+        """``terraform/envs/local`` against the in-cluster LocalStack; the keys the overlay's
+        ExternalSecrets extract DATABASE_URL and REDIS_URL from seeded there."""
         port = self._forward(kubectl, DEPS_NAMESPACE, "svc/localstack", 4566)
         endpoint = self._localstack = f"http://127.0.0.1:{port}"
         env_dir = self.settings.terraform_dir
@@ -181,10 +195,10 @@ class KindTarget:
         access = AwsAccess(endpoint, REGION, "test", "test")
         manager = access.client("secretsmanager")
         deps = f"{DEPS_NAMESPACE}.svc.cluster.local"
-        for key, value in (("database", {"DATABASE_URL": f"postgresql://easyupload:{password}@postgres.{deps}:5432/"
-                                                         "easyupload"}),
-                           ("redis", {"REDIS_URL": f"redis://redis.{deps}:6379/0"})):
-            manager.create_secret(Name=f"easy-upload/local/{key}", SecretString=json.dumps(value))
+        settings = {"DATABASE_URL": f"postgresql://app:{password}@postgres.{deps}:5432/app",
+                    "REDIS_URL": f"redis://redis.{deps}:6379/0"}
+        for key, value in seeded_secrets(documents, settings).items():
+            manager.create_secret(Name=key, SecretString=json.dumps(value))
         return {name.removesuffix("_bucket"): str(v) for name, v in outputs.items()
                 if name.endswith("_bucket")}
 
@@ -202,7 +216,7 @@ class KindTarget:
         return Environment(
             target=self.NAME, api_url=api, web_url=api, users=users,
             aws=AwsEndpoint(self._localstack, REGION, "test", "test", buckets),
-            database_url=f"postgresql://easyupload:{password}@127.0.0.1:{ports['postgres']}/easyupload",
+            database_url=f"postgresql://app:{password}@127.0.0.1:{ports['postgres']}/app",
             redis_url=f"redis://127.0.0.1:{ports['redis']}/0",
             prometheus_url=f"http://127.0.0.1:{ports['prometheus']}",
             evidence_dir=str(self.run_dir), control=control,

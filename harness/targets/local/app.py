@@ -1,4 +1,5 @@
-"""The reference app's processes: one-shot commands (migrate, create-user) and api/worker replicas.
+"""The app's processes: one-shot commands (migrate, create-user) and api/worker replicas, each
+``python -m <module>`` with the module of the app profile (``processes.module``).
 
 Each replica is a :class:`ManagedProcess` (own process group, own log file under the run's evidence
 dir); readiness is its HTTP probe (`/readyz` for the API, `/metrics` for the worker).
@@ -20,10 +21,10 @@ from pathlib import Path
 
 import httpx
 
+from harness.app_profile import AppProfile
 from harness.errors import TargetError
 from harness.services import ManagedProcess, free_port
 
-APP_PACKAGE = "easy_upload"
 PORT_RETRIES = 2
 Rebind = Callable[["Replica"], None]
 Tick = Callable[[], None]  # called in every wait loop: where a held Ctrl-C/SIGTERM is acted on
@@ -31,17 +32,19 @@ Tick = Callable[[], None]  # called in every wait loop: where a held Ctrl-C/SIGT
 
 def _no_tick() -> None:
     return None
-INSTALL_HINT = "pip install -e reference_app"
 
 
-def app_pythonpath(root: Path) -> str | None:
-    """None when ``easy_upload`` is importable; else ``root/reference_app`` if its source is there."""
-    if importlib.util.find_spec(APP_PACKAGE) is not None:
+def app_pythonpath(root: Path, app: AppProfile) -> str | None:
+    """None when the app's module is importable; else its source folder (``processes.source``
+    under ``root``) if the module is there."""
+    module = app.replica_module()
+    if importlib.util.find_spec(module.partition(".")[0]) is not None:
         return None
-    source = root / "reference_app"
-    if (source / APP_PACKAGE / "__main__.py").is_file():
+    source = root / (app.process_source or ".")
+    if (source / Path(*module.split(".")) / "__main__.py").is_file():
         return str(source)
-    raise TargetError(f"reference app not installed: {INSTALL_HINT}")
+    hint = f"pip install -e {app.process_source}" if app.process_source else "pip install it"
+    raise TargetError(f"app module {module} not installed: {hint} ({app.source}: processes)")
 
 
 def http_ok(url: str) -> bool:
@@ -86,9 +89,10 @@ class AppLauncher:
     """Builds the app's processes from one base environment (services, buckets, secrets)."""
 
     def __init__(
-        self, base_env: Mapping[str, str], logs_dir: Path, *, cwd: Path, tick: Tick = _no_tick
+        self, base_env: Mapping[str, str], logs_dir: Path, *, cwd: Path, module: str, tick: Tick = _no_tick
     ) -> None:
         self.base_env = dict(base_env)
+        self.command = [sys.executable, "-m", module]
         self.tick = tick
         self.logs_dir = logs_dir
         self.cwd = cwd
@@ -121,17 +125,17 @@ class AppLauncher:
         track, index = replica.track, replica.index
         name = f"{replica.component}-{track}-{index}" if track != "stable" else f"{replica.component}-{index}"
         return port, ManagedProcess(
-            name, [sys.executable, "-m", APP_PACKAGE, *argv], env=env, cwd=self.cwd,
+            name, [*self.command, *argv], env=env, cwd=self.cwd,
             log_path=self.logs_dir / f"{name}.log",
         )
 
     def run(self, name: str, args: list[str], *, timeout: float) -> str:
-        """Run ``python -m easy_upload ARGS`` to completion; stdout, or a TargetError with the log."""
+        """Run ``python -m <module> ARGS`` to completion; stdout, or a TargetError with the log."""
         log_path = self.logs_dir / f"{name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", APP_PACKAGE, *args], stdout=subprocess.PIPE, stderr=log,
+                [*self.command, *args], stdout=subprocess.PIPE, stderr=log,
                 stdin=subprocess.DEVNULL, env=self.base_env, cwd=self.cwd, start_new_session=True,
             )
             with self._lock:

@@ -11,7 +11,7 @@ import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.errors import TargetError
+from harness.errors import HarnessError, TargetError
 from harness.services import find_postgres, find_redis
 from harness.services.prometheus import INSTALL_HINT as PROMETHEUS_HINT
 from harness.services.prometheus import find_prometheus
@@ -58,17 +58,17 @@ def _inputs(settings: TargetSettings, with_app: bool) -> str | None:
     return f"missing input folder(s): {', '.join(missing)}" if missing else None
 
 
-def _reference_app(settings: TargetSettings, with_app: bool) -> str | None:
+def _app(settings: TargetSettings, with_app: bool) -> str | None:
     if not with_app or settings.app_path is not None:
         return None
     try:
-        app_pythonpath(settings.root)
-    except TargetError as exc:
+        app_pythonpath(settings.root, settings.app)
+    except HarnessError as exc:  # not installed, or scenarios/app.yaml names no module
         return str(exc)
     return None
 
 
-CHECKS: list[Check] = [_postgres, _redis, _prometheus, _aws_emulator, _inputs, _reference_app]
+CHECKS: list[Check] = [_postgres, _redis, _prometheus, _aws_emulator, _inputs, _app]
 
 
 def preflight(settings: TargetSettings, *, with_app: bool = True) -> None:

@@ -99,10 +99,10 @@ class LocalTarget(LocalLifecycle):
         preflight(self.settings, with_app=self.with_app)
 
     def _up(self) -> Environment:
-        pythonpath = None
+        app, pythonpath = self.settings.app, None
         if self.with_app:
             app_path = self.settings.app_path
-            pythonpath = str(app_path) if app_path else app_pythonpath(self.settings.root)
+            pythonpath = str(app_path) if app_path else app_pythonpath(self.settings.root, app)
         self._tmp = Path(tempfile.mkdtemp(prefix=f"harness-local-{self.run_id}-"))
         self.temp_dirs.append(self._tmp)
         self.logs_dir.mkdir(parents=True, exist_ok=True)
@@ -111,7 +111,7 @@ class LocalTarget(LocalLifecycle):
                                for name in ephemeral_variables(self.settings.terraform_dir)}
         self.settings.secret(*self._secret_values.values())
         self._access, self._infra = self._aws()
-        pg = self._service("postgres", PostgresService(self._tmp / "postgres"))
+        pg = self._service("postgres", PostgresService(self._tmp / "postgres", database=app.database))
         redis = self._service("redis", RedisService(self._tmp / "redis"))
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=self._pool_prefix)
         timeout = self.settings.ready_timeout_s
@@ -123,7 +123,8 @@ class LocalTarget(LocalLifecycle):
             prometheus = self._service("prometheus", self._prometheus.service)
             pending.append(self._pool.submit(self._timed, "prometheus", lambda: prometheus.start(timeout)))
         app_env = self._app_env(manifests, pythonpath)
-        self._launcher = AppLauncher(app_env, self.logs_dir, cwd=self.settings.root,
+        module = app.replica_module() if self.with_app else ""
+        self._launcher = AppLauncher(app_env, self.logs_dir, cwd=self.settings.root, module=module,
                                      tick=self._deferred.check)
         self.control = self._control(manifests, timeout)
         users: list[TestUser] = []

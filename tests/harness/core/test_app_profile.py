@@ -17,6 +17,10 @@ def test_the_reference_apps_profile_is_the_repositorys_scenarios_app_yaml() -> N
     assert app.route("events", id="u1") == "/api/uploads/u1/events"
     assert app.auth("t") == {"Authorization": "Bearer t"} and app.table("tokens") == "api_tokens"
     assert app.replica_module() == "easy_upload"  # the load stage's process-table contract
+    # what the targets deploy: the module's source, the database, the images and their Dockerfiles
+    assert (app.process_source, app.database) == ("reference_app", "easy_upload")
+    assert {name: (ROOT / path).is_file() for name, path in app.image_builds().items()} == {
+        "easy-upload-api": True, "easy-upload-worker": True}
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -27,6 +31,10 @@ def test_the_reference_apps_profile_is_the_repositorys_scenarios_app_yaml() -> N
     ("route: {}", "scenarios/app.yaml: unknown key 'route'"),
     ("routes: [a]", "scenarios/app.yaml: routes: expected a mapping, got ['a']"),
     ("processes: {module: 'py -m x'}", "scenarios/app.yaml: processes.module: 'py -m x' does not match"),
+    ("processes: {database: Shop-DB}", "scenarios/app.yaml: processes.database: 'Shop-DB' does not match"),
+    ("processes: {source: ''}", "scenarios/app.yaml: processes.source: must not be empty"),
+    ("images: [Dockerfile]", "scenarios/app.yaml: images: expected a mapping"),
+    ("images: {Shop Web: Dockerfile}", "scenarios/app.yaml: images"),
 ])
 def test_a_bad_profile_names_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "scenarios").mkdir()
@@ -42,4 +50,7 @@ def test_a_project_without_a_profile_knows_no_route_and_says_which_key_to_add(tm
         app.route("uploads")
     with pytest.raises(ConfigError, match=r"app.yaml: processes.module: not set"):
         app.replica_module()
+    with pytest.raises(ConfigError, match=r"app.yaml: images: not set"):
+        app.image_builds()
+    assert app.database == "app"  # nothing of the reference app by default
     assert AppProfile(auth_header="X-Api-Key", auth_scheme="").auth("k") == {"X-Api-Key": "k"}

@@ -44,7 +44,7 @@ def _listening_addresses(pid: int) -> set[str]:
 def test_postgres_serves_the_app_role_and_binds_loopback_only(postgres_service: PostgresService) -> None:
     with psycopg.connect(postgres_service.url) as conn:
         row = conn.execute("SELECT current_user, current_database()").fetchone()
-    assert row == ("easy_upload", "easy_upload")
+    assert row == ("app", "app")  # the default; the local target names it from the app profile
     assert postgres_service.process.pid is not None
     assert _listening_addresses(postgres_service.process.pid) == {"127.0.0.1"}
 

@@ -10,12 +10,13 @@ from pathlib import Path
 import boto3
 import pytest
 
+from harness.app_profile import AppProfile
 from harness.errors import ConfigError, TargetError
 from harness.services import MotoService
 from harness.targets import TargetSettings, parse_spec
 from harness.targets.aws import AwsLifecycle, AwsTarget, confirmed
 from harness.targets.awsapi import AwsAccess, tagged_resources
-from harness.targets.cluster.eks import EksCluster, image_patches
+from harness.targets.cluster.eks import EksCluster
 from tests.harness.targets.conftest import SMALL_ENV
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -78,8 +79,8 @@ class _Recorder:
 
 def test_the_cluster_half_gets_a_kubeconfig_and_pushes_run_tagged_images(tmp_path: Path) -> None:
     recorder = _Recorder(fail_on="kubectl apply")  # stop once the platform install begins
-    cluster = EksCluster("staging", tmp_path, ROOT, ROOT / "manifests" / "overlays" / "local",
-                         region="eu-west-1", run_id="r1", secret=lambda _: None, runner=recorder)
+    cluster = EksCluster("staging", tmp_path, TargetSettings.for_root(ROOT), region="eu-west-1", run_id="r1",
+                         runner=recorder)
     repos = {"easy-upload-api": "111.dkr.ecr.eu-west-1.amazonaws.com/easy-upload-api",
              "easy-upload-worker": "111.dkr.ecr.eu-west-1.amazonaws.com/easy-upload-worker"}
     with pytest.raises(TargetError, match="kubectl failed"):
@@ -92,8 +93,29 @@ def test_the_cluster_half_gets_a_kubeconfig_and_pushes_run_tagged_images(tmp_pat
     assert f"docker push {repos['easy-upload-worker']}:r1" in commands
     with pytest.raises(TargetError, match="output cluster_name is missing"):
         cluster.deploy({})
-    patches = image_patches({"easy-upload-api": "x/api:r1"})
-    assert patches[0]["target"] == {"group": "argoproj.io", "kind": "Rollout", "name": "api"}
+
+
+def test_the_images_built_and_pushed_are_the_app_profiles(tmp_path: Path) -> None:
+    app = AppProfile(images={"shop-web": "shop/docker/Dockerfile"})
+    settings = TargetSettings.for_root(ROOT, app=app)
+    recorder = _Recorder(fail_on="kubectl apply")
+    cluster = EksCluster("staging", tmp_path, settings, region="eu-west-1", run_id="r1", runner=recorder)
+    with pytest.raises(TargetError, match="output ecr_repositories lacks shop-web"):
+        cluster.deploy({"cluster_name": "eks-1", "ecr_repositories": {"easy-upload-api": "111.dkr.ecr/x"}})
+    with pytest.raises(TargetError, match="kubectl failed"):
+        cluster.deploy({"cluster_name": "eks-1", "ecr_repositories": {"shop-web": "111.dkr.ecr/shop-web"}})
+    commands = [" ".join(a) for a in recorder.argv]
+    docker = ROOT / "shop" / "docker"
+    assert f"docker build -t 111.dkr.ecr/shop-web:r1 -f {docker / 'Dockerfile'} {docker}" in commands
+    assert "docker push 111.dkr.ecr/shop-web:r1" in commands
+    assert not [c for c in commands if "easy-upload" in c]
+
+
+def test_a_profile_without_images_names_the_key(tmp_path: Path) -> None:
+    settings = TargetSettings.for_root(ROOT, app=AppProfile(source="scenarios/app.yaml"))
+    cluster = EksCluster("staging", tmp_path, settings, region="eu-west-1", run_id="r1", runner=_Recorder())
+    with pytest.raises(ConfigError, match=r"^scenarios/app.yaml: images: not set"):
+        cluster.deploy({"cluster_name": "eks-1", "ecr_repositories": {"easy-upload-api": "111.dkr.ecr/x"}})
 
 
 def test_a_failed_cluster_half_still_destroys_and_writes_the_leak_check(

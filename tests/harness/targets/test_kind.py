@@ -10,8 +10,14 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.app_profile import AppProfile
 from harness.errors import TargetError
-from harness.targets.cluster.deploy import overlay_kustomization
+from harness.targets.cluster.deploy import (
+    app_namespace,
+    overlay_kustomization,
+    prepare_overlay,
+    seeded_secrets,
+)
 from harness.targets.kind import target as kind_target
 from harness.targets.kind.target import ASSETS, PLATFORM
 from harness.targets.settings import TargetSettings
@@ -47,24 +53,66 @@ def test_the_overlay_points_the_app_at_the_in_cluster_localstack_and_any_host(tm
     }
 
 
-def test_a_failed_up_deletes_the_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_overlay_runs_the_run_s_images_and_names_the_namespace_and_secret_keys(tmp_path: Path) -> None:
+    images = {"easy-upload-api": "easy-upload-api:harness-r1", "easy-upload-worker": "reg/worker:r1"}
+    docs = prepare_overlay(ROOT / "manifests" / "overlays" / "local", tmp_path, kind_target.overlay_patches(),
+                           images)
+    running = {c["image"] for d in docs if d["kind"] in ("Rollout", "Deployment")
+               for c in d["spec"]["template"]["spec"]["containers"]}
+    assert running == set(images.values())
+    assert app_namespace(docs) == "easy-upload"  # read from the overlay, declared nowhere else
+    assert seeded_secrets(docs, {"DATABASE_URL": "postgresql://db", "REDIS_URL": "redis://r"}) == {
+        "easy-upload/local/database": {"DATABASE_URL": "postgresql://db"},
+        "easy-upload/local/redis": {"REDIS_URL": "redis://r"},
+    }
+
+
+def test_workloads_in_two_namespaces_are_refused() -> None:
+    docs = [{"kind": "Rollout", "metadata": {"name": "api", "namespace": "a"}},
+            {"kind": "Deployment", "metadata": {"name": "worker", "namespace": "b"}}]
+    with pytest.raises(TargetError, match=r"one namespace; found \['a', 'b'\]"):
+        app_namespace(docs)
+
+
+def _up_failing_at(step: list[str], settings: TargetSettings, monkeypatch: pytest.MonkeyPatch,
+                   cluster: str = "t1") -> tuple[kind_target.KindTarget, list[list[str]]]:
+    """``up()`` with a recording command runner that fails at the first command starting with ``step``."""
     ran: list[list[str]] = []
 
     def fake_run(argv: list[str], **kwargs: Any) -> str:
         ran.append(list(argv))
-        if argv[:2] == ["docker", "build"]:
-            raise TargetError("docker build failed (exit 1)")
+        if argv[:len(step)] == step:
+            raise TargetError(f"{' '.join(step)} failed (exit 1)")
         return ""
 
     monkeypatch.setattr(kind_target, "run", fake_run)
-    settings = TargetSettings.for_root(ROOT, run_dir=tmp_path)
-    target = kind_target.KindTarget(parse_spec("kind://t1"), settings)
-    with pytest.raises(TargetError, match="docker build failed"):
+    target = kind_target.KindTarget(parse_spec(f"kind://{cluster}"), settings)
+    with pytest.raises(TargetError, match=f"{' '.join(step)} failed"):
         target.up()
+    return target, ran
+
+
+def test_a_failed_up_deletes_the_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = TargetSettings.for_root(ROOT, run_dir=tmp_path)
+    target, ran = _up_failing_at(["docker", "build"], settings, monkeypatch)
     assert ran[0][:3] == ["kind", "create", "cluster"] and "--name" in ran[0] and "t1" in ran[0]
+    dockerfile = ROOT / "reference_app" / "Dockerfile.api"  # scenarios/app.yaml's images
+    assert ran[1][:3] == ["docker", "build", "-t"] and ran[1][3].startswith("easy-upload-api:harness-")
+    assert ran[1][4:] == ["-f", str(dockerfile), str(dockerfile.parent)]
     assert ran[-1][:4] == ["kind", "delete", "cluster", "--name"] and ran[-1][4] == "t1"
     target.down()  # twice is safe: nothing more to delete
     assert sum(1 for argv in ran if argv[:2] == ["kind", "delete"]) == 1
+
+
+def test_the_images_come_from_the_app_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = AppProfile(images={"easy-upload-api": "shop/Dockerfile", "easy-upload-worker": "shop/Dockerfile.w"})
+    settings = TargetSettings.for_root(ROOT, run_dir=tmp_path, app=app)
+    _, ran = _up_failing_at(["kind", "load"], settings, monkeypatch, cluster="t2")
+    builds = [argv for argv in ran if argv[:2] == ["docker", "build"]]
+    assert [argv[5:] for argv in builds] == [[str(ROOT / "shop" / "Dockerfile"), str(ROOT / "shop")],
+                                             [str(ROOT / "shop" / "Dockerfile.w"), str(ROOT / "shop")]]
+    loaded = next(argv for argv in ran if argv[:2] == ["kind", "load"])
+    assert loaded[3:5] == [argv[3] for argv in builds]
 
 
 def test_assets_are_pinned() -> None:

@@ -22,6 +22,7 @@ import httpx
 import psutil
 import pytest
 
+from harness.app_profile import AppProfile
 from harness.errors import TargetError
 from harness.services import MotoService, wait_until
 from harness.targets import TargetSettings, running
@@ -134,8 +135,10 @@ def test_a_replica_that_lost_its_port_is_started_on_another(local_settings: Targ
 
 def test_missing_app_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, marker: str) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None)
-    target = LocalTarget(TargetSettings.for_root(tmp_path, run_dir=tmp_path / "run"))
-    with pytest.raises(TargetError, match=r"reference app not installed: pip install -e reference_app"):
+    app = AppProfile(source="scenarios/app.yaml", process_module="shop_app", process_source="shop")
+    target = LocalTarget(TargetSettings.for_root(tmp_path, run_dir=tmp_path / "run", app=app))
+    with pytest.raises(TargetError, match=r"app module shop_app not installed: pip install -e shop "
+                                          r"\(scenarios/app.yaml: processes\)"):
         target.up()
     _footprint_clean(target, marker, set())
 

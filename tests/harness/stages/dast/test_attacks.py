@@ -116,7 +116,7 @@ def _inject(tmp_path: Path, behaviour: Any, spec: dict[str, Any], **fields: Any)
         req, resp = base(state, operation.method, operation.path, **fields)
         from harness.stages.dast.slots import slots
 
-        for slot in slots(operation, req):
+        for slot in slots(operation, req, state.app.auth_header):
             attack_injection.inject(state, req, resp, slot)
         state.close()
     return _checks(tmp_path)
@@ -249,3 +249,17 @@ def test_page_sizes_echoed_uncapped_are_found(tmp_path: Path, echo: bool, found:
         attack_resources.page_size(state, spec_of(spec).operations()[0], req, resp)
         state.close()
     assert _checks(tmp_path) == found
+
+
+def test_the_app_s_own_auth_header_is_never_a_slot() -> None:
+    from harness.stages.dast.slots import slots
+
+    params = [{"name": n, "in": "header", "schema": {"type": "string"}}
+              for n in ("X-Shop-Token", "X-Trace", "Authorization")]
+    get = {"parameters": params, "responses": {"200": {"description": "ok"}}}
+    spec = {"paths": {"/api/items": {"get": get}}}
+    operation = spec_of(spec).operations()[0]
+    req = Req("GET", "http://127.0.0.1:1", "/api/items", headers={"X-Shop-Token": "secret"})
+    assert [s.name for s in slots(operation, req, "X-Shop-Token")] == ["X-Trace"]
+    # another app's header is an ordinary parameter: the credential set is the profile's, not fixed
+    assert [s.name for s in slots(operation, req, "Authorization")] == ["X-Shop-Token", "X-Trace"]
