@@ -56,6 +56,12 @@ def ephemeral_variables(env_dir: Path) -> list[str]:
                   if attr(body, "ephemeral") is True)
 
 
+def bucket_names(outputs: Mapping[str, Any]) -> dict[str, str]:
+    """Logical name -> bucket, e.g. ``{"raw": "raw-uploads"}`` from output ``raw_bucket``."""
+    return {name.removesuffix("_bucket"): str(value) for name, value in outputs.items()
+            if name.endswith("_bucket")}
+
+
 def declares(env_dir: Path, variable: str) -> bool:
     return variable in variables(load_terraform(env_dir))
 
@@ -92,7 +98,6 @@ class TerraformEnv:
         self.proven_on: str | None = None
         self.applied = False  # something may exist: destroy must run
         self.abandoned = False  # the emulator goes down with everything: no destroy, no state wanted
-        self.init_cached = False  # init's result came from the per-user cache
         self.timings: dict[str, float] = {}  # seconds since start_apply(): init, usable, complete
         self._background: threading.Thread | None = None
         self._apply_error: BaseException | None = None
@@ -181,7 +186,6 @@ class TerraformEnv:
             key = init_cache.cache_key(self.copy_root, self.runner.settings, skip=(OVERRIDE_FILE,))
             entry = root / f"{key}-{'emulator' if self.emulator else 'own'}"
             if init_cache.restore(entry, self.dir):
-                self.init_cached = True
                 return
         self.runner.init()
         if entry is not None:
@@ -271,6 +275,5 @@ def emulator_override(env_dir: Path, endpoint: str) -> str:
 
 
 __all__ = ["OVERRIDE_FILE", "RUN_TAGS_VARIABLE", "TerraformEnv", "TerraformError", "TerraformTimeout",
-           "declared_outputs",
-           "declares",
-           "emulator_override", "ephemeral_variables", "terraform_root"]
+           "bucket_names", "declared_outputs", "declares", "emulator_override", "ephemeral_variables",
+           "terraform_root"]

@@ -44,6 +44,7 @@ from harness.targets.cluster.kube import KubeApis
 from harness.targets.cluster.platform import controllers
 from harness.targets.cluster.workers import ClusterWorkers
 from harness.targets.settings import TargetSettings
+from harness.targets.terraform_env import bucket_names
 
 Runner = Callable[..., str]
 TOOLS = {"aws": "the AWS CLI v2 (docs.aws.amazon.com/cli)", "kubectl": "kubernetes.io/docs/tasks/tools",
@@ -121,13 +122,12 @@ class EksCluster:
                                 self.run_dir / "logs" / "port-forward-api.log")
         self._forwards.append(process)
         api = f"http://127.0.0.1:{port}"
-        buckets = {k.removesuffix("_bucket"): str(v) for k, v in outputs.items() if k.endswith("_bucket")}
         control = ClusterControl(apis, distribution=f"EKS ({self.env})", dependencies={})
         log = self.run_dir / "logs" / "port-forward-locust-relay.log"
         workers = ClusterWorkers(apis, lambda ns, res, remote: forward(kubectl, ns, res, remote, log),
                                  platform=lambda: control.platform)
         return Environment(target="aws", api_url=api, web_url=api, users=list(users),
-                           aws=AwsEndpoint(None, self.region, "", "", buckets), control=control,
+                           aws=AwsEndpoint(None, self.region, "", "", bucket_names(outputs)), control=control,
                            evidence_dir=str(self.run_dir), load_workers=workers)
 
 

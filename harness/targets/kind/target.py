@@ -59,7 +59,7 @@ from harness.targets.kind import tools
 from harness.targets.kind.tools import KIND_VERSION
 from harness.targets.settings import TargetSettings
 from harness.targets.spec import TargetSpec
-from harness.targets.terraform_env import TerraformEnv, ephemeral_variables
+from harness.targets.terraform_env import TerraformEnv, bucket_names, ephemeral_variables
 
 ASSETS = Path(__file__).with_name("assets")
 DEPS_NAMESPACE = "harness-deps"
@@ -199,8 +199,7 @@ class KindTarget:
                     "REDIS_URL": f"redis://redis.{deps}:6379/0"}
         for key, value in seeded_secrets(documents, settings).items():
             manager.create_secret(Name=key, SecretString=json.dumps(value))
-        return {name.removesuffix("_bucket"): str(v) for name, v in outputs.items()
-                if name.endswith("_bucket")}
+        return bucket_names(outputs)
 
     def _environment(self, kubectl: Kubectl, apis: KubeApis, users: list[Any], buckets: dict[str, str],
                      password: str) -> Environment:

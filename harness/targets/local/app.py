@@ -173,15 +173,6 @@ class AppLauncher:
             _kill_group(proc)
 
 
-def start_all(replicas: Iterable[Replica], *, timeout: float, rebind: Rebind | None = None,
-              tick: Tick = _no_tick) -> None:
-    """Start every replica at once, then wait until all are ready (one deadline for all)."""
-    pending = list(replicas)
-    for replica in pending:
-        replica.process.start()
-    wait_ready(pending, timeout=timeout, rebind=rebind, tick=tick)
-
-
 def wait_ready(replicas: Iterable[Replica], *, timeout: float, rebind: Rebind | None = None,
                tick: Tick = _no_tick) -> None:
     """Wait until every (started) replica passes its probe; a dead one fails at once, with its log.
@@ -230,4 +221,4 @@ def _tail(path: Path, lines: int = 12) -> str:
     return ("\n  " + "\n  ".join(text)) if text else ""
 
 
-__all__ = ["AppLauncher", "Replica", "app_pythonpath", "http_ok", "start_all", "wait_ready"]
+__all__ = ["AppLauncher", "Replica", "app_pythonpath", "http_ok", "wait_ready"]

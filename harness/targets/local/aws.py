@@ -22,7 +22,7 @@ from harness.errors import ConfigError, TargetError
 from harness.services import MotoService
 from harness.targets.awsapi import AwsAccess, tagged_resources
 from harness.targets.settings import TargetSettings
-from harness.targets.terraform_env import TerraformEnv, TerraformError, TerraformTimeout
+from harness.targets.terraform_env import TerraformEnv, TerraformError, TerraformTimeout, bucket_names
 
 REGION = "us-east-1"
 EMULATORS = ("moto", "localstack")
@@ -91,12 +91,6 @@ def outputs_env(outputs: Mapping[str, Any]) -> dict[str, str]:
             if name.endswith(("_bucket", "_secret_id"))}
 
 
-def bucket_names(outputs: Mapping[str, Any]) -> dict[str, str]:
-    """Logical name -> bucket, e.g. ``{"raw": "raw-uploads"}`` from output ``raw_bucket``."""
-    return {name.removesuffix("_bucket"): str(value) for name, value in outputs.items()
-            if name.endswith("_bucket")}
-
-
 def destroy_and_check(infra: TerraformEnv, access: AwsAccess, emulator: Any, *, run_id: str,
                       logs_dir: Path, ready_timeout: float) -> tuple[list[str], list[str]]:
     """``terraform destroy``, then the leak check (the tagging API must find nothing tagged with
@@ -155,7 +149,6 @@ def purge_versions(access: AwsAccess, buckets: Iterable[str]) -> list[str]:
     return problems
 
 
-__all__ = ["DESTROY_TIMEOUT_S", "EMULATORS", "AwsAccess", "bucket_names", "destroy_and_check",
-           "emulator_service", "external_endpoint", "local_infra", "localstack_access", "outputs_env",
-           "purge_versions",
+__all__ = ["DESTROY_TIMEOUT_S", "EMULATORS", "AwsAccess", "destroy_and_check", "emulator_service",
+           "external_endpoint", "local_infra", "localstack_access", "outputs_env", "purge_versions",
            "service_access"]

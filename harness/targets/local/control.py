@@ -20,16 +20,8 @@ from harness.targets.local.app import Replica, http_ok
 from harness.targets.local.cluster.plane import LocalControlPlane
 from harness.targets.local.workloads import COMPONENTS, Workloads
 
-SERVICE_ALIASES = {
-    "s3": "s3",
-    "aws": "s3",
-    "moto": "s3",
-    "secretsmanager": "s3",
-    "postgres": "postgres",
-    "postgresql": "postgres",
-    "db": "postgres",
-    "redis": "redis",
-}
+SERVICE_ALIASES = {"s3": "s3", "aws": "s3", "moto": "s3", "secretsmanager": "s3",
+                   "postgres": "postgres", "postgresql": "postgres", "db": "postgres", "redis": "redis"}
 MODEL = "local model of Kubernetes (HPA v2, Argo Rollouts)"
 Resources = Mapping[str, Mapping[str, Mapping[str, float]]]  # component -> requests|limits -> name -> value
 
@@ -48,13 +40,8 @@ class LocalControl:
     """Deploy, scale, break and observe one local environment, as one would a cluster (thread-safe)."""
 
     def __init__(
-        self,
-        workloads: Workloads,
-        services: dict[str, Service],
-        plane: LocalControlPlane,
-        *,
-        ready_timeout: float,
-        resources: Resources | None = None,
+        self, workloads: Workloads, services: dict[str, Service], plane: LocalControlPlane, *,
+        ready_timeout: float, resources: Resources | None = None,
         after_service_start: Callable[[str, bool], None] | None = None,
         before_service_fault: Callable[[str], None] | None = None,
     ) -> None:
@@ -170,17 +157,10 @@ class LocalControl:
         declared = self.resources.get(replica.component, {})
         memory, cpu, listening = _process_facts(replica.process.pid)
         return ReplicaStatus(
-            component=replica.component,
-            name=replica.process.name,
-            version=replica.version,
-            track=replica.track,
-            ready=replica.process.is_running() and http_ok(replica.probe_url),
-            pid=replica.process.pid,
-            metrics_url=replica.metrics_url,
-            listening=listening,
-            memory_bytes=memory,
-            cpu_seconds=cpu,
-            limits=dict(declared.get("limits", {})),
+            component=replica.component, name=replica.process.name, version=replica.version,
+            track=replica.track, ready=replica.process.is_running() and http_ok(replica.probe_url),
+            pid=replica.process.pid, metrics_url=replica.metrics_url, listening=listening,
+            memory_bytes=memory, cpu_seconds=cpu, limits=dict(declared.get("limits", {})),
             requests=dict(declared.get("requests", {})),
         )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,13 +53,9 @@ def config_settings(documents: list[dict[str, Any]], name: str = "app-config") -
 
 
 def load_app_manifests(overlay_dir: Path) -> AppManifests:
-    """Render ``overlay_dir`` with harness.k8s; defaults (1 replica each) when it is not available."""
-    try:
-        render_overlay = getattr(importlib.import_module("harness.k8s"), "render_overlay", None)
-    except ImportError:
-        render_overlay = None
-    if render_overlay is None:
-        return AppManifests(dict(DEFAULT_REPLICAS), source="defaults (harness.k8s.render_overlay missing)")
+    """Render ``overlay_dir`` with the real kustomize (:func:`harness.k8s.render_overlay`)."""
+    from harness.k8s import render_overlay
+
     if not overlay_dir.is_dir():
         raise TargetError(f"{overlay_dir}: manifests overlay not found")
     try:

@@ -47,7 +47,6 @@ from harness.targets.awsapi import AwsAccess
 from harness.targets.base import AwsEndpoint, Environment, TestUser
 from harness.targets.local.app import AppLauncher, app_pythonpath
 from harness.targets.local.aws import (
-    bucket_names,
     emulator_service,
     external_endpoint,
     local_infra,
@@ -65,7 +64,7 @@ from harness.targets.local.teardown import LocalLifecycle
 from harness.targets.local.workers import LocalWorkers
 from harness.targets.local.workloads import Workloads
 from harness.targets.settings import TargetSettings
-from harness.targets.terraform_env import TerraformEnv, TerraformError, ephemeral_variables
+from harness.targets.terraform_env import TerraformEnv, TerraformError, bucket_names, ephemeral_variables
 
 DEFAULT_USERS = ("alice", "bob")
 # Manifest seconds per wall second of the model: the PR load scenarios are written for it (a 2m

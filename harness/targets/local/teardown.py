@@ -1,17 +1,10 @@
 """The local target's lifecycle: ``up()`` under signal handling, and ``down()`` whatever happened.
 
-:class:`LocalLifecycle` holds what a teardown must reach (the starts' thread pool, the services,
-the emulator and its Terraform env, the replicas, the model's controllers, the temp dir, the
-timings); :class:`~harness.targets.local.target.LocalTarget` adds the wiring: what starts, in which
-order, and the Environment it hands out (``_up()``).
-
-``down()`` runs on failure of ``up()``, at interpreter exit and through SIGINT/SIGTERM/SIGHUP
-(turned into :class:`~harness.errors.RunInterrupted` when nobody else handles them); it is shielded
-from further signals, cuts short the starts still in flight, stops the model's controllers before
-anything else, stops every process at once, lets the background apply end (a failed or incomplete
-one is a teardown error), runs ``terraform destroy`` and checks that nothing tagged with the run id
-is left in the emulator (Resource Groups Tagging API), and leaves no process, listening port or
-temp dir behind. An interrupted run with an emulator of its own skips the wait and the destroy.
+:class:`LocalLifecycle` holds what a teardown must reach (the starts' threads, services, emulator,
+Terraform env, replicas, the model's controllers, temp dir, timings); :class:`~.target.LocalTarget`
+adds the wiring in ``_up()``. ``down()`` runs on failure of ``up()``, at interpreter exit and
+through SIGINT/SIGTERM/SIGHUP (turned into :class:`~harness.errors.RunInterrupted` when nobody else
+handles them), shielded from further signals; the leak check is the Resource Groups Tagging API's.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import math
 import threading
 
 from harness.errors import TargetError
-from harness.targets.local.app import AppLauncher, Replica, start_all, wait_ready
+from harness.targets.local.app import AppLauncher, Replica, wait_ready
 from harness.targets.local.cluster.inputs import ReplicaInfo
 from harness.targets.local.frontdoor import Door
 
@@ -25,9 +25,8 @@ COMPONENTS = ("api", "worker")
 class Workloads:
     """The app's replica processes and the front door's view of them (thread-safe)."""
 
-    def __init__(
-        self, launcher: AppLauncher, door: Door | None, *, version: str, ready_timeout: float
-    ) -> None:
+    def __init__(self, launcher: AppLauncher, door: Door | None, *, version: str,
+                 ready_timeout: float) -> None:
         self.launcher = launcher
         self.door = door
         self.ready_timeout = ready_timeout
@@ -58,12 +57,7 @@ class Workloads:
 
     def wait_ready(self) -> None:
         """Wait until every replica is ready, then route the front door to them."""
-        wait_ready(
-            self.all_replicas(),
-            timeout=self.ready_timeout,
-            rebind=self.launcher.rebind,
-            tick=self.launcher.tick,
-        )
+        self._wait_ready(self.all_replicas())
         with self._lock:
             self._route()
 
@@ -195,9 +189,8 @@ class Workloads:
         if self._watcher is not None:
             return
         self._watching.clear()
-        self._watcher = threading.Thread(
-            target=self._watch, args=(interval,), daemon=True, name="local-endpoints"
-        )
+        self._watcher = threading.Thread(target=self._watch, args=(interval,), daemon=True,
+                                         name="local-endpoints")
         self._watcher.start()
 
     def unwatch(self) -> None:
@@ -230,9 +223,8 @@ class Workloads:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _new(
-        self, component: str, version: str, track: str, settings: dict[str, str] | None = None
-    ) -> Replica:
+    def _new(self, component: str, version: str, track: str,
+             settings: dict[str, str] | None = None) -> Replica:
         index = self._next_index[component]
         self._next_index[component] += 1
         if settings is None and track == "stable":
@@ -240,14 +232,18 @@ class Workloads:
         return self.launcher.replica(component, index, version=version, track=track, settings=settings)
 
     def _start(self, replicas: list[Replica]) -> None:
+        """Start every replica at once, then wait for all (one deadline); any failure stops them all."""
         try:
-            start_all(
-                replicas, timeout=self.ready_timeout, rebind=self.launcher.rebind, tick=self.launcher.tick
-            )
+            for replica in replicas:
+                replica.process.start()
+            self._wait_ready(replicas)
         except BaseException:
             for replica in replicas:
                 replica.process.stop()
             raise
+
+    def _wait_ready(self, replicas: list[Replica]) -> None:
+        wait_ready(replicas, timeout=self.ready_timeout, rebind=self.launcher.rebind, tick=self.launcher.tick)
 
     @staticmethod
     def _live(replicas: list[Replica]) -> list[Replica]:

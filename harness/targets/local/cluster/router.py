@@ -125,11 +125,6 @@ class Router:
         with self._lock:
             return {k: dict(v) for k, v in self._counts.items()}
 
-    def reset_stats(self) -> None:
-        with self._lock:
-            for counts in self._counts.values():
-                counts.update(requests=0, errors_5xx=0, upstream_errors=0)
-
     def pick(self) -> tuple[str, Address | None]:
         """The track and backend for the next request."""
         with self._lock:
