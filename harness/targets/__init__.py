@@ -78,21 +78,6 @@ def resolve_factory(name: str) -> TargetFactory:
     return factory
 
 
-__all__ = [
-    "TARGETS",
-    "AwsEndpoint",
-    "Control",
-    "Environment",
-    "Target",
-    "TargetFactory",
-    "TargetSettings",
-    "TargetSpec",
-    "TestUser",
-    "get_target",
-    "not_built_targets",
-    "parse_spec",
-    "register_target",
-    "resolve_factory",
-    "running",
-    "target_names",
-]
+__all__ = ["TARGETS", "AwsEndpoint", "Control", "Environment", "Target", "TargetFactory", "TargetSettings",
+           "TargetSpec", "TestUser", "get_target", "not_built_targets", "parse_spec", "register_target",
+           "resolve_factory", "running", "target_names"]

@@ -158,12 +158,5 @@ def running(target: Target) -> Iterator[Environment]:
             shielded(target.down)
 
 
-__all__ = [
-    "DeferredSignals",
-    "SignalGuard",
-    "note_stop_signal",
-    "running",
-    "shielded",
-    "signals_as_exceptions",
-    "stop_signals_received",
-]
+__all__ = ["DeferredSignals", "SignalGuard", "note_stop_signal", "running", "shielded",
+           "signals_as_exceptions", "stop_signals_received"]

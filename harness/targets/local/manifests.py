@@ -21,12 +21,6 @@ class AppManifests:
     documents: list[dict[str, Any]] = field(default_factory=list)
     source: str = ""
 
-    def document(self, kind: str, name: str) -> dict[str, Any] | None:
-        for doc in self.documents:
-            if doc.get("kind") == kind and _name(doc) == name:
-                return doc
-        return None
-
 
 def replica_counts(documents: list[dict[str, Any]]) -> dict[str, int]:
     """Replicas per workload: the HPA's minReplicas where an HPA owns it, else spec.replicas (1)."""

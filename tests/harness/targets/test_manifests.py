@@ -49,4 +49,4 @@ def test_the_local_overlay() -> None:
     manifests = load_app_manifests(ROOT / "manifests" / "overlays" / "local")
     assert set(manifests.replicas) >= {"api", "worker"}
     assert all(n >= 1 for n in manifests.replicas.values())
-    assert manifests.document("Rollout", "api") is not None
+    assert [d["metadata"]["name"] for d in manifests.documents if d["kind"] == "Rollout"] == ["api"]

@@ -30,19 +30,6 @@ from harness.targets.local.cluster.plane import (
 from harness.targets.local.cluster.rollout import CanaryRollout, CanaryStrategy
 from harness.targets.local.cluster.router import Router
 
-__all__ = [
-    "AnalysisRun",
-    "AnalysisTemplate",
-    "CanaryRollout",
-    "CanaryStrategy",
-    "ClusterHandle",
-    "ControlPlaneSpec",
-    "Evaluator",
-    "HpaAutoscaler",
-    "HpaPolicy",
-    "LocalControlPlane",
-    "MetricSpec",
-    "Phase",
-    "ReplicaInfo",
-    "Router",
-]
+__all__ = ["AnalysisRun", "AnalysisTemplate", "CanaryRollout", "CanaryStrategy", "ClusterHandle",
+           "ControlPlaneSpec", "Evaluator", "HpaAutoscaler", "HpaPolicy", "LocalControlPlane", "MetricSpec",
+           "Phase", "ReplicaInfo", "Router"]

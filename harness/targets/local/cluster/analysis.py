@@ -78,7 +78,7 @@ class MetricSpec:
         kind = next(iter(provider), "prometheus")
         query = (provider.get(kind) or {}).get("query")
         return cls(
-            name=data["name"],
+            name=data["name"], provider=kind, query=substitute_args(query, args or {}) if query else None,
             success_condition=data.get("successCondition") or None,
             failure_condition=data.get("failureCondition") or None,
             failure_limit=int(data.get("failureLimit", 0)),
@@ -87,8 +87,6 @@ class MetricSpec:
             count=int(data["count"]) if data.get("count") is not None else None,
             interval_s=parse_duration(data.get("interval")),
             initial_delay_s=parse_duration(data.get("initialDelay")) or 0.0,
-            query=substitute_args(query, args or {}) if query else None,
-            provider=kind,
         )
 
 
@@ -259,15 +257,5 @@ class AnalysisRun:
         self.terminated = True
 
 
-__all__ = [
-    "AnalysisRun",
-    "AnalysisTemplate",
-    "Measurement",
-    "MetricResult",
-    "MetricSpec",
-    "Phase",
-    "measurement_phase",
-    "parse_duration",
-    "substitute_args",
-    "worst",
-]
+__all__ = ["AnalysisRun", "AnalysisTemplate", "Measurement", "MetricResult", "MetricSpec", "Phase",
+           "measurement_phase", "parse_duration", "substitute_args", "worst"]

@@ -267,20 +267,6 @@ def _mean(values: Sequence[float | None]) -> float | None:
     return sum(present) / len(present) if present else None
 
 
-__all__ = [
-    "DEFAULT_SCALE_DOWN",
-    "DEFAULT_SCALE_UP",
-    "Decision",
-    "HpaAutoscaler",
-    "HpaPolicy",
-    "MetricTarget",
-    "ScaleEvent",
-    "ScalingPolicy",
-    "ScalingRules",
-    "apply_rate_limits",
-    "replicas_for_metrics",
-    "replicas_for_utilisation",
-    "scale_down_limit",
-    "scale_up_limit",
-    "stabilise",
-]
+__all__ = ["DEFAULT_SCALE_DOWN", "DEFAULT_SCALE_UP", "Decision", "HpaAutoscaler", "HpaPolicy", "MetricTarget",
+           "ScaleEvent", "ScalingPolicy", "ScalingRules", "apply_rate_limits", "replicas_for_metrics",
+           "replicas_for_utilisation", "scale_down_limit", "scale_up_limit", "stabilise"]

@@ -119,12 +119,5 @@ class CpuSampler:
         return float(percent) / request_cores
 
 
-__all__ = [
-    "ClusterHandle",
-    "ControlPlaneSpec",
-    "CpuSampler",
-    "ReplicaInfo",
-    "Sampler",
-    "VirtualClock",
-    "cpu_request",
-]
+__all__ = ["ClusterHandle", "ControlPlaneSpec", "CpuSampler", "ReplicaInfo", "Sampler", "VirtualClock",
+           "cpu_request"]

@@ -168,14 +168,10 @@ class LocalControlPlane:
             assert self.clock is not None
             utilisation = last.utilisation.get("cpu") if last else None
             return AutoscalerStatus(
-                component=component,
-                min_replicas=policy.min_replicas,
-                max_replicas=policy.max_replicas,
-                current_replicas=current,
-                desired_replicas=last.desired if last else current,
+                component=component, min_replicas=policy.min_replicas, max_replicas=policy.max_replicas,
+                current_replicas=current, desired_replicas=last.desired if last else current,
                 metrics={} if utilisation is None else {"cpu_utilization_pct": round(utilisation, 1)},
-                events=tuple(state.events),
-                observed_at=self.clock.epoch(last.at) if last else 0.0,
+                events=tuple(state.events), observed_at=self.clock.epoch(last.at) if last else 0.0,
                 conditions=dict(state.conditions),
             )
 
@@ -188,14 +184,9 @@ class LocalControlPlane:
                 return RolloutStatus("Healthy", stable_version, steps=steps)
             assert self.clock is not None
             return RolloutStatus(
-                phase=r.status,
-                stable_version=stable_version,
-                canary_version=None if r.done else canary_version,
-                step_index=None if r.done else r.step_index,
-                steps=steps,
-                weight=0 if r.done else r.weight,
-                aborted=r.aborted,
-                message=r.message,
+                phase=r.status, stable_version=stable_version, steps=steps, aborted=r.aborted,
+                canary_version=None if r.done else canary_version, weight=0 if r.done else r.weight,
+                step_index=None if r.done else r.step_index, message=r.message,
                 analysis_runs=analysis_runs(r.runs, self.clock.epoch),
             )
 
@@ -308,14 +299,5 @@ def _run_action(action: Callable[[], None] | None) -> None:
         action()
 
 
-__all__ = [
-    "ClusterHandle",
-    "ControlPlaneSpec",
-    "CpuSampler",
-    "Evaluator",
-    "LocalControlPlane",
-    "ReplicaInfo",
-    "Sampler",
-    "VirtualClock",
-    "cpu_request",
-]
+__all__ = ["ClusterHandle", "ControlPlaneSpec", "CpuSampler", "Evaluator", "LocalControlPlane", "ReplicaInfo",
+           "Sampler", "VirtualClock", "cpu_request"]

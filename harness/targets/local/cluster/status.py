@@ -18,13 +18,8 @@ def analysis_runs(
 
 def _run(run: AnalysisRun, epoch: Callable[[float], float]) -> AnalysisRunStatus:
     measurements = tuple(
-        AnalysisMeasurement(
-            metric=name,
-            phase=m.phase.value,
-            value=_value(m.value),
-            at=epoch(m.at),
-            query=result.spec.query,
-        )
+        AnalysisMeasurement(metric=name, phase=m.phase.value, value=_value(m.value), at=epoch(m.at),
+                            query=result.spec.query)
         for name, result in run.results.items()
         for m in result.measurements
     )
