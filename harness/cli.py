@@ -330,4 +330,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-__all__ = ["build_parser", "load_baseline", "load_config", "main"]
+def entry_point() -> NoReturn:
+    """The ``harness`` console script: :func:`main`, then exit with its code.
+
+    After a run that a signal interrupted (torn down, its reports saying exit 2), one more Ctrl-C
+    while the interpreter shuts down killed the process by SIGINT (exit -2/130, "crashed"): CPython's
+    finalization puts its signal handlers back to SIG_DFL, so no handler of ours can catch it. An
+    ignored signal stays ignored, so such a process ignores further stop signals on its way out.
+    """
+    from harness.targets.lifecycle import HELD, stop_signals_received
+
+    code = main()
+    if stop_signals_received():
+        for held in HELD:
+            signal.signal(held, signal.SIG_IGN)
+    sys.exit(code)
+
+
+__all__ = ["build_parser", "entry_point", "load_baseline", "load_config", "main"]
