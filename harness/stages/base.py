@@ -28,11 +28,15 @@ class StageContext:
     run_dir: Path
     profile: str
     redactor: Redactor = field(default_factory=Redactor)
+    _app: AppProfile | None = field(default=None, init=False, repr=False)
 
     @property
     def app_profile(self) -> AppProfile:
-        """What the stages need to know about the app: the project's ``scenarios/app.yaml``."""
-        return load_app_profile(self.config.paths.scenarios)
+        """What the stages need to know about the app: the project's ``scenarios/app.yaml``, read
+        once per context (every step of a stage sees the same profile)."""
+        if self._app is None:
+            self._app = load_app_profile(self.config.paths.scenarios)
+        return self._app
 
     @property
     def evidence_dir(self) -> Path:

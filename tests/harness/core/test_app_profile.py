@@ -54,3 +54,17 @@ def test_a_project_without_a_profile_knows_no_route_and_says_which_key_to_add(tm
         app.image_builds()
     assert app.database == "app"  # nothing of the reference app by default
     assert AppProfile(auth_header="X-Api-Key", auth_scheme="").auth("k") == {"X-Api-Key": "k"}
+
+
+def test_a_stage_context_reads_the_profile_once(tmp_path: Path) -> None:
+    """Every step of a stage sees the profile the stage started with, not a file edited mid-run."""
+    from harness.config import HarnessConfig
+    from harness.stages.base import StageContext
+
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "app.yaml").write_text("auth: {header: X-Api-Key, scheme: ''}\n", encoding="utf-8")
+    ctx = StageContext(HarnessConfig.defaults(tmp_path), None, tmp_path / "run", "pr")
+    first = ctx.app_profile
+    (scenarios / "app.yaml").write_text("auth: {header: X-Other}\n", encoding="utf-8")
+    assert ctx.app_profile is first and first.auth_header == "X-Api-Key"
