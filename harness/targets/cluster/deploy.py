@@ -19,6 +19,7 @@ Verified in the nightly workflow only; the rendering and what is read from it ar
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -88,6 +89,22 @@ def app_namespace(documents: Sequence[Document]) -> str:
     return found.pop()
 
 
+def passthrough_templates(documents: Sequence[Document], keys: Sequence[str]) -> list[dict[str, object]]:
+    """Patches that make each ExternalSecret whose template sets one of ``keys`` pass the seeded
+    value through (``{{ .KEY }}``). The overlay's templates build URLs from the fields a managed
+    database's secret holds (user, password, host, TLS required); a target seeding whole settings
+    for its own in-cluster dependencies (no TLS) hands those in as they are."""
+    patches: list[dict[str, object]] = []
+    for doc in (d for d in documents if d.get("kind") == "ExternalSecret"):
+        data = ((doc.get("spec") or {}).get("target", {}).get("template") or {}).get("data") or {}
+        ops = [{"op": "replace", "path": f"/spec/target/template/data/{key}", "value": f"{{{{ .{key} }}}}"}
+               for key in data if key in keys]
+        if ops:
+            patches.append({"target": {"group": "external-secrets.io", "kind": "ExternalSecret",
+                                       "name": doc["metadata"]["name"]}, "patch": json.dumps(ops)})
+    return patches
+
+
 def seeded_secrets(documents: Sequence[Document], settings: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """What to write to Secrets Manager so that the overlay's ExternalSecrets give the app
     ``settings`` (e.g. ``DATABASE_URL``): each extracted key -> the settings its template sets."""
@@ -147,4 +164,4 @@ def create_users(kubectl: Kubectl, names: Sequence[str], secret: Callable[[str],
 
 
 __all__ = ["Kubectl", "app_namespace", "apply_overlay", "await_ready", "create_users", "forward",
-           "overlay_kustomization", "prepare_overlay", "seeded_secrets"]
+           "overlay_kustomization", "passthrough_templates", "prepare_overlay", "seeded_secrets"]

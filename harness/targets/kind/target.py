@@ -47,6 +47,7 @@ from harness.targets.cluster.deploy import (
     await_ready,
     create_users,
     forward,
+    passthrough_templates,
     prepare_overlay,
     seeded_secrets,
 )
@@ -64,6 +65,9 @@ from harness.targets.terraform_env import TerraformEnv, bucket_names, ephemeral_
 ASSETS = Path(__file__).with_name("assets")
 DEPS_NAMESPACE = "harness-deps"
 LOCALSTACK_IN_CLUSTER = f"http://localstack.{DEPS_NAMESPACE}.svc.cluster.local:4566"
+# The settings seeded whole into Secrets Manager for the in-cluster PostgreSQL and Redis (no TLS);
+# the overlay's ExternalSecret templates that set them pass the seeded value through.
+SEEDED_SETTINGS = ("DATABASE_URL", "REDIS_URL")
 # the shared controllers (External Secrets reading the in-cluster LocalStack), then the test-only
 # dependencies (awaited after PostgreSQL's password Secret exists)
 PLATFORM: tuple[Install, ...] = (
@@ -132,6 +136,8 @@ class KindTarget:
         app, overlay = self.settings.app, self.run_dir / "overlay"
         images = {name: f"{name}:harness-{self.run_id[-6:]}" for name in app.image_builds()}
         documents = prepare_overlay(self.settings.manifests_dir, overlay, overlay_patches(), images)
+        patches = [*overlay_patches(), *passthrough_templates(documents, SEEDED_SETTINGS)]
+        documents = prepare_overlay(self.settings.manifests_dir, overlay, patches, images)
         namespace = app_namespace(documents)
         self._created = True  # a half-created cluster is deleted too
         run(["kind", "create", "cluster", "--name", self.cluster, "--config", str(ASSETS / "cluster.yaml"),
@@ -196,7 +202,7 @@ class KindTarget:
         manager = access.client("secretsmanager")
         deps = f"{DEPS_NAMESPACE}.svc.cluster.local"
         settings = {"DATABASE_URL": f"postgresql://app:{password}@postgres.{deps}:5432/app",
-                    "REDIS_URL": f"redis://redis.{deps}:6379/0"}
+                    "REDIS_URL": f"redis://redis.{deps}:6379/0"}  # the keys of SEEDED_SETTINGS
         for key, value in seeded_secrets(documents, settings).items():
             manager.create_secret(Name=key, SecretString=json.dumps(value))
         return bucket_names(outputs)

@@ -3,7 +3,9 @@ on a failed ``up()``, and its pinned assets. The cluster itself runs in the nigh
 
 from __future__ import annotations
 
+import re
 import subprocess
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from harness.errors import TargetError
 from harness.targets.cluster.deploy import (
     app_namespace,
     overlay_kustomization,
+    passthrough_templates,
     prepare_overlay,
     seeded_secrets,
 )
@@ -65,6 +68,37 @@ def test_the_overlay_runs_the_run_s_images_and_names_the_namespace_and_secret_ke
         "easy-upload/local/database": {"DATABASE_URL": "postgresql://db"},
         "easy-upload/local/redis": {"REDIS_URL": "redis://r"},
     }
+
+
+def _go_template(text: str, data: dict[str, str]) -> str:
+    """External Secrets' template, as far as the overlay uses it: ``{{ .key }}`` and
+    ``{{ .key | urlquery }}``; a key the data lacks fails (ESO would render ``<no value>``)."""
+    def field(match: re.Match[str]) -> str:
+        key, pipe = match.group(1), match.group(2)
+        assert key in data, f"the template reads .{key}; the seeded secret has {sorted(data)}"
+        return urllib.parse.quote(data[key], safe="") if pipe == "urlquery" else data[key]
+    return re.sub(r"\{\{\s*\.(\w+)\s*(?:\|\s*(\w+)\s*)?\}\}", field, text)
+
+
+def test_what_kind_seeds_gives_the_app_its_settings_through_the_overlays_external_secrets(
+        tmp_path: Path) -> None:
+    """Observed: the overlay's ExternalSecret templates (rendered by kustomize) applied to the data
+    kind seeds in Secrets Manager give exactly the in-cluster URLs. The base templates build a TLS URL
+    from a managed database's fields (username, host, ...) that a seeded URL does not have."""
+    settings = {"DATABASE_URL": "postgresql://app:p%40ss@postgres.harness-deps.svc.cluster.local:5432/app",
+                "REDIS_URL": "redis://redis.harness-deps.svc.cluster.local:6379/0"}
+    assert set(settings) == set(kind_target.SEEDED_SETTINGS)
+    overlay = ROOT / "manifests" / "overlays" / "local"
+    first = prepare_overlay(overlay, tmp_path / "a", kind_target.overlay_patches())
+    patches = [*kind_target.overlay_patches(), *passthrough_templates(first, kind_target.SEEDED_SETTINGS)]
+    docs = prepare_overlay(overlay, tmp_path / "b", patches)
+    seeded = seeded_secrets(docs, settings)
+    rendered: dict[str, str] = {}
+    for doc in (d for d in docs if d["kind"] == "ExternalSecret" and d["spec"].get("dataFrom")):
+        data = seeded[doc["spec"]["dataFrom"][0]["extract"]["key"]]
+        for key, template in doc["spec"]["target"]["template"]["data"].items():
+            rendered[key] = _go_template(template, data)
+    assert rendered == settings
 
 
 def test_workloads_in_two_namespaces_are_refused() -> None:
