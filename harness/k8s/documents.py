@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ def _load_file(path: Path) -> list[Document]:
     return docs
 
 
-def name_of(doc: Document) -> str:
+def name_of(doc: Mapping[str, Any]) -> str:
     """``metadata.name`` ("" when absent)."""
     return str((doc.get("metadata") or {}).get("name", ""))
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import TargetError
+from harness.k8s.documents import name_of
 from harness.k8s.specs import SCALED_KINDS
 
 DEFAULT_REPLICAS = {"api": 1, "worker": 1}
@@ -25,7 +26,7 @@ class AppManifests:
 def replica_counts(documents: list[dict[str, Any]]) -> dict[str, int]:
     """Replicas per workload: the HPA's minReplicas where an HPA owns it, else spec.replicas (1)."""
     counts = {
-        (str(doc["kind"]), _name(doc)): _count(doc.get("spec", {}).get("replicas"))
+        (str(doc["kind"]), name_of(doc)): _count(doc.get("spec", {}).get("replicas"))
         for doc in documents if doc.get("kind") in SCALED_KINDS
     }
     for doc in documents:
@@ -41,7 +42,7 @@ def replica_counts(documents: list[dict[str, Any]]) -> dict[str, int]:
 def config_settings(documents: list[dict[str, Any]], name: str = "app-config") -> dict[str, str]:
     """The data of the app's ConfigMap (strings), empty when there is none."""
     for doc in documents:
-        if doc.get("kind") == "ConfigMap" and _name(doc) == name:
+        if doc.get("kind") == "ConfigMap" and name_of(doc) == name:
             return {str(k): str(v) for k, v in (doc.get("data") or {}).items()}
     return {}
 
@@ -64,9 +65,6 @@ def _count(value: Any) -> int:
     """A replica count; absent means Kubernetes' default of 1."""
     return 1 if value is None else int(value)
 
-
-def _name(doc: dict[str, Any]) -> str:
-    return str(doc.get("metadata", {}).get("name", ""))
 
 
 __all__ = ["AppManifests", "config_settings", "load_app_manifests", "replica_counts"]

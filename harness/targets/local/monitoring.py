@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from harness.k8s.documents import name_of
 from harness.k8s.specs import WORKLOAD_KINDS, parse_duration
 from harness.services.prometheus import Target
 from harness.targets.local.cluster.inputs import ReplicaInfo
@@ -63,8 +64,8 @@ class ScrapeSpec:
         canary = (rollout or {}).get("spec", {}).get("strategy", {}).get("canary") or {}
         return cls(
             monitors=tuple(monitors),
-            pod_labels={_name(w): _template_labels(w) for w in workloads},
-            hash_label={_name(w): "rollouts-pod-template-hash" if w.get("kind") == "Rollout"
+            pod_labels={name_of(w): _template_labels(w) for w in workloads},
+            hash_label={name_of(w): "rollouts-pod-template-hash" if w.get("kind") == "Rollout"
                         else "pod-template-hash" for w in workloads},
             track_labels={track: dict((canary.get(f"{track}Metadata") or {}).get("labels") or {})
                           for track in ("stable", "canary")},
@@ -131,7 +132,7 @@ def _monitors(doc: Doc, workloads: Sequence[Doc], services: Sequence[Doc]) -> li
         if kind == "PodMonitor":
             routed = [] if not _matches(selector, pod) else [""]
         else:
-            routed = [_name(s) for s in services if _matches(selector, _labels(s))
+            routed = [name_of(s) for s in services if _matches(selector, _labels(s))
                       and _matches((s.get("spec") or {}).get("selector") or {}, pod)]
         if not routed:
             continue
@@ -139,7 +140,7 @@ def _monitors(doc: Doc, workloads: Sequence[Doc], services: Sequence[Doc]) -> li
             port = str(endpoint.get("port", ""))
             namespace = str(doc.get("metadata", {}).get("namespace", "default"))
             found.append(Monitor(
-                str(kind), _name(doc), namespace, _name(workload),
+                str(kind), name_of(doc), namespace, name_of(workload),
                 tuple(s for s in routed if s), port, str(endpoint.get("path", "/metrics")),
                 parse_duration(endpoint.get("interval")), tuple(spec.get("podTargetLabels") or ()),
                 _container(workload, port),
@@ -166,9 +167,6 @@ def _labels(doc: Doc) -> dict[str, str]:
 def _matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
-
-def _name(doc: Doc) -> str:
-    return str(doc.get("metadata", {}).get("name", ""))
 
 
 def _sanitise(label: str) -> str:

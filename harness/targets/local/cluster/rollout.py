@@ -86,10 +86,6 @@ class CanaryStrategy:
             background_start=int(background.get("startingStep", 0)),
         )
 
-    def max_canary_weight(self) -> int:
-        """The highest weight the steps set before the final promotion."""
-        return max((s.weight or 0 for s in self.steps if s.kind == "setWeight"), default=0)
-
 
 @dataclass(slots=True)
 class RolloutEvent:

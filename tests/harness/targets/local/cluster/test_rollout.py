@@ -57,7 +57,7 @@ def test_parse_steps() -> None:
     assert strategy.steps[0] == CanaryStep("setWeight", weight=20)
     assert strategy.steps[1] == CanaryStep("pause", duration_s=None)
     assert strategy.steps[3] == CanaryStep("pause", duration_s=10.0)
-    assert strategy.max_canary_weight() == 80
+    assert [s.weight for s in strategy.steps if s.kind == "setWeight"][-1] == 80
 
 
 def test_doc_example_walks_every_step_and_promotes() -> None:
