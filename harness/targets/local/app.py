@@ -19,11 +19,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from harness.app_profile import AppProfile
 from harness.errors import TargetError
 from harness.services import ManagedProcess, free_port
+from harness.services.process import answers_http
 
 PORT_RETRIES = 2
 Rebind = Callable[["Replica"], None]
@@ -45,13 +44,6 @@ def app_pythonpath(root: Path, app: AppProfile) -> str | None:
         return str(source)
     hint = f"pip install -e {app.process_source}" if app.process_source else "pip install it"
     raise TargetError(f"app module {module} not installed: {hint} ({app.source}: processes)")
-
-
-def http_ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 _UNBOUND = ManagedProcess("unbound", ["true"], log_path=Path("/dev/null"))  # never started
@@ -82,7 +74,7 @@ class Replica:
         return f"{self.url}/metrics"
 
     def is_ready(self) -> bool:
-        return self.process.is_running() and http_ok(self.probe_url)
+        return self.process.is_running() and answers_http(self.probe_url)
 
 
 class AppLauncher:
@@ -191,7 +183,7 @@ def wait_ready(replicas: Iterable[Replica], *, timeout: float, rebind: Rebind | 
             elif not replica.process.is_running():
                 raise TargetError(f"{replica.process.name} exited before it became ready "
                                   f"(log: {replica.process.log_path}){_tail(replica.process.log_path)}")
-            if http_ok(replica.probe_url):
+            if answers_http(replica.probe_url):
                 pending.remove(replica)
         if pending and time.monotonic() > deadline:
             names = ", ".join(r.process.name for r in pending)
@@ -221,4 +213,4 @@ def _tail(path: Path, lines: int = 12) -> str:
     return ("\n  " + "\n  ".join(text)) if text else ""
 
 
-__all__ = ["AppLauncher", "Replica", "app_pythonpath", "http_ok", "wait_ready"]
+__all__ = ["AppLauncher", "Replica", "app_pythonpath", "wait_ready"]

@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from harness.errors import TargetError
+from harness.services.process import answers_http
 from harness.targets.base import AutoscalerStatus, ReplicaStatus, RolloutStatus
-from harness.targets.local.app import Replica, http_ok
+from harness.targets.local.app import Replica
 from harness.targets.local.cluster.plane import LocalControlPlane
 from harness.targets.local.workloads import COMPONENTS, Workloads
 
@@ -158,7 +159,7 @@ class LocalControl:
         memory, cpu, listening = _process_facts(replica.process.pid)
         return ReplicaStatus(
             component=replica.component, name=replica.process.name, version=replica.version,
-            track=replica.track, ready=replica.process.is_running() and http_ok(replica.probe_url),
+            track=replica.track, ready=replica.process.is_running() and answers_http(replica.probe_url),
             pid=replica.process.pid, metrics_url=replica.metrics_url, listening=listening,
             memory_bytes=memory, cpu_seconds=cpu, limits=dict(declared.get("limits", {})),
             requests=dict(declared.get("requests", {})),
