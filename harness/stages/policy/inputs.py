@@ -12,9 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from harness.errors import ConfigError
 from harness.iac.terraform import END_LINE, FILE_KEY, START_LINE, iter_tf_dirs, load_terraform, parse_file
+from harness.iac.workflows import iter_uses, load_workflow
+from harness.k8s.sourcemap import SourceMap, compose_file, parse_path
 from harness.stages.policy.manifests import load_manifests
-from harness.stages.policy.model import Inputs, TfResource
+from harness.stages.policy.model import Inputs, TfResource, Workflow, WorkflowUse
 
 PRUNED_DIRS = frozenset({".git", ".venv", "venv", "node_modules", ".tox", "__pycache__", ".mypy_cache",
                          ".ruff_cache", ".pytest_cache", ".terraform", "reports", ".harness"})
@@ -68,6 +73,7 @@ def discover(root: Path, terraform: Path, manifests: Path | Sequence[Path], excl
     sources.dockerfiles = [p for p in sources.files if _is_dockerfile(p)]
     sources.workflows = [p for p in sources.files if p.parent.as_posix().endswith(".github/workflows")
                          and p.suffix in YAML_SUFFIXES]
+    sources.inputs.workflows = [w for p in sources.workflows if (w := _load_workflow(sources, p))]
     return sources
 
 
@@ -103,6 +109,28 @@ def _manifest_files(sources: Sources, roots: Sequence[Path], exclude: Sequence[s
 
 def _is_dockerfile(path: Path) -> bool:
     return path.name == "Dockerfile" or path.name.startswith("Dockerfile.") or path.suffix == ".Dockerfile"
+
+
+def _load_workflow(sources: Sources, path: Path) -> Workflow | None:
+    """One workflow with the ``file:line`` of each ``uses:``; unreadable YAML is a problem of the run."""
+    rel = sources.rel(path)
+    try:
+        data = load_workflow(path)
+        nodes = compose_file(path.resolve())
+    except (ConfigError, yaml.YAMLError) as exc:
+        sources.problems.append((rel, str(exc).replace(str(path), rel)))
+        return None
+    # rendered={}: steps are found by position (GitHub runs them in order); the name matching that
+    # SourceMap does for kustomize's containers would send two steps of the same name to the first
+    lines = SourceMap(rel, 1, nodes[0] if nodes else None, {})
+    uses = [WorkflowUse(rel, where.split("/")[2], value, _at(lines, parse_path(where, data)))
+            for where, value in iter_uses(data)]
+    return Workflow(rel, data, uses)
+
+
+def _at(lines: SourceMap, path: tuple[str | int, ...]) -> str:
+    file, line = lines.locate(path)
+    return f"{file}:{line}"
 
 
 # --- Terraform ------------------------------------------------------------------------------------

@@ -112,10 +112,36 @@ class TfResource:
         return f"{self.module_dir}:{self.address}"
 
 
+@dataclass(slots=True, frozen=True)
+class WorkflowUse:
+    """One ``uses:`` of a GitHub Actions workflow (a step's action or a job's reusable workflow) and
+    the ``file:line`` that wrote it."""
+
+    file: str
+    job: str
+    uses: str
+    location: str
+
+    @property
+    def ref(self) -> str:
+        """``file:jobs/<job>/<action>``: the identity waivers and the baseline match, which survives
+        steps being added (no step index) and the pin being updated (no ``@ref``)."""
+        return f"{self.file}:jobs/{self.job}/{self.uses.split('@', 1)[0]}"
+
+
+@dataclass(slots=True)
+class Workflow:
+    """One GitHub Actions workflow file as GitHub reads it (``on`` stays a key) and its ``uses:``."""
+
+    file: str
+    data: dict[str, Any]
+    uses: list[WorkflowUse] = field(default_factory=list)
+
+
 @dataclass(slots=True)
 class Inputs:
     """Everything the harness policies read: manifests grouped by rendered overlay, Terraform by
-    folder, plus the options that tune some rules."""
+    folder, GitHub Actions workflows, plus the options that tune some rules."""
 
     k8s: dict[str, list[K8sDoc]] = field(default_factory=dict)
     terraform: dict[str, list[TfResource]] = field(default_factory=dict)
@@ -124,6 +150,7 @@ class Inputs:
     variables: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     locals: dict[str, dict[str, Any]] = field(default_factory=dict)
     tfvars: dict[str, dict[str, Any]] = field(default_factory=dict)  # terraform.tfvars, *.auto.tfvars
+    workflows: list[Workflow] = field(default_factory=list)  # .github/workflows/*.y(a)ml
     options: dict[str, Any] = field(default_factory=dict)
 
     def docs(self, *kinds: str) -> Iterator[K8sDoc]:
@@ -165,4 +192,5 @@ def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-__all__ = ["Finding", "Inputs", "K8sDoc", "TfResource", "as_dict", "as_list", "get", "unwrap"]
+__all__ = ["Finding", "Inputs", "K8sDoc", "TfResource", "Workflow", "WorkflowUse", "as_dict", "as_list",
+           "get", "unwrap"]

@@ -27,7 +27,7 @@ import harness
 from harness.errors import StageError
 from harness.k8s import specs
 from harness.k8s.specs import WORKLOAD_KINDS
-from harness.stages.policy.model import Finding, Inputs, K8sDoc, TfResource
+from harness.stages.policy.model import Finding, Inputs, K8sDoc, TfResource, WorkflowUse
 
 PROVEN_ON = f"harness policies {harness.__version__}"
 
@@ -37,7 +37,7 @@ class Verdict:
     """A rule's judgement of one subject; ``problem`` is None when it passed, ``skip`` (the reason)
     when it could not be judged; ``path`` is the field at fault (``spec/minReplicas``)."""
 
-    subject: K8sDoc | TfResource
+    subject: K8sDoc | TfResource | WorkflowUse
     problem: str | None = None
     path: str | Sequence[str | int] = ()
     skip: str | None = None
@@ -181,6 +181,7 @@ __all__ = [
     "Rule",
     "TfResource",
     "Verdict",
+    "WorkflowUse",
     "by_name",
     "containers",
     "groups",
