@@ -85,18 +85,35 @@ def check_workflow(path: str | Path) -> list[WorkflowIssue]:
     """Schema violations and unpinned actions of one workflow file."""
     name = Path(path).name
     workflow = load_workflow(path)
-    validator = jsonschema.Draft7Validator(workflow_schema())
-    issues = [
-        WorkflowIssue(name, "/" + "/".join(map(str, leaf.absolute_path)), leaf.message)
-        for error in validator.iter_errors(workflow)
-        for leaf in _leaf_errors(error)
-    ]
+    issues = [WorkflowIssue(name, "/" + "/".join(map(str, where)), message)
+              for where, message in schema_errors(workflow)]
     issues += [
         WorkflowIssue(name, where, f"{uses!r} is not pinned to a 40-hex commit SHA")
         for where, uses in iter_uses(workflow)
         if not is_pinned(uses)
     ]
     return issues
+
+
+def schema_errors(workflow: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """(path, message) of each violation of GitHub's workflow schema, the closest alternative's for a
+    ``oneOf``/``anyOf``."""
+    validator = jsonschema.Draft7Validator(workflow_schema())
+    return [(_where(leaf), leaf.message)
+            for error in validator.iter_errors(workflow) for leaf in _leaf_errors(error)]
+
+
+def _where(error: jsonschema.ValidationError) -> tuple[str | int, ...]:
+    """The path of an error; for a key the schema does not allow, the key itself (jsonschema reports
+    the mapping that holds it), so that a misspelt key is located at its own line."""
+    path = tuple(error.absolute_path)
+    schema = error.schema
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict) \
+            or not isinstance(schema, dict):
+        return path
+    known, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
+    extra = [k for k in error.instance if k not in known and not any(re.search(p, k) for p in patterns)]
+    return (*path, extra[0]) if extra else path
 
 
 def _leaf_errors(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
@@ -111,4 +128,5 @@ def _leaf_errors(error: jsonschema.ValidationError) -> list[jsonschema.Validatio
     return [leaf for sub in closest for leaf in _leaf_errors(sub)]
 
 
-__all__ = ["WorkflowIssue", "check_workflow", "is_pinned", "iter_uses", "load_workflow", "workflow_schema"]
+__all__ = ["WorkflowIssue", "check_workflow", "is_pinned", "iter_uses", "load_workflow", "schema_errors",
+           "workflow_schema"]

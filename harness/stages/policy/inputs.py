@@ -122,15 +122,10 @@ def _load_workflow(sources: Sources, path: Path) -> Workflow | None:
         return None
     # rendered={}: steps are found by position (GitHub runs them in order); the name matching that
     # SourceMap does for kustomize's containers would send two steps of the same name to the first
-    lines = SourceMap(rel, 1, nodes[0] if nodes else None, {})
-    uses = [WorkflowUse(rel, where.split("/")[2], value, _at(lines, parse_path(where, data)))
-            for where, value in iter_uses(data)]
-    return Workflow(rel, data, uses)
-
-
-def _at(lines: SourceMap, path: tuple[str | int, ...]) -> str:
-    file, line = lines.locate(path)
-    return f"{file}:{line}"
+    workflow = Workflow(rel, data, source=SourceMap(rel, 1, nodes[0] if nodes else None, {}))
+    workflow.uses = [WorkflowUse(rel, where.split("/")[2], value, workflow.locate(parse_path(where, data)))
+                     for where, value in iter_uses(data)]
+    return workflow
 
 
 # --- Terraform ------------------------------------------------------------------------------------

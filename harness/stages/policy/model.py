@@ -56,10 +56,7 @@ class K8sDoc:
 
     def locate(self, path: str | Sequence[str | int] = ()) -> str:
         """``file:line`` where the field at ``path`` was written (the object itself for ``()``)."""
-        if self.source is None or not path:
-            return self.location
-        file, line = self.source.locate(path)
-        return f"{file}:{line}"
+        return _locate(self.source, self.location, path)
 
     @property
     def kind(self) -> str:
@@ -131,11 +128,26 @@ class WorkflowUse:
 
 @dataclass(slots=True)
 class Workflow:
-    """One GitHub Actions workflow file as GitHub reads it (``on`` stays a key) and its ``uses:``."""
+    """One GitHub Actions workflow file as GitHub reads it (``on`` stays a key), its ``uses:``, and
+    where each field was written."""
 
     file: str
     data: dict[str, Any]
     uses: list[WorkflowUse] = field(default_factory=list)
+    source: SourceMap | None = None
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:1"
+
+    @property
+    def ref(self) -> str:
+        return self.file
+
+    def locate(self, path: str | Sequence[str | int] = ()) -> str:
+        """``file:line`` of the field at ``path``, a sequence (``("jobs", "test", "steps", 0)``); a
+        missing field lands on its closest written parent."""
+        return _locate(self.source, self.location, path)
 
 
 @dataclass(slots=True)
@@ -160,6 +172,13 @@ class Inputs:
     def resources(self, *types: str) -> Iterator[TfResource]:
         for blocks in self.terraform.values():
             yield from (block for block in blocks if not types or block.type in types)
+
+
+def _locate(source: SourceMap | None, location: str, path: str | Sequence[str | int]) -> str:
+    if source is None or not path:
+        return location
+    file, line = source.locate(path)
+    return f"{file}:{line}"
 
 
 def unwrap(value: Any) -> Any:

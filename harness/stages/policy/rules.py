@@ -27,7 +27,7 @@ import harness
 from harness.errors import StageError
 from harness.k8s import specs
 from harness.k8s.specs import WORKLOAD_KINDS
-from harness.stages.policy.model import Finding, Inputs, K8sDoc, TfResource, WorkflowUse
+from harness.stages.policy.model import Finding, Inputs, K8sDoc, TfResource, Workflow, WorkflowUse
 
 PROVEN_ON = f"harness policies {harness.__version__}"
 
@@ -37,7 +37,7 @@ class Verdict:
     """A rule's judgement of one subject; ``problem`` is None when it passed, ``skip`` (the reason)
     when it could not be judged; ``path`` is the field at fault (``spec/minReplicas``)."""
 
-    subject: K8sDoc | TfResource | WorkflowUse
+    subject: K8sDoc | TfResource | Workflow | WorkflowUse
     problem: str | None = None
     path: str | Sequence[str | int] = ()
     skip: str | None = None
@@ -60,7 +60,7 @@ class Rule:
         subject = verdict.subject
         rendered_by = subject.rendered_by if isinstance(subject, K8sDoc) else ""
         location = subject.location
-        if (verdict.problem is not None or verdict.skip) and isinstance(subject, K8sDoc):
+        if (verdict.problem is not None or verdict.skip) and isinstance(subject, K8sDoc | Workflow):
             location = subject.locate(verdict.path)  # a problem points at the field that has it
         return Finding(
             id=self.id,
@@ -181,6 +181,7 @@ __all__ = [
     "Rule",
     "TfResource",
     "Verdict",
+    "Workflow",
     "WorkflowUse",
     "by_name",
     "containers",

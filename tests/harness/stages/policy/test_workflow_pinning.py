@@ -1,4 +1,5 @@
-"""EU-GHA-001 over workflow files: each ``uses:`` is judged on its own and located at its line."""
+"""EU-GHA-001/002 over workflow files: each ``uses:`` is judged on its own and located at its line;
+a schema violation points at the field that has it."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from harness.stages.policy.options import BUILTIN_POLICIES
 from harness.stages.policy.rules import load_rules
 from tests.harness.stages.policy.conftest import CASES
 
-RULE = next(r for r in load_rules([BUILTIN_POLICIES / "rules"]) if r.id == "EU-GHA-001")
+RULES = {r.id: r for r in load_rules([BUILTIN_POLICIES / "rules"]) if r.id.startswith("EU-GHA-")}
 
 
-def findings(root: Path) -> list[Finding]:
+def findings(root: Path, policy_id: str = "EU-GHA-001") -> list[Finding]:
     sources = discover(root, root / "terraform", root / "manifests", parse_terraform=False)
     assert not sources.problems, sources.problems
-    return RULE.evaluate(sources.inputs)
+    return RULES[policy_id].evaluate(sources.inputs)
 
 
 def write(root: Path, name: str, text: str) -> Path:
@@ -63,3 +64,20 @@ def test_unreadable_workflow_is_a_problem_naming_the_file(tmp_path: Path) -> Non
     assert [where for where, _ in sources.problems] == [".github/workflows/bad.yml"]
     assert sources.problems[0][1].startswith(".github/workflows/bad.yml: invalid YAML")
     assert sources.inputs.workflows == []
+
+
+def test_schema_violation_points_at_the_field() -> None:
+    """The misspelt `timeout:` key is reported at its own line, with jsonschema's message."""
+    (result,) = findings(CASES / "EU-GHA-002" / "fail" / "unknown-key", "EU-GHA-002")
+    assert not result.passed and result.location == ".github/workflows/ci.yml:10"
+    assert result.message.startswith("/jobs/test/timeout: Additional properties are not allowed")
+    assert result.resource == ".github/workflows/ci.yml"
+
+
+def test_this_repos_workflows_are_valid_and_pinned() -> None:
+    """The repo's own workflows, through the policy stage's discovery (`tests` excluded as by default)."""
+    root = Path(__file__).resolve().parents[4]
+    sources = discover(root, root / "terraform", root / "manifests", ("tests",), parse_terraform=False)
+    results = [f for rule in RULES.values() for f in rule.evaluate(sources.inputs)]
+    assert len(sources.inputs.workflows) == 6 and len(results) == 6 + 64
+    assert [f.message for f in results if not f.passed] == []
