@@ -164,6 +164,26 @@ def wait_until(probe: Callable[[], bool], *, timeout: float, what: str, interval
     raise TargetError(f"{what}: not ready after {timeout:.0f}s")
 
 
+def signal_group(pid: int, signum: int) -> None:
+    """Send ``signum`` to the process group ``pid`` leads; a group that is already gone is not an error."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signum)
+
+
+def stop_group(proc: subprocess.Popen[Any], signum: int = signal.SIGTERM, *, grace_s: float = 10.0) -> None:
+    """Stop the process group ``proc`` leads (started with ``start_new_session``) and reap ``proc``:
+    ``signum`` and up to ``grace_s`` to exit, then SIGKILL (``signum=SIGKILL``: no grace at all).
+
+    The group is SIGKILLed in the end even when the leader exited in time: children that escaped into
+    it after the leader died would otherwise outlive the run."""
+    if signum != signal.SIGKILL and proc.poll() is None:
+        signal_group(proc.pid, signum)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace_s)
+    signal_group(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
 class ManagedProcess:
     """One child process in its own process group, with a log file and a readiness probe."""
 
@@ -198,7 +218,7 @@ class ManagedProcess:
             return self
         _ensure_sigterm_unwinds()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap()
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _end()
         try:
             self._popen = spawn(self.argv, die_with_parent=self.die_with_parent, stdout=self._log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env,
@@ -219,34 +239,19 @@ class ManagedProcess:
     def signal(self, signum: int) -> None:
         """Send ``signum`` to the whole process group."""
         if self._popen is not None and self._popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._popen.pid, signum)
+            signal_group(self._popen.pid, signum)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the group to stop (``stop_signal``), then SIGKILL it after ``timeout``."""
-        if self._popen is None:
-            return
-        self.signal(self.stop_signal)
-        try:
-            self._popen.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.signal(signal.SIGKILL)
-            self._popen.wait(timeout=10)
-        self._reap()
+        self._end(self.stop_signal, timeout)
 
     def kill(self) -> None:
         """SIGKILL the whole group at once (a crash, for fault drills)."""
-        if self._popen is None:
-            return
-        self.signal(signal.SIGKILL)
-        self._popen.wait(timeout=10)
-        self._reap()
+        self._end(signal.SIGKILL, 0.0)
 
-    def _reap(self) -> None:
-        # Children that escaped into the group after the leader died are killed too.
+    def _end(self, signum: int, grace_s: float) -> None:
         if self._popen is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._popen.pid, signal.SIGKILL)
+            stop_group(self._popen, signum, grace_s=grace_s)
         self._popen = None
         self._close_log()
         with _LIVE_LOCK:
@@ -305,4 +310,4 @@ def stop_all() -> None:
 atexit.register(stop_all)
 
 __all__ = ["DEATH_SIGNAL_SUPPORTED", "ManagedProcess", "ProcessService", "answers_http", "free_port",
-           "port_is_open", "spawn", "stop_all", "wait_until"]
+           "port_is_open", "signal_group", "spawn", "stop_all", "stop_group", "wait_until"]

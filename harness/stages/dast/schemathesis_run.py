@@ -28,6 +28,7 @@ from typing import Any
 from harness.app_profile import AppProfile
 from harness.errors import StageError
 from harness.results import Severity
+from harness.services.process import stop_group
 from harness.stages.dast.findings import Check, Finding
 from harness.stages.dast.headers import SeenResponse
 from harness.stages.dast.login import LoginConfig
@@ -202,9 +203,7 @@ def run_schemathesis(command: list[str], options: SchemathesisOptions, report_di
     try:
         output, timed_out = _wait(process, options.timeout_s)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process, signal.SIGKILL)
     run = SchemathesisRun(process.returncode, time.monotonic() - started, report_dir, output, timed_out)
     if process.returncode not in (0, 1, INTERRUPTED) or run.junit is None:
         tail = "\n".join(output.strip().splitlines()[-15:])

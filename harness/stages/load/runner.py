@@ -28,6 +28,7 @@ from typing import Any
 
 from harness.app_profile import load_app_profile
 from harness.errors import StageError
+from harness.services.process import stop_group
 from harness.stages.load.shapes import ShapeStage, duration, empty_summary
 from harness.stages.load.slo import FlowStats, parse_history_csv, parse_stats_csv
 from harness.stages.load.workers import FAILURE_POLL_S, end_run, load_files, raise_failures
@@ -219,13 +220,7 @@ def _watch(
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, 15)
-            proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, 9)
-            proc.wait(timeout=5)
+    stop_group(proc, grace_s=15)  # Locust writes its CSVs on SIGTERM: give it the time
 
 
 def _collect(run: LocustRun, prefix: Path, summary_dir: Path) -> LocustRun:

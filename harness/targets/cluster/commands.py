@@ -5,7 +5,6 @@ evidence, a failure is one TargetError line naming the command and the log.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -13,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from harness.errors import TargetError
+from harness.services.process import stop_group
 
 
 def run(argv: Sequence[str], *, log: Path, env: Mapping[str, str] | None = None, timeout_s: float = 600.0,
@@ -29,19 +29,13 @@ def run(argv: Sequence[str], *, log: Path, env: Mapping[str, str] | None = None,
         try:
             stdout, _ = proc.communicate(stdin.encode() if stdin is not None else None, timeout=timeout_s)
         except BaseException:  # timeout, Ctrl-C: never leave the command's group running
-            _kill_group(proc)
+            stop_group(proc, signal.SIGKILL)
             raise
         out.write(stdout if log_stdout else b"[stdout not logged: a secret]\n")
     if proc.returncode != 0:
         raise TargetError(f"{argv[0]} {argv[1] if len(argv) > 1 else ''} failed (exit {proc.returncode}); "
                           f"see {log}")
     return stdout.decode(errors="replace")
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
 
 
 

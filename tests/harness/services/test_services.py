@@ -24,7 +24,7 @@ from harness.services import (
     port_is_open,
     wait_until,
 )
-from harness.services.process import DEATH_SIGNAL_SUPPORTED
+from harness.services.process import DEATH_SIGNAL_SUPPORTED, signal_group, stop_group
 from tests.fixtures.processes import spawned
 
 pytestmark = pytest.mark.services
@@ -138,6 +138,27 @@ def test_stop_reaches_the_whole_process_group(tmp_path: Path) -> None:
     gone, alive = psutil.wait_procs(children, timeout=5)
     assert alive == []
     assert len(gone) == 2
+
+
+def test_stop_group_sigkills_the_whole_group_after_the_grace() -> None:
+    """Observed with psutil, not through stop_group: the leader and its background child ignore
+    SIGTERM (inherited SIG_IGN), so only the SIGKILL to the group after the grace ends both."""
+    import subprocess
+
+    proc = subprocess.Popen(["sh", "-c", "trap '' TERM; sleep 300 & echo $!; sleep 300"],
+                            stdout=subprocess.PIPE, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        child = psutil.Process(int(proc.stdout.readline()))
+        stop_group(proc, grace_s=0.5)
+        assert proc.returncode == -9  # SIGKILL: the trapped SIGTERM did not end it
+        gone, alive = psutil.wait_procs([child], timeout=5)
+        assert alive == []
+    finally:
+        signal_group(proc.pid, 9)
+        proc.wait(timeout=10)
+        assert proc.stdout is not None
+        proc.stdout.close()
 
 
 def test_postgres_cleanup_leaves_no_process_or_port(tmp_path: Path) -> None:
