@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +84,12 @@ class PrometheusApi:
         data = self._get("/api/v1/alerts", {})
         return [parse_alert(a) for a in data.get("alerts", [])]
 
+    def states_now(self, names: Sequence[str]) -> dict[str, str]:
+        """name -> ``pending``, ``firing`` or ``inactive`` now: why an alert that did not fire in time
+        did not (its rule matched but its ``for`` had not elapsed, or it never matched)."""
+        now = {a.name: a.state for a in self.alerts()} if names else {}
+        return {n: now.get(n, "inactive") for n in names}
+
     def fired_since(self, name: str, since: float) -> bool:
         """Whether alert ``name`` was firing at some evaluation since ``since`` (epoch s), from the
         ``ALERTS`` series Prometheus writes at every rule evaluation."""
@@ -142,16 +148,23 @@ class PrometheusApi:
         return data if isinstance(data, dict) else {"result": data}
 
 
+def describe_fired(fired: Mapping[str, float], since: float) -> str:
+    """``Name (pending from +12s), ...`` for :meth:`PrometheusApi.fired_anew_since`'s answer: the
+    wording every check that no alert fired reports its failure in."""
+    return ", ".join(f"{n} (pending from +{at - since:.0f}s)" for n, at in sorted(fired.items()))
+
+
 def _window(since: float) -> str:
     """A range covering ``since`` until now (whole seconds, at least one)."""
     return f"{max(1, math.ceil(time.time() - since) + 1)}s"
 
 
-_ALERT_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+ALERT_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+"""What Prometheus accepts as an alert (metric) name."""
 
 
 def _checked(name: str) -> str:
-    if not _ALERT_NAME.fullmatch(name):
+    if not ALERT_NAME.fullmatch(name):
         raise PrometheusApiError(f"not an alert name: {name!r}")
     return name
 
@@ -178,5 +191,5 @@ def parse_alert(item: Mapping[str, Any]) -> Alert:
     return Alert(labels.get("alertname", "?"), state, at, labels, value)
 
 
-__all__ = ["Alert", "Labels", "PrometheusApi", "PrometheusApiError", "QueryResult", "parse_alert",
-           "parse_query_data"]
+__all__ = ["ALERT_NAME", "Alert", "Labels", "PrometheusApi", "PrometheusApiError", "QueryResult",
+           "describe_fired", "parse_alert", "parse_query_data"]

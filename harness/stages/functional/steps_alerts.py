@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from harness.services.prometheus_api import PrometheusApi, PrometheusApiError
+from harness.services.prometheus_api import PrometheusApi, PrometheusApiError, describe_fired
 from harness.stages.functional.context import Context, StepFailed, StepSkipped
 from harness.stages.functional.scenario import NESTING
 
@@ -52,8 +52,7 @@ def _fired(api: PrometheusApi, names: list[str], since: float, within_s: float) 
     seen = api.wait_fired(names, since, within_s)
     missing = [n for n in names if n not in seen]
     if missing:
-        now = {a.name: a.state for a in api.alerts()}
-        states = ", ".join(f"{n} ({now.get(n, 'inactive')} now)" for n in missing)
+        states = ", ".join(f"{n} ({state} now)" for n, state in api.states_now(missing).items())
         failed = StepFailed(f"did not fire within {within_s:g}s: {states}; {api.name} fired: "
                             f"{', '.join(seen) or 'nothing'}")
         failed.detail = {"fired": seen}
@@ -64,8 +63,7 @@ def _fired(api: PrometheusApi, names: list[str], since: float, within_s: float) 
 def _none(api: PrometheusApi, since: float) -> dict[str, float]:
     fired = api.fired_anew_since(since)
     if fired:
-        listed = ", ".join(f"{n} (pending from +{at - since:.0f}s)" for n, at in sorted(fired.items()))
-        failed = StepFailed(f"alerts fired during a healthy run: {listed} ({api.name})")
+        failed = StepFailed(f"alerts fired during a healthy run: {describe_fired(fired, since)} ({api.name})")
         failed.detail = {"fired": fired}
         raise failed
     return {}

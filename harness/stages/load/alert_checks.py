@@ -14,19 +14,17 @@ PrometheusRules, read back from the ``ALERTS`` / ``ALERTS_FOR_STATE`` series it 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.errors import ConfigError
 from harness.results import Result, Severity, Status
-from harness.services.prometheus_api import PrometheusApi, PrometheusApiError
+from harness.services.prometheus_api import ALERT_NAME, PrometheusApi, PrometheusApiError, describe_fired
 from harness.stages.load.checks import load_result
 
 CONTROLS = ["EU-C-OBS-02"]
 DEFAULT_WITHIN_S = 60.0
 KEYS = {"fire", "within_s", "none", "cannot_fire"}
-_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 
 
 def validate_alerts(spec: Any, source: str) -> dict[str, Any]:
@@ -36,7 +34,7 @@ def validate_alerts(spec: Any, source: str) -> dict[str, Any]:
     if not isinstance(spec, Mapping) or not set(spec) <= KEYS:
         raise ConfigError.at(source, "alerts", f"expected a mapping with keys of {', '.join(sorted(KEYS))}")
     names = [*(spec.get("fire") or []), *(spec.get("cannot_fire") or {})]
-    bad = [n for n in names if not isinstance(n, str) or not _NAME.fullmatch(n)]
+    bad = [n for n in names if not isinstance(n, str) or not ALERT_NAME.fullmatch(n)]
     if bad:
         raise ConfigError.at(source, "alerts", f"not an alert name: {bad[0]!r}")
     if spec.get("none") not in (None, True):
@@ -76,10 +74,11 @@ def _fired(rid: str, api: PrometheusApi, names: list[str], since: float, within_
     """Each alert fires since the load began: fails for a rule that never fires on the failure
     the scenario plants (or a Prometheus that never scraped the replicas)."""
     seen = api.wait_fired(names, since, within_s) if names else {}
+    now = api.states_now([n for n in names if n not in seen])
     return [
         _result(f"{rid}-alert-{n}", f"{n} fires", Status.PASSED if n in seen else Status.FAILED,
                 f"fired {seen[n]:.0f}s after the load began" if n in seen
-                else f"did not fire within {within_s:g}s after the load", api.name, evidence,
+                else f"did not fire within {within_s:g}s after the load ({now[n]} now)", api.name, evidence,
                 {"fired_after_s": seen.get(n, -1.0)})
         for n in names
     ]
@@ -89,8 +88,7 @@ def _none(rid: str, api: PrometheusApi, since: float, evidence: Sequence[str]) -
     """No alert fired since the load began (one pending or firing from before does not count):
     fails for a healthy run that pages (a rule too tight, or the system degraded under the load)."""
     fired = api.fired_anew_since(since)
-    listed = ", ".join(f"{n} (pending from +{at - since:.0f}s)" for n, at in sorted(fired.items()))
-    message = f"alerts fired: {listed}" if fired else "none fired since the load began"
+    message = f"alerts fired: {describe_fired(fired, since)}" if fired else "none fired since the load began"
     return _result(f"{rid}-no-alerts", "No alert fires during a healthy run",
                    Status.FAILED if fired else Status.PASSED, message, api.name, evidence,
                    {"alerts_fired": len(fired)})
