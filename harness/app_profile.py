@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.errors import ConfigError
-from harness.schemas import check, load_schema
+from harness.schemas import check, load_schema, read_document
 
 APP_FILE = "app.yaml"
 
@@ -95,10 +93,7 @@ def load_app_profile(scenarios: Path) -> AppProfile:
     source = f"{scenarios.name}/{APP_FILE}"
     if not path.is_file():
         return AppProfile(source=source)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+    data = read_document(path, source)
     return AppProfile.from_dict(data if data is not None else {}, source)
 
 

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from harness.errors import ConfigError
 from harness.results import SEVERITIES, ControlRecord, ControlStatus, Result, Severity, Status
+from harness.schemas import read_document
 
 # The harness's own policies and catalog, shipped as package data (a directory on disk: checkov and
 # the rule loader read files by path); a checked repo's policies/ extend them.
@@ -160,11 +160,7 @@ def catalog_for(policies: Path, builtin: Path | None = None) -> tuple[Catalog, l
 
 def load_catalog(path: Path) -> Catalog:
     """Parse and validate a controls.yaml; a ConfigError names the file and the failing entry."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read control catalog: {exc}") from exc
-    return parse_catalog(data, str(path))
+    return parse_catalog(read_document(path), str(path))
 
 
 def parse_catalog(data: Any, source: str) -> Catalog:

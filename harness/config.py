@@ -8,13 +8,12 @@ the offending option in its error.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.schemas import check, load_schema
+from harness.schemas import check, load_schema, read_document
 
 CONFIG_FILE = "harness.toml"
 PYPROJECT = "pyproject.toml"
@@ -189,12 +188,8 @@ def _shown(path: Path) -> str:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{_shown(path)}: invalid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    data: dict[str, Any] = read_document(path, _shown(path))
+    return data
 
 
 __all__ = ["CONFIG_FILE", "PROFILES", "STAGE_NAMES", "HarnessConfig", "Paths", "validate"]

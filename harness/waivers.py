@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import jsonschema
-import yaml
 
 from harness.errors import ConfigError
 from harness.results import Result, Status, WaiverRecord
+from harness.schemas import read_document
 
 EXPIRY_WARNING_DAYS = 30
 GOVERNED_FIELDS = ("owner", "approved_by", "reason", "expires")
@@ -98,13 +98,7 @@ def load_waivers(path: Path) -> list[Waiver]:
     """Parse and validate a waivers file; a missing file means no waivers."""
     if not path.is_file():
         return []
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read waivers: {exc.strerror or exc}") from exc
-    return parse_waivers(data, path)
+    return parse_waivers(read_document(path), path)
 
 
 def parse_waivers(data: Any, path: Path) -> list[Waiver]:

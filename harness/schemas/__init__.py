@@ -1,5 +1,6 @@
-"""JSON Schemas shipped with the harness (``config``, ``results``, ``app``), and the one way a schema
-violation becomes a one-line error naming the file and the key (config, scenarios, the app profile)."""
+"""JSON Schemas shipped with the harness (``config``, ``results``, ``app``), the one way a schema
+violation becomes a one-line error naming the file and the key (config, scenarios, the app profile),
+and the one reader of a YAML or TOML file someone wrote (config, scenarios, app profile, catalog, waivers)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,23 @@ def load_schema(name: str) -> dict[str, Any]:
     """A shipped schema by file stem, e.g. ``load_schema("results")``."""
     schema: dict[str, Any] = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text(encoding="utf-8"))
     return schema
+
+
+def read_document(path: Path, source: str | None = None) -> Any:
+    """The document of the YAML (or, by its suffix, TOML) file ``path``; a file that cannot be read or
+    parsed is a one-line :class:`ConfigError` naming it as ``source`` (default: the path)."""
+    import tomllib
+
+    import yaml  # imported on use, as jsonschema below
+
+    toml = path.suffix == ".toml"
+    try:
+        text = path.read_text(encoding="utf-8")
+        return tomllib.loads(text) if toml else yaml.safe_load(text)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{source or path}: invalid {'TOML' if toml else 'YAML'}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{source or path}: cannot read: {exc.strerror or exc}") from None
 
 
 def results_errors(data: Any) -> list[str]:

@@ -13,10 +13,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.errors import ConfigError
-from harness.schemas import check
+from harness.schemas import check, read_document
 
 SCHEMA_FILE = Path(__file__).with_name("scenario.schema.json")
 ACTIONS = ("upload", "request", "events", "wait", "until", "processed", "download", "db", "subscribers",
@@ -122,13 +120,7 @@ def _check_actions(steps: Any, where: str, source: str) -> None:
 def load_scenario(path: Path, root: Path | None = None) -> Scenario:
     """Read and validate one scenario file."""
     source = _shown(path, root)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
-    scenario = Scenario.from_dict(data, source)
+    scenario = Scenario.from_dict(read_document(path, source), source)
     if scenario.name != path.stem:
         raise ConfigError(f"{source}: name: {scenario.name!r} must equal the file name {path.stem!r}")
     return scenario

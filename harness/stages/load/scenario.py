@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.errors import ConfigError
+from harness.schemas import read_document
 from harness.stages.load.alert_checks import validate_alerts
 from harness.stages.load.shapes import DEFAULT_MIX, ShapeStage, build_stages
 
@@ -132,10 +131,7 @@ def load_scenarios(directory: Path, profile: str, only: set[str] | None = None) 
     """Scenarios of ``directory`` that run in ``profile`` (and are in ``only`` when given), by file name."""
     scenarios = []
     for path in sorted(directory.glob("*.yaml")):
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        data = read_document(path)
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping")
         if profile not in data.get("profiles", ["pr", "nightly"]):

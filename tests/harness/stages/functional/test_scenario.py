@@ -103,7 +103,7 @@ def test_missing_required_and_bad_name() -> None:
 def test_file_errors(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: [unclosed\n")
-    with pytest.raises(ConfigError, match=r"broken.yaml: not valid YAML"):
+    with pytest.raises(ConfigError, match=r"broken.yaml: invalid YAML"):
         load_scenario(broken)
     renamed = tmp_path / "file-name.yaml"
     renamed.write_text(yaml.safe_dump({"name": "other", "steps": [{"ready": {}}]}))

@@ -153,6 +153,16 @@ def test_scenario_overrides_and_errors(tmp_path: Path) -> None:
     assert deep_merge({"a": {"b": 1, "c": 2}}, {"a": {"c": 3}}) == {"a": {"b": 1, "c": 3}}
 
 
+def test_a_scenario_file_that_cannot_be_read_is_one_line_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("id: [\n")
+    with pytest.raises(ConfigError, match=r"a\.yaml: invalid YAML"):
+        load_scenarios(tmp_path, "pr")
+    (tmp_path / "a.yaml").unlink()
+    (tmp_path / "b.yaml").mkdir()  # read_text fails: an OSError, once a traceback
+    with pytest.raises(ConfigError, match=r"b\.yaml: cannot read: Is a directory"):
+        load_scenarios(tmp_path, "pr")
+
+
 def test_a_shape_written_for_one_time_scale_is_stretched_to_another() -> None:
     shape = {"type": "soak", "users": 2, "duration_s": 45}
     data = {"id": "c", "kind": "canary-rollback", "speedup": 20, "shape": shape}
