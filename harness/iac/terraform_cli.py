@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.errors import HarnessError, MissingToolError
+from harness.services.process import signal_group, stop_group
 
 INSTALL_HINT = ("install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install, "
                 "or your package manager) and put it on PATH, or set [terraform] binary in harness.toml")
@@ -248,7 +249,7 @@ class TerraformRunner:
         with self._lock:
             proc = self._live
         if proc is not None:
-            _stop(proc)
+            stop_group(proc, signal.SIGINT, grace_s=_GRACE_S)  # Terraform saves state
 
     def kill(self) -> None:
         """Kill the running command's group now, no grace (its state is not wanted any more), and
@@ -256,7 +257,7 @@ class TerraformRunner:
         self.cancelled.set()
         proc = self._live
         if proc is not None:
-            _signal_group(proc, signal.SIGKILL)
+            signal_group(proc.pid, signal.SIGKILL)
 
     def _communicate(self, proc: subprocess.Popen[str], argv: list[str], limit: float, what: str,
                      on_message: MessageHandler | None) -> tuple[str, str]:
@@ -270,14 +271,14 @@ class TerraformRunner:
         try:
             proc.wait(timeout=limit)
         except subprocess.TimeoutExpired:
-            _stop(proc)
+            stop_group(proc, signal.SIGINT, grace_s=_GRACE_S)  # Terraform saves state
             _join(readers)
             self._write_log(Completed(argv, -1, "".join(out), "".join(err), limit))
             raise TerraformTimeout(f"terraform {what}: no answer after {limit:.0f}s (stopped)"
                                    + _last_words("".join(out)),
                                    hint="raise [terraform] timeout_s in harness.toml") from None
         except BaseException:  # Ctrl-C or a signal turned into an exception: never orphan terraform
-            _stop(proc)
+            stop_group(proc, signal.SIGINT, grace_s=_GRACE_S)  # Terraform saves state
             _join(readers)
             raise
         _join(readers)
@@ -357,22 +358,6 @@ def _change_args(variables: Mapping[str, str] | None, refresh: bool) -> list[str
     """What apply and destroy share: no prompts, JSON messages, optionally no refresh, the variables."""
     return ["-auto-approve", "-input=false", "-no-color", "-json", *([] if refresh else ["-refresh=false"]),
             *(f"-var={key}={value}" for key, value in (variables or {}).items())]
-
-
-def _signal_group(proc: subprocess.Popen[str], signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signum)
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    """SIGINT (Terraform stops cleanly and saves state), then SIGKILL the group after a grace."""
-    _signal_group(proc, signal.SIGINT)
-    try:
-        proc.wait(timeout=_GRACE_S)
-    except subprocess.TimeoutExpired:
-        _signal_group(proc, signal.SIGKILL)
-        proc.wait(timeout=10)
-    _signal_group(proc, signal.SIGKILL)  # providers that outlived terraform itself
 
 
 __all__ = ["INSTALL_HINT", "Completed", "Diagnostic", "MessageHandler", "TerraformError", "TerraformRunner",
