@@ -96,7 +96,7 @@ def passthrough_templates(documents: Sequence[Document], keys: Sequence[str]) ->
     for its own in-cluster dependencies (no TLS) hands those in as they are."""
     patches: list[dict[str, object]] = []
     for doc in (d for d in documents if d.get("kind") == "ExternalSecret"):
-        data = ((doc.get("spec") or {}).get("target", {}).get("template") or {}).get("data") or {}
+        data = _template_data(doc)
         ops = [{"op": "replace", "path": f"/spec/target/template/data/{key}", "value": f"{{{{ .{key} }}}}"}
                for key in data if key in keys]
         if ops:
@@ -105,14 +105,19 @@ def passthrough_templates(documents: Sequence[Document], keys: Sequence[str]) ->
     return patches
 
 
+def _template_data(external_secret: Document) -> dict[str, str]:
+    """The keys an ExternalSecret's template sets and their templates (``{}`` without a template)."""
+    spec = external_secret.get("spec") or {}
+    return dict((spec.get("target", {}).get("template") or {}).get("data") or {})
+
+
 def seeded_secrets(documents: Sequence[Document], settings: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """What to write to Secrets Manager so that the overlay's ExternalSecrets give the app
     ``settings`` (e.g. ``DATABASE_URL``): each extracted key -> the settings its template sets."""
     seeded: dict[str, dict[str, str]] = {}
     for doc in (d for d in documents if d.get("kind") == "ExternalSecret"):
         spec = doc.get("spec") or {}
-        wanted = {k: settings[k] for k in (spec.get("target", {}).get("template") or {}).get("data") or {}
-                  if k in settings}
+        wanted = {k: settings[k] for k in _template_data(doc) if k in settings}
         keys = [(source.get("extract") or {}).get("key") for source in spec.get("dataFrom") or []]
         seeded.update({str(key): wanted for key in keys if key and wanted})
     return seeded
