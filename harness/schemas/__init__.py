@@ -64,8 +64,9 @@ def check(data: Any, schema: dict[str, Any], source: str, *, mapping: str = "a m
 
 
 def _deepest(error: Any) -> Any:
-    """For oneOf/anyOf, the sub-error that went furthest is the one a human needs."""
-    while error.context:
+    """For oneOf/anyOf, the sub-error that went furthest is the one a human needs (but not of a
+    choice between keys, whose own error says which ones)."""
+    while error.context and not _choice(error):
         error = max(error.context, key=lambda e: len(e.absolute_path))
     return error
 
@@ -81,6 +82,9 @@ def key_path(path: Any) -> str:
 def problem(error: Any, mapping: str = "a mapping") -> str:
     """jsonschema's message in words the author of the file understands."""
     kind, expected, instance = error.validator, error.validator_value, error.instance
+    if keys := _choice(error):
+        given = [k for k in keys if isinstance(instance, dict) and k in instance]
+        return f"expected exactly one of {', '.join(keys)}, got {', '.join(given) or 'none'}"
     if kind == "enum":
         return f"{instance!r} is not one of {', '.join(map(str, expected))}"
     if kind == "additionalProperties" and isinstance(instance, dict) and isinstance(error.schema, dict):
@@ -91,6 +95,8 @@ def problem(error: Any, mapping: str = "a mapping") -> str:
         return "not allowed here"
     if kind == "required":
         return str(error.message).replace("is a required property", "is required")
+    if kind == "dependentRequired":  # jsonschema: "'b' is a dependency of 'a'"
+        return str(error.message).replace("is a dependency of", "is required with")
     if kind == "type":
         return f"expected {_a(expected, mapping)}, got {instance!r}"
     if kind == "pattern":
@@ -102,6 +108,15 @@ def problem(error: Any, mapping: str = "a mapping") -> str:
     if kind in ("minLength", "minItems"):
         return "must not be empty"
     return str(error.message)
+
+
+def _choice(error: Any) -> list[str]:
+    """The keys of a ``oneOf`` that only says "exactly one of these keys" (else nothing)."""
+    branches = error.validator_value if error.validator == "oneOf" else None
+    if not isinstance(branches, list) or not all(isinstance(b, dict) and list(b) == ["required"]
+                                                 and len(b["required"]) == 1 for b in branches):
+        return []
+    return [str(b["required"][0]) for b in branches]
 
 
 def _a(kind: Any, mapping: str) -> str:

@@ -8,6 +8,9 @@ is wrong). Fault actions are undone afterwards whatever happened (:func:`steps_e
 from __future__ import annotations
 
 import contextlib
+import itertools
+import math
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -42,6 +45,7 @@ DuringFn = Callable[[Context, dict[str, Any], dict[str, Any], Scope, Callable[[]
 # Steps that only observe what a platform service made of the run (Prometheus' alerts): without that
 # service they are skipped, with the reason in the message, and the scenario's own verdict stands.
 OBSERVERS = ("alerts",)
+MAX_ITERATIONS = 1000  # of a repeat: the schema's maximum of ``times``; checked for ``for_s``
 DEFAULT_LIMITS: dict[str, Any] = {"max_upload_bytes": 25 * 1024 * 1024, "pad_9k": "p" * 9 * 1024,
                                   "pad_70k": "p" * 70 * 1024, "pad_300": "p" * 300}
 
@@ -215,8 +219,21 @@ class ScenarioRunner:
 
     def _repeat(self, ctx: Context, spec: dict[str, Any], expect: dict[str, Any],
                 scope: dict[str, Any] | None) -> dict[str, Any]:
-        times, workers = int(spec["times"]), int(spec.get("concurrency", 1))
+        """``times`` iterations, or as many as ``concurrency`` workers start in ``for_s`` seconds, each
+        worker at most one every ``every_s``: a duration, not a count, where what the scenario needs
+        is time (an alert's ``for``) whatever one request takes on this machine (a 503 took 2 s or
+        20 ms here). Every iteration runs to its end or first broken step."""
+        workers = int(spec.get("concurrency", 1))
+        if "for_s" in spec:
+            most = math.ceil(float(spec["for_s"]) / float(spec["every_s"])) * workers
+            if most > MAX_ITERATIONS:
+                raise ScenarioError(f"repeat: for_s / every_s x concurrency allows {most} iterations, "
+                                    f"more than {MAX_ITERATIONS}")
         ctx.concurrent = workers > 1
+        began = time.monotonic()
+        until = began + float(spec.get("for_s", 0))
+        numbers = itertools.count()
+        lock = threading.Lock()
 
         def iteration(i: int) -> list[dict[str, Any]]:
             local: dict[str, Any] = {"i": i}
@@ -227,19 +244,33 @@ class ScenarioRunner:
                     break
             return records
 
+        def for_a_while(_: int) -> list[tuple[int, list[dict[str, Any]]]]:
+            done = []
+            while (started := time.monotonic()) < until:
+                with lock:
+                    i = next(numbers)
+                done.append((i, iteration(i)))
+                time.sleep(max(0.0, started + float(spec["every_s"]) - time.monotonic()))
+            return done
+
         try:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scn-repeat") as pool:
-                runs = list(pool.map(iteration, range(times)))
+                if "for_s" in spec:
+                    runs = sorted((r for rs in pool.map(for_a_while, range(workers)) for r in rs),
+                                  key=lambda r: r[0])
+                else:
+                    runs = list(enumerate(pool.map(iteration, range(int(spec["times"])))))
         finally:
             ctx.concurrent = False
-        bad = [(i, r) for i, rs in enumerate(runs) for r in rs if r["status"] != "passed"]
+        times = len(runs)
+        bad = [(i, r) for i, rs in runs for r in rs if r["status"] != "passed"]
         ctx.measure("repeat_iterations", times)
         if bad:
             i, record = bad[0]
             message = f"{len(bad)} of {times} iterations broke; first (i={i}, step {record['index']}): " \
                       f"{record['message']}"
             raise (StepSkipped if record["status"] == "skipped" else StepFailed)(message)
-        return {"iterations": times, "concurrency": workers}
+        return {"iterations": times, "concurrency": workers, "took_s": round(time.monotonic() - began, 2)}
 
 
 def _naming(guards: Any, message: str) -> str:

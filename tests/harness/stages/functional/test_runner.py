@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,33 @@ def test_repeat_collects_a_list_and_runs_concurrently() -> None:
     assert outcome.status == "passed", outcome.message
     assert len(api.uploads) == 6 and outcome.measured["repeat_iterations"] == 6
     assert {u["body"]["size_bytes"] for u in api.uploads.values()} == {3}
+
+
+def test_a_repeat_for_a_duration_keeps_starting_iterations_until_it_is_over() -> None:
+    """``for_s``: the workers start iterations until the time is up, each at most every ``every_s``
+    (an iteration here takes next to nothing: without the pacing there would be hundreds), each
+    numbered once; the uploads the fake API received are the observation, not the runner's count."""
+    api = FakeApi()
+    steps = [{"repeat": {"for_s": 0.5, "every_s": 0.1, "concurrency": 2, "steps": [
+        {"upload": {"file": {"type": "text", "text": "n ${i}"}}, "as": "ups"},
+    ]}}]
+    began = time.monotonic()
+    runner = ScenarioRunner(env(FakeControl()), RunnerOptions(transport=api.transport()))
+    outcome = runner.run(scenario(steps))
+    took = time.monotonic() - began
+    assert outcome.status == "passed", outcome.message
+    iterations = int(outcome.measured["repeat_iterations"])
+    assert 6 <= len(api.uploads) == iterations <= 10, iterations  # two workers, 5 starts each at most
+    assert took >= 0.5
+    assert len({u["body"]["sha256"] for u in api.uploads.values()}) == iterations  # each i once
+
+
+def test_a_repeat_for_a_duration_is_bounded_before_it_runs() -> None:
+    steps = [{"repeat": {"for_s": 60, "every_s": 0.1, "concurrency": 2,
+                         "steps": [{"upload": {"file": {"type": "png"}}}]}}]
+    outcome = run(steps)
+    assert outcome.status == "error", outcome.message
+    assert "repeat: for_s / every_s x concurrency allows 1200 iterations, more than 1000" in outcome.message
 
 
 def test_unknown_variables_are_errors_not_failures() -> None:

@@ -95,6 +95,18 @@ def test_a_step_needs_exactly_one_action() -> None:
     assert "steps[0].repeat.steps[0]: expected exactly one action" in nested
 
 
+def test_a_repeat_is_either_a_count_or_a_duration() -> None:
+    step = [{"upload": {"file": {"type": "png"}}}]
+    both = _error({"name": "x", "steps": [{"repeat": {"times": 2, "for_s": 3, "steps": step}}]})
+    neither = _error({"name": "x", "steps": [{"repeat": {"concurrency": 2, "steps": step}}]})
+    where = "scenarios/functional/x.yaml: steps[0].repeat: expected exactly one of times, for_s, got"
+    unpaced = _error({"name": "x", "steps": [{"repeat": {"for_s": 3, "steps": step}}]})
+    assert both == f"{where} times, for_s" and neither == f"{where} none"
+    assert unpaced == "scenarios/functional/x.yaml: steps[0].repeat: 'every_s' is required with 'for_s'"
+    paced = {"for_s": 2.5, "every_s": 1, "steps": step}
+    validate_scenario({"name": "x", "steps": [{"repeat": paced}]}, "x.yaml")
+
+
 def test_missing_required_and_bad_name() -> None:
     assert _error({"name": "x"}) == "scenarios/functional/x.yaml: 'steps' is required"
     assert "name: 'Bad Name' does not match" in _error({"name": "Bad Name", "steps": [{"ready": {}}]})
