@@ -7,9 +7,7 @@ dir); readiness is its HTTP probe (`/readyz` for the API, `/metrics` for the wor
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import os
 import signal
 import subprocess
 import sys
@@ -22,7 +20,7 @@ from pathlib import Path
 from harness.app_profile import AppProfile
 from harness.errors import TargetError
 from harness.services import ManagedProcess, free_port
-from harness.services.process import answers_http
+from harness.services.process import answers_http, stop_group
 
 PORT_RETRIES = 2
 Rebind = Callable[["Replica"], None]
@@ -135,10 +133,9 @@ class AppLauncher:
             try:
                 out = self._communicate(proc, timeout)
             except subprocess.TimeoutExpired:
-                _kill_group(proc)
                 raise TargetError(f"{name}: still running after {timeout:.0f}s (log: {log_path})") from None
             finally:
-                _kill_group(proc)
+                stop_group(proc, signal.SIGKILL)
                 with self._lock:
                     self._oneshots.discard(proc)
         if proc.returncode != 0:
@@ -162,7 +159,7 @@ class AppLauncher:
         with self._lock:
             running = list(self._oneshots)
         for proc in running:
-            _kill_group(proc)
+            stop_group(proc, signal.SIGKILL)
 
 
 def wait_ready(replicas: Iterable[Replica], *, timeout: float, rebind: Rebind | None = None,
@@ -196,13 +193,6 @@ def wait_ready(replicas: Iterable[Replica], *, timeout: float, rebind: Rebind | 
 
 def _lost_port(replica: Replica) -> bool:
     return "address already in use" in _tail(replica.process.log_path, 40).lower()
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=5)
 
 
 def _tail(path: Path, lines: int = 12) -> str:
