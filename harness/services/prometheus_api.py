@@ -85,10 +85,30 @@ class PrometheusApi:
         return [parse_alert(a) for a in data.get("alerts", [])]
 
     def states_now(self, names: Sequence[str]) -> dict[str, str]:
-        """name -> ``pending``, ``firing`` or ``inactive`` now: why an alert that did not fire in time
-        did not (its rule matched but its ``for`` had not elapsed, or it never matched)."""
+        """name -> ``pending``, ``firing`` or ``inactive`` now."""
         now = {a.name: a.state for a in self.alerts()} if names else {}
         return {n: now.get(n, "inactive") for n in names}
+
+    def pending_evaluations(self, name: str, since: float) -> int:
+        """At how many rule evaluations since ``since`` alert ``name`` was pending (its condition held,
+        its ``for`` not yet), from the ``ALERTS`` series Prometheus writes at each of them."""
+        selector = f'ALERTS{{alertname="{_checked(name)}",alertstate="pending"}}'
+        counts = self.query(f"count_over_time({selector}[{_window(since)}])").vector or ()
+        return int(max((value for _, value in counts), default=0))
+
+    def why_not_fired(self, names: Sequence[str], since: float, began: str) -> dict[str, str]:
+        """name -> why it did not fire: its state now and whether its condition ever held since
+        ``since`` (``began``: "the scenario began"). ``inactive now, never pending since …`` is a rule
+        that never matched; ``pending at 6 rule evaluations since …`` one whose condition did not hold
+        for its ``for`` (e.g. a fault drill too short for it)."""
+        now = self.states_now(names)
+        out = {}
+        for name in names:
+            pending = self.pending_evaluations(name, since)
+            held = f"pending at {pending} rule evaluations since {began}" if pending \
+                else f"never pending since {began}"
+            out[name] = f"{now[name]} now, {held}"
+        return out
 
     def fired_since(self, name: str, since: float) -> bool:
         """Whether alert ``name`` was firing at some evaluation since ``since`` (epoch s), from the

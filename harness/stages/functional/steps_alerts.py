@@ -5,7 +5,8 @@ manifests' PrometheusRules; the step reads the ``ALERTS`` / ``ALERTS_FOR_STATE``
 (:class:`~harness.services.prometheus_api.PrometheusApi`). It never looks at the app or the model.
 
 * ``fire: [names]``: each alert was firing at some evaluation since the scenario began, waiting up
-  to ``within_s`` (default 90) for it; fails naming the ones that did not (and their state now).
+  to ``within_s`` (default 90) for it; fails naming the ones that did not, their state now and
+  whether they were ever pending since (a condition that held too briefly for ``for``, or never).
 * ``none: true``: after ``settle_s`` (default 3: a scrape and an evaluation), no alert fired since
   the scenario began; one already pending or firing before it began (a previous drill's) does not
   count, and a pending one is not a page. Fails naming each, with when it became pending.
@@ -52,7 +53,8 @@ def _fired(api: PrometheusApi, names: list[str], since: float, within_s: float) 
     seen = api.wait_fired(names, since, within_s)
     missing = [n for n in names if n not in seen]
     if missing:
-        states = ", ".join(f"{n} ({state} now)" for n, state in api.states_now(missing).items())
+        why = api.why_not_fired(missing, since, "the scenario began")
+        states = ", ".join(f"{n} ({reason})" for n, reason in why.items())
         failed = StepFailed(f"did not fire within {within_s:g}s: {states}; {api.name} fired: "
                             f"{', '.join(seen) or 'nothing'}")
         failed.detail = {"fired": seen}

@@ -74,11 +74,11 @@ def _fired(rid: str, api: PrometheusApi, names: list[str], since: float, within_
     """Each alert fires since the load began: fails for a rule that never fires on the failure
     the scenario plants (or a Prometheus that never scraped the replicas)."""
     seen = api.wait_fired(names, since, within_s) if names else {}
-    now = api.states_now([n for n in names if n not in seen])
+    now = api.why_not_fired([n for n in names if n not in seen], since, "the load began")
     return [
         _result(f"{rid}-alert-{n}", f"{n} fires", Status.PASSED if n in seen else Status.FAILED,
                 f"fired {seen[n]:.0f}s after the load began" if n in seen
-                else f"did not fire within {within_s:g}s after the load ({now[n]} now)", api.name, evidence,
+                else f"did not fire within {within_s:g}s after the load ({now[n]})", api.name, evidence,
                 {"fired_after_s": seen.get(n, -1.0)})
         for n in names
     ]

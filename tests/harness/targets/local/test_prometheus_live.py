@@ -11,6 +11,7 @@ Successful, and the error-rate alert must fire on the stable service only when i
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -144,6 +145,20 @@ def test_the_error_rate_alert_fires_on_the_erring_stable_service(
     assert "EasyUploadApiHighLatency" not in firing  # every stand-in request takes < 50 ms
 
 
+def test_an_alert_that_fired_was_pending_first(scraped: tuple[PrometheusApi, LocalPrometheus]) -> None:
+    """What a check that did not fire reports: whether the condition ever held. The error-rate alert
+    (for: 5m -> 10 s, evaluated every 2 s) was pending at ~5 evaluations before it fired, by the
+    ``ALERTS`` series Prometheus wrote; the backlog alert, whose condition never holds here, at none."""
+    api, prometheus = scraped
+    since = prometheus.service.started_at
+    _wait_for(api, 'ALERTS{alertname="EasyUploadApiHighErrorRate",alertstate="firing"}', timeout=30)
+    assert api.pending_evaluations("EasyUploadApiHighErrorRate", since) >= 4
+    assert api.pending_evaluations("EasyUploadQueueBacklog", since) == 0
+    why = api.why_not_fired(["EasyUploadApiHighErrorRate"], since, "the test began")
+    assert re.fullmatch(r"firing now, pending at \d+ rule evaluations since the test began",
+                        why["EasyUploadApiHighErrorRate"]), why
+
+
 # -- the stages' alert checks, against the same real Prometheus ------------------------------------
 
 def _context(url: str, began: float) -> Context:
@@ -159,7 +174,8 @@ def _since_fixture(scraped: tuple[PrometheusApi, LocalPrometheus]) -> float:
 
 def test_step_fails_for_an_alert_that_does_not_fire(scraped: tuple[PrometheusApi, LocalPrometheus]) -> None:
     ctx = _context(scraped[0].url, _since_fixture(scraped))
-    with pytest.raises(StepFailed, match=r"EasyUploadQueueBacklog \(inactive now\)"):
+    with pytest.raises(StepFailed, match=r"EasyUploadQueueBacklog \(inactive now, never pending since the "
+                                         r"scenario began\)"):
         steps_alerts.alerts(ctx, {"fire": ["EasyUploadQueueBacklog"], "within_s": 1}, {}, None)
 
 
@@ -193,7 +209,8 @@ def test_load_alert_results(scraped: tuple[PrometheusApi, LocalPrometheus]) -> N
     results = {r.id: r for r in alert_results("t", spec, scraped[0].url, since)}
     assert results["LOAD-t-alert-EasyUploadApiHighErrorRate"].status is Status.PASSED
     backlog, pages = results["LOAD-t-alert-EasyUploadQueueBacklog"], results["LOAD-t-no-alerts"]
-    assert backlog.status is Status.FAILED and backlog.message.endswith("(inactive now)")
+    assert backlog.status is Status.FAILED
+    assert backlog.message.endswith("(inactive now, never pending since the load began)"), backlog.message
     assert pages.status is Status.FAILED and "EasyUploadApiHighErrorRate (pending from +" in pages.message
     skipped = results["LOAD-t-alert-EasyUploadWorkerFailures"]
     assert skipped.status is Status.SKIPPED and "no worker in this test" in skipped.message
