@@ -224,14 +224,13 @@ class ScenarioRunner:
         is time (an alert's ``for``) whatever one request takes on this machine (a 503 took 2 s or
         20 ms here). Every iteration runs to its end or first broken step."""
         workers = int(spec.get("concurrency", 1))
-        if "for_s" in spec:
-            most = math.ceil(float(spec["for_s"]) / float(spec["every_s"])) * workers
-            if most > MAX_ITERATIONS:
-                raise ScenarioError(f"repeat: for_s / every_s x concurrency allows {most} iterations, "
-                                    f"more than {MAX_ITERATIONS}")
+        for_s, every_s = float(spec.get("for_s", 0)), float(spec.get("every_s", 0))
+        if for_s and (most := math.ceil(for_s / every_s) * workers) > MAX_ITERATIONS:
+            raise ScenarioError(f"repeat: for_s / every_s x concurrency allows {most} iterations, "
+                                f"more than {MAX_ITERATIONS}")
         ctx.concurrent = workers > 1
         began = time.monotonic()
-        until = began + float(spec.get("for_s", 0))
+        until = began + for_s
         numbers = itertools.count()
         lock = threading.Lock()
 
@@ -250,12 +249,12 @@ class ScenarioRunner:
                 with lock:
                     i = next(numbers)
                 done.append((i, iteration(i)))
-                time.sleep(max(0.0, started + float(spec["every_s"]) - time.monotonic()))
+                time.sleep(max(0.0, started + every_s - time.monotonic()))
             return done
 
         try:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scn-repeat") as pool:
-                if "for_s" in spec:
+                if for_s:
                     runs = sorted((r for rs in pool.map(for_a_while, range(workers)) for r in rs),
                                   key=lambda r: r[0])
                 else:
