@@ -28,10 +28,12 @@ DEFAULT_PATTERNS: tuple[tuple[str, str], ...] = (
     # user:password@ in URLs (postgresql://app:pw@host/db, redis://:pw@host)
     (r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):([^/\s@]+)@", rf"\1:{MASK}@"),
     # key=value / "key": "value" pairs whose key names a secret (a DAST finding's ``<token of bob>``
-    # label names the token's owner, not the token: left alone)
+    # label names the token's owner, not the token: left alone). The value stops at a backslash:
+    # inside a JSON string (a HAR's response text) it would swallow the escape of the quote after it
+    # and leave the file invalid JSON (seen: "unrecognized token: \"\\u0006...").
     (
         r"(?i)([\"']?\b[\w-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)"
-        r"[\"']?\s*[:=]\s*[\"']?)(?!\[REDACTED\]|<token of )([^\s\"',;&}]{3,})",
+        r"[\"']?\s*[:=]\s*[\"']?)(?!\[REDACTED\]|<token of )([^\s\"'\\,;&}]{3,})",
         rf"\1{MASK}",
     ),
     # PEM private keys

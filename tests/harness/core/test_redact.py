@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,14 @@ def test_redact_tree_rewrites_text_files_only(tmp_path: Path) -> None:
     assert (tmp_path / "sub" / "log.txt").read_text(encoding="utf-8") == f"token {MASK}\n"
     assert (tmp_path / "image.png").read_bytes().endswith(b"tok-12345678")
     assert redactor.redact_tree(tmp_path / "missing") == []
+
+
+def test_redacting_a_json_file_keeps_it_json(tmp_path: Path) -> None:
+    """A HAR's response text is a JSON string holding JSON: a secret-looking ``token: …`` inside it
+    must not eat the escape of the quote that follows (the file became invalid JSON evidence)."""
+    body = '{"error":"unrecognized token: \\"\\u0006\\""}'  # as a DAST run's HAR held it
+    har = tmp_path / "har.json"
+    har.write_text(json.dumps({"text": body, "headers": [{"password": "hunter2-long"}]}, indent=4))
+    Redactor().redact_file(har)
+    data = json.loads(har.read_text())
+    assert data["text"] == body and "hunter2-long" not in json.dumps(data)
